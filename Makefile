@@ -1,0 +1,54 @@
+# hymem: hybrid FeCAP + memristor learning-memory controller.
+# `make help` lists the targets. `make sim` and `make test` set themselves up.
+
+SHELL     := /bin/bash
+PYTHON    ?= python3
+VENV      ?= .venv
+VPY       := $(VENV)/bin/python
+STAMP     := $(VENV)/.hymem-installed
+
+SIM       ?= all#        all | icarus | verilator
+SEED      ?=#            random seed of the constrained-random runs (default: random, printed)
+JOBS      ?= auto#       pytest-xdist workers
+TESTS     ?= tb#         what pytest runs: a directory, a file, or file::test[id]
+WAVES     ?= 0#          1 = dump waves (FST on Icarus, VCD on Verilator) in the test's run dir
+PYTEST_ARGS ?=#          extra pytest arguments, e.g. PYTEST_ARGS='-k prng'
+
+export WAVES
+
+.DEFAULT_GOAL := help
+.PHONY: help venv sim test lint synth waves clean distclean
+
+help: ## list the targets
+	@echo "hymem make targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
+	@echo "variables: SIM=all|icarus|verilator SEED=N JOBS=N TESTS=path WAVES=1 PYTEST_ARGS=..."
+
+$(STAMP): pyproject.toml
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV) || { echo "error: cannot create $(VENV); install python3-venv"; exit 1; }
+	$(VPY) -m pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+venv: $(STAMP) ## create .venv and install hymem with its dependencies
+
+sim: $(STAMP) ## the main job (for now: the RTL primitives' demo on SIM, default verilator)
+	$(VENV)/bin/hymem demo --sim $(if $(filter all,$(SIM)),verilator,$(SIM)) $(if $(SEED),--seed $(SEED))
+
+test: $(STAMP) ## the regression on every simulator (SIM=icarus|verilator for one)
+	$(VPY) -m pytest -n $(JOBS) --sim $(SIM) $(if $(SEED),--seed $(SEED)) $(PYTEST_ARGS) $(TESTS)
+
+waves: $(STAMP) ## one test with waves: make waves TESTS='tb/hymem_prng/test_hymem_prng.py::test_hymem_prng[icarus-seed_fixed-w32_l4]'
+	WAVES=1 $(VPY) -m pytest -n 0 -s --sim $(SIM) $(if $(SEED),--seed $(SEED)) $(PYTEST_ARGS) $(TESTS)
+
+lint: $(STAMP) ## verilator --lint-only -Wall on every RTL module (zero warnings)
+	$(VPY) scripts/rtl_check.py lint
+
+synth: $(STAMP) ## Yosys synthesis of every RTL module; fails on latches/unmapped logic; cell table
+	$(VPY) scripts/rtl_check.py synth
+
+clean: ## remove simulation builds, results and caches
+	rm -rf sim_build .pytest_cache results.xml
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+distclean: clean ## also remove .venv
+	rm -rf $(VENV) models/*.egg-info

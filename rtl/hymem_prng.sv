@@ -1,0 +1,112 @@
+// hymem_prng: a ring of Lanes independent xorshift generators.
+//
+// Datasheet
+//   Each lane is a Marsaglia xorshift generator of Width bits (16, 32 or 64)
+//   with a maximal period of 2**Width - 1. The lanes sit in a ring whose head
+//   is lane_q[0]:
+//     rnd_o          = xorshift(head state)      (combinational, the next value)
+//     step_i = 1     -> the head takes rnd_o and the ring rotates by one, so
+//                       Lanes consecutive steps draw one value from each lane
+//                       in lane order and return the ring to lane order.
+//     seed_load_i=1  -> lane l := seed_i ^ (l * GOLDEN mod 2**Width); a zero
+//                       result becomes ZERO_SEED (xorshift's only fixed point).
+//                       Has priority over step_i. Ring returns to lane order.
+//   Reset (synchronous, active low) loads DefaultSeed (32 bits, zero-extended
+//   for Width 64, truncated for Width 16) as seed_load_i would.
+//   Bit-exact model: hymem.digital.Prng.
+//
+// Timing: one clock per step; rnd_o is valid in the same cycle as step_i.
+
+`include "hymem_defs.svh"
+
+`default_nettype none
+
+module hymem_prng #(
+  parameter int Width       = 32,
+  parameter int Lanes       = 1,
+  parameter logic [31:0] DefaultSeed = 32'd1
+) (
+  input  logic             clk_i,
+  input  logic             rst_ni,
+  input  logic             seed_load_i,
+  input  logic [Width-1:0] seed_i,
+  input  logic             step_i,
+  output logic [Width-1:0] rnd_o
+);
+
+  // Shift triples (a, b, c) and constants per width; see hymem/digital.py.
+  localparam int A = (Width == 16) ? 7 : 13;
+  localparam int B = (Width == 16) ? 9 : (Width == 32) ? 17 : 7;
+  localparam int C = (Width == 16) ? 8 : (Width == 32) ? 5 : 17;
+  localparam logic [63:0] GOLDEN    = (Width == 16) ? 64'h9E37 :
+                                      (Width == 32) ? 64'h9E3779B9 :
+                                                      64'h9E3779B97F4A7C15;
+  localparam logic [63:0] ZERO_SEED = (Width == 16) ? 64'hACE1 :
+                                      (Width == 32) ? 64'h2545F491 :
+                                                      64'h2545F4914F6CDD1D;
+
+  // Parameter sanity checks stop elaboration.
+  `HYMEM_CHECK(chk_width, Width == 16 || Width == 32 || Width == 64,
+               "hymem_prng: parameter Width must be 16, 32 or 64")
+  `HYMEM_CHECK(chk_lanes, Lanes >= 1, "hymem_prng: parameter Lanes must be >= 1")
+
+  function automatic logic [Width-1:0] xorshift(input logic [Width-1:0] x);
+    logic [Width-1:0] y;
+    y = x ^ (x << A);
+    y = y ^ (y >> B);
+    y = y ^ (y << C);
+    xorshift = y;
+  endfunction
+
+  logic [Width-1:0] lane_q [0:Lanes-1];
+  logic [Width-1:0] lane_d [0:Lanes-1];
+  logic [Width-1:0] seed_lane [0:Lanes-1];
+
+  assign rnd_o = xorshift(lane_q[0]);
+
+  for (genvar l = 0; l < Lanes; l++) begin : gen_lane
+    localparam logic [63:0] KEY64 = 64'(l) * GOLDEN;   // mod 2**64
+    localparam logic [Width-1:0] KEY = KEY64[Width-1:0];
+    logic [Width-1:0] mixed;
+    assign mixed        = seed_i ^ KEY;
+    assign seed_lane[l] = (mixed == '0) ? ZERO_SEED[Width-1:0] : mixed;
+  end
+
+  // Reset value of each lane, from DefaultSeed.
+  logic [Width-1:0] reset_lane [0:Lanes-1];
+  for (genvar l = 0; l < Lanes; l++) begin : gen_reset_lane
+    localparam logic [63:0] KEY64 = 64'(l) * GOLDEN;
+    localparam logic [63:0] SEED64 = {32'd0, DefaultSeed};
+    localparam logic [Width-1:0] MIXED = SEED64[Width-1:0] ^ KEY64[Width-1:0];
+    assign reset_lane[l] = (MIXED == '0) ? ZERO_SEED[Width-1:0] : MIXED;
+  end
+
+  always_comb begin
+    for (int l = 0; l < Lanes; l++) begin
+      lane_d[l] = lane_q[l];
+    end
+    if (seed_load_i) begin
+      for (int l = 0; l < Lanes; l++) begin
+        lane_d[l] = seed_lane[l];
+      end
+    end else if (step_i) begin
+      for (int l = 0; l < Lanes - 1; l++) begin
+        lane_d[l] = lane_q[l + 1];
+      end
+      lane_d[Lanes - 1] = rnd_o;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    for (int l = 0; l < Lanes; l++) begin
+      if (!rst_ni) begin
+        lane_q[l] <= reset_lane[l];
+      end else begin
+        lane_q[l] <= lane_d[l];
+      end
+    end
+  end
+
+endmodule
+
+`default_nettype wire
