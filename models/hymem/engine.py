@@ -1,0 +1,444 @@
+"""Bit-exact model of the controller's digital state: update engine and transfer scheduler.
+
+This is ``docs/controller.md`` in code. It holds, for ``n`` arrays at once (a
+layer tiled over several arrays is updated in one vectorized call), what the
+controller and the FeCAP array hold digitally: hidden weights, change flags,
+PRNG lanes and counters. The RTL testbenches use it as their scoreboard and the
+fast learning reference uses it as its digital core, so both follow one
+definition.
+
+What a memristor operation *does* (conductances, verify outcomes) is analogue
+and not modelled here: :meth:`EngineState.transfer` calls back into a
+programmer object for that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Callable, Protocol
+
+import numpy as np
+
+from . import digital
+
+# ------------------------------------------------------------------- geometry
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Array geometry; defaults are the published array (see docs/controller.md)."""
+
+    lines: int = 128        # transfer lines
+    slots: int = 8          # synapses per line
+    mag_width: int = 9      # hidden-weight magnitude bits
+    code_bits: int = 3      # transferred MSBs
+    fecap_rows: int = 128   # FeCAP rows per line
+
+    def __post_init__(self) -> None:
+        for name, lo, hi in (("lines", 1, 4096), ("slots", 1, 64), ("mag_width", 2, 30)):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
+                raise ValueError(f"{name} must be an integer in {lo}..{hi}; got {v!r}")
+        digital.HiddenFormat(self.mag_width, self.code_bits)  # validates code_bits
+        need = self.slots * (self.rows_per_synapse + 1)
+        if self.fecap_rows < need:
+            raise ValueError(
+                f"fecap_rows must be at least slots * (rows_per_synapse + 1) = {need}; "
+                f"got {self.fecap_rows}")
+
+    @property
+    def fmt(self) -> digital.HiddenFormat:
+        return digital.HiddenFormat(self.mag_width, self.code_bits)
+
+    @property
+    def synapses(self) -> int:
+        return self.lines * self.slots
+
+    @property
+    def rows_per_synapse(self) -> int:
+        return 1 + (2 ** self.code_bits - 1) + (self.mag_width - self.code_bits)
+
+    @property
+    def memristor_rows(self) -> int:
+        return 2 * self.slots
+
+    def data_row(self, slot: int, k: int) -> int:
+        """FeCAP row of bit-row ``k`` (0 = sign, then MSB copies, then LSBs) of ``slot``."""
+        return slot * self.rows_per_synapse + k
+
+    def flag_row(self, slot: int) -> int:
+        return self.slots * self.rows_per_synapse + slot
+
+    def row_bits(self) -> list[tuple[str, int]]:
+        """What each of a slot's data rows holds: ('sign', 0) or ('mag', bit index)."""
+        rows: list[tuple[str, int]] = [("sign", 0)]
+        for k in range(self.code_bits):
+            rows += [("mag", self.mag_width - 1 - k)] * (2 ** (self.code_bits - 1 - k))
+        rows += [("mag", b) for b in range(self.mag_width - self.code_bits - 1, -1, -1)]
+        return rows
+
+
+DEFAULT_GEOMETRY = Geometry()
+
+
+def encode_slot(sign: np.ndarray, mag: np.ndarray, geom: Geometry = DEFAULT_GEOMETRY) -> np.ndarray:
+    """Sign-magnitude values of one slot (shape ``(..., L)``) -> its data rows ``(..., R, L)`` (bool)."""
+    sign = np.asarray(sign, dtype=np.int64)
+    mag = np.asarray(mag, dtype=np.int64)
+    rows = []
+    for what, bit in geom.row_bits():
+        rows.append(sign.astype(bool) if what == "sign" else ((mag >> bit) & 1).astype(bool))
+    return np.stack(rows, axis=-2)
+
+
+def decode_slot(rows: np.ndarray, geom: Geometry = DEFAULT_GEOMETRY) -> tuple[np.ndarray, np.ndarray]:
+    """Data rows ``(..., R, L)`` -> (sign, mag), each ``(..., L)``.
+
+    A bit held in ``c`` copies reads 1 when at least ``c/2`` copies read 1.
+    """
+    rows = np.asarray(rows, dtype=bool)
+    spec = geom.row_bits()
+    if rows.shape[-2] != len(spec):
+        raise ValueError(f"expected {len(spec)} data rows per slot; got {rows.shape[-2]}")
+    sign = rows[..., 0, :].astype(np.int64)
+    mag = np.zeros(rows.shape[:-2] + rows.shape[-1:], dtype=np.int64)
+    for bit in range(geom.mag_width):
+        idx = [r for r, (w, b) in enumerate(spec) if w == "mag" and b == bit]
+        ones = rows[..., idx, :].sum(axis=-2)
+        mag |= ((2 * ones >= len(idx)).astype(np.int64)) << bit
+    return sign, mag
+
+
+# --------------------------------------------------------------- configuration
+
+
+def _check_int(name: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer in {lo}..{hi}; got {value!r}")
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be in {lo}..{hi}; got {value}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class UpdateConfig:
+    """Per-sample update parameters (the update engine's configuration registers)."""
+
+    lr_mult: int = 128          # uint8 learning-rate mantissa
+    lr_shift: int = 8           # 0..23
+    p16: int = 13107            # Bernoulli mask probability * 65536 (0.2)
+    stoch_round: bool = True
+    code_round: bool = False    # flags track round-to-nearest codes (else truncation)
+    skip_zero: bool = True
+
+    def __post_init__(self) -> None:
+        _check_int("lr_mult", self.lr_mult, 0, 255)
+        _check_int("lr_shift", self.lr_shift, 0, 23)
+        _check_int("p16", self.p16, 0, 65536)
+
+    @staticmethod
+    def p_to_p16(p: float) -> int:
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"p must be in 0..1; got {p!r}")
+        return int(round(p * 65536))
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """Transfer modes (the scheduler's configuration registers)."""
+
+    change_aware: bool = False
+    code_round: bool = False
+    verify_max: int = 0         # retries; 0 = no verify (published)
+
+    def __post_init__(self) -> None:
+        _check_int("verify_max", self.verify_max, 0, 255)
+
+
+@dataclass
+class Counters:
+    """The controller's event counters (docs/controller.md), one value per array."""
+
+    samples: np.ndarray
+    fe_reads: np.ndarray
+    fe_writes: np.ndarray
+    slots_skipped: np.ndarray
+    transfers: np.ndarray
+    xfer_programmed: np.ndarray
+    xfer_skipped: np.ndarray
+    mr_resets: np.ndarray
+    mr_sets: np.ndarray
+    vfy_reads: np.ndarray
+    vfy_retries: np.ndarray
+    failures: np.ndarray
+
+    @classmethod
+    def zeros(cls, n: int) -> "Counters":
+        return cls(**{f.name: np.zeros(n, dtype=np.int64) for f in fields(cls)})
+
+    def as_dict(self, array: int | None = None) -> dict[str, int]:
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = int(v.sum() if array is None else v[array])
+        return out
+
+
+# ----------------------------------------------------------------- programmer
+
+
+class Programmer(Protocol):
+    """The analogue side of a transfer, called by :meth:`EngineState.transfer`.
+
+    Masks and codes have shape ``(n, L)`` for one slot of every array.
+    """
+
+    def reset(self, slot: int, pol: np.ndarray, mask: np.ndarray) -> None: ...
+
+    def transfer_set(self, slot: int, pol: np.ndarray, mask: np.ndarray,
+                     code_mag: np.ndarray) -> None: ...
+
+    def code_set(self, slot: int, pol: np.ndarray, mask: np.ndarray,
+                 code_mag: np.ndarray) -> None: ...
+
+    def verify(self, slot: int, mask: np.ndarray, pol: np.ndarray,
+               code_mag: np.ndarray) -> np.ndarray:
+        """Lines (within ``mask``) whose pair reads inside its verify window."""
+        ...
+
+
+class NullProgrammer:
+    """Records nothing; every verify passes. For purely digital tests."""
+
+    def reset(self, slot, pol, mask):
+        pass
+
+    def transfer_set(self, slot, pol, mask, code_mag):
+        pass
+
+    def code_set(self, slot, pol, mask, code_mag):
+        pass
+
+    def verify(self, slot, mask, pol, code_mag):
+        return mask.copy()
+
+
+# --------------------------------------------------------------------- state
+
+
+@dataclass
+class FailureLog:
+    first: np.ndarray   # first failing synapse address per array (-1: none)
+    last: np.ndarray
+
+
+class EngineState:
+    """Digital state of ``n`` arrays: hidden weights, flags, PRNG lanes, counters.
+
+    ``h`` is the signed hidden weight (``-mag_max..mag_max``), shape ``(n, S, L)``;
+    ``flags`` the change flags, same shape; ``prng`` the lane states ``(n, L)``.
+    ``n_in``/``n_out`` give each array's layer tile (``n_in * n_out <= S * L``).
+    """
+
+    def __init__(self, n_in, n_out, geom: Geometry = DEFAULT_GEOMETRY, n: int | None = None,
+                 seeds=None):
+        self.geom = geom
+        n_in = np.atleast_1d(np.asarray(n_in, dtype=np.int64))
+        n_out = np.atleast_1d(np.asarray(n_out, dtype=np.int64))
+        if n is None:
+            n = max(len(n_in), len(n_out))
+        self.n = int(n)
+        self.n_in = np.broadcast_to(n_in, (self.n,)).copy()
+        self.n_out = np.broadcast_to(n_out, (self.n,)).copy()
+        for k in range(self.n):
+            if self.n_in[k] < 1 or self.n_out[k] < 1 or self.n_in[k] * self.n_out[k] > geom.synapses:
+                raise ValueError(
+                    f"array {k}: n_in * n_out must be in 1..{geom.synapses} with n_in, n_out >= 1; "
+                    f"got n_in={self.n_in[k]}, n_out={self.n_out[k]}")
+        S, L = geom.slots, geom.lines
+        a = np.arange(S * L).reshape(S, L)
+        self.idx_i = a[None] // self.n_in[:, None, None]          # (n, S, L)
+        self.idx_j = a[None] % self.n_in[:, None, None]
+        self.used = a[None] < (self.n_in * self.n_out)[:, None, None]
+        self.idx_i = np.where(self.used, self.idx_i, 0)
+        self.idx_j = np.where(self.used, self.idx_j, 0)
+        self.h = np.zeros((self.n, S, L), dtype=np.int64)
+        self.flags = np.zeros((self.n, S, L), dtype=bool)
+        self.prng = np.zeros((self.n, L), dtype=np.uint32)
+        self.counters = Counters.zeros(self.n)
+        self.fail = FailureLog(np.full(self.n, -1), np.full(self.n, -1))
+        self.samples_since_transfer = np.zeros(self.n, dtype=np.int64)
+        self.seed(digital.DEFAULT_SEED if seeds is None else seeds)
+
+    # -- PRNG
+
+    def seed(self, seeds) -> None:
+        """Seed every array's PRNG (``seeds``: one int, or one per array)."""
+        seeds = np.broadcast_to(np.asarray(seeds, dtype=np.int64), (self.n,))
+        for k in range(self.n):
+            self.prng[k] = [digital.lane_seed(int(seeds[k]), l, 32) for l in range(self.geom.lines)]
+
+    # -- values
+
+    def sign_mag(self) -> tuple[np.ndarray, np.ndarray]:
+        return (self.h < 0).astype(np.int64), np.abs(self.h)
+
+    def codes(self, code_round: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Canonical transfer codes (code_sign, code_mag) of every synapse."""
+        s, m = self.sign_mag()
+        return digital.msb_extract(s, m, code_round, self.geom.fmt)
+
+    def weights_matrix(self, k: int) -> np.ndarray:
+        """Hidden weights of array ``k`` as its ``(n_out, n_in)`` tile."""
+        flat = self.h[k].reshape(-1)[: self.n_in[k] * self.n_out[k]]
+        return flat.reshape(self.n_out[k], self.n_in[k]).copy()
+
+    # -- update
+
+    def increments(self, x: np.ndarray, e: np.ndarray, cfg: UpdateConfig) -> np.ndarray:
+        """Increments of one sample for every synapse, ``(n, S, L)``; draws the PRNG.
+
+        ``x``: ``(n, max n_in)`` int8 values; ``e``: ``(n, max n_out)``.
+        """
+        x = self._vec(x, "x", self.n_in)
+        e = self._vec(e, "e", self.n_out)
+        S = self.geom.slots
+        rnd = np.empty((self.n, S, self.geom.lines), dtype=np.uint32)
+        state = self.prng
+        for s in range(S):
+            state = digital.xorshift(state, 32)
+            rnd[:, s] = state
+        self.prng = state
+        mask = (rnd & 0xFFFF).astype(np.int64) < cfg.p16
+        xv = np.take_along_axis(x, self.idx_j.reshape(self.n, -1), axis=1).reshape(self.idx_j.shape)
+        ev = np.take_along_axis(e, self.idx_i.reshape(self.n, -1), axis=1).reshape(self.idx_i.shape)
+        prod = xv * ev * cfg.lr_mult
+        sh = cfg.lr_shift
+        if cfg.stoch_round:
+            r = ((rnd >> 16).astype(np.int64) << sh) >> 16
+        else:
+            r = (1 << (sh - 1)) if sh > 0 else 0
+        inc = np.clip((prod + r) >> sh, -512, 511)
+        return np.where(mask & self.used, inc, 0)
+
+    def apply_sample(self, x, e, cfg: UpdateConfig, abort_slot: int | None = None) -> np.ndarray:
+        """Apply one sample to every array. Returns the increments used.
+
+        ``abort_slot``: model an abort taken before that slot's first FeCAP read
+        (slots before it are applied, it and later ones are not, the sample is
+        not counted); the PRNG has then been drawn for every slot.
+        """
+        geom, c = self.geom, self.counters
+        inc = self.increments(x, e, cfg)
+        sign, mag = self.sign_mag()
+        so, mo, _, changed = digital.sm_sat_add(sign, mag, inc, cfg.code_round, geom.fmt)
+        active = np.ones((self.n, geom.slots), dtype=bool)
+        if cfg.skip_zero:
+            active = (inc != 0).any(axis=2)
+        if abort_slot is not None:
+            active[:, abort_slot:] = False
+        new_h = np.where(so.astype(bool), -mo, mo)
+        self.h = np.where(active[..., None], new_h, self.h)
+        changed = changed.astype(bool) & active[..., None]
+        self.flags |= changed
+        rows = geom.rows_per_synapse
+        flag_ops = changed.any(axis=2)
+        c.fe_reads += active.sum(axis=1) * rows + flag_ops.sum(axis=1)
+        c.fe_writes += active.sum(axis=1) * rows + flag_ops.sum(axis=1)
+        if abort_slot is None:
+            c.slots_skipped += (~active).sum(axis=1)
+            c.samples += 1
+            self.samples_since_transfer += 1
+        else:
+            c.slots_skipped += (~active[:, :abort_slot]).sum(axis=1)
+        return inc
+
+    def _vec(self, v, name: str, lengths: np.ndarray) -> np.ndarray:
+        v = np.asarray(v)
+        if v.ndim == 1:
+            v = v[None, :]
+        if v.shape[0] != self.n:
+            raise ValueError(f"{name} must have one row per array ({self.n}); got shape {v.shape}")
+        if v.shape[1] < lengths.max():
+            raise ValueError(f"{name} must have at least {lengths.max()} entries per array; "
+                             f"got {v.shape[1]}")
+        if v.size and (v.min() < -128 or v.max() > 127):
+            raise ValueError(f"{name} values must be int8 (-128..127); got {v.min()}..{v.max()}")
+        return v.astype(np.int64)
+
+    # -- transfer
+
+    def transfer(self, cfg: TransferConfig, programmer: Programmer | None = None) -> None:
+        """One transfer of every array, slot by slot, as docs/controller.md step 1-6."""
+        prog = programmer or NullProgrammer()
+        geom, c = self.geom, self.counters
+        c.transfers += 1
+        self.samples_since_transfer[:] = 0
+        code_sign, code_mag = self.codes(cfg.code_round)
+        L = geom.lines
+        for s in range(geom.slots):
+            used = self.used[:, s]
+            cand = used & self.flags[:, s] if cfg.change_aware else used.copy()
+            if cfg.change_aware:
+                in_use = used.any(axis=1)  # slots without used synapses are not visited
+                c.fe_reads += in_use       # flag row read ...
+                c.fe_writes += in_use      # ... and restored at once
+            c.xfer_skipped += (used & ~cand).sum(axis=1)
+            active = cand.any(axis=1)    # per array: does this slot do anything
+            if not active.any():
+                continue
+            nrows = 1 + (2 ** geom.code_bits - 1) + (1 if cfg.code_round else 0)
+            c.fe_reads += active * nrows
+            c.fe_writes += active * nrows
+            c.xfer_programmed += cand.sum(axis=1)
+            pol = code_sign[:, s].astype(bool)
+            cm = code_mag[:, s]
+            zeros = np.zeros_like(pol)
+            ones = np.ones_like(pol)
+            prog.reset(s, zeros, cand)
+            prog.reset(s, ones, cand)
+            c.mr_resets += 2 * cand.sum(axis=1)
+            setm = cand & (cm != 0)
+            if setm.any():
+                prog.transfer_set(s, pol, setm, cm)
+                c.mr_sets += setm.sum(axis=1)
+                has_set = setm.any(axis=1)
+                c.fe_writes += has_set * (2 ** geom.code_bits - 1)   # MSB rows rewritten
+            ok = cand.copy()
+            if cfg.verify_max > 0:
+                ok = self._verify(s, cand, pol, cm, cfg, prog)
+            failed = cand & ~ok
+            if failed.any():
+                for k in np.nonzero(failed.any(axis=1))[0]:
+                    lines = np.nonzero(failed[k])[0]
+                    addr = s * L + lines
+                    c.failures[k] += len(lines)
+                    if self.fail.first[k] < 0:
+                        self.fail.first[k] = addr[0]
+                    self.fail.last[k] = addr[-1]
+            if cfg.change_aware:
+                new_flags = self.flags[:, s] & ~ok
+                wrote = (new_flags != self.flags[:, s]).any(axis=1)
+                c.fe_writes += wrote
+                self.flags[:, s] = new_flags
+
+    def _verify(self, s, cand, pol, cm, cfg, prog) -> np.ndarray:
+        c = self.counters
+        ok = np.zeros_like(cand)
+        todo = cand.copy()
+        for attempt in range(cfg.verify_max + 1):
+            c.vfy_reads += 2 * todo.sum(axis=1)
+            passed = prog.verify(s, todo, pol, cm) & todo
+            ok |= passed
+            todo &= ~passed
+            if not todo.any() or attempt == cfg.verify_max:
+                break
+            c.vfy_retries += todo.sum(axis=1)
+            prog.reset(s, np.zeros_like(pol), todo)
+            prog.reset(s, np.ones_like(pol), todo)
+            c.mr_resets += 2 * todo.sum(axis=1)
+            setm = todo & (cm != 0)
+            if setm.any():
+                prog.code_set(s, pol, setm, cm)
+                c.mr_sets += setm.sum(axis=1)
+        return ok
