@@ -168,14 +168,14 @@ def _sim_env(sim: str) -> dict[str, str]:
 
 
 def _build_key(sim: str, toplevel: str, parameters: Mapping[str, object],
-               defines: Mapping[str, object], waves: bool) -> str:
+               defines: Mapping[str, object], waves: bool, extra: Sequence[Path]) -> str:
     h = hashlib.sha256()
     h.update(json.dumps(
         {"sim": sim, "top": toplevel, "params": {k: str(v) for k, v in sorted(parameters.items())},
          "defines": {k: str(v) for k, v in sorted(defines.items())}, "waves": waves,
          "timescale": TIMESCALE, "build_args": _build_args(sim)},
         sort_keys=True).encode())
-    for src in rtl_sources() + sorted(rtl_dir().glob("*.svh")):
+    for src in rtl_sources() + sorted(rtl_dir().glob("*.svh")) + list(extra):
         h.update(src.name.encode())
         h.update(src.read_bytes())
     return h.hexdigest()[:12]
@@ -190,8 +190,12 @@ def _build_args(sim: str) -> list[str]:
 
 
 def build(toplevel: str, sim: str, parameters: Mapping[str, object] | None = None,
-          defines: Mapping[str, object] | None = None, waves: bool = False) -> Path:
+          defines: Mapping[str, object] | None = None, waves: bool = False,
+          extra_sources: Sequence[Path | str] = ()) -> Path:
     """Build ``toplevel`` for ``sim`` once per (sources, parameters, waves).
+
+    ``extra_sources`` are testbench-only HDL files (harnesses, stubs) compiled
+    with ``rtl/``; they belong in ``tb/``, never in ``rtl/``.
 
     Concurrent callers (pytest-xdist workers) wait on a file lock; the first
     builds, the others reuse. Returns the build directory.
@@ -201,7 +205,11 @@ def build(toplevel: str, sim: str, parameters: Mapping[str, object] | None = Non
     check_simulator(sim)
     parameters = dict(parameters or {})
     defines = dict(defines or {})
-    key = _build_key(sim, toplevel, parameters, defines, waves)
+    extra = [Path(p).resolve() for p in extra_sources]
+    for p in extra:
+        if not p.is_file():
+            raise FileNotFoundError(f"extra HDL source not found: {p}")
+    key = _build_key(sim, toplevel, parameters, defines, waves, extra)
     build_dir = build_root() / sim / f"{toplevel}-{key}"
     build_dir.mkdir(parents=True, exist_ok=True)
     stamp = build_dir / ".built"
@@ -211,7 +219,7 @@ def build(toplevel: str, sim: str, parameters: Mapping[str, object] | None = Non
             runner = get_runner(sim)
             with _environ(_sim_env(sim)):
                 runner.build(
-                    sources=rtl_sources(),
+                    sources=rtl_sources() + extra,
                     includes=[rtl_dir()],
                     hdl_toplevel=toplevel,
                     parameters=parameters,
@@ -238,10 +246,12 @@ def run(toplevel: str, test_module: str, sim: str, *,
         seed: int | None = None,
         waves: bool | None = None,
         extra_env: Mapping[str, str] | None = None,
+        extra_sources: Sequence[Path | str] = (),
         run_name: str | None = None) -> Path:
     """Build (if needed) and run the cocotb tests of ``test_module``.
 
     ``parameters`` reach the RTL and, as JSON in ``HYMEM_PARAMS``, the test.
+    ``extra_sources``: testbench-only HDL files (see :func:`build`).
     ``waves`` defaults to the ``WAVES`` environment variable. The test runs in
     its own directory under the build (log ``sim.log``, results XML, waves).
     Raises :class:`SimulationFailed` if any test failed. Returns the test dir.
@@ -252,7 +262,7 @@ def run(toplevel: str, test_module: str, sim: str, *,
     if waves is None:
         waves = os.environ.get("WAVES", "0") not in ("", "0")
     parameters = dict(parameters or {})
-    build_dir = build(toplevel, sim, parameters, defines, waves)
+    build_dir = build(toplevel, sim, parameters, defines, waves, extra_sources)
     name = run_name or os.environ.get("PYTEST_CURRENT_TEST", "run").split(" ")[0]
     test_dir = build_dir / "runs" / _safe(name)
     if test_dir.exists():
