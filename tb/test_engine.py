@@ -126,6 +126,14 @@ def test_abort_leaves_each_slot_old_or_new():
     b.apply_sample(x, e, cfg, abort_slot=3)
     assert (b.h[0, :3] == a.h[0, :3]).all() and not b.h[0, 3:].any()
     assert b.counters.as_dict()["samples"] == 0
+    # the PRNG was drawn for slots 0..3: four rounds
+    c = engine.EngineState(64, 16, seeds=5)
+    expect = c.prng.copy()
+    for _ in range(4):
+        expect = digital.xorshift(expect, 32)
+    np.testing.assert_array_equal(b.prng, expect)
+    with pytest.raises(ValueError, match=r"abort_slot must be in 0\.\.7; got 8"):
+        b.apply_sample(x, e, cfg, abort_slot=8)
 
 
 def test_encode_decode_roundtrip_and_majority():

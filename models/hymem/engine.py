@@ -295,17 +295,21 @@ class EngineState:
 
     # -- update
 
-    def increments(self, x: np.ndarray, e: np.ndarray, cfg: UpdateConfig) -> np.ndarray:
+    def increments(self, x: np.ndarray, e: np.ndarray, cfg: UpdateConfig,
+                   rounds: int | None = None) -> np.ndarray:
         """Increments of one sample for every synapse, ``(n, S, L)``; draws the PRNG.
 
         ``x``: ``(n, max n_in)`` int8 values; ``e``: ``(n, max n_out)``.
+        ``rounds``: draw the PRNG for only the first ``rounds`` slots (an abort);
+        the increments of later slots are then 0.
         """
         x = self._vec(x, "x", self.n_in)
         e = self._vec(e, "e", self.n_out)
         S = self.geom.slots
-        rnd = np.empty((self.n, S, self.geom.lines), dtype=np.uint32)
+        rounds = S if rounds is None else rounds
+        rnd = np.zeros((self.n, S, self.geom.lines), dtype=np.uint32)
         state = self.prng
-        for s in range(S):
+        for s in range(rounds):
             state = digital.xorshift(state, 32)
             rnd[:, s] = state
         self.prng = state
@@ -319,17 +323,22 @@ class EngineState:
         else:
             r = (1 << (sh - 1)) if sh > 0 else 0
         inc = np.clip((prod + r) >> sh, -512, 511)
-        return np.where(mask & self.used, inc, 0)
+        inc = np.where(mask & self.used, inc, 0)
+        inc[:, rounds:] = 0
+        return inc
 
     def apply_sample(self, x, e, cfg: UpdateConfig, abort_slot: int | None = None) -> np.ndarray:
         """Apply one sample to every array. Returns the increments used.
 
-        ``abort_slot``: model an abort taken before that slot's first FeCAP read
-        (slots before it are applied, it and later ones are not, the sample is
-        not counted); the PRNG has then been drawn for every slot.
+        ``abort_slot``: model an abort taken at the end of that slot's increment
+        phase: slots before it are applied, it and later ones are not, the PRNG
+        has been drawn for slots ``0..abort_slot``, the sample is not counted.
         """
         geom, c = self.geom, self.counters
-        inc = self.increments(x, e, cfg)
+        if abort_slot is not None and not 0 <= abort_slot < geom.slots:
+            raise ValueError(f"abort_slot must be in 0..{geom.slots - 1}; got {abort_slot!r}")
+        rounds = None if abort_slot is None else abort_slot + 1
+        inc = self.increments(x, e, cfg, rounds)
         sign, mag = self.sign_mag()
         so, mo, _, changed = digital.sm_sat_add(sign, mag, inc, cfg.code_round, geom.fmt)
         active = np.ones((self.n, geom.slots), dtype=bool)
