@@ -322,7 +322,8 @@ class EngineState:
             r = ((rnd >> 16).astype(np.int64) << sh) >> 16
         else:
             r = (1 << (sh - 1)) if sh > 0 else 0
-        inc = np.clip((prod + r) >> sh, -512, 511)
+        lim = 1 << self.geom.mag_width            # increments are MagWidth+1-bit signed
+        inc = np.clip((prod + r) >> sh, -lim, lim - 1)
         inc = np.where(mask & self.used, inc, 0)
         inc[:, rounds:] = 0
         return inc
@@ -340,7 +341,8 @@ class EngineState:
         rounds = None if abort_slot is None else abort_slot + 1
         inc = self.increments(x, e, cfg, rounds)
         sign, mag = self.sign_mag()
-        so, mo, _, changed = digital.sm_sat_add(sign, mag, inc, cfg.code_round, geom.fmt)
+        so, mo, _, changed = digital.sm_sat_add(sign, mag, inc, cfg.code_round, geom.fmt,
+                                                inc_width=geom.mag_width + 1)
         active = np.ones((self.n, geom.slots), dtype=bool)
         if cfg.skip_zero:
             active = (inc != 0).any(axis=2)

@@ -1,0 +1,469 @@
+// hymem_update_engine: applies one training sample to the hidden weights.
+//
+// Datasheet (the algorithm is docs/controller.md, "Update engine"; this block
+// is its hardware, bit-exact with hymem.engine.EngineState.apply_sample)
+//   For each slot s = 0 .. Slots-1:
+//     INC    Lines+1 cycles: for lane l = 0 .. Lines-1 read x[j] and e[i] from
+//            the vector buffers (synapse a = s*Lines + l, j = a mod n_in,
+//            i = a div n_in, walked with counters), draw lane l of the PRNG
+//            ring, compute the masked, rounded increment, shift it into a
+//            Lines-deep increment register.
+//     CHECK  abort pending -> stop (slot s not applied); skip_zero and all
+//            increments zero -> slot done without touching the array.
+//     READ   the slot's RowsPerSyn data rows, destructive, into the row buffer.
+//     ADD    Lines cycles: the row buffer rotates by one column per cycle; the
+//            column at position 0 (one synapse, all its FeCAP bits) is decoded
+//            (copies by majority, ties to 1), added to its increment with
+//            saturation (hymem_sm_sat_add) and re-encoded at the top.
+//     WRITE  write the data rows back (bit-line pulses: the rows are all '0').
+//     FLAG   if any code changed: read the slot's flag row, write it back OR-ed
+//            with the changed bits.
+//   Configuration is latched at start_i. done_o pulses at the end of every run;
+//   aborted_o with it when the run stopped on an abort (abort_slot_o = first
+//   slot not applied). The FeCAP operations go through hymem_fecap_seq.
+//   Latency per slot: Lines+2 + Lines cycles of arithmetic plus 2*RowsPerSyn
+//   (+2) FeCAP operations.
+
+`include "hymem_defs.svh"
+
+`default_nettype none
+
+module hymem_update_engine #(
+  parameter int Lines     = 128,
+  parameter int Slots     = 8,
+  parameter int MagWidth  = 9,
+  parameter int CodeBits  = 3,
+  parameter int FecapRows = 128,
+  localparam int IdxBits    = $clog2(Lines * Slots) + 1,
+  localparam int RowBits    = $clog2(FecapRows),
+  localparam int SlotBits   = (Slots > 1) ? $clog2(Slots) : 1,
+  localparam int RowsPerSyn = 1 + ((1 << CodeBits) - 1) + (MagWidth - CodeBits),
+  localparam int IncWidth   = MagWidth + 1
+) (
+  input  logic                 clk_i,
+  input  logic                 rst_ni,
+  // configuration, latched at start_i
+  input  logic [IdxBits-1:0]   cfg_n_in_i,
+  input  logic [IdxBits-1:0]   cfg_n_out_i,
+  input  logic [7:0]           cfg_lr_mult_i,
+  input  logic [4:0]           cfg_lr_shift_i,
+  input  logic [16:0]          cfg_p16_i,
+  input  logic                 cfg_stoch_round_i,
+  input  logic                 cfg_code_round_i,
+  input  logic                 cfg_skip_zero_i,
+  // PRNG seeding (while idle)
+  input  logic                 seed_load_i,
+  input  logic [31:0]          seed_i,
+  // control
+  input  logic                 start_i,
+  input  logic                 abort_i,
+  output logic                 busy_o,
+  output logic                 done_o,
+  output logic                 aborted_o,
+  output logic [SlotBits-1:0]  abort_slot_o,
+  output logic [SlotBits-1:0]  slot_o,
+  output logic [3:0]           phase_o,
+  // vector buffers (synchronous read, one cycle)
+  output logic [IdxBits-1:0]   x_raddr_o,
+  input  logic [7:0]           x_rdata_i,
+  output logic [IdxBits-1:0]   e_raddr_o,
+  input  logic [7:0]           e_rdata_i,
+  // FeCAP sequencer
+  output logic                 fe_req_valid_o,
+  input  logic                 fe_req_ready_i,
+  output logic [1:0]           fe_req_op_o,
+  output logic [RowBits-1:0]   fe_req_row_o,
+  output logic [Lines-1:0]     fe_req_wdata_o,
+  input  logic                 fe_done_i,
+  input  logic [Lines-1:0]     fe_rdata_i,
+  // counters
+  input  logic                 cnt_clear_i,
+  output logic [31:0]          cnt_samples_o,
+  output logic [31:0]          cnt_slots_skipped_o
+);
+
+  `HYMEM_CHECK(chk_geom, Lines >= 2 && Slots >= 1 && Slots * (RowsPerSyn + 1) <= FecapRows,
+               "hymem_update_engine: need Lines >= 2, Slots >= 1, Slots*(RowsPerSyn+1) <= FecapRows")
+  `HYMEM_CHECK(chk_widths, MagWidth >= 4 && MagWidth <= 16 && CodeBits >= 1 && CodeBits < MagWidth,
+               "hymem_update_engine: need MagWidth in 4..16 and CodeBits in 1..MagWidth-1")
+
+  localparam logic [1:0] OP_READ       = 2'd0;
+  localparam logic [1:0] OP_WRITE_BACK = 2'd1;
+
+  // phases (phase_o)
+  localparam logic [3:0] P_IDLE    = 4'd0;
+  localparam logic [3:0] P_INC     = 4'd1;
+  localparam logic [3:0] P_CHECK   = 4'd2;
+  localparam logic [3:0] P_READ    = 4'd3;
+  localparam logic [3:0] P_ADD     = 4'd4;
+  localparam logic [3:0] P_WRITE   = 4'd5;
+  localparam logic [3:0] P_FLAG_RD = 4'd6;
+  localparam logic [3:0] P_FLAG_WR = 4'd7;
+  localparam logic [3:0] P_NEXT    = 4'd8;
+  localparam logic [3:0] P_DONE    = 4'd9;
+
+  localparam int LaneBits = $clog2(Lines + 1);
+  localparam int KBits    = $clog2(RowsPerSyn + 1);
+
+  // ------------------------------------------------------------------ state
+  logic [3:0]           phase_q, phase_d;
+  logic [SlotBits-1:0]  slot_q, slot_d;
+  logic [LaneBits-1:0]  lane_q, lane_d;
+  logic [KBits-1:0]     k_q, k_d;
+  logic                 issued_q, issued_d;
+  logic                 abort_q, abort_d;
+  logic                 any_nz_q, any_nz_d;
+  logic                 any_chg_q, any_chg_d;
+  logic                 aborted_q, aborted_d;
+  logic [SlotBits-1:0]  abort_slot_q, abort_slot_d;
+  logic [IdxBits-1:0]   i_q, i_d, j_q, j_d;
+  logic                 vb_q, vb_d;        // stage B valid
+  logic                 used_b_q, used_b_d;
+
+  // latched configuration
+  logic [IdxBits-1:0]   n_in_q, n_out_q;
+  logic [7:0]           lr_mult_q;
+  logic [4:0]           lr_shift_q;
+  logic [16:0]          p16_q;
+  logic                 stoch_q, code_round_q, skip_zero_q;
+
+  logic [Lines-1:0]     rowbuf_q [0:RowsPerSyn-1];
+  logic [IncWidth-1:0]  incbuf_q [0:Lines-1];
+  logic [Lines-1:0]     chg_q;
+  logic [Lines-1:0]     flagbuf_q;
+
+  logic [31:0]          cnt_samples_q, cnt_skipped_q;
+
+  // --------------------------------------------------------------- PRNG ring
+  logic        prng_step;
+  logic [31:0] rnd;
+
+  hymem_prng #(
+    .Width (32),
+    .Lanes (Lines)
+  ) u_prng (
+    .clk_i       (clk_i),
+    .rst_ni      (rst_ni),
+    .seed_load_i (seed_load_i && (phase_q == P_IDLE)),
+    .seed_i      (seed_i),
+    .step_i      (prng_step),
+    .rnd_o       (rnd)
+  );
+
+  assign prng_step = (phase_q == P_INC) && vb_q;
+
+  // ---------------------------------------------------- increment (stage B)
+  logic signed [25:0] xw, ew, lw, prod, r_det, sum, q;
+  logic        [23:0] r_stoch;
+  logic signed [25:0] r_used;
+  logic               mask_ok;
+  logic [IncWidth-1:0] inc_new;
+
+  localparam logic signed [25:0] INC_MAX = 26'sd1 <<< MagWidth;
+
+  assign xw      = {{18{x_rdata_i[7]}}, x_rdata_i};
+  assign ew      = {{18{e_rdata_i[7]}}, e_rdata_i};
+  assign lw      = {18'd0, lr_mult_q};
+  assign prod    = xw * ew * lw;
+  assign r_stoch = 24'(({24'd0, rnd[31:16]} << lr_shift_q) >> 16);
+  assign r_det   = (lr_shift_q == 5'd0) ? 26'sd0 : (26'sd1 <<< (lr_shift_q - 5'd1));
+  assign r_used  = stoch_q ? $signed({2'b00, r_stoch}) : r_det;
+  assign sum     = prod + r_used;
+  assign q       = sum >>> lr_shift_q;
+  assign mask_ok = ({1'b0, rnd[15:0]} < p16_q);
+
+  always_comb begin
+    if (!mask_ok || !used_b_q) begin
+      inc_new = '0;
+    end else if (q > INC_MAX - 26'sd1) begin
+      inc_new = IncWidth'(INC_MAX - 26'sd1);
+    end else if (q < -INC_MAX) begin
+      inc_new = IncWidth'(-INC_MAX);
+    end else begin
+      inc_new = IncWidth'(q);
+    end
+  end
+
+  // --------------------------------------------------- add (column 0 of rows)
+  logic [RowsPerSyn-1:0] col, newcol;
+  logic                  sign_in, sign_out, sat_unused, changed;
+  logic [MagWidth-1:0]   mag_in, mag_out;
+
+  for (genvar k = 0; k < RowsPerSyn; k++) begin : gen_col
+    assign col[k] = rowbuf_q[k][0];
+  end
+
+  // sign row
+  assign sign_in   = col[0];
+  assign newcol[0] = sign_out;
+  // MSB groups: group g holds magnitude bit MagWidth-1-g in 2**(CodeBits-1-g) copies
+  for (genvar g = 0; g < CodeBits; g++) begin : gen_msb
+    localparam int C  = 1 << (CodeBits - 1 - g);
+    localparam int R0 = 1 + (1 << CodeBits) - (1 << (CodeBits - g));
+    logic [C-1:0]           copies;
+    logic [$clog2(C+1)-1:0] ones;
+    assign copies = col[R0 +: C];
+    always_comb begin
+      ones = '0;
+      for (int c = 0; c < C; c++) begin
+        ones = ones + $clog2(C+1)'(copies[c]);
+      end
+    end
+    // at least half the copies read 1 (ties resolve to 1)
+    assign mag_in[MagWidth-1-g] = ({1'b0, ones} << 1) >= ($clog2(C+1)+1)'(C);
+    assign newcol[R0 +: C] = {C{mag_out[MagWidth-1-g]}};
+  end
+  // LSB rows: one bit each, MSB first
+  for (genvar b = 0; b < MagWidth - CodeBits; b++) begin : gen_lsb
+    localparam int R = (1 << CodeBits) + b;
+    assign mag_in[MagWidth-CodeBits-1-b] = col[R];
+    assign newcol[R] = mag_out[MagWidth-CodeBits-1-b];
+  end
+
+  hymem_sm_sat_add #(
+    .MagWidth (MagWidth),
+    .IncWidth (IncWidth),
+    .CodeBits (CodeBits)
+  ) u_add (
+    .sign_i         (sign_in),
+    .mag_i          (mag_in),
+    .inc_i          (incbuf_q[0]),
+    .round_i        (code_round_q),
+    .sign_o         (sign_out),
+    .mag_o          (mag_out),
+    .sat_o          (sat_unused),
+    .code_changed_o (changed)
+  );
+
+  // ----------------------------------------------------------- FeCAP requests
+  logic in_fe_phase;
+  logic fe_accept;
+  logic [RowBits-1:0] data_row, flag_row;
+
+  assign data_row  = RowBits'(slot_q * RowsPerSyn + k_q);
+  assign flag_row  = RowBits'(Slots * RowsPerSyn + slot_q);
+  assign in_fe_phase = (phase_q == P_READ) || (phase_q == P_WRITE) ||
+                       (phase_q == P_FLAG_RD) || (phase_q == P_FLAG_WR);
+  assign fe_req_valid_o = in_fe_phase && !issued_q;
+  assign fe_accept      = fe_req_valid_o && fe_req_ready_i;
+  assign fe_req_op_o    = ((phase_q == P_READ) || (phase_q == P_FLAG_RD)) ? OP_READ : OP_WRITE_BACK;
+  assign fe_req_row_o   = ((phase_q == P_FLAG_RD) || (phase_q == P_FLAG_WR)) ? flag_row : data_row;
+  assign fe_req_wdata_o = (phase_q == P_FLAG_WR) ? (flagbuf_q | chg_q) :
+                          (phase_q == P_WRITE)   ? rowbuf_q[k_q] : '0;
+
+  // --------------------------------------------------------------- control
+  always_comb begin
+    phase_d      = phase_q;
+    slot_d       = slot_q;
+    lane_d       = lane_q;
+    k_d          = k_q;
+    issued_d     = issued_q;
+    abort_d      = abort_q || abort_i;
+    any_nz_d     = any_nz_q;
+    any_chg_d    = any_chg_q;
+    aborted_d    = aborted_q;
+    abort_slot_d = abort_slot_q;
+    i_d          = i_q;
+    j_d          = j_q;
+    vb_d         = 1'b0;
+    used_b_d     = used_b_q;
+
+    if (fe_accept) issued_d = 1'b1;
+
+    case (phase_q)
+      P_IDLE: begin
+        abort_d = 1'b0;
+        if (start_i) begin
+          phase_d   = P_INC;
+          slot_d    = '0;
+          lane_d    = '0;
+          i_d       = '0;
+          j_d       = '0;
+          any_nz_d  = 1'b0;
+          aborted_d = 1'b0;
+        end
+      end
+      P_INC: begin
+        // stage A: present lane `lane_q` (while lane_q < Lines)
+        if (lane_q < LaneBits'(Lines)) begin
+          vb_d     = 1'b1;
+          used_b_d = (i_q < n_out_q);
+          if (j_q == n_in_q - 1'b1) begin
+            j_d = '0;
+            if (i_q < n_out_q) i_d = i_q + 1'b1;
+          end else begin
+            j_d = j_q + 1'b1;
+          end
+        end
+        // stage B: accumulate
+        if (vb_q && (inc_new != '0)) any_nz_d = 1'b1;
+        lane_d = lane_q + 1'b1;
+        if (lane_q == LaneBits'(Lines)) phase_d = P_CHECK;
+      end
+      P_CHECK: begin
+        k_d       = '0;
+        issued_d  = 1'b0;
+        any_chg_d = 1'b0;
+        if (abort_q) begin
+          aborted_d    = 1'b1;
+          abort_slot_d = slot_q;
+          phase_d      = P_DONE;
+        end else if (skip_zero_q && !any_nz_q) begin
+          phase_d = P_NEXT;
+        end else begin
+          phase_d = P_READ;
+        end
+      end
+      P_READ: if (fe_done_i) begin
+        issued_d = 1'b0;
+        k_d      = k_q + 1'b1;
+        if (k_q == KBits'(RowsPerSyn - 1)) begin
+          phase_d = P_ADD;
+          lane_d  = '0;
+        end
+      end
+      P_ADD: begin
+        if (changed) any_chg_d = 1'b1;
+        lane_d = lane_q + 1'b1;
+        if (lane_q == LaneBits'(Lines - 1)) begin
+          phase_d = P_WRITE;
+          k_d     = '0;
+        end
+      end
+      P_WRITE: if (fe_done_i) begin
+        issued_d = 1'b0;
+        k_d      = k_q + 1'b1;
+        if (k_q == KBits'(RowsPerSyn - 1)) begin
+          phase_d = any_chg_q ? P_FLAG_RD : P_NEXT;
+        end
+      end
+      P_FLAG_RD: if (fe_done_i) begin
+        issued_d = 1'b0;
+        phase_d  = P_FLAG_WR;
+      end
+      P_FLAG_WR: if (fe_done_i) begin
+        issued_d = 1'b0;
+        phase_d  = P_NEXT;
+      end
+      P_NEXT: begin
+        any_nz_d = 1'b0;
+        lane_d   = '0;
+        if (slot_q == SlotBits'(Slots - 1)) begin
+          phase_d = P_DONE;
+        end else begin
+          slot_d  = slot_q + 1'b1;
+          phase_d = P_INC;
+        end
+      end
+      P_DONE: phase_d = P_IDLE;
+      default: phase_d = P_IDLE;
+    endcase
+  end
+
+  // ------------------------------------------------------------------ flops
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      phase_q      <= P_IDLE;
+      slot_q       <= '0;
+      lane_q       <= '0;
+      k_q          <= '0;
+      issued_q     <= 1'b0;
+      abort_q      <= 1'b0;
+      any_nz_q     <= 1'b0;
+      any_chg_q    <= 1'b0;
+      aborted_q    <= 1'b0;
+      abort_slot_q <= '0;
+      i_q          <= '0;
+      j_q          <= '0;
+      vb_q         <= 1'b0;
+      used_b_q     <= 1'b0;
+      n_in_q       <= IdxBits'(1);
+      n_out_q      <= IdxBits'(1);
+      lr_mult_q    <= '0;
+      lr_shift_q   <= '0;
+      p16_q        <= '0;
+      stoch_q      <= 1'b0;
+      code_round_q <= 1'b0;
+      skip_zero_q  <= 1'b0;
+    end else begin
+      phase_q      <= phase_d;
+      slot_q       <= slot_d;
+      lane_q       <= lane_d;
+      k_q          <= k_d;
+      issued_q     <= issued_d;
+      abort_q      <= abort_d;
+      any_nz_q     <= any_nz_d;
+      any_chg_q    <= any_chg_d;
+      aborted_q    <= aborted_d;
+      abort_slot_q <= abort_slot_d;
+      i_q          <= i_d;
+      j_q          <= j_d;
+      vb_q         <= vb_d;
+      used_b_q     <= used_b_d;
+      if (phase_q == P_IDLE && start_i) begin
+        n_in_q       <= cfg_n_in_i;
+        n_out_q      <= cfg_n_out_i;
+        lr_mult_q    <= cfg_lr_mult_i;
+        lr_shift_q   <= cfg_lr_shift_i;
+        p16_q        <= cfg_p16_i;
+        stoch_q      <= cfg_stoch_round_i;
+        code_round_q <= cfg_code_round_i;
+        skip_zero_q  <= cfg_skip_zero_i;
+      end
+    end
+  end
+
+  // Data registers: no reset needed (qualified by the phase).
+  always_ff @(posedge clk_i) begin
+    // increment register: shifts in during INC stage B, out during ADD
+    if ((phase_q == P_INC && vb_q) || phase_q == P_ADD) begin
+      for (int l = 0; l < Lines - 1; l++) begin
+        incbuf_q[l] <= incbuf_q[l + 1];
+      end
+      incbuf_q[Lines-1] <= (phase_q == P_INC) ? inc_new : '0;
+    end
+    // row buffer: loaded by READ, rotated by ADD
+    if (phase_q == P_READ && fe_done_i) begin
+      rowbuf_q[k_q] <= fe_rdata_i;
+    end
+    if (phase_q == P_ADD) begin
+      for (int k = 0; k < RowsPerSyn; k++) begin
+        rowbuf_q[k] <= {newcol[k], rowbuf_q[k][Lines-1:1]};
+      end
+      chg_q <= {changed, chg_q[Lines-1:1]};
+    end
+    if (phase_q == P_FLAG_RD && fe_done_i) begin
+      flagbuf_q <= fe_rdata_i;
+    end
+  end
+
+  // --------------------------------------------------------------- counters
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni || cnt_clear_i) begin
+      cnt_samples_q <= '0;
+      cnt_skipped_q <= '0;
+    end else begin
+      if (phase_q == P_NEXT && slot_q == SlotBits'(Slots - 1)) begin
+        cnt_samples_q <= cnt_samples_q + 1'b1;
+      end
+      if (phase_q == P_CHECK && !abort_q && skip_zero_q && !any_nz_q) begin
+        cnt_skipped_q <= cnt_skipped_q + 1'b1;
+      end
+    end
+  end
+
+  // ---------------------------------------------------------------- outputs
+  assign x_raddr_o           = j_q;
+  assign e_raddr_o           = i_q;
+  assign busy_o              = (phase_q != P_IDLE);
+  assign done_o              = (phase_q == P_DONE);
+  assign aborted_o           = (phase_q == P_DONE) && aborted_q;
+  assign abort_slot_o        = abort_slot_q;
+  assign slot_o              = slot_q;
+  assign phase_o             = phase_q;
+  assign cnt_samples_o       = cnt_samples_q;
+  assign cnt_slots_skipped_o = cnt_skipped_q;
+
+endmodule
+
+`default_nettype wire
