@@ -106,6 +106,7 @@ module hymem_core #(
   output logic [SlotBits-1:0]       upd_slot_o,
   output logic [4:0]                xfer_phase_o,
   output logic [1:0]                seq_busy_o,       // {memristor, FeCAP} sequencer busy
+  output logic [3:0]                queued_o,         // {read-out, form, transfer, sample} queued
   output logic [15:0]               samples_since_o,
   output logic [Lines*AdcBits-1:0]  readout_o,
   output logic                      fe_pending_o,
@@ -537,6 +538,7 @@ module hymem_core #(
   assign readout_busy_o  = rd_owns_mr;
   assign aborted_o       = aborted_q;
   assign abort_slot_o    = abort_slot_q;
+  assign queued_o        = {q_read_q, q_form_q, q_xfer_q, q_sample_q};
   assign upd_phase_o     = u_phase;
   assign upd_slot_o      = u_slot;
   assign xfer_phase_o    = x_phase;
