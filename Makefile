@@ -17,7 +17,7 @@ PYTEST_ARGS ?=#          extra pytest arguments, e.g. PYTEST_ARGS='-k prng'
 export WAVES
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sim test lint synth waves clean distclean
+.PHONY: help venv sim test lint synth regs waves clean distclean
 
 help: ## list the targets
 	@echo "hymem make targets:"
@@ -45,6 +45,9 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL module (zero warnings
 
 synth: $(STAMP) ## Yosys synthesis of every RTL module; fails on latches/unmapped logic; cell table
 	$(VPY) scripts/rtl_check.py synth
+
+regs: $(STAMP) ## regenerate the register block, C header and docs from rtl/hymem_regs.rdl
+	$(VPY) scripts/regmap.py
 
 clean: ## remove simulation builds, results and caches
 	rm -rf sim_build .pytest_cache results.xml
