@@ -33,6 +33,11 @@ from . import devices as dv
 from .engine import DEFAULT_GEOMETRY, Geometry, decode_slot, encode_slot
 
 
+def fmt_ns(t: float) -> str:
+    """A time in ns for messages: integer ns, or up to ps resolution."""
+    return f"{t:.3f}".rstrip("0").rstrip(".")
+
+
 class MacroProtocolError(RuntimeError):
     """A violation of the macro port protocol (docs/macro_port.md).
 
@@ -44,7 +49,7 @@ class MacroProtocolError(RuntimeError):
     def __init__(self, op: str, where: str, t_ns: float, what: str, rule: str) -> None:
         self.op, self.where, self.t_ns, self.what, self.rule = op, where, t_ns, what, rule
         loc = f" {where}" if where else ""
-        super().__init__(f"{op}{loc} at t = {t_ns:g} ns: {what} [rule {rule}]")
+        super().__init__(f"{op}{loc} at t = {fmt_ns(t_ns)} ns: {what} [rule {rule}]")
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,7 @@ class HybridArray:
             return self.now_ns
         t = t_ns if type(t_ns) is float else float(t_ns)
         if not t >= self.now_ns - 1e-9:
-            raise ValueError(f"t_ns must not go back in time: now {self.now_ns:g} ns; got {t_ns!r}")
+            raise ValueError(f"t_ns must not go back in time: now {fmt_ns(self.now_ns)} ns; got {t_ns!r}")
         return t
 
     def _advance(self, t: float) -> None:
@@ -207,7 +212,7 @@ class HybridArray:
         if a is not None:
             name = _FE_NAMES[a.kind] if a.port == "fe" else _MR_NAMES[a.kind]
             rule = "fe.3" if op in _FE_NAMES.values() else "mr.1"
-            raise self._err(op, where, t, f"overlaps the {name} that started at t = {a.t0:g} ns",
+            raise self._err(op, where, t, f"overlaps the {name} that started at t = {fmt_ns(a.t0)} ns",
                             rule)
 
     # ------------------------------------------------------------- FeCAP port
@@ -256,12 +261,12 @@ class HybridArray:
                             f"pulse ({what})", "fe.4")
         el = t - a.t0
         if el < self.timing.t_sense_ns:
-            raise self._err("FeCAP read", f"row {a.row}", t, f"sense-amplifier enable {el:g} ns "
-                            f"after the pulse started; at least {self.timing.t_sense_ns:g} ns "
+            raise self._err("FeCAP read", f"row {a.row}", t, f"sense-amplifier enable {fmt_ns(el)} ns "
+                            f"after the pulse started; at least {fmt_ns(self.timing.t_sense_ns)} ns "
                             "needed", "fe.4")
         if a.row in self.pending:
             raise self._err("FeCAP read", f"row {a.row}", t, f"row {a.row} was read "
-                            f"destructively at t = {self.pending[a.row]:g} ns and not written back",
+                            f"destructively at t = {fmt_ns(self.pending[a.row])} ns and not written back",
                             "fe.6")
         if a.sensed:
             raise self._err("FeCAP read", f"row {a.row}", t, "second sense-amplifier enable in "
@@ -285,8 +290,8 @@ class HybridArray:
         w = t - a.t0
         if w < self.timing.fe_min_ns:
             op = "FeCAP read" if a.sensed else _FE_NAMES[a.kind]
-            raise self._err(op, f"row {a.row}", t, f"pulse {w:g} ns wide; the drivers need at "
-                            f"least {self.timing.fe_min_ns:g} ns", "fe.5")
+            raise self._err(op, f"row {a.row}", t, f"pulse {fmt_ns(w)} ns wide; the drivers need at "
+                            f"least {fmt_ns(self.timing.fe_min_ns)} ns", "fe.5")
         t_sw = a.t_sw
         if t_sw is None and w < self._fe_certain[a.row]:
             t_sw = self.fe.switch_times_s((a.row,), a.v)
@@ -378,8 +383,8 @@ class HybridArray:
                             "mr.4")
         el = t - a.t0
         if el < self.timing.adc_after_ns:
-            raise self._err("memristor read", f"slot {a.slot}", t, f"ADC strobe {el:g} ns after "
-                            f"the read started; at least {self.timing.adc_after_ns:g} ns needed",
+            raise self._err("memristor read", f"slot {a.slot}", t, f"ADC strobe {fmt_ns(el)} ns after "
+                            f"the read started; at least {fmt_ns(self.timing.adc_after_ns)} ns needed",
                             "mr.4")
         g = self.mr.read_us(a.sel, pulse_s=max(el, 1.0) * 1e-9)
         codes = self.adc.convert(g)
@@ -405,7 +410,7 @@ class HybridArray:
         wmin = {"reset": tm.mr_min_ns, "set": tm.mr_min_ns, "xfer": tm.xfer_min_ns,
                 "pre": tm.pre_min_ns, "read": tm.read_min_ns, "form": tm.form_min_ns}[kind]
         if w < wmin:
-            raise self._err(op, where, t, f"pulse {w:g} ns wide; at least {wmin:g} ns needed",
+            raise self._err(op, where, t, f"pulse {fmt_ns(w)} ns wide; at least {fmt_ns(wmin)} ns needed",
                             "mr.4")
         self._advance(t)
         mr = self.mr
@@ -557,12 +562,12 @@ class HybridArray:
             a = self.active
             name = _FE_NAMES.get(a.kind) if a.port == "fe" else _MR_NAMES[a.kind]
             raise self._err("quiescence check", "", t, f"a {name} is still on (since t = "
-                            f"{a.t0:g} ns)", "fe.3" if a.port == "fe" else "mr.1")
+                            f"{fmt_ns(a.t0)} ns)", "fe.3" if a.port == "fe" else "mr.1")
         if self.pending:
             rows = sorted(self.pending)
             raise self._err("quiescence check", f"rows {rows[:16]}{'...' if len(rows) > 16 else ''}",
                             t, f"{len(rows)} row(s) read destructively and never written back "
-                            f"(first read at t = {min(self.pending.values()):g} ns)", "fe.6")
+                            f"(first read at t = {fmt_ns(min(self.pending.values()))} ns)", "fe.6")
 
     # ----------------------------------------------------------- fault injection
 
@@ -679,7 +684,7 @@ VECTORS = ("fe_row", "fe_mask", "mr_slot", "mr_pol", "mr_mask", "mr_code")
 _MR_PULSE = {"mr_reset": "reset", "mr_set": "set", "mr_form": "form", "mr_read": "read",
              "tl_pre": "pre", "xfer": "xfer"}
 _FE_PULSE = {"fe_sl": "sl", "fe_bl": "bl"}
-_STABLE_FE = {"fe_row": "fe.1", "fe_mask": "fe.1"}
+_FALL_ORDER = CONTROLS[1:] + CONTROLS[:1]
 
 
 class MacroPort:
@@ -707,6 +712,7 @@ class MacroPort:
         self.fe_in_wl = False          # a FeCAP pulse happened in this word-line window
         self.dropped: set[str] = set()  # pulses whose start was an error: ignore their end
         self.events = 0
+        self._conv: dict = {}
 
     def _fe_on(self) -> str | None:
         return "fe_sl" if self.sig["fe_sl"] else ("fe_bl" if self.sig["fe_bl"] else None)
@@ -717,21 +723,56 @@ class MacroPort:
                 return k
         return None
 
-    def apply(self, t_ns: float, changes: dict) -> tuple[dict, list[MacroProtocolError]]:
+    def _bits(self, k: str) -> np.ndarray:
+        """Vector ``k`` as an array ((L,) bools, or (L,) codes for ``mr_code``); the port keeps
+        what it was given (an int from the adapter, bit l = line l) and converts on use."""
+        v = self.vec[k]
+        if isinstance(v, np.ndarray):
+            return v
+        hit = self._conv.get((k, v))
+        if hit is None:
+            L = self.array.L
+            if k == "mr_code":
+                cb = self.array.geom.code_bits
+                b = np.unpackbits(np.frombuffer(v.to_bytes((cb * L + 7) // 8, "little"),
+                                                dtype=np.uint8), bitorder="little")[: cb * L]
+                hit = b.reshape(L, cb).astype(np.int64) @ (1 << np.arange(cb))
+            else:
+                b = np.frombuffer(v.to_bytes((L + 7) // 8, "little"), dtype=np.uint8)
+                hit = np.unpackbits(b, bitorder="little")[:L].astype(bool)
+            if len(self._conv) > 64:
+                self._conv.clear()
+            self._conv[(k, v)] = hit
+        return hit
+
+    def apply(self, t_ns: float, changes: dict, *, changed: bool = False
+              ) -> tuple[dict, list[MacroProtocolError]]:
+        """Take the signal changes at ``t_ns`` together. ``changed=True``: the caller passes
+        only values that differ from the previous ones (the cocotb adapter), which skips the
+        comparisons. Masks may be (L,) bools or ints (bit l = line l), ``mr_code`` (L,) ints
+        or an int (line l at bits [3l+2:3l])."""
         self.events += 1
         a = self.array
         t = float(t_ns)
         out: dict = {}
         errs: list[MacroProtocolError] = []
         sig = self.sig
-        rising, falling = [], []
+        vec = self.vec
+        rising, falling, vch = [], [], []
         for k, v in changes.items():
             if k in sig:
                 v = 1 if v else 0
                 if v != sig[k]:
                     (rising if v else falling).append(k)
-        # 1. ends
-        for k in sorted(falling, key=CONTROLS.index):
+            elif k in vec:
+                vch.append(k)
+            else:
+                raise ValueError(f"unknown port signal {k!r}")
+        # 1. ends (pulses before the word line, so a word line falling with its pulse is
+        # judged on the hold time, not as "pulse still on")
+        if len(falling) > 1:
+            falling.sort(key=_FALL_ORDER.index)
+        for k in falling:
             sig[k] = 0
             try:
                 if k in _FE_PULSE:
@@ -748,36 +789,46 @@ class MacroPort:
                 elif k == "fe_wl":
                     on = self._fe_on()
                     if on:
-                        raise MacroProtocolError("word line off", f"row {self.vec['fe_row']}", t,
+                        raise MacroProtocolError("word line off", f"row {vec['fe_row']}", t,
                                                  f"{on}_o is still on", "fe.2")
                     if self.fe_in_wl and t - self.t_fe_end < self.timing.t_hold_ns:
                         raise MacroProtocolError(
-                            "word line off", f"row {self.vec['fe_row']}", t,
-                            f"{t - self.t_fe_end:g} ns after the FeCAP pulse ended; at least "
-                            f"{self.timing.t_hold_ns:g} ns hold needed", "fe.2")
+                            "word line off", f"row {vec['fe_row']}", t,
+                            f"{fmt_ns(t - self.t_fe_end)} ns after the FeCAP pulse ended; at "
+                            f"least {fmt_ns(self.timing.t_hold_ns)} ns hold needed", "fe.2")
             except MacroProtocolError as e:
                 errs.append(e)
         # 2. addresses, masks, data
-        for k, v in changes.items():
-            if k not in self.vec:
-                continue
-            old = self.vec[k]
-            same = (old == v) if not isinstance(old, np.ndarray) else np.array_equal(old, v)
-            if same:
-                continue
-            self.vec[k] = v
-            if k == "fe_row" and sig["fe_wl"] and "fe_wl" not in rising:
-                errs.append(MacroProtocolError("FeCAP row address", f"row {old} -> {v}", t,
-                                               "fe_row_o changed while fe_wl_o is on", "fe.1"))
-            elif k in ("fe_row", "fe_mask") and self._fe_on():
-                errs.append(MacroProtocolError(f"FeCAP {k[3:]}", f"row {self.vec['fe_row']}", t,
-                                               f"{k}_o changed while {self._fe_on()}_o is on", "fe.1"))
-            elif k.startswith("mr_") and self._mr_on():
+        for k in vch:
+            v = changes[k]
+            old = vec[k]
+            if not changed:
+                if isinstance(old, np.ndarray) or isinstance(v, np.ndarray):
+                    if isinstance(v, np.ndarray) and isinstance(old, np.ndarray) and \
+                            np.array_equal(old, v):
+                        continue
+                elif old == v:
+                    continue
+            vec[k] = v
+            if k == "fe_row":
+                if sig["fe_wl"]:
+                    errs.append(MacroProtocolError("FeCAP row address", f"row {old} -> {v}", t,
+                                                   "fe_row_o changed while fe_wl_o is on", "fe.1"))
+                    continue
+            if k in ("fe_row", "fe_mask"):
+                on = self._fe_on()
+                if on:
+                    errs.append(MacroProtocolError(f"FeCAP {k[3:]}", f"row {vec['fe_row']}", t,
+                                                   f"{k}_o changed while {on}_o is on", "fe.1"))
+            else:
                 on = self._mr_on()
-                errs.append(MacroProtocolError(f"memristor {k[3:]}", f"slot {self.vec['mr_slot']}",
-                                               t, f"{k}_o changed while {on}_o is on", "mr.2"))
+                if on:
+                    errs.append(MacroProtocolError(f"memristor {k[3:]}", f"slot {vec['mr_slot']}",
+                                                   t, f"{k}_o changed while {on}_o is on", "mr.2"))
         # 3. starts and strobes
-        for k in sorted(rising, key=CONTROLS.index):
+        if len(rising) > 1:
+            rising.sort(key=CONTROLS.index)
+        for k in rising:
             sig[k] = 1
             try:
                 if k == "fe_wl":
@@ -785,16 +836,18 @@ class MacroPort:
                     self.fe_in_wl = False
                     on = self._mr_on()
                     if on:
-                        raise MacroProtocolError("word line on", f"row {self.vec['fe_row']}", t,
+                        raise MacroProtocolError("word line on", f"row {vec['fe_row']}", t,
                                                  f"{on}_o is on", "mr.1")
                 elif k in _FE_PULSE:
                     self._fe_start(k, t)
                 elif k in _MR_PULSE:
                     self._mr_start(k, t)
                 elif k == "fe_sae":
-                    out["fe_rdata"] = a.fe_sense(t)
+                    if not (sig["fe_sl"] and "fe_sl" in self.dropped):
+                        out["fe_rdata"] = a.fe_sense(t)
                 elif k == "mr_adc":
-                    out["mr_rdata"] = a.mr_adc(t)
+                    if not (sig["mr_read"] and "mr_read" in self.dropped):
+                        out["mr_rdata"] = a.mr_adc(t)
             except MacroProtocolError as e:
                 errs.append(e)
                 if k in _FE_PULSE or k in _MR_PULSE:
@@ -815,11 +868,11 @@ class MacroPort:
         if not self.sig["fe_wl"]:
             raise MacroProtocolError(name, where, t, "fe_wl_o is off", "fe.2")
         if t - self.t_wl_rise < self.timing.t_setup_ns:
-            raise MacroProtocolError(name, where, t, f"started {t - self.t_wl_rise:g} ns after "
-                                     f"fe_wl_o rose; at least {self.timing.t_setup_ns:g} ns setup "
+            raise MacroProtocolError(name, where, t, f"started {fmt_ns(t - self.t_wl_rise)} ns after "
+                                     f"fe_wl_o rose; at least {fmt_ns(self.timing.t_setup_ns)} ns setup "
                                      "needed", "fe.2")
         self.fe_in_wl = True
-        a.fe_begin(_FE_PULSE[k], row, self.vec["fe_mask"], t)
+        a.fe_begin(_FE_PULSE[k], row, self._bits("fe_mask"), t)
 
     def _mr_start(self, k: str, t: float) -> None:
         kind = _MR_PULSE[k]
@@ -832,8 +885,8 @@ class MacroPort:
         if fe or self.sig["fe_wl"]:
             raise MacroProtocolError(name, where, t, f"{fe or 'fe_wl'}_o (FeCAP port) is on",
                                      "mr.1")
-        self.array.mr_begin(kind, self.vec["mr_slot"], self.vec["mr_pol"], self.vec["mr_mask"],
-                            self.vec["mr_code"], t)
+        self.array.mr_begin(kind, self.vec["mr_slot"], self._bits("mr_pol"), self._bits("mr_mask"),
+                            self._bits("mr_code") if kind == "set" else None, t)
 
 
 # ------------------------------------------------------------- reference waveforms
@@ -864,6 +917,7 @@ def waveform(op: str, *, L: int = 128, row: int = 0, slot: int = 0, pol=None, ma
             ev.append((t, {"fe_mask": mask, "fe_sl": 1}))
             ev.append((t + max(tm.t_sense_ns, w / 2), {"fe_sae": 1}))
             ev.append((t + w, {"fe_sl": 0, "fe_sae": 0}))
+            ev.sort(key=lambda e: e[0])
             t += w
         else:
             b = np.zeros(L, dtype=bool) if bits is None else np.asarray(bits, dtype=bool)
@@ -895,6 +949,7 @@ def waveform(op: str, *, L: int = 128, row: int = 0, slot: int = 0, pol=None, ma
         ev.append((t + w, {"mr_read": 0, "mr_adc": 0}))
     else:
         ev.append((t + w, {name: 0}))
+    ev.sort(key=lambda e: e[0])
     return ev
 
 
