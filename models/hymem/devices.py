@@ -874,7 +874,8 @@ def code_set_compliance_ua(code_mag, params: TransferLineParams | None = None) -
     c = np.asarray(code_mag)
     top = 2 ** len(p.units) - 1
     if c.size and (not np.issubdtype(c.dtype, np.integer) or c.min() < 0 or c.max() > top):
-        raise ValueError(f"code_mag must be integers in 0..{top}; got {code_mag!r}")
+        raise ValueError(f"code_mag must be integers in 0..{top}; got {c.dtype} values "
+                         f"{c.min()}..{c.max()}")
     return p.compliance_ua(p.v_range[0] + c * p.dv_unit_v)
 
 
