@@ -114,7 +114,7 @@ _MR_NAMES = {"reset": "RESET", "set": "code SET", "form": "forming", "read": "me
 
 class _Pulse:
     __slots__ = ("port", "kind", "t0", "row", "slot", "lines", "sel", "full", "t_sw", "sensed",
-                 "pol", "code", "v", "mask")
+                 "pol", "code", "v", "mask", "e0")
 
 
 class HybridArray:
@@ -332,6 +332,7 @@ class HybridArray:
         op = _MR_NAMES[kind]
         p = _Pulse()
         p.port, p.kind, p.t0, p.sensed, p.v = "mr", kind, t, False, v
+        p.e0 = self.mr.total_energy_j
         if kind == "pre":
             self._busy(op, "", t)
             self.active = p
@@ -414,7 +415,7 @@ class HybridArray:
                             "mr.4")
         self._advance(t)
         mr = self.mr
-        e0 = mr.total_energy_j
+        e0 = a.e0
         if kind == "pre":
             self.precharged = True
             key = "tl_precharge"
