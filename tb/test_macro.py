@@ -438,7 +438,7 @@ def test_array_programmer_with_engine():
     oth = np.where(cs.astype(bool), g[:, :, 0], g[:, :, 1])
     lv = np.asarray(prog.mr.params.level_mean_us)
     assert abs((tgt - lv[cm]).mean()) < 1.5
-    assert (oth < 15).all()
+    assert (oth < 25).all()          # RESET (log-normal, mean 1.4 uS)
     assert prog.counts["transfer_set"] == int(st.counters.mr_sets.sum())
     assert prog.counts["reset"] == int(st.counters.mr_resets.sum())
     assert prog.mr.ops["set"] == prog.counts["transfer_set"]

@@ -149,8 +149,11 @@ async def memristor_ops(dut):
     await fc.op("mr_set", slot=1, mask=code > 0, code=code)
     adc = await fc.op("mr_read", slot=1)
     g = array.backdoor.conductances()[1, 0]
-    err = np.abs(adc * lsb - g)
-    assert (err <= 0.05 * g + 1.0).all(), f"ADC vs conductance: worst {err.max():.2f} uS"
+    fs = array.adc.full_scale_us
+    inside = g < fs - 5.0                       # away from the ADC's full scale
+    err = np.abs(adc * lsb - g)[inside]
+    assert (err <= 0.05 * g[inside] + 1.0).all(), f"ADC vs conductance: worst {err.max():.2f} uS"
+    assert (adc[g > fs + 5.0] == array.adc.max_code).all()
     _check_levels(array, g, code)
     # masked read: other lines read 0
     mask = rng.random(L) < 0.5
@@ -178,7 +181,7 @@ async def memristor_ops(dut):
     gs = array.backdoor.conductances()[2]
     tgt = np.where(pol, gs[1], gs[0])
     other = np.where(pol, gs[0], gs[1])
-    assert (other < 12).all(), "the device not selected by the sign must stay RESET"
+    assert (other < 25).all(), "the device not selected by the sign must stay RESET"
     _check_levels(array, tgt, cm[2])
     assert (array.backdoor.hidden_weights() == h).all()
     assert array.counts["mr_transfer"] == 1 and array.counts["tl_precharge"] == 1
@@ -204,7 +207,7 @@ async def forming(dut):
     assert array.mr.formed[0].all() and not array.mr.formed[1:].any()
     assert array.counts["mr_form"] == pulses
     await fc.op("mr_reset", slot=0)
-    assert array.backdoor.conductances()[0, 0].max() < 15
+    assert array.backdoor.conductances()[0, 0].max() < 25
     cocotb.log.info("adaptive forming: %d pulses", pulses)
 
 
