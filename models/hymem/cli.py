@@ -1,6 +1,8 @@
 """The ``hymem`` command line.
 
     hymem demo [--sim icarus|verilator]   run the RTL primitives' testbenches and print a table
+    hymem devices [--json FILE] [--plot FILE.png]
+                                          sample the device models, compare with the paper
 
 Later subcommands: devices, train, cosim, bench.
 """
@@ -48,6 +50,25 @@ def _cmd_demo(args) -> int:
     return status
 
 
+def _cmd_devices(args) -> int:
+    """Sample the analogue device models at their defaults; table model vs published."""
+    import json
+
+    from . import device_report
+
+    fig = device_report.device_figures(seed=args.seed)
+    print(device_report.format_table(fig))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(device_report.public(fig), f, indent=2)
+            f.write("\n")
+        print(f"\nJSON: {args.json}")
+    if args.plot:
+        device_report.plot(fig, args.plot)
+        print(f"plot: {args.plot}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="hymem", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -58,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--sim", choices=simrun.SIMULATORS, default="verilator")
     d.add_argument("--seed", type=int, default=1)
     d.set_defaults(func=_cmd_demo)
+    dv = sub.add_parser("devices", help="sample the device models and compare with the published figures")
+    dv.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    dv.add_argument("--plot", metavar="FILE.png", help="also plot the level distributions")
+    dv.add_argument("--seed", type=int, default=1)
+    dv.set_defaults(func=_cmd_devices)
     return ap
 
 

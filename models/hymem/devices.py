@@ -1,0 +1,895 @@
+"""Behavioural models of the analogue devices: memristor (1T1R), FeCAP (1T1C), transfer line.
+
+Vectorized NumPy models of banks of devices of any shape. Every random draw comes from a
+``numpy.random.Generator`` passed in (never NumPy's global state), so a seed reproduces a run.
+Parameters are frozen dataclasses: a published figure is the default of its field, imported
+from :mod:`hymem.published` (which names the source); a parameter the paper does not give is
+marked "assumption" with the reason. ``docs/models.md`` describes the physics and every
+parameter.
+
+Selections. Methods that act on some devices take ``where``: a boolean mask of the bank's
+shape, or any NumPy index into the bank's arrays (for example ``(row, line_indices)``). The
+bank's state arrays (``g_us``, ``formed``, ``cycles``, ``bits``, ...) are public so that
+testbenches can peek and poke them (the backdoor); physical operations go through methods.
+
+Units are in the names: ``_us`` microsiemens (or microseconds where it says ``_s``/``_ns``),
+``_ua`` microamperes, ``_v`` volts, ``_s`` seconds, ``_j`` joules, ``_f`` farads.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from . import published as pub
+
+# ----------------------------------------------------------------------- helpers
+
+
+def _check(name: str, value: Any, lo: float, hi: float, *, lo_open: bool = False,
+           hi_open: bool = False) -> float:
+    """``value`` as a float, or ValueError naming the parameter, the value and the range."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in {_rng_txt(lo, hi, lo_open, hi_open)}; "
+                         f"got {value!r}") from None
+    bad = (math.isnan(v) or v < lo or v > hi or (lo_open and v == lo) or (hi_open and v == hi))
+    if bad:
+        raise ValueError(f"{name} must be in {_rng_txt(lo, hi, lo_open, hi_open)}; got {value!r}")
+    return v
+
+
+def _rng_txt(lo, hi, lo_open, hi_open) -> str:
+    return f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+
+
+def _check_rng(rng) -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise ValueError(f"rng must be a numpy.random.Generator or an integer seed; got {rng!r}")
+
+
+def _check_shape(shape) -> tuple[int, ...]:
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    try:
+        shape = tuple(int(s) for s in shape)
+    except TypeError:
+        raise ValueError(f"shape must be a tuple of positive integers; got {shape!r}") from None
+    if not shape or any(s < 1 for s in shape):
+        raise ValueError(f"shape must be a tuple of positive integers; got {shape!r}")
+    return shape
+
+
+class _Bank:
+    """Shared bookkeeping: shape, selection checks, op counters and energy."""
+
+    OPS: tuple[str, ...] = ()
+
+    def __init__(self, shape, rng) -> None:
+        self.shape = _check_shape(shape)
+        self.rng = _check_rng(rng)
+        self.ops = {op: 0 for op in self.OPS}          # device operations (one per device)
+        self.energy_j = {op: 0.0 for op in self.OPS}   # energy per operation type
+
+    def _sel(self, where, what: str = "where"):
+        """Validate a selection; return it in a form usable to index the state arrays."""
+        if where is None:
+            return (slice(None),) * len(self.shape)
+        if isinstance(where, np.ndarray) and where.dtype == bool:
+            if where.shape != self.shape:
+                raise ValueError(f"{what} mask must have the bank's shape {self.shape}; "
+                                 f"got {where.shape}")
+            return where
+        try:
+            np.empty(self.shape, dtype=np.int8)[where]
+        except (IndexError, TypeError, ValueError) as e:
+            raise ValueError(f"{what} is not a valid index into a bank of shape {self.shape}: "
+                             f"{e}") from None
+        return where
+
+    def _count(self, op: str, n: int, energy_each_j) -> None:
+        self.ops[op] += int(n)
+        self.energy_j[op] += float(np.sum(energy_each_j)) if np.ndim(energy_each_j) else \
+            float(energy_each_j) * int(n)
+
+    @property
+    def total_energy_j(self) -> float:
+        return float(sum(self.energy_j.values()))
+
+
+# ================================================================== memristor (1T1R)
+
+
+@dataclass(frozen=True)
+class MemristorParams:
+    """Parameters of a 1T1R HfO2 memristor. Published values are the defaults where they exist."""
+
+    # -- programmed levels (published: Martemucci 2025, levels after DAC-free transfer)
+    level_mean_us: tuple[float, ...] = pub.MEMRISTOR_LEVEL_MEAN_US  # code magnitude 0..7
+    level_sigma_us: float = pub.MEMRISTOR_LEVEL_SIGMA_US            # average over the 8 levels
+    compliance_range_ua: tuple[float, float] = pub.SET_COMPLIANCE_RANGE_UA  # levels 1 and 7
+    # Assumption: the RESET (level 0) spread is not given separately; 1 uS at a 1.4 uS mean
+    # is a typical HfO2 HRS spread (broad, log-normal). The SET spread follows from it below.
+    hrs_sigma_us: float = 1.0
+    # Assumption (calibration): part of the published transfer spread comes from the transfer
+    # line itself (FeCAP window variability -> V_TL -> compliance). The intrinsic SET spread
+    # is chosen so that, with the transfer line's own spread, the 8 level sigmas after a
+    # transfer average the published 8.7 uS (`hymem devices` measures it; tb/test_devices.py
+    # checks it). A digital-code SET (program-and-verify) sees only this intrinsic spread.
+    set_sigma_us: float = 8.8
+    # Assumption: the paper does not separate device-to-device from cycle-to-cycle spread;
+    # half of the variance each. 0 = purely cycle-to-cycle, 1 = purely device-to-device.
+    d2d_fraction: float = 0.5
+    # Assumption: lowest compliance that grows a filament; below it a SET leaves the device
+    # at its RESET level. The law runs from (i_set_min_ua, level 0) to level 1 with about
+    # the slope of the segment above level 1, so it has no kink there.
+    i_set_min_ua: float = 22.9
+    # Assumption: the conductance law continues past level 7 with its last slope up to this.
+    g_max_us: float = 150.0
+    # -- read
+    read_v: float = pub.MEMRISTOR_READ_V
+    read_noise_rel: float = 0.01     # assumption: 1 % relative read noise (RTN, amplifier)
+    read_noise_us: float = 0.1       # assumption: absolute floor of the read noise
+    read_pulse_s: float = 100e-9     # assumption: default read pulse when none is given
+    # -- forming (published: adaptive 6 V, 300 us pulses until 50 kOhm)
+    form_v: float = pub.FORMING_V
+    form_pulse_s: float = pub.FORMING_PULSE_S
+    form_target_ohm: float = pub.FORMING_TARGET_OHM
+    # Assumption: median time to form at form_v is one nominal pulse (so the adaptive scheme
+    # typically needs 1-3 pulses), TDDB-like voltage acceleration (e-fold per 0.25 V) and a
+    # log-normal device-to-device spread of the forming time.
+    form_tau_s: float = 300e-6 / math.log(2)
+    form_v_accel: float = 0.25
+    form_tau_sigma_ln: float = 1.0
+    # Assumption: a pristine (unformed) device is an open MIM capacitor: ~100 MOhm leakage.
+    pristine_g_us: float = 0.01
+    # Assumption: leakage current during a forming pulse, for its energy (V * I * t).
+    form_current_ua: float = 1.0
+    # -- endurance (published: about 1e5 SET/RESET cycles)
+    endurance_cycles: float = pub.MEMRISTOR_ENDURANCE_CYCLES
+    endurance_sigma_ln: float = 0.5      # assumption: log-normal device lifetime spread
+    stuck_high_fraction: float = 0.5     # assumption: failures split between stuck high and low
+    stuck_low_us: float = 0.5            # assumption: a broken filament (stuck RESET)
+    stuck_high_us: float = 150.0         # assumption: a filament that cannot be RESET
+    # -- relaxation (optional; published retention: stable about one month)
+    # Assumption: off by default. When > 0, log-normal drift whose log-sigma grows by this
+    # much per decade of time since programming (beyond relax_t0_s).
+    relax_sigma_per_decade: float = 0.0
+    relax_t0_s: float = 1.0
+    # -- energy (published system estimate: 1 pJ per memristor write)
+    energy_write_j: float = pub.ENERGY_MEMRISTOR_WRITE_J
+
+    def __post_init__(self) -> None:
+        lv = self.level_mean_us
+        if len(lv) < 2 or any(not b > a for a, b in zip(lv, lv[1:])) or lv[0] <= 0:
+            raise ValueError(f"level_mean_us must be positive and strictly increasing; got {lv!r}")
+        lo, hi = self.compliance_range_ua
+        _check("compliance_range_ua[0]", lo, 0, 1000, lo_open=True)
+        _check("compliance_range_ua[1]", hi, lo, 1000, lo_open=True)
+        _check("i_set_min_ua", self.i_set_min_ua, 0, lo, hi_open=True)
+        _check("g_max_us", self.g_max_us, lv[-1], 1e4, lo_open=True)
+        for name in ("level_sigma_us", "hrs_sigma_us", "set_sigma_us", "read_noise_us"):
+            _check(name, getattr(self, name), 0, 1e3)
+        for name in ("d2d_fraction", "stuck_high_fraction", "read_noise_rel"):
+            _check(name, getattr(self, name), 0, 1)
+        _check("read_v", self.read_v, 0, 1.0, lo_open=True)
+        _check("form_v", self.form_v, 0, 10, lo_open=True)
+        for name in ("form_pulse_s", "form_tau_s", "form_v_accel", "read_pulse_s",
+                     "form_target_ohm", "endurance_cycles", "relax_t0_s", "pristine_g_us"):
+            _check(name, getattr(self, name), 0, math.inf, lo_open=True)
+        for name in ("form_tau_sigma_ln", "endurance_sigma_ln", "relax_sigma_per_decade",
+                     "form_current_ua", "energy_write_j", "stuck_low_us", "stuck_high_us"):
+            _check(name, getattr(self, name), 0, math.inf)
+
+    # -- the conductance law
+
+    @property
+    def level_compliance_ua(self) -> np.ndarray:
+        """Nominal compliance current of SET levels 1..N-1 (uA).
+
+        Assumption: evenly spaced over the published compliance range, because the transfer
+        line's voltage is linear in the area-weighted count of ones and the access transistor
+        converts it linearly (see :class:`TransferLineParams`).
+        """
+        lo, hi = self.compliance_range_ua
+        return np.linspace(lo, hi, len(self.level_mean_us) - 1)
+
+    def law_knots(self) -> tuple[np.ndarray, np.ndarray]:
+        """(I_cc uA, mean G uS) knots of the piecewise-linear conductance law."""
+        i = self.level_compliance_ua
+        g = np.asarray(self.level_mean_us, dtype=float)
+        slope = (g[-1] - g[-2]) / (i[-1] - i[-2])
+        i_top = i[-1] + (self.g_max_us - g[-1]) / slope
+        return (np.concatenate(([self.i_set_min_ua], i, [i_top])),
+                np.concatenate(([g[0]], g[1:], [self.g_max_us])))
+
+    def mean_g_us(self, i_cc_ua) -> np.ndarray:
+        """Mean conductance programmed by a SET at compliance ``i_cc_ua`` (from a RESET state)."""
+        ki, kg = self.law_knots()
+        return np.interp(np.asarray(i_cc_ua, dtype=float), ki, kg)
+
+
+class MemristorBank(_Bank):
+    """A bank of 1T1R memristors of any ``shape``.
+
+    State (public, for the backdoor): ``g_us`` conductance, ``formed``, ``cycles`` (SET
+    operations, one per SET/RESET cycle), ``stuck`` (0 working, 1 stuck low, 2 stuck high),
+    ``life_cycles`` (cycles at which the device fails), ``t_prog_s`` (time of the last
+    programming, for relaxation). ``now_s`` is the bank's clock (:meth:`advance`).
+
+    A new bank is pristine (unformed) unless ``formed=True``, in which case every device is
+    formed and RESET.
+    """
+
+    OPS = ("form", "reset", "set", "read")
+
+    def __init__(self, shape, params: MemristorParams | None = None, rng=None, *,
+                 formed: bool = False) -> None:
+        if rng is None:
+            raise ValueError("rng must be a numpy.random.Generator or an integer seed; got None")
+        super().__init__(shape, rng)
+        self.params = p = params or MemristorParams()
+        if not isinstance(p, MemristorParams):
+            raise ValueError(f"params must be a MemristorParams; got {type(p).__name__}")
+        r = self.rng
+        n = self.shape
+        self.g_us = np.full(n, p.pristine_g_us)
+        self.formed = np.zeros(n, dtype=bool)
+        self.cycles = np.zeros(n, dtype=np.int64)
+        self.stuck = np.zeros(n, dtype=np.int8)
+        self.t_prog_s = np.zeros(n)
+        self.now_s = 0.0
+        # per-device (device-to-device) draws, fixed for the life of the device
+        self._z_set = r.standard_normal(n)      # its SET strength
+        self._z_reset = r.standard_normal(n)    # its RESET strength
+        self._z_relax = r.standard_normal(n)
+        self.form_tau_scale = np.exp(p.form_tau_sigma_ln * r.standard_normal(n))
+        self.life_cycles = p.endurance_cycles * np.exp(p.endurance_sigma_ln * r.standard_normal(n))
+        self._fails_high = r.random(n) < p.stuck_high_fraction
+        self._sig_set = p.set_sigma_us
+        if formed:
+            self.formed[...] = True
+            self._program_reset((slice(None),) * len(n))
+
+    # -- internals
+
+    def _lognormal(self, mean_us, sigma_us, z_d) -> np.ndarray:
+        """Log-normal conductances with the given mean and sigma (uS), d2d part from ``z_d``."""
+        p = self.params
+        mean_us = np.maximum(mean_us, 1e-9)
+        s_ln = np.sqrt(np.log1p((sigma_us / mean_us) ** 2))
+        f = p.d2d_fraction
+        z_c = self.rng.standard_normal(np.shape(z_d))
+        z = math.sqrt(f) * z_d + math.sqrt(1.0 - f) * z_c
+        return mean_us * np.exp(s_ln * z - 0.5 * s_ln ** 2)
+
+    def _program_reset(self, sel) -> None:
+        p = self.params
+        self.g_us[sel] = self._lognormal(p.level_mean_us[0], p.hrs_sigma_us, self._z_reset[sel])
+        self.t_prog_s[sel] = self.now_s
+
+    def _wear(self, sel) -> None:
+        """Count a SET/RESET cycle; devices past their life fail (stuck low or high)."""
+        self.cycles[sel] += 1
+        dead = (self.cycles[sel] > self.life_cycles[sel]) & (self.stuck[sel] == 0)
+        if dead.any():
+            st = self.stuck[sel]
+            st[dead] = np.where(self._fails_high[sel][dead], 2, 1)
+            self.stuck[sel] = st
+
+    def _apply_stuck(self, sel) -> None:
+        st = self.stuck[sel]
+        if st.any():
+            g = self.g_us[sel]
+            g[st == 1] = self.params.stuck_low_us
+            g[st == 2] = self.params.stuck_high_us
+            self.g_us[sel] = g
+
+    def _need_formed(self, sel, op: str) -> None:
+        if not self.formed[sel].all():
+            n = int((~self.formed[sel]).sum())
+            raise ValueError(f"{op} on {n} unformed device(s): form them first")
+
+    # -- operations
+
+    def form(self, where=None, pulse_s: float | None = None, v: float | None = None) -> np.ndarray:
+        """One forming pulse on the selected unformed devices. Returns which formed now.
+
+        Each pulse forms a device with probability ``1 - exp(-pulse_s / tau)``, with
+        ``tau = form_tau_s * scale_d * exp(-(v - form_v) / form_v_accel)``. A device that forms
+        reaches the target resistance (``form_target_ohm``: its conductance is drawn at or
+        above ``1 / form_target_ohm``), so the adaptive scheme (pulse, read, repeat until
+        50 kOhm) stops on it. Already formed devices are not affected.
+        """
+        p = self.params
+        pulse_s = p.form_pulse_s if pulse_s is None else _check("pulse_s", pulse_s, 0, 1.0,
+                                                                  lo_open=True)
+        v = p.form_v if v is None else _check("v", v, 0, 10, lo_open=True)
+        sel = self._sel(where)
+        todo = ~self.formed[sel]
+        tau = p.form_tau_s * self.form_tau_scale[sel] * math.exp(-(v - p.form_v) / p.form_v_accel)
+        hit = todo & (self.rng.random(np.shape(todo)) < -np.expm1(-pulse_s / tau))
+        n = int(np.size(todo))
+        self._count("form", n, v * p.form_current_ua * 1e-6 * pulse_s)
+        if hit.any():
+            g_target = 1e6 / p.form_target_ohm
+            f = self.formed[sel]
+            g = self.g_us[sel]
+            f[hit] = True
+            g[hit] = g_target * (1.0 + np.abs(0.1 * self.rng.standard_normal(int(hit.sum()))))
+            self.formed[sel] = f
+            self.g_us[sel] = g
+        return hit
+
+    def reset(self, where=None) -> None:
+        """RESET the selected (formed) devices to the low-conductance state."""
+        sel = self._sel(where)
+        self._need_formed(sel, "RESET")
+        n = int(np.size(self.formed[sel]))
+        self._count("reset", n, self.params.energy_write_j)
+        self._program_reset(sel)
+        self._apply_stuck(sel)
+
+    def set_compliance(self, where, i_cc_ua) -> None:
+        """SET the selected (formed) devices with compliance current ``i_cc_ua`` (uA).
+
+        The programmed conductance is log-normal with mean :meth:`MemristorParams.mean_g_us`
+        and spread ``set_sigma_us`` (scaled down proportionally below level 1), split into
+        device-to-device and cycle-to-cycle parts by ``d2d_fraction``. A SET never lowers the
+        conductance (a device already above the drawn value keeps its own). Counts a cycle.
+        """
+        p = self.params
+        sel = self._sel(where)
+        self._need_formed(sel, "SET")
+        shape = np.shape(self.g_us[sel])
+        i = np.broadcast_to(np.asarray(i_cc_ua, dtype=float), shape) if np.ndim(i_cc_ua) == 0 \
+            else np.asarray(i_cc_ua, dtype=float)
+        if i.shape != shape:
+            raise ValueError(f"i_cc_ua must be a scalar or match the selection's shape {shape}; "
+                             f"got {i.shape}")
+        if i.size and (np.isnan(i).any() or i.min() < 0 or i.max() > 1000):
+            raise ValueError(f"i_cc_ua must be in [0, 1000] uA; got {i.min()}..{i.max()}")
+        n = int(np.prod(shape))
+        self._count("set", n, p.energy_write_j)
+        mean = p.mean_g_us(i)
+        g1 = p.level_mean_us[1]
+        sigma = self._sig_set * np.minimum(1.0, mean / g1)
+        g_new = self._lognormal(mean, sigma, self._z_set[sel])
+        g_new = np.where(i <= p.i_set_min_ua, self.g_us[sel], g_new)
+        self.g_us[sel] = np.maximum(self.g_us[sel], g_new)
+        self.t_prog_s[sel] = self.now_s
+        self._wear(sel)
+        self._apply_stuck(sel)
+
+    def conductance_us(self, where=None) -> np.ndarray:
+        """Noise-free conductance now, including relaxation (the backdoor view)."""
+        sel = self._sel(where)
+        g = self.g_us[sel]
+        p = self.params
+        if p.relax_sigma_per_decade > 0:
+            age = np.maximum(self.now_s - self.t_prog_s[sel], 0.0)
+            dec = np.log10(1.0 + age / p.relax_t0_s)
+            g = g * np.exp(p.relax_sigma_per_decade * dec * self._z_relax[sel])
+            g = np.where(self.stuck[sel] == 0, g, self.g_us[sel])
+        return g
+
+    def read_us(self, where=None, rng: np.random.Generator | None = None,
+                pulse_s: float | None = None) -> np.ndarray:
+        """Read the selected devices at ``read_v`` (400 mV): conductance plus read noise (uS).
+
+        Returns an array of the selection's shape (a full-shape array for a mask, zero
+        outside it). ``rng`` overrides the bank's generator for the noise.
+        """
+        p = self.params
+        pulse_s = p.read_pulse_s if pulse_s is None else _check("pulse_s", pulse_s, 0, 1.0,
+                                                                  lo_open=True)
+        r = self.rng if rng is None else _check_rng(rng)
+        sel = self._sel(where)
+        g = self.conductance_us(sel)
+        noise = np.sqrt((p.read_noise_rel * g) ** 2 + p.read_noise_us ** 2)
+        out = np.maximum(g + noise * r.standard_normal(np.shape(g)), 0.0)
+        self._count("read", np.size(g), p.read_v ** 2 * g * 1e-6 * pulse_s)
+        if isinstance(sel, np.ndarray):
+            full = np.zeros(self.shape)
+            full[sel] = out
+            return full
+        return out
+
+    def advance(self, dt_s: float) -> None:
+        """Let ``dt_s`` seconds pass (relaxation)."""
+        self.now_s += _check("dt_s", dt_s, 0, math.inf)
+
+    def inject_stuck(self, where, high: bool) -> None:
+        """Fault injection: the selected devices are stuck high (True) or low (False) from now."""
+        sel = self._sel(where)
+        self.stuck[sel] = 2 if high else 1
+        self._apply_stuck(sel)
+
+
+# ======================================================================= FeCAP (1T1C)
+
+
+def _expected_min_z(n: int) -> float:
+    """Expected minimum of ``n`` standard normal samples (Blom's approximation), negated."""
+    from statistics import NormalDist
+    return -NormalDist().inv_cdf((1 - 0.375) / (n + 0.25))
+
+
+@dataclass(frozen=True)
+class FecapParams:
+    """Parameters of a 1T1C Si:HfO2 FeCAP (one bit). Published values are the defaults."""
+
+    # -- memory window (published: median 360 mV, worst 120 mV over 16,384 devices)
+    window_median_v: float = pub.FECAP_WINDOW_MEDIAN_V
+    window_worst_v: float = pub.FECAP_WINDOW_WORST_V
+    window_population: int = pub.FECAP_POPULATION
+    # -- programming pulse (published: 3 V, 2 us)
+    pulse_v: float = pub.FECAP_PULSE_V
+    pulse_s: float = pub.FECAP_PULSE_S
+    # Assumption: nucleation-limited switching, P = 1 - exp(-(t / tau)^n), with the Merz law
+    # tau(V) = tau_3v * exp(v_activation / V - v_activation / 3 V). tau_3v = 50 ns makes a
+    # 3 V, 2 us pulse certain (1 - e^-1600) and a read sensed 500 ns into the pulse see the
+    # switched charge (1 - e^-100); 2 V / 2 us switches ~90 %, 1.5 V / 2 us ~0.3 %.
+    tau_3v_s: float = 50e-9
+    v_activation: float = 20.0
+    nls_exponent: float = 2.0
+    tau_sigma_ln: float = 0.3           # assumption: device-to-device spread of tau
+    # -- wake-up and fatigue (published: wake-up over ~1,000 cycles; median window still
+    # positive beyond 1e7 cycles)
+    wakeup_cycles: float = pub.FECAP_WAKEUP_CYCLES
+    # Assumption: a pristine device opens 60 % of its window; exponential wake-up reaching
+    # 98 % at wakeup_cycles.
+    wakeup_initial_fraction: float = 0.6
+    # Assumption: window * 1 / (1 + N / fatigue_cycles): halved at 1e7 cycles, 10 % at 1e8.
+    fatigue_cycles: float = pub.FECAP_ENDURANCE_CYCLES
+    # Assumption: arrays are used after a wake-up procedure (the window figures are for woken
+    # devices); a new bank starts at this many cycles.
+    initial_cycles: float = 1e4
+    # -- sense amplifier (assumption: the paper gives no offsets)
+    sense_ref_v: float = 0.060          # reference at half the published worst-case window
+    sense_offset_sigma_v: float = 0.008  # per sense amplifier (one per line), fixed
+    sense_noise_v: float = 0.005        # per read
+    # -- capacitances and energy (published)
+    c_d_f: float = pub.FECAP_C_D_F
+    c_bl_f: float = pub.FECAP_C_BL_F
+    energy_write_j: float = pub.ENERGY_FECAP_WRITE_J   # per cell per write or read pulse
+    # Assumption: 10 nm Si:HfO2 breaks down above ~4.5 V; pulses are limited to it.
+    v_max: float = 4.5
+    # -- fault injection
+    weak_window_scale: float = 0.3      # assumption: a weak FeCAP keeps 30 % of its window
+    weak_tau_scale: float = 20.0        # assumption: and switches 20x slower
+
+    def __post_init__(self) -> None:
+        _check("window_median_v", self.window_median_v, 0, 5, lo_open=True)
+        _check("window_worst_v", self.window_worst_v, 0, self.window_median_v, hi_open=True)
+        if not isinstance(self.window_population, (int, np.integer)) or self.window_population < 2:
+            raise ValueError(f"window_population must be an integer >= 2; "
+                             f"got {self.window_population!r}")
+        _check("pulse_v", self.pulse_v, 0, self.v_max, lo_open=True)
+        for name in ("pulse_s", "tau_3v_s", "v_activation", "nls_exponent", "wakeup_cycles",
+                     "fatigue_cycles", "c_d_f", "c_bl_f", "weak_tau_scale"):
+            _check(name, getattr(self, name), 0, math.inf, lo_open=True)
+        for name in ("tau_sigma_ln", "initial_cycles", "sense_ref_v", "sense_offset_sigma_v",
+                     "sense_noise_v", "energy_write_j"):
+            _check(name, getattr(self, name), 0, math.inf)
+        _check("wakeup_initial_fraction", self.wakeup_initial_fraction, 0, 1, lo_open=True)
+        _check("weak_window_scale", self.weak_window_scale, 0, 1)
+        _check("v_max", self.v_max, 0, 10, lo_open=True)
+
+    @property
+    def window_sigma_v(self) -> float:
+        """Device-to-device sigma of the woken window (normal distribution), chosen so that the
+        expected worst of ``window_population`` devices is the published worst case."""
+        return (self.window_median_v - self.window_worst_v) / _expected_min_z(self.window_population)
+
+    def tau_s(self, v) -> np.ndarray:
+        """Characteristic switching time of a median device at pulse amplitude ``v`` (s)."""
+        v = np.asarray(v, dtype=float)
+        return self.tau_3v_s * np.exp(self.v_activation / v - self.v_activation / 3.0)
+
+    def switch_probability(self, v, width_s) -> np.ndarray:
+        """Probability that a median device switches under a ``v`` volt, ``width_s`` pulse."""
+        t = np.asarray(width_s, dtype=float) / self.tau_s(v)
+        return -np.expm1(-(t ** self.nls_exponent))
+
+    def window_factor(self, cycles) -> np.ndarray:
+        """Window relative to the woken window after ``cycles`` cycles (wake-up x fatigue)."""
+        c = np.asarray(cycles, dtype=float)
+        k = 1.0 - self.wakeup_initial_fraction
+        wake = 1.0 - k * np.exp(-c * (4.0 / self.wakeup_cycles))
+        return wake / (1.0 + c / self.fatigue_cycles)
+
+    def switch_energy_j(self, window_v, v_prog: float | None = None) -> np.ndarray:
+        """Published relation E = MW * (C_D + C_BL) * V_prog for one switching event (J)."""
+        v = self.pulse_v if v_prog is None else v_prog
+        return np.asarray(window_v, dtype=float) * (self.c_d_f + self.c_bl_f) * v
+
+
+class FecapBank(_Bank):
+    """A bank of 1T1C FeCAPs of any ``shape``; the last axis is the bit line (one sense
+    amplifier per bit line).
+
+    State (public): ``bits`` stored polarization (True = '1'), ``cycles`` (switching cycles,
+    half a cycle per switch), ``window0_v`` each device's woken window, ``tau_scale`` its
+    switching-time factor. Faults (public, see :meth:`inject`): ``weak``, ``read_flip``
+    (the cell behaves as if it held the other bit), per bit line ``sa_stuck`` (-1 none, 0,
+    1) and ``sa_flip_p`` (probability that the sense amplifier inverts).
+    """
+
+    OPS = ("read", "write0", "write1")
+
+    def __init__(self, shape, params: FecapParams | None = None, rng=None) -> None:
+        if rng is None:
+            raise ValueError("rng must be a numpy.random.Generator or an integer seed; got None")
+        super().__init__(shape, rng)
+        self.params = p = params or FecapParams()
+        if not isinstance(p, FecapParams):
+            raise ValueError(f"params must be a FecapParams; got {type(p).__name__}")
+        r = self.rng
+        n = self.shape
+        self.bits = np.zeros(n, dtype=bool)
+        self.cycles = np.full(n, float(p.initial_cycles))
+        self.window0_v = np.maximum(p.window_median_v + p.window_sigma_v * r.standard_normal(n),
+                                    0.0)
+        self.tau_scale = np.exp(p.tau_sigma_ln * r.standard_normal(n))
+        self.sa_offset_v = p.sense_offset_sigma_v * r.standard_normal(n[-1])
+        self.weak = np.zeros(n, dtype=bool)
+        self.read_flip = np.zeros(n, dtype=bool)
+        self.sa_stuck = np.full(n[-1], -1, dtype=np.int8)
+        self.sa_flip_p = np.zeros(n[-1])
+        self._cycles0 = self.cycles.copy()
+        self._line = np.broadcast_to(np.arange(n[-1]), n)
+        self._tau_max = float(self.tau_scale.max())
+        self._faults = False            # any weak / read_flip / sense-amplifier fault
+        # per-row fast path (2-D banks): cached windows, refreshed every WINDOW_REFRESH row ops
+        self._thr = p.sense_ref_v + self.sa_offset_v
+        self._wcache = None
+        self._wage = [0] * (n[0] if len(n) == 2 else 0)
+
+    #: Row operations after which the fast path recomputes a row's windows (a cell ages by at
+    #: most WINDOW_REFRESH / 2 cycles in between: negligible next to the 1,000-cycle wake-up).
+    WINDOW_REFRESH = 16
+
+    @property
+    def energy_physical_j(self) -> float:
+        """Switching energy by the published relation E = MW (C_D + C_BL) V_prog, summed over
+        the switching events since the bank was made (two per cycle), at each cell's current
+        window and the nominal pulse amplitude (an estimate: no per-event bookkeeping)."""
+        p = self.params
+        switches = 2.0 * (self.cycles - self._cycles0)
+        return float((switches * self._window(None)).sum() * (p.c_d_f + p.c_bl_f) * p.pulse_v)
+
+    def refresh(self) -> None:
+        """Drop cached windows and fault flags (after poking ``cycles``, ``window0_v``,
+        ``weak``, ``read_flip`` or the sense-amplifier arrays directly)."""
+        self._wcache = None
+        self._faults = bool(self.weak.any() or self.read_flip.any() or (self.sa_stuck >= 0).any()
+                            or self.sa_flip_p.any())
+        self._thr = self.params.sense_ref_v + self.sa_offset_v
+
+    # -- fast row path for 2-D banks (the macro); same physics as sense() / apply()
+
+    def row_window(self, row: int) -> np.ndarray:
+        if self._wcache is None:
+            self._wcache = self._window(None)
+            self._wage = [0] * self.shape[0]
+        elif self._wage[row] >= self.WINDOW_REFRESH:
+            self._wcache[row] = self._window((row,))
+            self._wage[row] = 0
+        return self._wcache[row]
+
+    def row_sense(self, row: int, lmask, t_sw, elapsed_s: float) -> np.ndarray:
+        """:meth:`sense` of one row; ``lmask`` (L,) bools or None for every line."""
+        if self._faults:
+            sel = (row, slice(None))
+            out = self.sense(sel, t_sw, elapsed_s)
+            return out if lmask is None else out & lmask
+        holds1 = self.bits[row]
+        sw = holds1 if t_sw is None else holds1 & (t_sw <= elapsed_s)
+        if lmask is not None:
+            sw = sw & lmask
+        sig = self.rng.normal(0.0, self.params.sense_noise_v, self.shape[1])
+        np.add(sig, self.row_window(row), out=sig, where=sw)
+        out = sig > self._thr
+        return out if lmask is None else out & lmask
+
+    def row_apply(self, row: int, lmask, t_sw, width_s: float, target: bool) -> None:
+        """:meth:`apply` of one row; ``lmask`` (L,) bools or None for every line."""
+        bits = self.bits[row]
+        cyc = self.cycles[row]
+        self._wage[row] += 1
+        if not target and lmask is None and t_sw is None:   # a nominal read: all ones switch
+            np.add(cyc, 0.5, out=cyc, where=bits)
+            bits[:] = False
+            return
+        cand = ~bits if target else bits.copy()
+        if lmask is not None:
+            cand &= lmask
+        if t_sw is not None:
+            cand &= t_sw <= width_s
+        if target:
+            bits |= cand
+        else:
+            bits &= ~cand
+        np.add(cyc, 0.5, out=cyc, where=cand)
+
+    # -- physics on a selection
+
+    def window_v(self, where=None) -> np.ndarray:
+        """Memory window of the selected devices now (V): woken window x wake-up/fatigue."""
+        sel = self._sel(where)
+        return self._window(sel)
+
+    def _window(self, sel) -> np.ndarray:
+        p = self.params
+        if sel is None:
+            sel = Ellipsis
+        w = self.window0_v[sel] * p.window_factor(self.cycles[sel])
+        weak = self.weak[sel]
+        return np.where(weak, w * p.weak_window_scale, w) if weak.any() else w
+
+    def _check_pulse(self, v, width_s) -> tuple[float, float]:
+        p = self.params
+        v = _check("v", v, 0, p.v_max, lo_open=True)
+        width_s = _check("width_s", width_s, 0, 1.0)
+        return v, width_s
+
+    def switch_times_s(self, sel, v: float) -> np.ndarray | None:
+        """Time each selected device takes to switch under a ``v`` pulse (s), drawn now.
+
+        Returns None when every device of the bank certainly switches within any pulse the
+        caller will compare with ``tau_max * 50^(1/n)`` (see :meth:`_certain`).
+        """
+        p = self.params
+        k = np.shape(self.tau_scale[sel])
+        tau = p.tau_s(v) * self.tau_scale[sel]
+        weak = self.weak[sel]
+        if weak.any():
+            tau = np.where(weak, tau * p.weak_tau_scale, tau)
+        return tau * self.rng.standard_exponential(k) ** (1.0 / p.nls_exponent)
+
+    #: -ln of the miss probability below which switching is taken as certain (1e-15).
+    CERTAIN_LN = 34.5
+
+    def _certain_s(self, v: float, tau_max: float | None = None) -> float:
+        """A pulse at least this long switches every (non-weak) device of the bank (or of
+        devices whose largest tau_scale is ``tau_max``) with probability above 1 - 1e-15, so
+        no switching times need drawing."""
+        p = self.params
+        tm = self._tau_max if tau_max is None else tau_max
+        return float(p.tau_s(v)) * tm * self.CERTAIN_LN ** (1.0 / p.nls_exponent)
+
+    def row_certain_s(self, v: float) -> np.ndarray:
+        """:meth:`_certain_s` per row of a 2-D bank."""
+        p = self.params
+        return float(p.tau_s(v)) * self.tau_scale.max(axis=-1) * \
+            self.CERTAIN_LN ** (1.0 / p.nls_exponent)
+
+    def sense(self, sel, t_sw, elapsed_s: float, v: float | None = None) -> np.ndarray:
+        """Sense amplifiers latch the selected cells, ``elapsed_s`` into a read pulse.
+
+        A cell holding '1' (or behaving so) that has switched by then puts its window on the
+        bit line; each sense amplifier compares with the reference plus its offset and noise.
+        Does not change the stored bits (the pulse's end does: :meth:`apply`).
+        """
+        p = self.params
+        holds1 = self.bits[sel] ^ self.read_flip[sel]
+        sw = holds1 if t_sw is None else holds1 & (t_sw <= elapsed_s)
+        sig = np.where(sw, self._window(sel), 0.0)
+        lines = self._line[sel]
+        sig = sig + p.sense_noise_v * self.rng.standard_normal(np.shape(sig))
+        out = sig > p.sense_ref_v + self.sa_offset_v[lines]
+        if (self.sa_stuck >= 0).any() or self.sa_flip_p.any():
+            flip = self.rng.random(np.shape(out)) < self.sa_flip_p[lines]
+            out = out ^ flip
+            st = self.sa_stuck[lines]
+            out = np.where(st >= 0, st == 1, out)
+        return out
+
+    def apply(self, sel, t_sw, width_s: float, target: bool, v: float) -> np.ndarray:
+        """End of a pulse of ``width_s`` driving the selected cells towards ``target``.
+
+        Cells not already at ``target`` switch if their switching time is within the pulse
+        (``t_sw`` None: all of them). Counts their cycles. Returns which cells switched.
+        """
+        bits = self.bits[sel]
+        cand = bits != target
+        sw = cand if t_sw is None else cand & (t_sw <= width_s)
+        if sw.any():
+            bits = bits.copy()
+            bits[sw] = target
+            self.bits[sel] = bits
+            self.cycles[sel] = self.cycles[sel] + 0.5 * sw
+        return sw
+
+    # -- convenience operations (device-level use and tests)
+
+    def _pulse(self, sel, v, width_s):
+        t_sw = None if width_s >= self._certain_s(v) and not self.weak.any() else \
+            self.switch_times_s(sel, v)
+        return t_sw
+
+    def write(self, where, value: bool, v: float | None = None,
+              width_s: float | None = None) -> np.ndarray:
+        """Write ``value`` ('0': source-line pulse, '1': bit-line pulse) into the selected cells.
+        Returns which cells switched."""
+        p = self.params
+        v, width_s = self._check_pulse(p.pulse_v if v is None else v,
+                                       p.pulse_s if width_s is None else width_s)
+        sel = self._sel(where)
+        t_sw = self._pulse(sel, v, width_s)
+        n = int(np.size(self.bits[sel]))
+        self._count("write1" if value else "write0", n, p.energy_write_j)
+        return self.apply(sel, t_sw, width_s, bool(value), v)
+
+    def read(self, where=None, v: float | None = None, width_s: float | None = None,
+             sense_s: float | None = None) -> np.ndarray:
+        """Destructive read: a source-line pulse drives the cells to '0'; the sense amplifiers
+        latch ``sense_s`` into it (default: half the pulse). Returns the sensed bits; every
+        cell whose switching completes within the pulse is '0' afterwards."""
+        p = self.params
+        v, width_s = self._check_pulse(p.pulse_v if v is None else v,
+                                       p.pulse_s if width_s is None else width_s)
+        sense_s = width_s / 2 if sense_s is None else _check("sense_s", sense_s, 0, width_s)
+        sel = self._sel(where)
+        t_sw = self._pulse(sel, v, min(sense_s, width_s))
+        n = int(np.size(self.bits[sel]))
+        self._count("read", n, p.energy_write_j)
+        out = self.sense(sel, t_sw, sense_s, v)
+        self.apply(sel, t_sw, width_s, False, v)
+        if isinstance(sel, np.ndarray):
+            full = np.zeros(self.shape, dtype=bool)
+            full[sel] = out
+            return full
+        return out
+
+    def inject(self, where, *, weak: bool | None = None, read_flip: bool | None = None) -> None:
+        """Fault injection on the selected cells: ``weak`` (small window, slow switching) and/or
+        ``read_flip`` (the cell reads and transfers as the other bit)."""
+        sel = self._sel(where)
+        if weak is not None:
+            self.weak[sel] = bool(weak)
+        if read_flip is not None:
+            self.read_flip[sel] = bool(read_flip)
+        self.refresh()
+
+    def inject_sense(self, lines, *, stuck: int | None = None, flip_p: float = 0.0) -> None:
+        """Fault injection on the sense amplifiers of ``lines``: stuck at 0/1 (``stuck``), or
+        inverting with probability ``flip_p``. ``stuck=None, flip_p=0`` repairs them."""
+        if stuck not in (None, 0, 1):
+            raise ValueError(f"stuck must be None, 0 or 1; got {stuck!r}")
+        flip_p = _check("flip_p", flip_p, 0, 1)
+        try:
+            self.sa_stuck[lines] = -1 if stuck is None else stuck
+            self.sa_flip_p[lines] = flip_p
+        except IndexError as e:
+            raise ValueError(f"lines is not a valid index into {self.shape[-1]} lines: {e}") \
+                from None
+        self.refresh()
+
+
+# ===================================================================== transfer line
+
+
+@dataclass(frozen=True)
+class TransferLineParams:
+    """DAC-free transfer: MSB FeCAP charge -> transfer-line voltage -> compliance current."""
+
+    # Published: transfer-line voltage about 0.5-1.5 V. Assumption: 0.5 V with no MSB FeCAP
+    # switching (coupling of the 3.5 V source-line pulse through the FeCAPs' linear
+    # capacitance) and 1.5 V with all 7 units switching.
+    v_range: tuple[float, float] = pub.TRANSFER_LINE_V_RANGE
+    # Published compliance range; assumption: it spans codes 1..7 (code 0 is never SET).
+    compliance_range_ua: tuple[float, float] = pub.SET_COMPLIANCE_RANGE_UA
+    # Area of the MSB groups (4:2:1, published), each unit one FeCAP row.
+    units: tuple[int, ...] = (4, 2, 1)
+    # The window whose switched charge gives the nominal V_TL step (calibration of C_TL:
+    # a median device, published 360 mV).
+    window_ref_v: float = pub.FECAP_WINDOW_MEDIAN_V
+    c_d_f: float = pub.FECAP_C_D_F
+    c_bl_f: float = pub.FECAP_C_BL_F
+    # Published transfer pulse: FeCAP source lines 3.5 V, 10 us.
+    fecap_v: float = pub.TRANSFER_FECAP_SL_V
+    pulse_s: float = pub.TRANSFER_PULSE_S
+
+    def __post_init__(self) -> None:
+        lo, hi = self.v_range
+        _check("v_range[0]", lo, 0, 5)
+        _check("v_range[1]", hi, lo, 5, lo_open=True)
+        ilo, ihi = self.compliance_range_ua
+        _check("compliance_range_ua[0]", ilo, 0, 1000, lo_open=True)
+        _check("compliance_range_ua[1]", ihi, ilo, 1000, lo_open=True)
+        if not self.units or any(int(u) < 1 for u in self.units):
+            raise ValueError(f"units must be positive integers; got {self.units!r}")
+        _check("window_ref_v", self.window_ref_v, 0, 5, lo_open=True)
+
+    @property
+    def total_units(self) -> int:
+        return int(sum(self.units))
+
+    @property
+    def dv_unit_v(self) -> float:
+        """V_TL step per unit of switched charge at the reference window."""
+        return (self.v_range[1] - self.v_range[0]) / self.total_units
+
+    @property
+    def c_tl_f(self) -> float:
+        """Transfer-line capacitance implied by the published voltage range (F)."""
+        return self.window_ref_v * (self.c_d_f + self.c_bl_f) / self.dv_unit_v
+
+    @property
+    def gm_ua_per_v(self) -> float:
+        """Access-transistor transconductance mapping V_TL to the compliance current."""
+        ilo, ihi = self.compliance_range_ua
+        return (ihi - ilo) / ((self.total_units - 1) * self.dv_unit_v)
+
+    @property
+    def v_threshold_v(self) -> float:
+        return self.v_range[0] + self.dv_unit_v - self.compliance_range_ua[0] / self.gm_ua_per_v
+
+    def v_tl(self, switched_charge_c) -> np.ndarray:
+        """Transfer-line voltage for a switched charge (C) shared on the line."""
+        return self.v_range[0] + np.asarray(switched_charge_c, dtype=float) / self.c_tl_f
+
+    def compliance_ua(self, v_tl) -> np.ndarray:
+        """Compliance current set by V_TL on the access transistor's gate (uA)."""
+        return np.maximum(self.gm_ua_per_v * (np.asarray(v_tl, dtype=float) - self.v_threshold_v),
+                          0.0)
+
+    def unit_weights(self) -> np.ndarray:
+        """Per MSB FeCAP row of a slot (sign excluded): 1 unit each, group by group."""
+        return np.ones(self.total_units)
+
+
+def transfer_compliance_ua(switched, window_v, params: TransferLineParams | None = None) -> np.ndarray:
+    """Compliance current of a DAC-free transfer from the actual MSB FeCAPs of one slot.
+
+    ``switched``: ``(..., U)`` bool, which of the ``U`` MSB FeCAP units (7 rows: 4 MSB1
+    copies, 2 MSB2, 1 MSB3) switched during the transfer pulse, i.e. held '1' and switched;
+    ``window_v``: ``(..., U)`` their memory windows (V). Each switched unit puts
+    ``MW (C_D + C_BL)`` of charge on the line; a weak or wrong-reading unit therefore gives a
+    wrong level. Returns ``(...)`` uA.
+    """
+    p = params or TransferLineParams()
+    switched = np.asarray(switched, dtype=bool)
+    window_v = np.asarray(window_v, dtype=float)
+    if switched.shape != window_v.shape or switched.shape[-1:] != (p.total_units,):
+        raise ValueError(f"switched and window_v must have the same shape (..., {p.total_units}); "
+                         f"got {switched.shape} and {window_v.shape}")
+    q = (switched * window_v).sum(axis=-1) * (p.c_d_f + p.c_bl_f)
+    return p.compliance_ua(p.v_tl(q))
+
+
+def code_set_compliance_ua(code_mag, params: TransferLineParams | None = None) -> np.ndarray:
+    """Compliance current of the digital-code SET (program-and-verify): the gate driver puts
+    the nominal V_TL of ``code_mag`` (0..2^len(units)-1) on the gate. uA, same shape."""
+    p = params or TransferLineParams()
+    c = np.asarray(code_mag)
+    top = 2 ** len(p.units) - 1
+    if c.size and (not np.issubdtype(c.dtype, np.integer) or c.min() < 0 or c.max() > top):
+        raise ValueError(f"code_mag must be integers in 0..{top}; got {c.dtype} values "
+                         f"{c.min()}..{c.max()}")
+    return p.compliance_ua(p.v_range[0] + c * p.dv_unit_v)
+
+
+def code_units(code_mag, units=(4, 2, 1)) -> np.ndarray:
+    """Which MSB FeCAP units hold '1' for ``code_mag``: ``(..., sum(units))`` bool, MSB1 first."""
+    c = np.asarray(code_mag, dtype=np.int64)
+    k = len(units)
+    out = []
+    for j, u in enumerate(units):
+        bit = (c >> (k - 1 - j)) & 1
+        out += [bit.astype(bool)] * int(u)
+    return np.stack(out, axis=-1)
+
+
+def params_dict(p) -> dict:
+    """A parameter dataclass as a plain dict (for reports)."""
+    return {f.name: getattr(p, f.name) for f in fields(p)}

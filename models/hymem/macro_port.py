@@ -1,0 +1,292 @@
+"""cocotb adapter: the hybrid-array model on the controller's macro port.
+
+:class:`MacroPortModel` sits on the port signals of ``docs/macro_port.md`` (``fe_*_o``,
+``mr_*_o``, ``tl_pre_o``, ``xfer_o`` from the controller; ``fe_rdata_i``, ``mr_rdata_i`` to
+it) the way cocotb's ``examples/analog_model`` puts a Python model beside the digital design:
+coroutines that wake only when a port signal changes (a pulse starts or ends, a strobe, an
+address or mask change), never on clock edges. All changes of one simulation time step are
+read in its ReadOnly phase and handed together to :class:`hymem.macro.MacroPort`, which checks
+the protocol and drives the :class:`hymem.macro.HybridArray`; sensed data and ADC codes are
+driven one time step (1 ps) later, well inside the clock cycle the protocol allows.
+
+Time is simulation time in ns (``cocotb.simtime.get_sim_time``): pulse widths are physics,
+so a test with few cycles per pulse uses a slower clock, not shorter pulses.
+
+Errors: every :class:`~hymem.macro.MacroProtocolError` is recorded in ``errors`` and, unless
+a test expects it (:meth:`MacroPortModel.expect_error`), raised from the watcher task, which
+makes cocotb fail the test.
+
+Usage in a testbench::
+
+    array = macro.HybridArray(rng=tbkit.rng())
+    port = MacroPortModel(dut, array).start()
+    ...                                  # drive the controller
+    port.check_quiescent()               # whenever the controller reports idle
+    with port.expect_error(rule="fe.6"):
+        ...                              # provoke a violation on purpose
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+import time
+from dataclasses import dataclass, field
+
+import cocotb
+import numpy as np
+from cocotb.simtime import convert, get_sim_time
+from cocotb.triggers import ReadOnly, Timer
+
+from .macro import CONTROLS, VECTORS, HybridArray, MacroPort, MacroProtocolError, PortTiming
+
+#: Port signal -> pin name on the controller (override with ``pins=``).
+DEFAULT_PINS = {**{k: f"{k}_o" for k in CONTROLS + VECTORS},
+                "fe_rdata": "fe_rdata_i", "mr_rdata": "mr_rdata_i"}
+
+_BITVEC = ("fe_mask", "mr_pol", "mr_mask")
+
+
+@dataclass
+class ExpectedError:
+    """What :meth:`MacroPortModel.expect_error` waits for, and what it caught."""
+
+    rule: str | None
+    match: str | None
+    seen: list = field(default_factory=list)
+
+    def matches(self, e: MacroProtocolError) -> bool:
+        return ((self.rule is None or e.rule == self.rule)
+                and (self.match is None or re.search(self.match, str(e)) is not None))
+
+
+def bits_to_int(bits: np.ndarray) -> int:
+    """(L,) bools, line 0 first -> an int whose bit l is line l."""
+    return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
+
+
+def int_to_bits(value: int, n: int) -> np.ndarray:
+    """An int -> (n,) bools, bit l first."""
+    b = np.frombuffer(value.to_bytes((n + 7) // 8, "little"), dtype=np.uint8)
+    return np.unpackbits(b, bitorder="little")[:n].astype(bool)
+
+
+def codes_to_int(codes: np.ndarray, bits: int = 8) -> int:
+    """(L,) codes -> an int with line l at bits [bits*l + bits-1 : bits*l]."""
+    c = np.asarray(codes)
+    if bits == 8:
+        return int.from_bytes(c.astype(np.uint8).tobytes(), "little")
+    out = 0
+    for i, v in enumerate(c.tolist()):
+        out |= int(v) << (bits * i)
+    return out
+
+
+def int_to_codes(value: int, n: int, bits: int) -> np.ndarray:
+    """An int -> (n,) codes of ``bits`` bits each, line 0 in the low bits."""
+    b = int_to_bits(value, n * bits).reshape(n, bits)
+    return b @ (1 << np.arange(bits))
+
+
+class MacroPortModel:
+    """The macro model on the port pins of ``dut`` (see the module doc).
+
+    ``array``: the :class:`~hymem.macro.HybridArray` behind the port (its ``backdoor`` gives
+    testbenches peek and poke). ``pins``: port signal -> pin name overrides, for controllers
+    whose port is named differently or lives in a sub-scope (``scope``: the handle holding
+    the pins, default ``dut``). ``raise_errors=False`` only records errors (call
+    :meth:`check`).
+
+    Counters: ``wakeups`` (time steps processed), ``py_time_s`` (Python time spent in them).
+    """
+
+    def __init__(self, dut, array: HybridArray, *, timing: PortTiming | None = None,
+                 pins: dict | None = None, scope=None, raise_errors: bool = True) -> None:
+        if not isinstance(array, HybridArray):
+            raise ValueError(f"array must be a hymem.macro.HybridArray; got {type(array).__name__}")
+        self.dut = dut
+        self.array = array
+        self.port = MacroPort(array, timing)
+        self.raise_errors = raise_errors
+        names = dict(DEFAULT_PINS)
+        for k, v in (pins or {}).items():
+            if k not in names:
+                raise ValueError(f"unknown port signal {k!r}; expected one of {', '.join(names)}")
+            names[k] = v
+        scope = dut if scope is None else scope
+        self.h = {}
+        missing = []
+        for k, v in names.items():
+            try:
+                self.h[k] = getattr(scope, v)
+            except AttributeError:
+                missing.append(v)
+        if missing:
+            raise ValueError(f"macro port pins not found on {scope._path}: {', '.join(missing)}")
+        L = array.L
+        geom = array.geom
+        want = {"fe_row": max(1, math.ceil(math.log2(geom.fecap_rows))), "fe_mask": L,
+                "mr_slot": max(1, math.ceil(math.log2(geom.slots))), "mr_pol": L, "mr_mask": L,
+                "mr_code": geom.code_bits * L, "fe_rdata": L, "mr_rdata": array.adc.bits * L}
+        for k in CONTROLS:
+            want[k] = 1
+        for k, n in want.items():
+            got = len(self.h[k])
+            if (got < n) if k in ("fe_row", "mr_slot") else (got != n):
+                raise ValueError(f"pin {names[k]} is {got} bits wide; the array ({L} lines, "
+                                 f"{geom.fecap_rows} FeCAP rows, {geom.slots} slots) needs {n}")
+        self._pin = names
+        # fast readers: the simulator's binary string of each pin (the same call cocotb's
+        # handle.value makes, without building a LogicArray); falls back to str(value)
+        self._get = {}
+        for k in CONTROLS + VECTORS:
+            raw = getattr(self.h[k], "_handle", None)
+            fn = getattr(raw, "get_signal_val_binstr", None)
+            self._get[k] = fn if fn is not None else (lambda h=self.h[k]: str(h.value))
+        self._ns_per_step = convert(1, "step", to="ns")
+        self._cb = geom.code_bits
+        self._wcode = 1 << np.arange(geom.code_bits)
+        self.errors: list[MacroProtocolError] = []       # every error, expected or not
+        self.unexpected: list[MacroProtocolError] = []   # those no expect_error caught
+        self._expect: list[ExpectedError] = []
+        self._dirty: set[str] = set()
+        self._defined: set[str] = set()
+        self._scheduled = False
+        self._last: dict = {}
+        self._out: dict[str, int] = {}
+        self._tasks = []
+        self.wakeups = 0
+        self.py_time_s = 0.0
+
+    # -------------------------------------------------------------- lifecycle
+
+    def start(self) -> "MacroPortModel":
+        """Drive the outputs to 0 and start watching the port. Returns self."""
+        self.h["fe_rdata"].value = 0
+        self.h["mr_rdata"].value = 0
+        self._dirty = set(CONTROLS + VECTORS)   # the pins' values now (X/Z: idle)
+        self._process()
+        for k in CONTROLS + VECTORS:
+            self._tasks.append(cocotb.start_soon(self._watch(k, self.h[k])))
+        return self
+
+    def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        self._tasks.clear()
+
+    # -------------------------------------------------------------- checking
+
+    @contextlib.contextmanager
+    def expect_error(self, rule: str | None = None, match: str | None = None):
+        """Within the block, protocol errors with this ``rule`` (e.g. ``"fe.6"``) whose
+        message matches the regular expression ``match`` are expected: recorded in the
+        yielded :class:`ExpectedError` instead of failing the test. At least one must occur
+        before the block ends (let the offending edge happen inside it), else AssertionError.
+        """
+        exp = ExpectedError(rule, match)
+        self._expect.append(exp)
+        try:
+            yield exp
+        finally:
+            self._expect.remove(exp)
+        if not exp.seen:
+            others = "; ".join(str(e) for e in self.errors[-3:]) or "none"
+            raise AssertionError(f"expected a macro protocol error (rule {rule}, matching "
+                                 f"{match!r}); none occurred (last errors: {others})")
+
+    def check_quiescent(self) -> None:
+        """The array has no pulse on and no row pending write-back (call when the controller
+        reports idle); a violation is a protocol error like any other."""
+        try:
+            self.array.check_quiescent(get_sim_time("ns"))
+        except MacroProtocolError as e:
+            self._error(e)
+
+    def check(self) -> None:
+        """Raise the first error that no expectation caught (for ``raise_errors=False``)."""
+        if self.unexpected:
+            raise self.unexpected[0]
+
+    def _error(self, e: MacroProtocolError) -> None:
+        self.errors.append(e)
+        for exp in reversed(self._expect):
+            if exp.matches(e):
+                exp.seen.append(e)
+                cocotb.log.info("macro port: expected protocol error: %s", e)
+                return
+        self.unexpected.append(e)
+        cocotb.log.error("macro port: %s", e)
+        if self.raise_errors:
+            raise e
+
+    # -------------------------------------------------------------- the watchers
+
+    async def _watch(self, name: str, handle) -> None:
+        trig = handle.value_change
+        while True:
+            await trig
+            self._dirty.add(name)
+            if self._scheduled:
+                continue
+            self._scheduled = True
+            await ReadOnly()
+            self._scheduled = False
+            self._process()
+            if self._out:
+                await Timer(1, "step")
+                out, self._out = self._out, {}
+                for k, v in out.items():
+                    self.h[k].value = v
+
+    def _read(self, name: str, t: float):
+        s = self._get[name]()
+        if name in CONTROLS:
+            if s == "1" or s == "0":
+                self._defined.add(name)
+                return 1 if s == "1" else 0
+            return self._undefined(name, s, t, 0)
+        try:
+            v = int(s, 2)     # vectors stay ints (bit l = line l); MacroPort converts on use
+        except ValueError:
+            return self._undefined(name, s, t, 0)
+        self._defined.add(name)
+        return v
+
+    def _undefined(self, name: str, s: str, t: float, idle):
+        """X or Z: the idle value before the signal was ever driven (power-up, before the
+        controller's reset), a protocol error after."""
+        if name in self._defined:
+            self._error(MacroProtocolError(f"{self._pin[name]}", "", t,
+                                           f"went to {s[:16]}{'...' if len(s) > 16 else ''} "
+                                           "(X/Z) after being driven", "data"))
+        return idle
+
+    def _process(self) -> None:
+        t0 = time.perf_counter()
+        self.wakeups += 1
+        t = get_sim_time("step") * self._ns_per_step
+        dirty, self._dirty = self._dirty, set()
+        changes = {}
+        last = self._last
+        for k in dirty:
+            v = self._read(k, t)
+            if last.get(k) != v:
+                changes[k] = last[k] = v
+        out, errs = self.port.apply(t, changes, changed=True)
+        if "fe_rdata" in out:
+            self._out["fe_rdata"] = bits_to_int(out["fe_rdata"])
+        if "mr_rdata" in out:
+            self._out["mr_rdata"] = codes_to_int(out["mr_rdata"], self.array.adc.bits)
+        self.py_time_s += time.perf_counter() - t0
+        for e in errs:
+            self._error(e)
+
+    # -------------------------------------------------------------- statistics
+
+    def stats(self) -> dict:
+        """Wake-ups (time steps with port activity) and the Python time they took."""
+        n = max(self.wakeups, 1)
+        return {"wakeups": self.wakeups, "py_time_s": self.py_time_s,
+                "us_per_wakeup": 1e6 * self.py_time_s / n, "errors": len(self.errors)}
