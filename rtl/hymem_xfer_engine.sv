@@ -308,8 +308,8 @@ module hymem_xfer_engine #(
           fe_req_wdata_o = rowbuf_q[k_q];
         end
         for (int g = 0; g < CodeBits; g++) begin
-          if (int'(k_q) >= 1 + NCode - (1 << (CodeBits - g)) &&
-              int'(k_q) < 1 + NCode - (1 << (CodeBits - g)) + (1 << (CodeBits - 1 - g))) begin
+          if (32'(k_q) >= 1 + NCode - (1 << (CodeBits - g)) &&
+              32'(k_q) < 1 + NCode - (1 << (CodeBits - g)) + (1 << (CodeBits - 1 - g))) begin
             fe_req_wdata_o = (ph_q == X_CWB) ? cbit_l[g] : msb_l[g];
           end
         end
