@@ -58,52 +58,35 @@ module hymem_prng #(
     xorshift = y;
   endfunction
 
-  logic [Width-1:0] lane_q [0:Lanes-1];
-  logic [Width-1:0] lane_d [0:Lanes-1];
-  logic [Width-1:0] seed_lane [0:Lanes-1];
+  // The ring is one packed vector (lane i of the ring at [i*Width +: Width], the
+  // head at the bottom), so a rotation is a single assignment for the simulators.
+  logic [Lanes*Width-1:0] ring_q, ring_d, seed_ring, reset_ring;
 
-  assign rnd_o = xorshift(lane_q[0]);
+  assign rnd_o = xorshift(ring_q[Width-1:0]);
 
   for (genvar l = 0; l < Lanes; l++) begin : gen_lane
-    localparam logic [63:0] KEY64 = 64'(l) * GOLDEN;   // mod 2**64
-    localparam logic [Width-1:0] KEY = KEY64[Width-1:0];
-    logic [Width-1:0] mixed;
-    assign mixed        = seed_i ^ KEY;
-    assign seed_lane[l] = (mixed == '0) ? ZERO_SEED[Width-1:0] : mixed;
-  end
-
-  // Reset value of each lane, from DefaultSeed.
-  logic [Width-1:0] reset_lane [0:Lanes-1];
-  for (genvar l = 0; l < Lanes; l++) begin : gen_reset_lane
-    localparam logic [63:0] KEY64 = 64'(l) * GOLDEN;
+    localparam logic [63:0] KEY64  = 64'(l) * GOLDEN;   // mod 2**64
     localparam logic [63:0] SEED64 = {32'd0, DefaultSeed};
-    localparam logic [Width-1:0] MIXED = SEED64[Width-1:0] ^ KEY64[Width-1:0];
-    assign reset_lane[l] = (MIXED == '0) ? ZERO_SEED[Width-1:0] : MIXED;
+    localparam logic [Width-1:0] KEY   = KEY64[Width-1:0];
+    localparam logic [Width-1:0] MIXED = SEED64[Width-1:0] ^ KEY;
+    logic [Width-1:0] mixed;
+    assign mixed = seed_i ^ KEY;
+    assign seed_ring[l*Width +: Width]  = (mixed == '0) ? ZERO_SEED[Width-1:0] : mixed;
+    assign reset_ring[l*Width +: Width] = (MIXED == '0) ? ZERO_SEED[Width-1:0] : MIXED;
   end
 
-  always_comb begin
-    for (int l = 0; l < Lanes; l++) begin
-      lane_d[l] = lane_q[l];
-    end
-    if (seed_load_i) begin
-      for (int l = 0; l < Lanes; l++) begin
-        lane_d[l] = seed_lane[l];
-      end
-    end else if (step_i) begin
-      for (int l = 0; l < Lanes - 1; l++) begin
-        lane_d[l] = lane_q[l + 1];
-      end
-      lane_d[Lanes - 1] = rnd_o;
-    end
+  if (Lanes > 1) begin : gen_rotate
+    assign ring_d = seed_load_i ? seed_ring :
+                    step_i      ? {rnd_o, ring_q[Lanes*Width-1:Width]} : ring_q;
+  end else begin : gen_single
+    assign ring_d = seed_load_i ? seed_ring : step_i ? rnd_o : ring_q;
   end
 
   always_ff @(posedge clk_i) begin
-    for (int l = 0; l < Lanes; l++) begin
-      if (!rst_ni) begin
-        lane_q[l] <= reset_lane[l];
-      end else begin
-        lane_q[l] <= lane_d[l];
-      end
+    if (!rst_ni) begin
+      ring_q <= reset_ring;
+    end else begin
+      ring_q <= ring_d;
     end
   end
 

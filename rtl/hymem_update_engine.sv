@@ -128,7 +128,7 @@ module hymem_update_engine #(
   logic                 stoch_q, code_round_q, skip_zero_q;
 
   logic [Lines-1:0]     rowbuf_q [0:RowsPerSyn-1];
-  logic [IncWidth-1:0]  incbuf_q [0:Lines-1];
+  logic [Lines*IncWidth-1:0] incbuf_q;    // lane l at [l*IncWidth +: IncWidth]
   logic [Lines-1:0]     chg_q;
   logic [Lines-1:0]     flagbuf_q;
 
@@ -185,6 +185,9 @@ module hymem_update_engine #(
   end
 
   // --------------------------------------------------- add (column 0 of rows)
+  logic [IncWidth-1:0] inc_head;
+  assign inc_head = incbuf_q[IncWidth-1:0];
+
   logic [RowsPerSyn-1:0] col, newcol;
   logic                  sign_in, sign_out, sat_unused, changed;
   logic [MagWidth-1:0]   mag_in, mag_out;
@@ -227,7 +230,7 @@ module hymem_update_engine #(
   ) u_add (
     .sign_i         (sign_in),
     .mag_i          (mag_in),
-    .inc_i          (incbuf_q[0]),
+    .inc_i          (inc_head),
     .round_i        (code_round_q),
     .sign_o         (sign_out),
     .mag_o          (mag_out),
@@ -417,10 +420,7 @@ module hymem_update_engine #(
   always_ff @(posedge clk_i) begin
     // increment register: shifts in during INC stage B, out during ADD
     if ((phase_q == P_INC && vb_q) || phase_q == P_ADD) begin
-      for (int l = 0; l < Lines - 1; l++) begin
-        incbuf_q[l] <= incbuf_q[l + 1];
-      end
-      incbuf_q[Lines-1] <= (phase_q == P_INC) ? inc_new : '0;
+      incbuf_q <= {((phase_q == P_INC) ? inc_new : IncWidth'(0)), incbuf_q[Lines*IncWidth-1:IncWidth]};
     end
     // row buffer: loaded by READ, rotated by ADD
     if (phase_q == P_READ && fe_done_i) begin

@@ -65,8 +65,35 @@ module tb_hymem_update_engine #(
   output logic                fe_bl_o,
   output logic [Lines-1:0]    fe_mask_o,
   output logic                fe_sae_o,
-  input  logic [Lines-1:0]    fe_rdata_i
+  input  logic [Lines-1:0]    fe_rdata_i,
+  // macro memristor port: idle in this harness (the update path never uses it)
+  output logic [SlotBits-1:0]   mr_slot_o,
+  output logic [Lines-1:0]      mr_pol_o,
+  output logic [Lines-1:0]      mr_mask_o,
+  output logic [Lines*CodeBits-1:0] mr_code_o,
+  output logic                  mr_reset_o,
+  output logic                  mr_set_o,
+  output logic                  mr_form_o,
+  output logic                  mr_read_o,
+  output logic                  mr_adc_o,
+  /* verilator lint_off UNUSEDSIGNAL */
+  input  logic [Lines*8-1:0]    mr_rdata_i,
+  /* verilator lint_on UNUSEDSIGNAL */
+  output logic                  tl_pre_o,
+  output logic                  xfer_o
 );
+
+  assign mr_slot_o  = '0;
+  assign mr_pol_o   = '0;
+  assign mr_mask_o  = '0;
+  assign mr_code_o  = '0;
+  assign mr_reset_o = 1'b0;
+  assign mr_set_o   = 1'b0;
+  assign mr_form_o  = 1'b0;
+  assign mr_read_o  = 1'b0;
+  assign mr_adc_o   = 1'b0;
+  assign tl_pre_o   = 1'b0;
+  assign xfer_o     = 1'b0;
 
   logic [IdxBits-1:0] x_raddr, e_raddr;
   logic [7:0]         x_rdata, e_rdata;
