@@ -619,7 +619,7 @@ module hymem_regs (
   assign form_target_o = form_target_q;
   logic [7:0] form_max_q;
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) form_max_q <= 8'd8;
+    if (!rst_ni) form_max_q <= 8'd64;
     else if (wr_commit && hit_form) form_max_q <= (form_max_q & ~bmask[15:8]) | (pwdata_i[15:8] & bmask[15:8]);
   end
   assign form_max_o = form_max_q;

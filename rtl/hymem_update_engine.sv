@@ -206,12 +206,7 @@ module hymem_update_engine #(
     logic [C-1:0]           copies;
     logic [$clog2(C+1)-1:0] ones;
     assign copies = col[R0 +: C];
-    always_comb begin
-      ones = '0;
-      for (int c = 0; c < C; c++) begin
-        ones = ones + $clog2(C+1)'(copies[c]);
-      end
-    end
+    assign ones = $clog2(C+1)'($countones(copies));
     // at least half the copies read 1 (ties resolve to 1)
     assign mag_in[MagWidth-1-g] = ({1'b0, ones} << 1) >= ($clog2(C+1)+1)'(C);
     assign newcol[R0 +: C] = {C{mag_out[MagWidth-1-g]}};

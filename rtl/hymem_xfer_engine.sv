@@ -192,12 +192,7 @@ module hymem_xfer_engine #(
       for (genvar c = 0; c < C; c++) begin : gen_copy
         assign copies[c] = rowbuf_q[R0 + c][l];
       end
-      always_comb begin
-        ones = '0;
-        for (int c = 0; c < C; c++) begin
-          ones = ones + $clog2(C+1)'(copies[c]);
-        end
-      end
+      assign ones = $clog2(C+1)'($countones(copies));
       assign msb_l[g][l] = ({1'b0, ones} << 1) >= ($clog2(C+1)+1)'(C);
     end
   end
@@ -226,11 +221,9 @@ module hymem_xfer_engine #(
   end
 
   // ----------------------------------------------------------- popcounts
+  // $countones rather than a loop: Icarus runs a loop as a thread on every change
   function automatic logic [LaneBits:0] popcount(input logic [Lines-1:0] v);
-    popcount = '0;
-    for (int l = 0; l < Lines; l++) begin
-      popcount = popcount + (LaneBits+1)'(v[l]);
-    end
+    popcount = (LaneBits+1)'($countones(v));
   endfunction
 
   // ------------------------------------------------------------ serial scan

@@ -351,3 +351,13 @@ def test_bad_calls():
     with pytest.raises(ValueError, match=r"switched and window_v must have the same shape "
                                          r"\(..., 7\); got \(6,\) and \(6,\)"):
         dv.transfer_compliance_ua(np.ones(6, bool), np.ones(6))
+
+
+def test_stuck_low_device_never_forms():
+    """A device stuck low is the fault model of a device that does not form."""
+    b = dv.MemristorBank((4,), None, np.random.default_rng(1), formed=False)
+    b.inject_stuck(np.array([True, False, False, False]), False)
+    for _ in range(20):
+        b.form(np.ones(4, bool), pulse_s=300e-6)
+    g = b.conductance_us()
+    assert g[0] < 1.0 and (g[1:] >= 20.0).all()

@@ -306,7 +306,8 @@ class MemristorBank(_Bank):
         ``tau = form_tau_s * scale_d * exp(-(v - form_v) / form_v_accel)``. A device that forms
         reaches the target resistance (``form_target_ohm``: its conductance is drawn at or
         above ``1 / form_target_ohm``), so the adaptive scheme (pulse, read, repeat until
-        50 kOhm) stops on it. Already formed devices are not affected.
+        50 kOhm) stops on it. Already formed devices are not affected. A device stuck low
+        (:meth:`inject_stuck`) stays low: the fault model of a device that never forms.
         """
         p = self.params
         pulse_s = p.form_pulse_s if pulse_s is None else _check("pulse_s", pulse_s, 0, 1.0,
@@ -326,6 +327,7 @@ class MemristorBank(_Bank):
             g[hit] = g_target * (1.0 + np.abs(0.1 * self.rng.standard_normal(int(hit.sum()))))
             self.formed[sel] = f
             self.g_us[sel] = g
+            self._apply_stuck(sel)   # a stuck device stays stuck: stuck low never forms
         return hit
 
     def reset(self, where=None) -> None:

@@ -235,7 +235,7 @@ extern "C" {
 #define HYMEM_REGS__FORM__MAX_bm 0xff00
 #define HYMEM_REGS__FORM__MAX_bp 8
 #define HYMEM_REGS__FORM__MAX_bw 8
-#define HYMEM_REGS__FORM__MAX_reset 0x8
+#define HYMEM_REGS__FORM__MAX_reset 0x40
 
 // reg - hymem_regs::READOUT_SEL
 #define HYMEM_REGS__READOUT_SEL__SLOT_bm 0x7

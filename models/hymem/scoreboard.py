@@ -1,0 +1,122 @@
+"""Scoreboard pieces that compare the RTL's memristor operations with hymem.engine.
+
+A transfer's digital decisions (which synapses, in what order, with which polarity
+and code, what is retried, what failed) are bit-exact between the RTL and
+:meth:`hymem.engine.EngineState.transfer`; what a pulse does to a device is
+analogue. So a testbench logs every memristor operation the macro model executes
+(:class:`OpLog`) and then runs the reference transfer with a
+:class:`ReplayProgrammer`, which asserts that each operation the reference would
+issue is exactly the next logged one and answers verify reads from the logged ADC
+codes with the documented window rule (docs/controller.md, step 5).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .macro import HybridArray, default_verify_windows
+
+
+class OpLog:
+    """Every memristor operation ``array`` executes, in order (wraps its pulse entry points).
+
+    Each entry: ``kind`` ('reset', 'set', 'form', 'read', 'pre', 'xfer'), ``slot``, per-line
+    ``pol`` and ``mask`` (bool arrays), ``code`` (code SET levels or None) and ``adc`` (the
+    codes an ADC strobe returned during a read, else None).
+    """
+
+    def __init__(self, array: HybridArray):
+        self.ops: list[dict] = []
+        begin, adc = array.mr_begin, array.mr_adc
+        L = array.L
+
+        def mr_begin(kind, slot=0, pol=None, mask=None, code=None, t_ns=None, v=None):
+            self.ops.append(dict(
+                kind=kind, slot=int(slot),
+                pol=np.zeros(L, bool) if pol is None else np.asarray(pol, bool).copy(),
+                mask=np.ones(L, bool) if mask is None else np.asarray(mask, bool).copy(),
+                code=None if code is None else np.asarray(code).copy(), adc=None))
+            return begin(kind, slot, pol, mask, code, t_ns, v)
+
+        def mr_adc(t_ns=None):
+            out = adc(t_ns)
+            self.ops[-1]["adc"] = np.asarray(out).copy()
+            return out
+
+        array.mr_begin, array.mr_adc = mr_begin, mr_adc
+
+    def take(self) -> list[dict]:
+        """The operations logged so far; the log starts afresh."""
+        ops, self.ops = self.ops, []
+        return ops
+
+
+class ReplayProgrammer:
+    """:class:`hymem.engine.Programmer` for one array that checks the reference's operations
+    against a log of the RTL's (see the module doc). ``windows``: the verify windows
+    (lo, hi) the controller was configured with (default: nearest-level windows)."""
+
+    def __init__(self, ops: list[dict], slots: int, lines: int, windows=None):
+        self.ops = list(ops)
+        self.i = 0
+        self.lo, self.hi = default_verify_windows() if windows is None else windows
+        self.passed = np.zeros((slots, lines), bool)   # synapses that passed a verify
+
+    def _next(self, kind: str, slot: int | None, mask, what: str) -> dict:
+        """The next logged operation, which must be `kind` on `slot` (None: any slot, as
+        for the precharge, which has none) with exactly the synapses in `mask` (None: any)."""
+        if self.i >= len(self.ops):
+            raise AssertionError(f"reference {what} on slot {slot}: the RTL did no more operations")
+        op = self.ops[self.i]
+        self.i += 1
+        if op["kind"] != kind or (slot is not None and op["slot"] != slot):
+            raise AssertionError(f"operation {self.i}: reference {what} ({kind}) on slot {slot}, "
+                                 f"RTL did {op['kind']} on slot {op['slot']}")
+        if mask is not None:
+            m = np.asarray(mask, bool)[0]
+            if not (op["mask"] == m).all():
+                raise AssertionError(f"operation {self.i} ({what}, slot {slot}): synapses differ at "
+                                     f"lines {np.nonzero(op['mask'] != m)[0][:8].tolist()}")
+        return op
+
+    @staticmethod
+    def _pol(op, pol, mask, what):
+        p, m = np.asarray(pol, bool)[0], np.asarray(mask, bool)[0]
+        if not (op["pol"][m] == p[m]).all():
+            raise AssertionError(f"{what}: polarity differs at lines "
+                                 f"{np.nonzero((op['pol'] != p) & m)[0][:8].tolist()}")
+
+    def reset(self, slot, pol, mask):
+        self._pol(self._next("reset", slot, mask, "RESET"), pol, mask, "RESET")
+
+    def transfer_set(self, slot, pol, mask, code_mag):
+        self._next("pre", None, None, "transfer-line precharge")
+        self._pol(self._next("xfer", slot, mask, "DAC-free transfer"), pol, mask, "transfer")
+
+    def code_set(self, slot, pol, mask, code_mag):
+        op = self._next("set", slot, mask, "code SET")
+        self._pol(op, pol, mask, "code SET")
+        m = np.asarray(mask, bool)[0]
+        if not (op["code"][m] == np.asarray(code_mag)[0][m]).all():
+            raise AssertionError(f"code SET on slot {slot}: levels differ")
+
+    def verify(self, slot, mask, pol, code_mag):
+        m = np.asarray(mask, bool)[0]
+        plus = self._next("read", slot, mask, "verify read of G+")
+        minus = self._next("read", slot, mask, "verify read of G-")
+        if plus["pol"][m].any() or not minus["pol"][m].all():
+            raise AssertionError(f"verify of slot {slot}: expected a G+ read, then a G- read")
+        cs, cm = np.asarray(pol, bool)[0], np.asarray(code_mag)[0]
+        target = np.where(cs, minus["adc"], plus["adc"])
+        other = np.where(cs, plus["adc"], minus["adc"])
+        ok = ((target >= self.lo[cm]) & (target <= self.hi[cm]) &
+              (other >= self.lo[0]) & (other <= self.hi[0]) & m)
+        self.passed[slot] |= ok
+        return ok[None]
+
+    def done(self) -> None:
+        """Every logged operation was matched."""
+        if self.i != len(self.ops):
+            raise AssertionError(f"the RTL did {len(self.ops) - self.i} operations more than the "
+                                 f"reference; next: {self.ops[self.i]['kind']} on slot "
+                                 f"{self.ops[self.i]['slot']}")

@@ -1,0 +1,341 @@
+"""hymem_core: engines, sequencers, buffers and the scheduler, on the macro model.
+
+Checks the scheduling contract of rtl/hymem_core.sv (transfer every k samples or never,
+commands queued while another operation runs, transfer before sample, abort dropping
+queued commands, read-out, forming) with the full digital scoreboard: after every
+operation the hidden weights, flags and all counters equal hymem.engine, and every
+memristor operation of every transfer equals the reference's (hymem.scoreboard).
+"""
+
+from __future__ import annotations
+
+import cocotb
+import numpy as np
+import pytest
+from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
+
+from hymem import engine, macro, simrun, tbkit
+from hymem.macro_port import MacroPortModel
+from hymem.scoreboard import OpLog, ReplayProgrammer
+
+TOPLEVEL = "hymem_core"
+CLK_NS = 250
+
+PARAM_SETS = {
+    "default": dict(Lines=128, Slots=8, FecapRows=128, XDepth=256, EDepth=128),
+    "small": dict(Lines=16, Slots=4, FecapRows=64, XDepth=64, EDepth=32),
+}
+
+TIMING = dict(t_fe_setup_i=1, t_fe_pulse_i=8, t_fe_sense_i=6, t_fe_hold_i=1, t_fe_gap_i=1,
+              t_mr_reset_i=4, t_mr_set_i=4, t_mr_form_i=1200, t_mr_read_i=2, t_mr_adc_i=1,
+              t_mr_pre_i=1, t_mr_xfer_i=40, t_mr_gap_i=1)
+
+COUNTERS = dict(samples="cnt_samples_o", slots_skipped="cnt_slots_skipped_o",
+                fe_reads="cnt_fe_reads_o", fe_writes="cnt_fe_writes_o",
+                transfers="cnt_transfers_o", xfer_programmed="cnt_programmed_o",
+                xfer_skipped="cnt_xfer_skipped_o", mr_resets="cnt_mr_resets_o",
+                mr_sets="cnt_mr_sets_o", vfy_reads="cnt_vfy_reads_o",
+                vfy_retries="cnt_retries_o", failures="cnt_failures_o")
+
+
+def _pack(v, words):
+    b = np.zeros(4 * words, dtype=np.uint8)
+    b[: len(v)] = np.asarray(v, dtype=np.int64) & 0xFF
+    return [int.from_bytes(b[4 * w: 4 * w + 4].tobytes(), "little") for w in range(words)]
+
+
+class Env:
+    def __init__(self, dut, formed: bool = True):
+        self.dut = dut
+        p = tbkit.params()
+        self.p = p
+        self.geom = engine.Geometry(lines=p["Lines"], slots=p["Slots"], fecap_rows=p["FecapRows"])
+        self.rng = tbkit.rng()
+        self.array = macro.HybridArray(self.geom, rng=int(self.rng.integers(2**31)), formed=formed)
+        self.log = OpLog(self.array)
+        self.started: list[str] = []     # operations in the order the RTL started them
+
+    async def start(self):
+        d = self.dut
+        for n in ("x_we_i", "e_we_i", "cmd_sample_i", "cmd_transfer_i", "cmd_form_i",
+                  "cmd_readout_i", "cmd_abort_i", "seed_load_i", "cnt_clear_i", "err_clear_i",
+                  "fail_clear_i", "readout_slot_i", "readout_pol_i", "x_waddr_i", "e_waddr_i",
+                  "vec_wdata_i", "seed_i"):
+            getattr(d, n).value = 0
+        d.vec_wstrb_i.value = 0xF
+        for k, v in TIMING.items():
+            getattr(d, k).value = v
+        lo, hi = macro.default_verify_windows()
+        d.cfg_vfy_lo_i.value = int(sum(int(v) << (8 * m) for m, v in enumerate(lo)))
+        d.cfg_vfy_hi_i.value = int(sum(int(v) << (8 * m) for m, v in enumerate(hi)))
+        d.cfg_form_target_i.value = 40
+        d.cfg_form_max_i.value = 64
+        self.port = MacroPortModel(d, self.array).start()
+        await tbkit.start_clock(d.clk_i, CLK_NS)
+        await tbkit.reset(d.clk_i, d.rst_ni)
+        cocotb.start_soon(self._watch("upd_busy_o", "sample"))
+        cocotb.start_soon(self._watch("xfer_busy_o", "transfer"))
+
+    async def _watch(self, sig, name):
+        while True:
+            await RisingEdge(getattr(self.dut, sig))
+            self.started.append(name)
+
+    def configure(self, n_in, n_out, ucfg: engine.UpdateConfig, tcfg: engine.TransferConfig,
+                  k: int):
+        d = self.dut
+        d.cfg_n_in_i.value, d.cfg_n_out_i.value, d.cfg_k_i.value = n_in, n_out, k
+        d.cfg_lr_mult_i.value, d.cfg_lr_shift_i.value, d.cfg_p16_i.value = (
+            ucfg.lr_mult, ucfg.lr_shift, ucfg.p16)
+        d.cfg_stoch_round_i.value = int(ucfg.stoch_round)
+        d.cfg_code_round_i.value = int(ucfg.code_round)
+        d.cfg_skip_zero_i.value = int(ucfg.skip_zero)
+        d.cfg_change_aware_i.value = int(tcfg.change_aware)
+        d.cfg_verify_max_i.value = tcfg.verify_max
+        self.ref = engine.EngineState(n_in, n_out, self.geom)
+        self.ref.h[0] = self.array.backdoor.hidden_weights()
+        self.ref.flags[0] = self.array.backdoor.flags()
+        self.ucfg, self.tcfg, self.k = ucfg, tcfg, k
+        self.n_in, self.n_out = n_in, n_out
+
+    async def pulse(self, name: str, **extra):
+        for k, v in extra.items():
+            getattr(self.dut, k).value = v
+        getattr(self.dut, name).value = 1
+        await RisingEdge(self.dut.clk_i)
+        getattr(self.dut, name).value = 0
+
+    async def vectors(self):
+        d = self.dut
+        x = self.rng.integers(-128, 128, self.n_in)
+        e = self.rng.integers(-128, 128, self.n_out)
+        for w, word in enumerate(_pack(x, (self.n_in + 3) // 4)):
+            d.x_we_i.value, d.x_waddr_i.value, d.vec_wdata_i.value = 1, w, word
+            await RisingEdge(d.clk_i)
+        d.x_we_i.value = 0
+        for w, word in enumerate(_pack(e, (self.n_out + 3) // 4)):
+            d.e_we_i.value, d.e_waddr_i.value, d.vec_wdata_i.value = 1, w, word
+            await RisingEdge(d.clk_i)
+        d.e_we_i.value = 0
+        return x, e
+
+    async def idle(self):
+        """Wait for done_o (nothing running, nothing queued), by its edge."""
+        d = self.dut
+        if int(d.done_o.value) == 0:
+            await RisingEdge(d.done_o)
+        await FallingEdge(d.clk_i)
+        await FallingEdge(d.clk_i)
+        assert int(d.busy_o.value) == 0
+
+    def ref_transfer(self):
+        prog = ReplayProgrammer(self.log.take(), self.geom.slots, self.geom.lines)
+        self.ref.transfer(self.tcfg, prog)
+        prog.done()
+
+    def check(self, what=""):
+        d = self.dut
+        c = self.ref.counters.as_dict(0)
+        for k, sig in COUNTERS.items():
+            v = tbkit.u(getattr(d, sig))
+            assert v == c[k], f"{what} counter {k}: RTL {v}, reference {c[k]}"
+        h = self.array.backdoor.hidden_weights()
+        assert (h == self.ref.h[0]).all(), f"{what} hidden weights differ"
+        assert (self.array.backdoor.flags() == self.ref.flags[0]).all(), f"{what} flags differ"
+        assert tbkit.u(d.samples_since_o) == self.ref.samples_since_transfer[0], (
+            f"{what} samples since transfer: RTL {tbkit.u(d.samples_since_o)}, "
+            f"reference {self.ref.samples_since_transfer[0]}")
+        assert int(d.fe_pending_o.value) == 0 and int(d.seq_err_o.value) == 0
+        self.port.check_quiescent()
+
+
+def _cfgs(env, change_aware=False, verify=0):
+    S, L = env.geom.slots, env.geom.lines
+    n_in = min(32, L)
+    return (n_in, S * L // n_in, engine.UpdateConfig(lr_mult=255, lr_shift=4, p16=30000),
+            engine.TransferConfig(change_aware=change_aware, verify_max=verify))
+
+
+# ------------------------------------------------------------------- tests
+
+
+@cocotb.test()
+async def transfer_every_k(dut):
+    """k = 1 and k = 3: a transfer starts by itself after every k-th sample."""
+    env = Env(dut)
+    await env.start()
+    for k, ca in ((1, False), (3, True)):
+        n_in, n_out, u, t = _cfgs(env, change_aware=ca)
+        env.configure(n_in, n_out, u, t, k)
+        env.ref.counters = engine.Counters.zeros(1)
+        await env.pulse("cnt_clear_i")
+        env.started.clear()
+        for i in range(2 * k + 1):
+            x, e = await env.vectors()
+            await env.pulse("cmd_sample_i")
+            await env.idle()
+            env.ref.apply_sample(x, e, u)
+            if env.ref.samples_since_transfer[0] == k:
+                env.ref_transfer()
+            env.check(f"k={k} sample {i}:")
+        want = []
+        for i in range(2 * k + 1):
+            want += ["sample"] + (["transfer"] if (i + 1) % k == 0 else [])
+        assert env.started == want, f"k={k}: operations {env.started}, expected {want}"
+
+
+@cocotb.test()
+async def never_transfer_then_command(dut):
+    """k = 0: samples accumulate, nothing is transferred until CMD.TRANSFER."""
+    env = Env(dut)
+    await env.start()
+    n_in, n_out, u, t = _cfgs(env)
+    env.configure(n_in, n_out, u, t, 0)
+    for _ in range(4):
+        x, e = await env.vectors()
+        await env.pulse("cmd_sample_i")
+        await env.idle()
+        env.ref.apply_sample(x, e, u)
+    env.check()
+    assert tbkit.u(dut.samples_since_o) == 4 and tbkit.u(dut.cnt_transfers_o) == 0
+    await env.pulse("cmd_transfer_i")
+    await env.idle()
+    env.ref_transfer()
+    env.check("after the command:")
+
+
+@cocotb.test()
+async def commands_during_other_operations(dut):
+    """A transfer requested during a sample runs after it; a sample requested during a
+    transfer runs after it; both requested during a sample: transfer first."""
+    env = Env(dut)
+    await env.start()
+    n_in, n_out, u, t = _cfgs(env)
+    env.configure(n_in, n_out, u, t, 0)
+    d = dut
+    # transfer during a sample
+    env.started.clear()
+    x, e = await env.vectors()
+    await env.pulse("cmd_sample_i")
+    while int(d.upd_busy_o.value) == 0:
+        await FallingEdge(d.clk_i)
+    await ClockCycles(d.clk_i, int(env.rng.integers(1, 300)), rising=False)
+    await env.pulse("cmd_transfer_i")
+    await env.idle()
+    assert env.started == ["sample", "transfer"], env.started
+    env.ref.apply_sample(x, e, u)
+    env.ref_transfer()
+    env.check("transfer during a sample:")
+    # sample during a transfer
+    env.started.clear()
+    x, e = await env.vectors()
+    await env.pulse("cmd_transfer_i")
+    while int(d.xfer_busy_o.value) == 0:
+        await FallingEdge(d.clk_i)
+    await ClockCycles(d.clk_i, int(env.rng.integers(1, 200)), rising=False)
+    await env.pulse("cmd_sample_i")
+    await env.idle()
+    assert env.started == ["transfer", "sample"], env.started
+    env.ref_transfer()
+    env.ref.apply_sample(x, e, u)
+    env.check("sample during a transfer:")
+    # both during a sample
+    env.started.clear()
+    x1, e1 = await env.vectors()
+    await env.pulse("cmd_sample_i")
+    while int(d.upd_busy_o.value) == 0:
+        await FallingEdge(d.clk_i)
+    await env.pulse("cmd_sample_i")      # same x, e (already in the buffers)
+    await env.pulse("cmd_transfer_i")
+    await env.idle()
+    assert env.started == ["sample", "transfer", "sample"], env.started
+    env.ref.apply_sample(x1, e1, u)
+    env.ref_transfer()
+    env.ref.apply_sample(x1, e1, u)
+    env.check("both queued:")
+
+
+@cocotb.test()
+async def abort_drops_queued(dut):
+    """Abort during a transfer stops it at a slot boundary and drops the queued sample;
+    ABORTED stays set until the next command."""
+    env = Env(dut)
+    await env.start()
+    n_in, n_out, u, t = _cfgs(env, change_aware=True)
+    env.configure(n_in, n_out, u, t, 0)
+    S, L = env.geom.slots, env.geom.lines
+    env.array.backdoor.poke_flags(np.ones((S, L), bool))
+    env.ref.flags[0] = True
+    d = dut
+    await env.vectors()
+    await env.pulse("cmd_transfer_i")
+    while int(d.xfer_busy_o.value) == 0:
+        await FallingEdge(d.clk_i)
+    await env.pulse("cmd_sample_i")
+    await ClockCycles(d.clk_i, 150, rising=False)
+    await env.pulse("cmd_abort_i")
+    await env.idle()
+    assert int(d.aborted_o.value) == 1
+    slot = tbkit.u(d.abort_slot_o)
+    assert 0 < slot < S
+    assert tbkit.u(d.cnt_samples_o) == 0, "the queued sample must be dropped"
+    fl = env.array.backdoor.flags()
+    assert not fl[:slot].any() and fl[slot:].all()
+    assert int(d.fe_pending_o.value) == 0
+    env.port.check_quiescent()
+    await env.pulse("cmd_transfer_i")         # a new command clears ABORTED
+    await FallingEdge(d.clk_i)
+    assert int(d.aborted_o.value) == 0
+    await env.idle()
+    assert not env.array.backdoor.flags().any()
+
+
+@cocotb.test()
+async def readout_rows(dut):
+    """CMD.READOUT reads one memristor row of every line: the ADC codes the macro returned."""
+    env = Env(dut)
+    await env.start()
+    n_in, n_out, u, t = _cfgs(env)
+    env.configure(n_in, n_out, u, t, 0)
+    S, L = env.geom.slots, env.geom.lines
+    g = env.rng.uniform(0.0, 110.0, size=(S, 2, L))
+    env.array.backdoor.poke_conductance(g)
+    for slot in range(S):
+        for pol in (0, 1):
+            env.log.take()
+            await env.pulse("cmd_readout_i", readout_slot_i=slot, readout_pol_i=pol)
+            await env.idle()
+            ops = env.log.take()
+            assert [op["kind"] for op in ops] == ["read"] and ops[0]["slot"] == slot
+            assert ops[0]["mask"].all() and (ops[0]["pol"] == bool(pol)).all()
+            v = tbkit.u(dut.readout_o)
+            codes = np.array([(v >> (8 * l)) & 0xFF for l in range(L)])
+            assert (codes == ops[0]["adc"]).all(), "read-out buffer differs from the ADC codes"
+            err = np.abs(codes * 0.5 - g[slot, pol])         # read noise + 0.25 uS quantization
+            assert err.mean() < 1.5 and err.max() < 8.0, f"ADC codes far from conductance: {err.max():.1f} uS"
+
+
+@cocotb.test()
+async def form_command(dut):
+    """CMD.FORM forms every device of a pristine array (checked on the small array)."""
+    env = Env(dut, formed=False)
+    await env.start()
+    if env.geom.lines > 16:
+        return
+    n_in, n_out, u, t = _cfgs(env)
+    env.configure(n_in, n_out, u, t, 0)
+    await env.pulse("cmd_form_i")
+    await env.idle()
+    g = env.array.backdoor.conductances()
+    unformed = int((g < 20.0).sum())
+    assert tbkit.u(dut.cnt_failures_o) == unformed and unformed <= 2
+    assert int(dut.irq_o.value) in (0, 1)
+
+
+# ------------------------------------------------------------ pytest: the RTL
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("params", PARAM_SETS.values(), ids=PARAM_SETS.keys())
+def test_hymem_core(sim, seed, params):
+    simrun.run(TOPLEVEL, "test_hymem_core", sim, parameters=params, seed=seed)
