@@ -1,0 +1,189 @@
+"""``hymem bench``: the standard comparison of the learning schemes and the transfer-period sweep.
+
+Table: ``float`` vs ``hybrid`` (published scheme without and with transfer variability) vs
+``hybrid`` with our improvements, on ``mnist5k`` (784-200-100-10) and ``digits`` (64-200-100-10),
+with accuracy, memristor writes, FeCAP operations, energy and samples/s, averaged over seeds.
+Sweep: the published scheme with variability (and the improved one) at k = 1, 10, 100, 1000 on
+``mnist5k``, with a plot of accuracy and programming energy against k (the paper's Fig. 5).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+from . import datasets
+from .reference import Options, train
+
+#: Learning rates (tuned on mnist5k, see docs/reference.md) and the published / improved presets.
+FLOAT_LR = 0.01
+HYBRID_LR = 0.01
+PRESETS = {
+    "published": dict(transfer="truncate", skip_unchanged=False, verify_retries=0,
+                      stochastic_rounding=False),
+    "improved": dict(transfer="round", skip_unchanged=True, verify_retries=0,
+                     stochastic_rounding=True),
+}
+
+ROWS = (
+    ("float", dict(scheme="float", lr=FLOAT_LR)),
+    ("hybrid published, no variability", dict(scheme="hybrid", lr=HYBRID_LR, variability=False,
+                                              **PRESETS["published"])),
+    ("hybrid published, variability", dict(scheme="hybrid", lr=HYBRID_LR, variability=True,
+                                           **PRESETS["published"])),
+    ("hybrid improved, variability", dict(scheme="hybrid", lr=HYBRID_LR, variability=True,
+                                          **PRESETS["improved"])),
+)
+
+DATASETS = (("mnist5k", (784, 200, 100, 10)), ("digits", (64, 200, 100, 10)))
+K_SWEEP = (1, 10, 100, 1000)
+
+
+def machine() -> str:
+    import os
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def _mean(values):
+    return statistics.fmean(values) if values else float("nan")
+
+
+def _std(values):
+    return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def run_bench(quick: bool = False, seeds: int = 3, epochs: int | None = None,
+              sweep_epochs: int | None = None, log: Callable[[str], None] = print,
+              datasets_used=DATASETS, k_sweep=K_SWEEP) -> dict:
+    """Run the comparison and the sweep; returns everything measured (JSON-ready)."""
+    epochs = epochs or (2 if quick else 10)
+    sweep_epochs = sweep_epochs or (1 if quick else epochs)
+    seeds = 1 if quick else seeds
+    t_start = time.time()
+    out = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "quick": quick,
+           "epochs": epochs, "sweep_epochs": sweep_epochs, "seeds": seeds, "table": [], "sweep": []}
+    cache = {}
+    for ds_name, arch in datasets_used:
+        if ds_name not in cache:
+            cache[ds_name] = datasets.load(ds_name)
+        data = cache[ds_name]
+        for label, kw in ROWS:
+            runs = []
+            for seed in range(1, seeds + 1):
+                opts = Options(arch=arch, epochs=epochs, seed=seed, **kw)
+                t0 = time.time()
+                res, _ = train(opts, data)
+                d = res.to_dict()
+                d.pop("layers", None)
+                runs.append(d)
+                log(f"{ds_name:8s} {label:34s} seed {seed}: accuracy {d['test_accuracy']:.4f}, "
+                    f"{d['samples_per_s']:.0f} samples/s ({time.time() - t0:.0f} s)")
+            out["table"].append(_summarise(ds_name, label, runs))
+    data = cache.get("mnist5k") or datasets.load("mnist5k")
+    for preset in ("published", "improved"):
+        for k in k_sweep:
+            opts = Options(arch=(784, 200, 100, 10), epochs=sweep_epochs, seed=1, k=k,
+                           lr=HYBRID_LR, variability=True, **PRESETS[preset])
+            t0 = time.time()
+            res, _ = train(opts, data)
+            d = res.to_dict()
+            d.pop("layers", None)
+            d["preset"], d["k"] = preset, k
+            out["sweep"].append(d)
+            log(f"sweep {preset:9s} k={k:<5d}: accuracy {d['test_accuracy']:.4f}, memristor writes "
+                f"{d['memristor_writes']:.3g}, programming energy {d['energy_memristor_j']:.3g} J "
+                f"({time.time() - t0:.0f} s)")
+    out["wall_s"] = time.time() - t_start
+    return out
+
+
+def _summarise(ds_name, label, runs):
+    acc = [r["test_accuracy"] for r in runs]
+    keys = ("memristor_writes", "fecap_ops", "energy_j", "energy_memristor_j", "samples_per_s",
+            "transfers", "transfers_skipped", "worst_device_writes", "verify_failures")
+    row = {"dataset": ds_name, "scheme": label, "accuracy_mean": _mean(acc), "accuracy_std": _std(acc),
+           "accuracies": acc, "options": runs[0]["options"], "train_samples": runs[0]["train_samples"]}
+    for k in keys:
+        row[k] = _mean([r[k] for r in runs])
+    return row
+
+
+def table_markdown(res: dict) -> str:
+    lines = [f"Measured {res['date']} on {res['machine']}; {res['epochs']} epochs, "
+             f"{res['seeds']} seed(s) (accuracy: mean +- std over seeds, the rest: mean).", "",
+             "| dataset | scheme | test accuracy | memristor writes | FeCAP row ops | energy (J) "
+             "| of which memristor (J) | samples/s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in res["table"]:
+        lines.append(f"| {r['dataset']} | {r['scheme']} | {100 * r['accuracy_mean']:.2f} % "
+                     f"+- {100 * r['accuracy_std']:.2f} | {r['memristor_writes']:.3g} | "
+                     f"{r['fecap_ops']:.3g} | {r['energy_j']:.3g} | {r['energy_memristor_j']:.3g} | "
+                     f"{r['samples_per_s']:.0f} |")
+    if res["sweep"]:
+        lines += ["", f"k sweep (mnist5k, 784-200-100-10, {res['sweep_epochs']} epochs, seed 1, "
+                      "with variability):", "",
+                  "| scheme | k | test accuracy | memristor writes | programming energy (J) | "
+                  "worst device writes | samples/s |", "| --- | --- | --- | --- | --- | --- | --- |"]
+        for r in res["sweep"]:
+            lines.append(f"| {r['preset']} | {r['k']} | {100 * r['test_accuracy']:.2f} % | "
+                         f"{r['memristor_writes']:.3g} | {r['energy_memristor_j']:.3g} | "
+                         f"{r['worst_device_writes']} | {r['samples_per_s']:.0f} |")
+    lines += ["", f"Bench wall time: {res['wall_s'] / 60:.1f} min."]
+    return "\n".join(lines)
+
+
+def plot_sweep(res: dict, path) -> None:
+    """Accuracy and programming energy against k (paper Fig. 5 style)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax1 = plt.subplots(figsize=(6, 4))
+    ax2 = ax1.twinx()
+    for preset, marker in (("published", "o"), ("improved", "s")):
+        rows = [r for r in res["sweep"] if r["preset"] == preset]
+        if not rows:
+            continue
+        ks = [r["k"] for r in rows]
+        ax1.plot(ks, [100 * r["test_accuracy"] for r in rows], marker + "-", color="tab:blue",
+                 label=f"accuracy, {preset}")
+        ax2.plot(ks, [r["energy_memristor_j"] for r in rows], marker + "--", color="tab:red",
+                 label=f"programming energy, {preset}")
+    ax1.set_xscale("log")
+    ax2.set_yscale("log")
+    ax1.set_xlabel("transfer period k (samples)")
+    ax1.set_ylabel("test accuracy (%)", color="tab:blue")
+    ax2.set_ylabel("memristor programming energy (J)", color="tab:red")
+    h1, l1 = ax1.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax1.legend(h1 + h2, l1 + l2, fontsize=7, loc="lower left")
+    ax1.set_title(f"mnist5k 784-200-100-10, {res['sweep_epochs']} epochs")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_outputs(res: dict, out_dir) -> list[Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "bench.json", out / "bench.md"]
+    paths[0].write_text(json.dumps(res, indent=1, default=float) + "\n")
+    paths[1].write_text(table_markdown(res) + "\n")
+    if res["sweep"]:
+        paths.append(out / "k_sweep.png")
+        plot_sweep(res, paths[-1])
+    return paths
