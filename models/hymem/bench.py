@@ -13,7 +13,6 @@ import json
 import platform
 import statistics
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -68,7 +67,8 @@ def _std(values):
 
 def run_bench(quick: bool = False, seeds: int = 3, epochs: int | None = None,
               sweep_epochs: int | None = None, log: Callable[[str], None] = print,
-              datasets_used=DATASETS, k_sweep=K_SWEEP) -> dict:
+              datasets_used=DATASETS, k_sweep=K_SWEEP,
+              sweep=("mnist5k", (784, 200, 100, 10))) -> dict:
     """Run the comparison and the sweep; returns everything measured (JSON-ready)."""
     epochs = epochs or (2 if quick else 10)
     sweep_epochs = sweep_epochs or (1 if quick else epochs)
@@ -93,10 +93,12 @@ def run_bench(quick: bool = False, seeds: int = 3, epochs: int | None = None,
                 log(f"{ds_name:8s} {label:34s} seed {seed}: accuracy {d['test_accuracy']:.4f}, "
                     f"{d['samples_per_s']:.0f} samples/s ({time.time() - t0:.0f} s)")
             out["table"].append(_summarise(ds_name, label, runs))
-    data = cache.get("mnist5k") or datasets.load("mnist5k")
+    sweep_ds, sweep_arch = sweep
+    data = cache.get(sweep_ds) or datasets.load(sweep_ds)
+    out["sweep_dataset"] = f"{sweep_ds} {'-'.join(map(str, sweep_arch))}"
     for preset in ("published", "improved"):
         for k in k_sweep:
-            opts = Options(arch=(784, 200, 100, 10), epochs=sweep_epochs, seed=1, k=k,
+            opts = Options(arch=sweep_arch, epochs=sweep_epochs, seed=1, k=k,
                            lr=HYBRID_LR, variability=True, **PRESETS[preset])
             t0 = time.time()
             res, _ = train(opts, data)
@@ -134,7 +136,7 @@ def table_markdown(res: dict) -> str:
                      f"{r['fecap_ops']:.3g} | {r['energy_j']:.3g} | {r['energy_memristor_j']:.3g} | "
                      f"{r['samples_per_s']:.0f} |")
     if res["sweep"]:
-        lines += ["", f"k sweep (mnist5k, 784-200-100-10, {res['sweep_epochs']} epochs, seed 1, "
+        lines += ["", f"k sweep ({res['sweep_dataset']}, {res['sweep_epochs']} epochs, seed 1, "
                       "with variability):", "",
                   "| scheme | k | test accuracy | memristor writes | programming energy (J) | "
                   "worst device writes | samples/s |", "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -171,7 +173,7 @@ def plot_sweep(res: dict, path) -> None:
     h1, l1 = ax1.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax1.legend(h1 + h2, l1 + l2, fontsize=7, loc="lower left")
-    ax1.set_title(f"mnist5k 784-200-100-10, {res['sweep_epochs']} epochs")
+    ax1.set_title(f"{res['sweep_dataset']}, {res['sweep_epochs']} epochs")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -248,3 +248,100 @@ class Updater:
 def apply_sample(state: EngineState, x, e, cfg: UpdateConfig, force_numpy: bool = False) -> None:
     """One-off form of :meth:`Updater.apply` (builds an :class:`Updater` each call)."""
     Updater(state, force_numpy).apply(x, e, cfg)
+
+
+# ------------------------------------------------------------------- fused transfer
+
+
+def _transfer_kernel(h, flags, n_in, n_out, change_aware, code_round, mag_width, code_bits,
+                     level, pending, writes, fe_reads, fe_writes, xfer_programmed, xfer_skipped,
+                     mr_resets, mr_sets):
+    """EngineState.transfer without verify, with a lazy programmer's (level, pending, writes)."""
+    n, S, L = h.shape
+    shift = mag_width - code_bits
+    code_max = (1 << code_bits) - 1
+    half = 1 << (shift - 1)
+    msb_rows = code_max                       # 2**code_bits - 1 MSB copy rows
+    nrows = 1 + msb_rows + (1 if code_round else 0)
+    for k in range(n):
+        nused = n_in[k] * n_out[k]
+        for s in range(S):
+            a0 = s * L
+            if a0 >= nused:
+                continue                      # no used synapse: slot not visited
+            if change_aware:
+                fe_reads[k] += 1              # flag row read ...
+                fe_writes[k] += 1             # ... and restored at once
+            ncand = 0
+            nset = 0
+            nclear = 0
+            for l in range(L):
+                if a0 + l >= nused:
+                    break
+                if change_aware and not flags[k, s, l]:
+                    xfer_skipped[k] += 1
+                    continue
+                ncand += 1
+                v = h[k, s, l]
+                m = v if v >= 0 else -v
+                if code_round:
+                    cm = min((m + half) >> shift, code_max)
+                else:
+                    cm = m >> shift
+                # RESET of G+ and G- (level 0), then the SET of the code's device
+                level[2 * s, k, l] = 0
+                level[2 * s + 1, k, l] = 0
+                pending[2 * s, k, l] = True
+                pending[2 * s + 1, k, l] = True
+                writes[2 * s, k, l] += 1
+                writes[2 * s + 1, k, l] += 1
+                if cm != 0:
+                    row = 2 * s + (1 if v < 0 else 0)
+                    level[row, k, l] = cm
+                    writes[row, k, l] += 1
+                    nset += 1
+                if change_aware and flags[k, s, l]:
+                    flags[k, s, l] = False
+                    nclear += 1
+            if ncand == 0:
+                continue
+            fe_reads[k] += nrows
+            fe_writes[k] += nrows
+            xfer_programmed[k] += ncand
+            mr_resets[k] += 2 * ncand
+            if nset:
+                mr_sets[k] += nset
+                fe_writes[k] += msb_rows      # MSB rows rewritten after the transfer pulse
+            if nclear:
+                fe_writes[k] += 1             # flag row written with the cleared flags
+
+
+if _HAVE_NUMBA:
+    _transfer_jit = numba.njit(cache=True, nogil=True)(_transfer_kernel)
+else:  # pragma: no cover
+    _transfer_jit = None
+
+
+def transfer(state: EngineState, cfg, programmer, force_numpy: bool = False) -> None:
+    """``state.transfer(cfg, programmer)``, fused and compiled when it can be.
+
+    The fused path needs numba, no verify (``cfg.verify_max == 0``: then nothing the programmer
+    does feeds back into the digital state) and a programmer that exposes its lazy state through
+    ``lazy_program_state()`` -> ``(level, pending, writes)``, each ``(2 * slots, n, lines)``
+    (:class:`hymem.programmer.StatisticalProgrammer`). It leaves the engine and the programmer
+    exactly as the protocol calls would (``tb/test_fastengine.py``). Otherwise the engine's own
+    transfer runs.
+    """
+    lazy = getattr(programmer, "lazy_program_state", None)
+    if force_numpy or _transfer_jit is None or cfg.verify_max != 0 or lazy is None \
+            or state.h.dtype != np.int64:
+        state.transfer(cfg, programmer)
+        return
+    level, pending, writes = lazy()
+    g, c = state.geom, state.counters
+    c.transfers += 1
+    state.samples_since_transfer[:] = 0
+    _transfer_jit(state.h, state.flags, state.n_in, state.n_out, bool(cfg.change_aware),
+                  bool(cfg.code_round), np.int64(g.mag_width), np.int64(g.code_bits),
+                  level, pending, writes, c.fe_reads, c.fe_writes, c.xfer_programmed,
+                  c.xfer_skipped, c.mr_resets, c.mr_sets)

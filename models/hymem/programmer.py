@@ -89,6 +89,12 @@ def verify_windows(level_mean_us=published.MEMRISTOR_LEVEL_MEAN_US) -> tuple[np.
 class ReadoutProgrammer(Programmer, Protocol):
     """What the learning reference needs from the analogue side: a programmer that can be read."""
 
+    def lazy_program_state(self):
+        """``(level, pending, writes)``, each ``(2 * slots, n, lines)``: the level each device was
+        last programmed to, whether that has not been drawn yet, and its pulse count. The fused
+        transfer (:func:`hymem.fastengine.transfer`) updates them as the protocol calls would."""
+        return self.level, self.pending, self.writes
+
     def read_adc(self) -> np.ndarray:
         """ADC codes of every device, ``(n, 2 * slots, lines)`` uint8 (row ``2s`` = G+, ``2s+1`` = G-)."""
         ...
@@ -158,6 +164,12 @@ class StatisticalProgrammer:
         return ok
 
     # -- read-out and wear
+
+    def lazy_program_state(self):
+        """``(level, pending, writes)``, each ``(2 * slots, n, lines)``: the level each device was
+        last programmed to, whether that has not been drawn yet, and its pulse count. The fused
+        transfer (:func:`hymem.fastengine.transfer`) updates them as the protocol calls would."""
+        return self.level, self.pending, self.writes
 
     def read_adc(self) -> np.ndarray:
         return np.ascontiguousarray(self._read(self.g_us).transpose(1, 0, 2))

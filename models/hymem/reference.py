@@ -279,6 +279,7 @@ class HybridLayer:
                               dtype=np.int64)
         self.state = EngineState(self.tiling.tile_in, self.tiling.tile_out, geom, seeds=self.seeds)
         self.updater = fastengine.Updater(self.state, force_numpy=force_numpy)
+        self.force_numpy = force_numpy
         self._quantize = quantize_pow2 if force_numpy else quantize_pow2_fast
         self.programmer = programmer
         self.w_step = float(w_step)
@@ -311,7 +312,7 @@ class HybridLayer:
         # preload the hidden weights, mark every synapse for programming, program them
         self.state.h[:] = self.tiling.from_matrix(np.asarray(h0, dtype=np.int64))
         self.state.flags[:] = self.state.used
-        self.state.transfer(self.tcfg, self.programmer)
+        fastengine.transfer(self.state, self.tcfg, self.programmer, force_numpy=self.force_numpy)
         self.w = np.zeros((n_out, n_in), dtype=np.float32)
         self.refresh()
 
@@ -358,7 +359,7 @@ class HybridLayer:
         self.updater.apply_layer(xq, eq, self.tiling.x_off, self.tiling.e_off, cfg)
 
     def transfer(self) -> None:
-        self.state.transfer(self.tcfg, self.programmer)
+        fastengine.transfer(self.state, self.tcfg, self.programmer, force_numpy=self.force_numpy)
         self.refresh()
 
 
