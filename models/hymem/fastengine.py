@@ -345,3 +345,41 @@ def transfer(state: EngineState, cfg, programmer, force_numpy: bool = False) -> 
                   bool(cfg.code_round), np.int64(g.mag_width), np.int64(g.code_bits),
                   level, pending, writes, c.fe_reads, c.fe_writes, c.xfer_programmed,
                   c.xfer_skipped, c.mr_resets, c.mr_sets)
+
+
+# ------------------------------------------------------------------- weight read-out
+
+
+def _weights_kernel(codes, syn, w_dst, scale, w):
+    S2, L = codes.shape[1], codes.shape[2]
+    SL = (S2 // 2) * L
+    for idx in range(syn.size):
+        a = syn[idx]
+        k = a // SL
+        r = a - k * SL
+        s = r // L
+        l = r - s * L
+        d = np.int16(codes[k, 2 * s, l]) - np.int16(codes[k, 2 * s + 1, l])
+        w[w_dst[idx]] = np.float32(d) * scale
+
+
+if _HAVE_NUMBA:
+    _weights_jit = numba.njit(cache=True, nogil=True)(_weights_kernel)
+else:  # pragma: no cover
+    _weights_jit = None
+
+
+def weights_from_adc(codes: np.ndarray, syn: np.ndarray, w_dst: np.ndarray, scale, shape,
+                     force_numpy: bool = False) -> np.ndarray:
+    """Layer weight matrix ``shape`` from ADC codes ``(n, 2S, L)``: synapse ``syn[i]`` (flat index
+    into ``(n, S, L)``) gives ``w.flat[w_dst[i]] = float32(code(G+) - code(G-)) * float32(scale)``;
+    entries no synapse maps to are 0."""
+    scale = np.float32(scale)
+    if _weights_jit is None or force_numpy:
+        diff = codes[:, 0::2, :].astype(np.int16) - codes[:, 1::2, :].astype(np.int16)
+        w = np.zeros(int(np.prod(shape)), dtype=np.float32)
+        w[w_dst] = diff.reshape(-1)[syn]
+        return (w * scale).reshape(shape)
+    w = np.zeros(int(np.prod(shape)), dtype=np.float32)
+    _weights_jit(np.ascontiguousarray(codes), syn, w_dst, scale, w)
+    return w.reshape(shape)

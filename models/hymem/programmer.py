@@ -89,12 +89,6 @@ def verify_windows(level_mean_us=published.MEMRISTOR_LEVEL_MEAN_US) -> tuple[np.
 class ReadoutProgrammer(Programmer, Protocol):
     """What the learning reference needs from the analogue side: a programmer that can be read."""
 
-    def lazy_program_state(self):
-        """``(level, pending, writes)``, each ``(2 * slots, n, lines)``: the level each device was
-        last programmed to, whether that has not been drawn yet, and its pulse count. The fused
-        transfer (:func:`hymem.fastengine.transfer`) updates them as the protocol calls would."""
-        return self.level, self.pending, self.writes
-
     def read_adc(self) -> np.ndarray:
         """ADC codes of every device, ``(n, 2 * slots, lines)`` uint8 (row ``2s`` = G+, ``2s+1`` = G-)."""
         ...
@@ -172,7 +166,12 @@ class StatisticalProgrammer:
         return self.level, self.pending, self.writes
 
     def read_adc(self) -> np.ndarray:
-        return np.ascontiguousarray(self._read(self.g_us).transpose(1, 0, 2))
+        g = self.g_us
+        if _adc_jit is not None and self.stats.read_noise_us == 0:
+            out = np.empty((self.n, self.geom.memristor_rows, self.geom.lines), dtype=np.uint8)
+            _adc_jit(g, out)
+            return out
+        return np.ascontiguousarray(self._read(g).transpose(1, 0, 2))
 
     def conductances_us(self) -> np.ndarray:
         """Programmed conductances ``(n, 2 * slots, lines)`` in uS (no read noise, no ADC)."""
@@ -190,16 +189,42 @@ class StatisticalProgrammer:
 
     @property
     def g_us(self) -> np.ndarray:
-        """Conductances in uS, internal layout ``(2 * slots, n, lines)``."""
-        npend = np.count_nonzero(self.pending)
-        if npend > self.pending.size // 4:      # dense (published transfer): whole-array draw
-            new = self._draw(self.level, self.z_d2d)
-            np.copyto(self._g, new, where=self.pending)
-            self.pending[:] = False
-        elif npend:
+        """Conductances in uS, internal layout ``(2 * slots, n, lines)``.
+
+        Draws the devices programmed since the last read. With more than a quarter of the
+        devices pending (a published transfer) one normal per device of the whole array is
+        drawn and used by position; otherwise one per pending device, in C order.
+        """
+        npend = int(np.count_nonzero(self.pending))
+        if npend == 0:
+            return self._g
+        dense = npend > self.pending.size // 4
+        if self.stats.variability:
+            z = self.rng.standard_normal(self.pending.size if dense else npend, dtype=np.float32)
+        else:
+            z = np.zeros(0, dtype=np.float32)
+        f = self.stats.d2d_fraction
+        a, b = np.float32(np.sqrt(f)), np.float32(np.sqrt(1.0 - f))
+        if _materialize_jit is not None:
+            _materialize_jit(self.level, self.pending, self.z_d2d, z, dense, bool(self.stats.variability),
+                             self._mean32, self._sigma32, a, b, self._g)
+            return self._g
+        if dense:
+            idx = self.pending
+            zz = z.reshape(self.pending.shape)[idx] if z.size else None
+        else:
             idx = np.nonzero(self.pending)
-            self._g[idx] = self._draw(self.level[idx], self.z_d2d[idx])
-            self.pending[:] = False
+            zz = z if z.size else None
+        c = self.level[idx]
+        if zz is None:
+            self._g[idx] = self._mean32[c]
+        else:
+            zz = zz * b
+            zz += a * self.z_d2d[idx]
+            zz *= self._sigma32[c]
+            zz += self._mean32[c]
+            self._g[idx] = np.maximum(zz, np.float32(0.0))
+        self.pending[:] = False
         return self._g
 
     def _program(self, slot, pol, mask, level):
@@ -216,18 +241,53 @@ class StatisticalProgrammer:
             self.pending[row] |= sel
             self.writes[row] += sel
 
-    def _draw(self, c, z_d2d):
-        """Conductances (float32, uS) of devices programmed to levels ``c``."""
-        mean = self._mean32[c]
-        if not self.stats.variability:
-            return mean
-        f = self.stats.d2d_fraction
-        z = self.rng.standard_normal(np.shape(c), dtype=np.float32)
-        z *= np.float32(np.sqrt(1.0 - f))
-        z += np.float32(np.sqrt(f)) * z_d2d
-        z *= self._sigma32[c]
-        z += mean
-        return np.maximum(z, np.float32(0.0), out=z)
+
+# ------------------------------------------------------------- compiled helpers (optional)
+
+
+def _materialize_kernel(level, pending, z_d2d, z, dense, variability, mean, sigma, a, b, g):
+    """The NumPy branch of ``g_us`` in one pass: same float32 operations, same order."""
+    R, n, L = level.shape
+    q = 0
+    zero = np.float32(0.0)
+    for r in range(R):
+        for k in range(n):
+            for l in range(L):
+                if pending[r, k, l]:
+                    c = level[r, k, l]
+                    if variability:
+                        zi = z[(r * n + k) * L + l] if dense else z[q]
+                        q += 1
+                        v = zi * b
+                        v = v + a * z_d2d[r, k, l]
+                        v = v * sigma[c]
+                        v = v + mean[c]
+                        g[r, k, l] = v if v > zero else zero
+                    else:
+                        g[r, k, l] = mean[c]
+                    pending[r, k, l] = False
+
+
+def _adc_kernel(g, out):
+    """``adc(g)`` transposed from ``(2S, n, L)`` to ``(n, 2S, L)``."""
+    R, n, L = g.shape
+    half = np.float32(0.5)
+    for r in range(R):
+        for k in range(n):
+            for l in range(L):
+                v = np.floor(g[r, k, l] / half + half)
+                out[k, r, l] = 0 if v < 0 else (255 if v > 255 else np.uint8(v))
+
+
+try:
+    from .fastengine import _HAVE_NUMBA, numba
+except ImportError:  # pragma: no cover
+    _HAVE_NUMBA, numba = False, None
+if _HAVE_NUMBA:
+    _materialize_jit = numba.njit(cache=True, nogil=True)(_materialize_kernel)
+    _adc_jit = numba.njit(cache=True, nogil=True)(_adc_kernel)
+else:  # pragma: no cover
+    _materialize_jit = _adc_jit = None
 
 
 def statistical_factory(stats: LevelStats = LevelStats()) -> ProgrammerFactory:

@@ -116,3 +116,79 @@ def lr_registers(c: float) -> tuple[int, int, bool]:
         sh -= 1
         m = math.floor(math.ldexp(c, sh) + 0.5)
     return m, sh, False
+
+
+def registers(x: np.ndarray, e: np.ndarray, lr_per_lsb: float):
+    """One sample's register values for a layer: ``(xq, eq, lr_mult, lr_shift, clipped)``.
+
+    ``xq, ex = quantize_pow2(x)``, ``eq, ee = quantize_pow2(e)`` and ``lr_registers(lr_per_lsb *
+    2**(ex + ee))`` (``lr_per_lsb``: the learning rate in hidden LSBs per unit of ``x * e``);
+    ``(0, 0)`` when either vector quantizes to all zeros (nothing to add).
+    """
+    xq, ex = quantize_pow2(x)
+    eq, ee = quantize_pow2(e)
+    if not xq.any() or not eq.any():
+        return xq, eq, 0, 0, False
+    m, s, clipped = lr_registers(math.ldexp(lr_per_lsb, ex + ee))
+    return xq, eq, m, s, clipped
+
+
+def _lr_kernel(c):
+    if not c > 0.0:
+        return 0, 0, False
+    if not c <= 1.7976931348623157e308:
+        return 255, 0, True
+    _, e2 = math.frexp(c)
+    sh = 8 - e2
+    if sh > 23:
+        return min(255, int(math.floor(math.ldexp(c, 23) + 0.5))), 23, False
+    if sh < 0:
+        return 255, 0, True
+    m = int(math.floor(math.ldexp(c, sh) + 0.5))
+    if m > 255:
+        if sh == 0:
+            return 255, 0, True
+        sh -= 1
+        m = int(math.floor(math.ldexp(c, sh) + 0.5))
+    return m, sh, False
+
+
+def _registers_kernel(x, e, xq, eq, lr_per_lsb):
+    ex = _quantize_kernel(x, xq)
+    ee = _quantize_kernel(e, eq)
+    if ex == -100000 or ee == -100000:
+        return -100000, 0, False
+    nzx = False
+    for i in range(xq.size):
+        if xq[i] != 0:
+            nzx = True
+            break
+    nze = False
+    for i in range(eq.size):
+        if eq[i] != 0:
+            nze = True
+            break
+    if not (nzx and nze):
+        return 0, 0, False
+    return _lr_kernel(math.ldexp(lr_per_lsb, ex + ee))
+
+
+if _HAVE_NUMBA:
+    _quantize_kernel = _quantize_jit
+    _lr_kernel = numba.njit(cache=True, nogil=True)(_lr_kernel)
+    _registers_jit = numba.njit(cache=True, nogil=True)(_registers_kernel)
+else:  # pragma: no cover
+    _registers_jit = None
+
+
+def registers_fast(x: np.ndarray, e: np.ndarray, lr_per_lsb: float):
+    """:func:`registers` for 1-D float32/float64 vectors, compiled when numba is there."""
+    if (_registers_jit is None or x.ndim != 1 or e.ndim != 1 or x.dtype not in (np.float32, np.float64)
+            or e.dtype != x.dtype):
+        return registers(x, e, lr_per_lsb)
+    xq = np.empty(x.shape, dtype=np.int8)
+    eq = np.empty(e.shape, dtype=np.int8)
+    m, s, clipped = _registers_jit(x, e, xq, eq, float(lr_per_lsb))
+    if m == -100000:
+        raise ValueError("cannot quantize a vector holding inf or nan (the network diverged)")
+    return xq, eq, m, s, clipped

@@ -37,10 +37,15 @@ from typing import Callable
 import numpy as np
 
 from . import engine, fastengine, published
-from .quant import lr_registers, quantize_pow2, quantize_pow2_fast
+from . import quant
 from .stream import LayerRecord, Recording, RecordingProgrammer
 from .engine import EngineState, Geometry, TransferConfig, UpdateConfig
 from .programmer import ADC_LSB_US, LevelStats, ProgrammerFactory, statistical_factory
+
+try:  # imported here, not lazily, so that threadpool limits set in train() cover its BLAS too
+    from scipy.linalg.blas import sger as _sger
+except ImportError:  # pragma: no cover
+    _sger = None
 
 DEFAULT_GEOM = engine.DEFAULT_GEOMETRY
 #: Cells touched by one FeCAP row operation (one per transfer line).
@@ -249,11 +254,7 @@ class FloatLayer:
     def __init__(self, w0: np.ndarray, lr: float):
         self.w = np.ascontiguousarray(w0, dtype=np.float32)
         self.lr = lr
-        try:
-            from scipy.linalg import blas
-            self._ger = blas.sger
-        except ImportError:  # pragma: no cover
-            self._ger = None
+        self._ger = _sger
 
     def weights(self) -> np.ndarray:
         return self.w
@@ -280,7 +281,7 @@ class HybridLayer:
         self.state = EngineState(self.tiling.tile_in, self.tiling.tile_out, geom, seeds=self.seeds)
         self.updater = fastengine.Updater(self.state, force_numpy=force_numpy)
         self.force_numpy = force_numpy
-        self._quantize = quantize_pow2 if force_numpy else quantize_pow2_fast
+        self._registers = quant.registers if force_numpy else quant.registers_fast
         self.programmer = programmer
         self.w_step = float(w_step)
         self.lsb = self.w_step / 2 ** (geom.mag_width - geom.code_bits)
@@ -320,9 +321,10 @@ class HybridLayer:
 
     def refresh(self) -> None:
         """Read every memristor through the ADC and rebuild the cached float weights."""
-        codes = self.programmer.read_adc().astype(np.int16)
-        diff = codes[:, 0::2, :] - codes[:, 1::2, :]          # (n, S, L): G+ - G-
-        self.w = self.tiling.to_matrix(diff) * np.float32(self.adc_to_w)
+        codes = np.asarray(self.programmer.read_adc(), dtype=np.uint8)
+        t = self.tiling
+        self.w = fastengine.weights_from_adc(codes, t.syn, t.w_dst, self.adc_to_w,
+                                             (self.n_out, self.n_in), self.force_numpy)
 
     def weights(self) -> np.ndarray:
         return self.w
@@ -342,13 +344,9 @@ class HybridLayer:
         return cfg
 
     def registers(self, x: np.ndarray, e: np.ndarray):
-        """What the host writes to the arrays for one sample: ``(xq, eq, UpdateConfig)``."""
-        xq, ex = self._quantize(x)
-        eq, ee = self._quantize(e)
-        if not xq.any() or not eq.any():
-            mult, shift, clipped = 0, 0, False
-        else:
-            mult, shift, clipped = lr_registers(self.lr / self.lsb * 2.0 ** (ex + ee))
+        """What the host writes to the arrays for one sample: ``(xq, eq, UpdateConfig)``
+        (:func:`hymem.quant.registers`)."""
+        xq, eq, mult, shift, clipped = self._registers(x, e, self.lr / self.lsb)
         self.lr_clipped += clipped
         return xq, eq, self.config(mult, shift)
 
