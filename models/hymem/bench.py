@@ -68,7 +68,8 @@ def _std(values):
 def run_bench(quick: bool = False, seeds: int = 3, epochs: int | None = None,
               sweep_epochs: int | None = None, log: Callable[[str], None] = print,
               datasets_used=DATASETS, k_sweep=K_SWEEP,
-              sweep=("mnist5k", (784, 200, 100, 10))) -> dict:
+              sweep=("mnist5k", (784, 200, 100, 10)), throughput: bool = True,
+              throughput_blocks: tuple[int, int] | None = None) -> dict:
     """Run the comparison and the sweep; returns everything measured (JSON-ready)."""
     epochs = epochs or (2 if quick else 10)
     sweep_epochs = sweep_epochs or (1 if quick else epochs)
@@ -109,8 +110,48 @@ def run_bench(quick: bool = False, seeds: int = 3, epochs: int | None = None,
             log(f"sweep {preset:9s} k={k:<5d}: accuracy {d['test_accuracy']:.4f}, memristor writes "
                 f"{d['memristor_writes']:.3g}, programming energy {d['energy_memristor_j']:.3g} J "
                 f"({time.time() - t0:.0f} s)")
+    if throughput:
+        tp_ds, tp_arch = sweep
+        out["throughput"] = measure_throughput(
+            cache.get(tp_ds) or datasets.load(tp_ds), tp_arch,
+            [(label, kw) for label, kw in ROWS if "no variability" not in label],
+            *(throughput_blocks or ((3, 500) if quick else (6, 500))), log=log)
+        out["throughput"]["dataset"] = f"{tp_ds} {'-'.join(map(str, tp_arch))}"
     out["wall_s"] = time.time() - t_start
     return out
+
+
+def measure_throughput(data, arch, schemes, blocks: int = 6, block: int = 500,
+                       log: Callable[[str], None] = print) -> dict:
+    """Samples/s of several schemes measured in interleaved blocks (robust to a shared machine
+    whose load drifts): each round trains every network on the next ``block`` samples; the
+    median over ``blocks`` rounds is reported, and each hybrid's ratio to float."""
+    from threadpoolctl import threadpool_limits
+
+    from .reference import Network
+
+    nets = {label: Network(Options(arch=arch, epochs=1, seed=1, **kw)) for label, kw in schemes}
+    n = len(data.y_train)
+    rates = {label: [] for label in nets}
+    with threadpool_limits(1):
+        for label, net in nets.items():          # warm-up (compilation, caches)
+            for i in range(50):
+                net.train_sample(data.x_train[i], int(data.y_train[i]))
+        for b in range(blocks):
+            idx = [(b * block + i) % n for i in range(block)]
+            for label, net in nets.items():
+                t0 = time.perf_counter()
+                for i in idx:
+                    net.train_sample(data.x_train[i], int(data.y_train[i]))
+                rates[label].append(block / (time.perf_counter() - t0))
+    out = {label: statistics.median(r) for label, r in rates.items()}
+    ref = out.get("float")
+    res = {"blocks": blocks, "block": block, "samples_per_s": out, "all": rates,
+           "ratio_to_float": {k: v / ref for k, v in out.items()} if ref else {}}
+    log("throughput (median of interleaved blocks): " + ", ".join(
+        f"{k} {v:.0f}/s" + (f" ({v / ref:.2f} of float)" if ref and k != "float" else "")
+        for k, v in out.items()))
+    return res
 
 
 def _summarise(ds_name, label, runs):
@@ -144,6 +185,13 @@ def table_markdown(res: dict) -> str:
             lines.append(f"| {r['preset']} | {r['k']} | {100 * r['test_accuracy']:.2f} % | "
                          f"{r['memristor_writes']:.3g} | {r['energy_memristor_j']:.3g} | "
                          f"{r['worst_device_writes']} | {r['samples_per_s']:.0f} |")
+    tp = res.get("throughput")
+    if tp:
+        lines += ["", f"Throughput ({tp['dataset']}, batch 1, one core; median samples/s over {tp['blocks']} "
+                      f"interleaved blocks of {tp['block']} samples):", "",
+                  "| scheme | samples/s | ratio to float |", "| --- | --- | --- |"]
+        for k, v in tp["samples_per_s"].items():
+            lines.append(f"| {k} | {v:.0f} | {tp['ratio_to_float'].get(k, float('nan')):.2f} |")
     lines += ["", f"Bench wall time: {res['wall_s'] / 60:.1f} min."]
     return "\n".join(lines)
 
