@@ -274,7 +274,6 @@ def _transfer_kernel(h, flags, n_in, n_out, change_aware, code_round, mag_width,
                 fe_writes[k] += 1             # ... and restored at once
             ncand = 0
             nset = 0
-            nclear = 0
             for l in range(L):
                 if a0 + l >= nused:
                     break
@@ -300,9 +299,8 @@ def _transfer_kernel(h, flags, n_in, n_out, change_aware, code_round, mag_width,
                     level[row, k, l] = cm
                     writes[row, k, l] += 1
                     nset += 1
-                if change_aware and flags[k, s, l]:
-                    flags[k, s, l] = False
-                    nclear += 1
+                if change_aware:
+                    flags[k, s, l] = False     # no verify: every candidate succeeds
             if ncand == 0:
                 continue
             fe_reads[k] += nrows
@@ -312,7 +310,7 @@ def _transfer_kernel(h, flags, n_in, n_out, change_aware, code_round, mag_width,
             if nset:
                 mr_sets[k] += nset
                 fe_writes[k] += msb_rows      # MSB rows rewritten after the transfer pulse
-            if nclear:
+            if change_aware:
                 fe_writes[k] += 1             # flag row written with the cleared flags
 
 
