@@ -34,12 +34,13 @@ def make_idx_dir(tmp_path, gz=False, n_train=12, n_test=5):
     return tr, te
 
 
-@pytest.mark.parametrize("name,n,features,classes", [
-    ("digits", 1797, 64, 10), ("iris", 150, 4, 3), ("wine", 178, 13, 3), ("breast_cancer", 569, 30, 2)])
-def test_sklearn_sets_split_and_normalisation(name, n, features, classes):
+@pytest.mark.parametrize("name,n_train,n_test,features,classes", [
+    ("digits", 1438, 359, 64, 10), ("iris", 120, 30, 4, 3), ("wine", 142, 36, 13, 3),
+    ("breast_cancer", 456, 113, 30, 2)])
+def test_sklearn_sets_split_and_normalisation(name, n_train, n_test, features, classes):
     ds = datasets.load(name)
     assert ds.n_features == features and ds.n_classes == classes
-    assert len(ds.y_train) + len(ds.y_test) == n
+    assert (len(ds.y_train), len(ds.y_test)) == (n_train, n_test)     # as documented
     # stratified: each class's test share is its rounded 20 %
     y_all = np.concatenate([ds.y_train, ds.y_test])
     for c in range(classes):

