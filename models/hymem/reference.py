@@ -20,8 +20,8 @@ read-out, counters, energy); the summary:
   address ``a = i * n_in_tile + j`` (docs/controller.md);
 - **quantization** (per layer, per sample): ``x`` and ``e = -dL/dy`` are each scaled by a power of
   two so that their largest magnitude falls in 64..127, then rounded half up to int8
-  (:func:`quantize_pow2`); the learning rate ``lr`` becomes ``lr_mult * 2**-lr_shift`` =
-  ``lr / lsb * sx * se`` with an 8-bit mantissa (:func:`lr_registers`);
+  (:func:`hymem.quant.quantize_pow2`); the learning rate ``lr`` becomes ``lr_mult * 2**-lr_shift`` =
+  ``lr / lsb * sx * se`` with an 8-bit mantissa (:func:`hymem.quant.lr_registers`);
 - **weights**: ``w = (adc(G+) - adc(G-)) * 0.5 uS / g_step_us * w_step``, ``g_step_us`` =
   (top level mean - level 0 mean) / 7 and ``w_step`` the weight of one code step of the layer;
 - **seeds**: everything derives from the run seed (:func:`array_seed`, :func:`run_rngs`).
@@ -31,16 +31,15 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 import numpy as np
 
-from . import engine, fastengine, published
-from . import quant
-from .stream import LayerRecord, Recording, RecordingProgrammer
+from . import engine, fastengine, published, quant
 from .engine import EngineState, Geometry, TransferConfig, UpdateConfig
 from .programmer import ADC_LSB_US, LevelStats, ProgrammerFactory, statistical_factory
+from .stream import LayerRecord, Recording, RecordingProgrammer
 
 try:  # imported here, not lazily, so that threadpool limits set in train() cover its BLAS too
     from scipy.linalg.blas import sger as _sger
@@ -390,7 +389,8 @@ class Network:
         arch = opts.arch
         rngs = run_rngs(opts.seed)
         self.rng_order = rngs["order"]
-        stats = level_stats or LevelStats(variability=opts.variability)
+        # --variability switches the statistics of the default programmer on or off
+        stats = replace(level_stats or LevelStats(), variability=opts.variability)
         factory = programmer_factory or statistical_factory(stats)
         mag_max = (1 << geom.mag_width) - 1
         code_lsbs = 2 ** (geom.mag_width - geom.code_bits)
