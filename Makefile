@@ -47,8 +47,8 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL module (zero warnings
 synth: $(STAMP) ## Yosys synthesis of every RTL module; fails on latches/unmapped logic; cell table
 	$(VPY) scripts/rtl_check.py synth
 
-bench: $(STAMP) ## learning-reference benchmark: scheme table + k sweep -> docs/bench/ (BENCH_ARGS=--quick)
-	$(VENV)/bin/hymem bench --out docs/bench $(BENCH_ARGS)
+bench: $(STAMP) ## learning-reference benchmark: scheme table + k sweep -> docs/bench/ (~35 min; BENCH_ARGS=--quick -> build/bench-quick/)
+	$(VENV)/bin/hymem bench --out $(if $(findstring --quick,$(BENCH_ARGS)),build/bench-quick,docs/bench) $(BENCH_ARGS)
 
 clean: ## remove simulation builds, results and caches
 	rm -rf sim_build .pytest_cache results.xml
