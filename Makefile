@@ -13,16 +13,17 @@ JOBS      ?= auto#       pytest-xdist workers
 TESTS     ?= tb#         what pytest runs: a directory, a file, or file::test[id]
 WAVES     ?= 0#          1 = dump waves (FST on Icarus, VCD on Verilator) in the test's run dir
 PYTEST_ARGS ?=#          extra pytest arguments, e.g. PYTEST_ARGS='-k prng'
+BENCH_ARGS ?=#           extra `hymem bench` arguments, e.g. BENCH_ARGS=--quick
 
 export WAVES
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sim test lint synth regs waves clean distclean
+.PHONY: help venv sim test lint synth regs waves bench clean distclean
 
 help: ## list the targets
 	@echo "hymem make targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
-	@echo "variables: SIM=all|icarus|verilator SEED=N JOBS=N TESTS=path WAVES=1 PYTEST_ARGS=..."
+	@echo "variables: SIM=all|icarus|verilator SEED=N JOBS=N TESTS=path WAVES=1 PYTEST_ARGS=... BENCH_ARGS=..."
 
 $(STAMP): pyproject.toml
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV) || { echo "error: cannot create $(VENV); install python3-venv"; exit 1; }
@@ -48,6 +49,9 @@ synth: $(STAMP) ## Yosys synthesis of every RTL module; fails on latches/unmappe
 
 regs: $(STAMP) ## regenerate the register block, C header and docs from rtl/hymem_regs.rdl
 	$(VPY) scripts/regmap.py
+
+bench: $(STAMP) ## learning-reference benchmark: scheme table + k sweep -> docs/bench/ (~35 min; BENCH_ARGS=--quick -> build/bench-quick/)
+	$(VENV)/bin/hymem bench --out $(if $(findstring --quick,$(BENCH_ARGS)),build/bench-quick,docs/bench) $(BENCH_ARGS)
 
 clean: ## remove simulation builds, results and caches
 	rm -rf sim_build .pytest_cache results.xml

@@ -182,3 +182,27 @@ def test_bad_configuration_errors():
         engine.EngineState(64, 17)
     with pytest.raises(ValueError, match=r"x values must be int8"):
         engine.EngineState(4, 4).apply_sample(np.array([200, 0, 0, 0]), np.zeros(4), engine.UpdateConfig())
+
+
+class FailingVerify(engine.NullProgrammer):
+    """Every verify read fails."""
+
+    def verify(self, slot, mask, pol, code_mag):
+        return np.zeros_like(mask)
+
+
+def test_change_aware_flag_row_written_even_when_every_candidate_fails():
+    """docs/controller.md transfer step 6: with change_aware the flag row is written for every
+    slot that had candidates (a full write of flag & ~succeeded), also when nothing succeeded."""
+    st = engine.EngineState(16, 10)     # slot 0: 128 synapses, slot 1: 32
+    st.flags[0, 0, [3, 7]] = True
+    st.flags[0, 1, 5] = True
+    st.h[0, 0, 3] = 100
+    st.transfer(engine.TransferConfig(change_aware=True, verify_max=1), FailingVerify())
+    c = st.counters.as_dict()
+    assert c["failures"] == 3 and c["xfer_programmed"] == 3
+    assert st.flags[0, 0, [3, 7]].all() and st.flags[0, 1, 5]       # kept for the next transfer
+    # per slot: flag read + restore, 8 code rows read + written, flag row written;
+    # slot 0 also rewrites its 7 MSB rows after the SET of synapse 3 (code 1)
+    assert c["fe_reads"] == 2 * (1 + 8)
+    assert c["fe_writes"] == 2 * (1 + 8 + 1) + 7

@@ -3,8 +3,10 @@
     hymem demo [--sim icarus|verilator]   run the RTL primitives' testbenches and print a table
     hymem devices [--json FILE] [--plot FILE.png]
                                           sample the device models, compare with the paper
+    hymem train --dataset NAME ...        train the float or hybrid reference, print a table
+    hymem bench [--quick]                 the standard comparison table and the k sweep
 
-Later subcommands: devices, train, cosim, bench.
+Later subcommand: cosim.
 """
 
 from __future__ import annotations
@@ -66,6 +68,124 @@ def _cmd_devices(args) -> int:
     if args.plot:
         device_report.plot(fig, args.plot)
         print(f"plot: {args.plot}")
+
+
+# ----------------------------------------------------------------------------- train
+
+
+def _add_train_args(t) -> None:
+    from . import bench, datasets, reference
+
+    d = reference.Options()
+    t.add_argument("--dataset", required=True,
+                   help=f"one of: {datasets.valid_names()} (see docs/reference.md)")
+    t.add_argument("--arch", default=None,
+                   help="layer sizes, e.g. 784-200-100-10 (default: FEATURES-200-100-CLASSES)")
+    t.add_argument("--scheme", choices=reference.SCHEMES, default=d.scheme)
+    t.add_argument("--epochs", type=int, default=d.epochs)
+    t.add_argument("--k", type=int, default=d.k, help="transfer every K samples (hybrid)")
+    t.add_argument("--p", type=float, default=d.p, help="Bernoulli update-mask probability (hybrid)")
+    t.add_argument("--lr", type=float, default=None,
+                   help=f"learning rate (default {bench.FLOAT_LR} float, {bench.HYBRID_LR} hybrid)")
+    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--preset", choices=sorted(bench.PRESETS), default="published",
+                   help="transfer/rounding switches of the published scheme or of our improvements; "
+                        "the switches below override it")
+    t.add_argument("--transfer", choices=reference.TRANSFER_MODES, default=None,
+                   help="transfer code: truncate (published) or round")
+    t.add_argument("--skip-unchanged", action=argparse.BooleanOptionalAction, default=None,
+                   help="change-aware transfer: reprogram only synapses whose code changed")
+    t.add_argument("--verify-retries", type=int, default=None, metavar="N",
+                   help="program-and-verify with up to N retries (0: off)")
+    t.add_argument("--stochastic-rounding", action=argparse.BooleanOptionalAction, default=None,
+                   help="stochastic rounding of the hidden-weight increments")
+    t.add_argument("--variability", action=argparse.BooleanOptionalAction, default=d.variability,
+                   help="transfer variability of the memristor levels")
+    t.add_argument("--layer-norm", action=argparse.BooleanOptionalAction, default=d.layer_norm,
+                   help="layer normalisation before each hidden ReLU")
+    t.add_argument("--max-train-samples", type=int, default=0, metavar="N",
+                   help="use only the first N training samples (quick checks)")
+    t.add_argument("--json", metavar="FILE", help="write the results (and options) as JSON")
+    t.add_argument("--record", metavar="FILE",
+                   help="record every array's x/e stream and registers (.npz) for co-simulation")
+    t.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def train_options(args, n_features: int, n_classes: int):
+    """Options from parsed ``hymem train`` arguments (raises ValueError on bad values)."""
+    from . import bench, reference
+
+    arch = args.arch or f"{n_features}-200-100-{n_classes}"
+    kw = dict(bench.PRESETS[args.preset])
+    for name in ("transfer", "skip_unchanged", "verify_retries", "stochastic_rounding"):
+        v = getattr(args, name)
+        if v is not None:
+            kw[name] = v
+    lr = args.lr if args.lr is not None else (bench.FLOAT_LR if args.scheme == "float" else bench.HYBRID_LR)
+    return reference.Options(arch=arch, scheme=args.scheme, epochs=args.epochs, lr=lr, k=args.k,
+                             p=args.p, seed=args.seed, layer_norm=args.layer_norm,
+                             variability=args.variability, max_train_samples=args.max_train_samples,
+                             **kw)
+
+
+def _cmd_train(args) -> int:
+    import json
+
+    from . import datasets, reference
+
+    try:
+        data = datasets.load(args.dataset)
+        opts = train_options(args, data.n_features, data.n_classes)
+        reference.check_arch(opts, data.n_features, data.n_classes)
+    except ValueError as e:
+        print(f"hymem train: error: {e}", file=sys.stderr)
+        return 2
+    log = (lambda m: None) if args.quiet else (lambda m: print(m, flush=True))
+    log(f"{data.summary()}\n{opts.scheme} {'-'.join(map(str, opts.arch))}, "
+        + ", ".join(f"{k}={v}" for k, v in opts.to_dict().items() if k not in ("arch", "scheme")))
+    if args.record and opts.scheme != "hybrid":
+        print("hymem train: error: --record needs --scheme hybrid", file=sys.stderr)
+        return 2
+    net = reference.Network(opts, record=bool(args.record))
+    res, net = reference.train(opts, data, progress=log, network=net)
+    d = res.to_dict()
+    rows = [("test accuracy", f"{100 * d['test_accuracy']:.2f} %"),
+            ("train samples", f"{d['train_samples']}"),
+            ("samples/s", f"{d['samples_per_s']:.0f} ({d['engine_backend']} engine)")]
+    if opts.scheme == "hybrid":
+        rows += [("arrays", f"{d['arrays']}"),
+                 ("transfers (every k; + initial programming)", f"{d['transfers']} + 1"),
+                 ("synapses programmed / skipped", f"{d['synapses_programmed']:.4g} / {d['transfers_skipped']:.4g}"),
+                 ("memristor writes (RESET + SET)", f"{d['memristor_writes']:.4g} ({d['memristor_resets']:.4g} + {d['memristor_sets']:.4g})"),
+                 ("verify reads / retries / failures", f"{d['verify_reads']:.4g} / {d['verify_retries']:.4g} / {d['verify_failures']:.4g}"),
+                 ("FeCAP row ops (reads + writes)", f"{d['fecap_ops']:.4g} ({d['fecap_reads']:.4g} + {d['fecap_writes']:.4g})"),
+                 ("energy: memristor + FeCAP", f"{d['energy_memristor_j']:.3g} J + {d['energy_fecap_j']:.3g} J = {d['energy_j']:.3g} J"),
+                 ("worst device writes / endurance margin", f"{d['worst_device_writes']} / {d['endurance_margin']:.3g}x")]
+    print(f"\n{data.name}, {opts.scheme} {'-'.join(map(str, opts.arch))}")
+    for k, v in rows:
+        print(f"  {k:<40} {v}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(d, f, indent=1, default=float)
+            f.write("\n")
+        print(f"  results: {args.json}")
+    if args.record:
+        net.save_record(args.record)
+        print(f"  x/e stream: {args.record}")
+    return 0
+
+
+def _cmd_bench(args) -> int:
+    from . import bench
+
+    res = bench.run_bench(quick=args.quick, seeds=args.seeds, epochs=args.epochs,
+                          sweep_epochs=args.sweep_epochs,
+                          log=lambda m: print(m, flush=True))
+    print()
+    print(bench.table_markdown(res))
+    if args.out:
+        for p in bench.write_outputs(res, args.out):
+            print(f"wrote {p}")
     return 0
 
 
@@ -84,6 +204,16 @@ def build_parser() -> argparse.ArgumentParser:
     dv.add_argument("--plot", metavar="FILE.png", help="also plot the level distributions")
     dv.add_argument("--seed", type=int, default=1)
     dv.set_defaults(func=_cmd_devices)
+    t = sub.add_parser("train", help="train the float or hybrid learning reference on a dataset")
+    _add_train_args(t)
+    t.set_defaults(func=_cmd_train)
+    b = sub.add_parser("bench", help="standard comparison table and k sweep (docs/reference.md)")
+    b.add_argument("--quick", action="store_true", help="short version: 2 epochs, 1 seed, 1-epoch sweep")
+    b.add_argument("--seeds", type=int, default=3, help="seeds per table row (default 3)")
+    b.add_argument("--epochs", type=int, default=None, help="epochs of the table runs (default 10)")
+    b.add_argument("--sweep-epochs", type=int, default=None, help="epochs of the k-sweep runs")
+    b.add_argument("--out", metavar="DIR", help="write bench.json, bench.md and k_sweep.png there")
+    b.set_defaults(func=_cmd_bench)
     return ap
 
 

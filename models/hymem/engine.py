@@ -428,10 +428,10 @@ class EngineState:
                         self.fail.first[k] = addr[0]
                     self.fail.last[k] = addr[-1]
             if cfg.change_aware:
-                new_flags = self.flags[:, s] & ~ok
-                wrote = (new_flags != self.flags[:, s]).any(axis=1)
-                c.fe_writes += wrote
-                self.flags[:, s] = new_flags
+                # step 6: the flag row is written (a full write) for every slot that reached
+                # it, whether or not a flag cleared (all candidates may have failed verify)
+                c.fe_writes += active
+                self.flags[:, s] = self.flags[:, s] & ~ok
 
     def _verify(self, s, cand, pol, cm, cfg, prog) -> np.ndarray:
         c = self.counters

@@ -1,0 +1,247 @@
+"""``hymem bench``: the standard comparison of the learning schemes and the transfer-period sweep.
+
+Table: ``float`` vs ``hybrid`` (published scheme without and with transfer variability) vs
+``hybrid`` with our improvements (and two more switches on top of them), on ``mnist5k``
+(784-200-100-10) and ``digits`` (64-200-100-10), with accuracy, memristor writes, FeCAP
+operations, energy and samples/s, averaged over seeds; transfer variability is on unless a row
+says otherwise. Throughput: float and hybrid timed in interleaved blocks.
+Sweep: the published scheme with variability (and the improved one) at k = 1, 10, 100, 1000 on
+``mnist5k``, with a plot of accuracy and programming energy against k (the paper's Fig. 5).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Callable
+
+from . import datasets
+from .reference import Options, train
+
+#: Learning rates (tuned on mnist5k, see docs/reference.md) and the published / improved presets.
+FLOAT_LR = 0.01
+HYBRID_LR = 0.01
+PRESETS = {
+    "published": dict(transfer="truncate", skip_unchanged=False, verify_retries=0,
+                      stochastic_rounding=False),
+    # round-to-nearest codes + change-aware transfer (chosen on mnist5k: the best accuracy per
+    # memristor write; verify and stochastic rounding are measured as separate rows)
+    "improved": dict(transfer="round", skip_unchanged=True, verify_retries=0,
+                     stochastic_rounding=False),
+}
+
+ROWS = (
+    ("float", dict(scheme="float", lr=FLOAT_LR)),
+    ("hybrid published, no variability", dict(scheme="hybrid", lr=HYBRID_LR, variability=False,
+                                              **PRESETS["published"])),
+    ("hybrid published", dict(scheme="hybrid", lr=HYBRID_LR, **PRESETS["published"])),
+    ("hybrid improved", dict(scheme="hybrid", lr=HYBRID_LR, **PRESETS["improved"])),
+    ("hybrid improved + verify 3", dict(scheme="hybrid", lr=HYBRID_LR,
+                                        **{**PRESETS["improved"], "verify_retries": 3})),
+    ("hybrid improved + stochastic rounding", dict(scheme="hybrid", lr=HYBRID_LR,
+                                                   **{**PRESETS["improved"], "stochastic_rounding": True})),
+)
+#: Rows timed against each other by measure_throughput().
+THROUGHPUT_ROWS = ("float", "hybrid published", "hybrid improved")
+
+DATASETS = (("mnist5k", (784, 200, 100, 10)), ("digits", (64, 200, 100, 10)))
+K_SWEEP = (1, 10, 100, 1000)
+
+
+def machine() -> str:
+    import os
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def _mean(values):
+    return statistics.fmean(values) if values else float("nan")
+
+
+def _std(values):
+    return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def run_bench(quick: bool = False, seeds: int = 3, epochs: int | None = None,
+              sweep_epochs: int | None = None, log: Callable[[str], None] = print,
+              datasets_used=DATASETS, k_sweep=K_SWEEP,
+              sweep=("mnist5k", (784, 200, 100, 10)), throughput: bool = True,
+              throughput_blocks: tuple[int, int] | None = None) -> dict:
+    """Run the comparison and the sweep; returns everything measured (JSON-ready)."""
+    epochs = epochs or (2 if quick else 10)
+    sweep_epochs = sweep_epochs or (1 if quick else epochs)
+    seeds = 1 if quick else seeds
+    t_start = time.time()
+    out = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "quick": quick,
+           "epochs": epochs, "sweep_epochs": sweep_epochs, "seeds": seeds, "table": [], "sweep": []}
+    cache = {}
+    for ds_name, arch in datasets_used:
+        if ds_name not in cache:
+            cache[ds_name] = datasets.load(ds_name)
+        data = cache[ds_name]
+        for label, kw in ROWS:
+            runs = []
+            for seed in range(1, seeds + 1):
+                opts = Options(arch=arch, epochs=epochs, seed=seed, **kw)
+                t0 = time.time()
+                res, _ = train(opts, data)
+                d = res.to_dict()
+                d.pop("layers", None)
+                runs.append(d)
+                log(f"{ds_name:8s} {label:34s} seed {seed}: accuracy {d['test_accuracy']:.4f}, "
+                    f"{d['samples_per_s']:.0f} samples/s ({time.time() - t0:.0f} s)")
+            out["table"].append(_summarise(ds_name, label, runs))
+    sweep_ds, sweep_arch = sweep
+    data = cache.get(sweep_ds) or datasets.load(sweep_ds)
+    out["sweep_dataset"] = f"{sweep_ds} {'-'.join(map(str, sweep_arch))}"
+    for preset in ("published", "improved"):
+        for k in k_sweep:
+            opts = Options(arch=sweep_arch, epochs=sweep_epochs, seed=1, k=k,
+                           lr=HYBRID_LR, variability=True, **PRESETS[preset])
+            t0 = time.time()
+            res, _ = train(opts, data)
+            d = res.to_dict()
+            d.pop("layers", None)
+            d["preset"], d["k"] = preset, k
+            out["sweep"].append(d)
+            log(f"sweep {preset:9s} k={k:<5d}: accuracy {d['test_accuracy']:.4f}, memristor writes "
+                f"{d['memristor_writes']:.3g}, programming energy {d['energy_memristor_j']:.3g} J "
+                f"({time.time() - t0:.0f} s)")
+    if throughput:
+        tp_ds, tp_arch = sweep
+        out["throughput"] = measure_throughput(
+            cache.get(tp_ds) or datasets.load(tp_ds), tp_arch,
+            [(label, kw) for label, kw in ROWS if label in THROUGHPUT_ROWS],
+            *(throughput_blocks or ((3, 500) if quick else (6, 500))), log=log)
+        out["throughput"]["dataset"] = f"{tp_ds} {'-'.join(map(str, tp_arch))}"
+    out["wall_s"] = time.time() - t_start
+    return out
+
+
+def measure_throughput(data, arch, schemes, blocks: int = 6, block: int = 500,
+                       log: Callable[[str], None] = print) -> dict:
+    """Samples/s of several schemes measured in interleaved blocks (robust to a shared machine
+    whose load drifts): each round trains every network on the next ``block`` samples; the
+    median over ``blocks`` rounds is reported, and each hybrid's ratio to float."""
+    from threadpoolctl import threadpool_limits
+
+    from .reference import Network
+
+    nets = {label: Network(Options(arch=arch, epochs=1, seed=1, **kw)) for label, kw in schemes}
+    n = len(data.y_train)
+    rates = {label: [] for label in nets}
+    with threadpool_limits(1):
+        for label, net in nets.items():          # warm-up (compilation, caches)
+            for i in range(50):
+                net.train_sample(data.x_train[i], int(data.y_train[i]))
+        for b in range(blocks):
+            idx = [(b * block + i) % n for i in range(block)]
+            for label, net in nets.items():
+                t0 = time.perf_counter()
+                for i in idx:
+                    net.train_sample(data.x_train[i], int(data.y_train[i]))
+                rates[label].append(block / (time.perf_counter() - t0))
+    out = {label: statistics.median(r) for label, r in rates.items()}
+    ref = out.get("float")
+    res = {"blocks": blocks, "block": block, "samples_per_s": out, "all": rates,
+           "ratio_to_float": {k: v / ref for k, v in out.items()} if ref else {}}
+    log("throughput (median of interleaved blocks): " + ", ".join(
+        f"{k} {v:.0f}/s" + (f" ({v / ref:.2f} of float)" if ref and k != "float" else "")
+        for k, v in out.items()))
+    return res
+
+
+def _summarise(ds_name, label, runs):
+    acc = [r["test_accuracy"] for r in runs]
+    keys = ("memristor_writes", "fecap_ops", "energy_j", "energy_memristor_j", "samples_per_s",
+            "transfers", "transfers_skipped", "worst_device_writes", "verify_failures")
+    row = {"dataset": ds_name, "scheme": label, "accuracy_mean": _mean(acc), "accuracy_std": _std(acc),
+           "accuracies": acc, "options": runs[0]["options"], "train_samples": runs[0]["train_samples"]}
+    for k in keys:
+        row[k] = _mean([r[k] for r in runs])
+    return row
+
+
+def table_markdown(res: dict) -> str:
+    lines = [f"Measured {res['date']} on {res['machine']}; {res['epochs']} epochs, "
+             f"{res['seeds']} seed(s) (accuracy: mean +- std over seeds, the rest: mean).", "",
+             "| dataset | scheme | test accuracy | memristor writes | FeCAP row ops | energy (J) "
+             "| of which memristor (J) | samples/s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in res["table"]:
+        lines.append(f"| {r['dataset']} | {r['scheme']} | {100 * r['accuracy_mean']:.2f} % "
+                     f"+- {100 * r['accuracy_std']:.2f} | {r['memristor_writes']:.3g} | "
+                     f"{r['fecap_ops']:.3g} | {r['energy_j']:.3g} | {r['energy_memristor_j']:.3g} | "
+                     f"{r['samples_per_s']:.0f} |")
+    if res["sweep"]:
+        lines += ["", f"k sweep ({res['sweep_dataset']}, {res['sweep_epochs']} epochs, seed 1, "
+                      "with variability):", "",
+                  "| scheme | k | test accuracy | memristor writes | programming energy (J) | "
+                  "worst device writes | samples/s |", "| --- | --- | --- | --- | --- | --- | --- |"]
+        for r in res["sweep"]:
+            lines.append(f"| {r['preset']} | {r['k']} | {100 * r['test_accuracy']:.2f} % | "
+                         f"{r['memristor_writes']:.3g} | {r['energy_memristor_j']:.3g} | "
+                         f"{r['worst_device_writes']} | {r['samples_per_s']:.0f} |")
+    tp = res.get("throughput")
+    if tp:
+        lines += ["", f"Throughput ({tp['dataset']}, batch 1, one core; median samples/s over {tp['blocks']} "
+                      f"interleaved blocks of {tp['block']} samples):", "",
+                  "| scheme | samples/s | ratio to float |", "| --- | --- | --- |"]
+        for k, v in tp["samples_per_s"].items():
+            lines.append(f"| {k} | {v:.0f} | {tp['ratio_to_float'].get(k, float('nan')):.2f} |")
+    lines += ["", f"Bench wall time: {res['wall_s'] / 60:.1f} min."]
+    return "\n".join(lines)
+
+
+def plot_sweep(res: dict, path) -> None:
+    """Accuracy and programming energy against k (paper Fig. 5 style)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax1 = plt.subplots(figsize=(6, 4))
+    ax2 = ax1.twinx()
+    for preset, marker in (("published", "o"), ("improved", "s")):
+        rows = [r for r in res["sweep"] if r["preset"] == preset]
+        if not rows:
+            continue
+        ks = [r["k"] for r in rows]
+        ax1.plot(ks, [100 * r["test_accuracy"] for r in rows], marker + "-", color="tab:blue",
+                 label=f"accuracy, {preset}")
+        ax2.plot(ks, [r["energy_memristor_j"] for r in rows], marker + "--", color="tab:red",
+                 label=f"programming energy, {preset}")
+    ax1.set_xscale("log")
+    ax2.set_yscale("log")
+    ax1.set_xlabel("transfer period k (samples)")
+    ax1.set_ylabel("test accuracy (%)", color="tab:blue")
+    ax2.set_ylabel("memristor programming energy (J)", color="tab:red")
+    h1, l1 = ax1.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax1.legend(h1 + h2, l1 + l2, fontsize=7, loc="lower left")
+    ax1.set_title(f"{res['sweep_dataset']}, {res['sweep_epochs']} epochs")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_outputs(res: dict, out_dir) -> list[Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "bench.json", out / "bench.md"]
+    paths[0].write_text(json.dumps(res, indent=1, default=float) + "\n")
+    paths[1].write_text(table_markdown(res) + "\n")
+    if res["sweep"]:
+        paths.append(out / "k_sweep.png")
+        plot_sweep(res, paths[-1])
+    return paths

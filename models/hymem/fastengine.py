@@ -1,0 +1,383 @@
+"""A compiled (numba) update engine, bit-exact with :meth:`hymem.engine.EngineState.apply_sample`.
+
+The NumPy engine is the definition (docs/controller.md in code); it spends most of a training
+step on temporary arrays. :func:`apply_sample` does the same per-sample update in one pass over
+the synapses of every array, in place on an :class:`~hymem.engine.EngineState`: same hidden
+weights, change flags, PRNG lane states and counters (``tb/test_fastengine.py`` checks it against
+the NumPy engine on random inputs and configurations). Without numba it falls back to the NumPy
+engine, so results never depend on whether numba is installed; ``backend()`` says which runs.
+
+The kernel exploits two facts of the definition: a masked-out synapse, or one whose product
+``x * e * lr_mult`` is 0, has increment 0 whatever the rounding (the rounding offset is always
+below ``2**lr_shift``), so only the PRNG is stepped for it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .engine import EngineState, UpdateConfig
+
+try:  # numba is optional: HYMEM_NO_NUMBA=1 forces the NumPy engine
+    if os.environ.get("HYMEM_NO_NUMBA"):
+        raise ImportError("disabled by HYMEM_NO_NUMBA")
+    import numba
+    _HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised by the fallback test via the env variable
+    numba = None
+    _HAVE_NUMBA = False
+
+
+def backend() -> str:
+    """``'numba'`` when the compiled kernel is used, else ``'numpy'``."""
+    return "numba" if _HAVE_NUMBA else "numpy"
+
+
+def _kernel(h, flags, prng, n_in, n_out, xbuf, xoff, ebuf, eoff, prm, fe_reads, fe_writes,
+            slots_skipped, samples, since_transfer):
+    # array k sees x[j] = xbuf[xoff[k] + j] and e[i] = ebuf[eoff[k] + i]
+    n, S, L = h.shape
+    for k in range(n):
+        samples[k] += 1
+        since_transfer[k] += 1
+    lr_mult, lr_shift, p16, stoch, code_round, skip_zero = prm[0], prm[1], prm[2], prm[3], prm[4], prm[5]
+    mag_width, code_bits, rows, inc_lo, inc_hi = prm[6], prm[7], prm[8], prm[9], prm[10]
+    mag_max = (1 << mag_width) - 1
+    shift = mag_width - code_bits
+    half = (1 << (shift - 1)) if code_round else 0
+    code_max = (1 << code_bits) - 1 if code_round else mag_max
+    r_const = (1 << (lr_shift - 1)) if lr_shift > 0 else 0
+    # stochastic rounding offset ((rnd >> 16) << lr_shift) >> 16, without a 48-bit intermediate
+    r_left = lr_shift - 16 if lr_shift > 16 else 0
+    r_right = 16 - lr_shift if lr_shift < 16 else 0
+    rnd = np.empty(L, dtype=np.int64)
+    lanes = np.empty(L, dtype=np.uint64)     # lane states of the current array
+    inc = np.zeros(L, dtype=np.int64)
+    touched = np.empty(L, dtype=np.int64)
+    # positions of the non-zero inputs (a zero x gives a zero product, hence increment 0):
+    # nzg lists them in order, cnt[t] counts those before position t of xbuf
+    nx = xbuf.size
+    nzg = np.empty(nx + 1, dtype=np.int64)
+    cnt = np.empty(nx + 1, dtype=np.int64)
+    nnz = 0
+    for t in range(nx):
+        cnt[t] = nnz
+        if xbuf[t] != 0:
+            nzg[nnz] = t
+            nnz += 1
+    cnt[nx] = nnz
+    for k in range(n):
+        nin = n_in[k]
+        nused = n_in[k] * n_out[k]
+        x0 = xoff[k]
+        for l in range(L):
+            lanes[l] = prng[k, l]
+        for s in range(S):
+            # 1. one draw per lane (every lane, used synapse or not)
+            for l in range(L):
+                v = lanes[l]
+                v = (v ^ (v << np.uint64(13))) & np.uint64(0xFFFFFFFF)
+                v = v ^ (v >> np.uint64(17))
+                v = (v ^ (v << np.uint64(5))) & np.uint64(0xFFFFFFFF)
+                lanes[l] = v
+                rnd[l] = np.int64(v)
+            # increments of the lines with a non-zero x, by runs of lines sharing one row i
+            a0 = s * L
+            nt = 0
+            l0 = 0
+            while l0 < L:
+                a = a0 + l0
+                if a >= nused:
+                    break
+                i = a // nin
+                jlo = a - i * nin
+                l1 = min(L, l0 + nin - jlo, l0 + nused - a)
+                jhi = jlo + (l1 - l0)
+                eim = np.int64(ebuf[eoff[k] + i]) * lr_mult
+                if eim != 0:
+                    # the non-zero inputs in [jlo, jhi) of this array: nzg[p_lo:p_hi] - x0
+                    p_lo = cnt[x0 + jlo]
+                    p_hi = cnt[x0 + jhi]
+                    off = l0 - jlo - x0         # line of buffer position t is t + off
+                    if stoch:
+                        for p in range(p_lo, p_hi):
+                            t = nzg[p]
+                            v = rnd[t + off]
+                            r = ((v >> 16) << r_left) >> r_right
+                            d = min(max((np.int64(xbuf[t]) * eim + r) >> lr_shift, inc_lo), inc_hi)
+                            d = d if (v & 0xFFFF) < p16 else 0
+                            inc[t + off] = d
+                            touched[nt] = t + off
+                            nt += d != 0
+                    else:
+                        for p in range(p_lo, p_hi):
+                            t = nzg[p]
+                            v = rnd[t + off]
+                            d = min(max((np.int64(xbuf[t]) * eim + r_const) >> lr_shift, inc_lo), inc_hi)
+                            d = d if (v & 0xFFFF) < p16 else 0
+                            inc[t + off] = d
+                            touched[nt] = t + off
+                            nt += d != 0
+                l0 = l1
+            # 2. skip
+            if nt == 0:
+                if skip_zero:
+                    slots_skipped[k] += 1
+                else:
+                    fe_reads[k] += rows
+                    fe_writes[k] += rows
+                continue
+            # 3-5. read, add, write (only lines with a non-zero increment can change)
+            fe_reads[k] += rows
+            fe_writes[k] += rows
+            nchanged = 0
+            for t in range(nt):
+                l = touched[t]
+                old = h[k, s, l]
+                new = min(max(old + inc[l], -mag_max), mag_max)
+                inc[l] = 0
+                h[k, s, l] = new
+                co = min((abs(old) + half) >> shift, code_max)
+                cn = min((abs(new) + half) >> shift, code_max)
+                # canonical code value: the sign only counts when the code magnitude is not 0
+                if (co if old >= 0 else -co) != (cn if new >= 0 else -cn):
+                    flags[k, s, l] = True
+                    nchanged += 1
+            # 6. flags row
+            if nchanged:
+                fe_reads[k] += 1
+                fe_writes[k] += 1
+        for l in range(L):
+            prng[k, l] = lanes[l]
+
+
+if _HAVE_NUMBA:
+    _kernel_jit = numba.njit(cache=True, nogil=True)(_kernel)
+else:  # pragma: no cover
+    _kernel_jit = None
+
+
+class Updater:
+    """The per-sample update of one :class:`~hymem.engine.EngineState`, compiled when possible.
+
+    ``Updater(state).apply(x, e, cfg)`` leaves ``state`` exactly as ``state.apply_sample(x, e,
+    cfg)`` would (hidden weights, flags, PRNG lanes, counters, ``samples_since_transfer``).
+    ``x``: ``(n, >= max n_in)`` int8 values, ``e``: ``(n, >= max n_out)``; NumPy ``int8``
+    arrays of that shape skip the range check (their dtype is the check), anything else goes
+    through the engine's own validation. ``force_numpy`` uses the NumPy engine.
+    """
+
+    def __init__(self, state: EngineState, force_numpy: bool = False):
+        self.state = state
+        self.compiled = _HAVE_NUMBA and not force_numpy
+        self._max_in = int(state.n_in.max())
+        self._max_out = int(state.n_out.max())
+        g = state.geom
+        self._geom_prm = (g.mag_width, g.code_bits, g.rows_per_synapse, -512, 511)
+        self._prm_key = None
+        self._prm = None
+        self._xoff = self._eoff = None
+        self._layer_key = None
+
+    def _params(self, cfg: UpdateConfig) -> np.ndarray:
+        if cfg is not self._prm_key:
+            self._prm = np.array((cfg.lr_mult, cfg.lr_shift, cfg.p16, cfg.stoch_round,
+                                  cfg.code_round, cfg.skip_zero) + self._geom_prm, dtype=np.int64)
+            self._prm_key = cfg
+        return self._prm
+
+    def _int8(self, v, name: str, lengths: np.ndarray, width: int) -> np.ndarray:
+        st = self.state
+        if (isinstance(v, np.ndarray) and v.dtype == np.int8 and v.ndim == 2
+                and v.shape[0] == st.n and v.shape[1] >= width and v.flags.c_contiguous):
+            return v
+        return np.ascontiguousarray(st._vec(v, name, lengths).astype(np.int8))
+
+    def apply(self, x, e, cfg: UpdateConfig) -> None:
+        st = self.state
+        if not self.compiled or st.h.dtype != np.int64:
+            st.apply_sample(x, e, cfg)
+            return
+        x = self._int8(x, "x", st.n_in, self._max_in)
+        e = self._int8(e, "e", st.n_out, self._max_out)
+        if self._xoff is None or self._xoff[1] != x.shape[1] or self._eoff[1] != e.shape[1]:
+            self._xoff = (np.arange(st.n, dtype=np.int64) * x.shape[1], x.shape[1])
+            self._eoff = (np.arange(st.n, dtype=np.int64) * e.shape[1], e.shape[1])
+        self._run(x.reshape(-1), self._xoff[0], e.reshape(-1), self._eoff[0], cfg)
+
+    def apply_layer(self, xq: np.ndarray, eq: np.ndarray, x_off: np.ndarray, e_off: np.ndarray,
+                    cfg: UpdateConfig) -> None:
+        """The same update, with every array's vectors taken from whole-layer int8 vectors.
+
+        Array ``k`` gets ``x = xq[x_off[k] : x_off[k] + n_in[k]]`` and ``e = eq[e_off[k] :
+        e_off[k] + n_out[k]]`` (its tile's slice of the layer input and error); ``xq`` and
+        ``eq`` must be int8 and long enough (checked).
+        """
+        st = self.state
+        key = (id(x_off), id(e_off))
+        if self._layer_key != key:
+            if (len(x_off) != st.n or len(e_off) != st.n or x_off.min() < 0 or e_off.min() < 0):
+                raise ValueError(f"x_off and e_off must hold one offset >= 0 per array ({st.n})")
+            self._layer_need = (int((x_off + st.n_in).max()), int((e_off + st.n_out).max()))
+            self._layer_key = key
+        if xq.dtype != np.int8 or eq.dtype != np.int8:
+            raise ValueError(f"xq and eq must be int8 arrays; got {xq.dtype} and {eq.dtype}")
+        if len(xq) < self._layer_need[0] or len(eq) < self._layer_need[1]:
+            raise ValueError(f"xq / eq must have at least {self._layer_need[0]} / {self._layer_need[1]} "
+                             f"entries (x_off[k] + n_in[k], e_off[k] + n_out[k]); got {len(xq)} / {len(eq)}")
+        if not self.compiled or st.h.dtype != np.int64:
+            xi = np.arange(self._max_in)[None, :] + x_off[:, None]
+            ei = np.arange(self._max_out)[None, :] + e_off[:, None]
+            x = np.where(np.arange(self._max_in)[None, :] < st.n_in[:, None],
+                         np.concatenate([xq, np.zeros(self._max_in, np.int8)])[xi], 0)
+            e = np.where(np.arange(self._max_out)[None, :] < st.n_out[:, None],
+                         np.concatenate([eq, np.zeros(self._max_out, np.int8)])[ei], 0)
+            st.apply_sample(x, e, cfg)
+            return
+        self._run(np.ascontiguousarray(xq), x_off, np.ascontiguousarray(eq), e_off, cfg)
+
+    def _run(self, xbuf, xoff, ebuf, eoff, cfg):
+        st, c = self.state, self.state.counters
+        _kernel_jit(st.h, st.flags, st.prng, st.n_in, st.n_out, xbuf, xoff.astype(np.int64, copy=False),
+                    ebuf, eoff.astype(np.int64, copy=False), self._params(cfg),
+                    c.fe_reads, c.fe_writes, c.slots_skipped, c.samples, st.samples_since_transfer)
+
+
+def apply_sample(state: EngineState, x, e, cfg: UpdateConfig, force_numpy: bool = False) -> None:
+    """One-off form of :meth:`Updater.apply` (builds an :class:`Updater` each call)."""
+    Updater(state, force_numpy).apply(x, e, cfg)
+
+
+# ------------------------------------------------------------------- fused transfer
+
+
+def _transfer_kernel(h, flags, n_in, n_out, change_aware, code_round, mag_width, code_bits,
+                     level, pending, writes, fe_reads, fe_writes, xfer_programmed, xfer_skipped,
+                     mr_resets, mr_sets):
+    """EngineState.transfer without verify, with a lazy programmer's (level, pending, writes)."""
+    n, S, L = h.shape
+    shift = mag_width - code_bits
+    code_max = (1 << code_bits) - 1
+    half = 1 << (shift - 1)
+    msb_rows = code_max                       # 2**code_bits - 1 MSB copy rows
+    nrows = 1 + msb_rows + (1 if code_round else 0)
+    for k in range(n):
+        nused = n_in[k] * n_out[k]
+        for s in range(S):
+            a0 = s * L
+            if a0 >= nused:
+                continue                      # no used synapse: slot not visited
+            if change_aware:
+                fe_reads[k] += 1              # flag row read ...
+                fe_writes[k] += 1             # ... and restored at once
+            ncand = 0
+            nset = 0
+            for l in range(L):
+                if a0 + l >= nused:
+                    break
+                if change_aware and not flags[k, s, l]:
+                    xfer_skipped[k] += 1
+                    continue
+                ncand += 1
+                v = h[k, s, l]
+                m = v if v >= 0 else -v
+                if code_round:
+                    cm = min((m + half) >> shift, code_max)
+                else:
+                    cm = m >> shift
+                # RESET of G+ and G- (level 0), then the SET of the code's device
+                level[2 * s, k, l] = 0
+                level[2 * s + 1, k, l] = 0
+                pending[2 * s, k, l] = True
+                pending[2 * s + 1, k, l] = True
+                writes[2 * s, k, l] += 1
+                writes[2 * s + 1, k, l] += 1
+                if cm != 0:
+                    row = 2 * s + (1 if v < 0 else 0)
+                    level[row, k, l] = cm
+                    writes[row, k, l] += 1
+                    nset += 1
+                if change_aware:
+                    flags[k, s, l] = False     # no verify: every candidate succeeds
+            if ncand == 0:
+                continue
+            fe_reads[k] += nrows
+            fe_writes[k] += nrows
+            xfer_programmed[k] += ncand
+            mr_resets[k] += 2 * ncand
+            if nset:
+                mr_sets[k] += nset
+                fe_writes[k] += msb_rows      # MSB rows rewritten after the transfer pulse
+            if change_aware:
+                fe_writes[k] += 1             # flag row written with the cleared flags
+
+
+if _HAVE_NUMBA:
+    _transfer_jit = numba.njit(cache=True, nogil=True)(_transfer_kernel)
+else:  # pragma: no cover
+    _transfer_jit = None
+
+
+def transfer(state: EngineState, cfg, programmer, force_numpy: bool = False) -> None:
+    """``state.transfer(cfg, programmer)``, fused and compiled when it can be.
+
+    The fused path needs numba, no verify (``cfg.verify_max == 0``: then nothing the programmer
+    does feeds back into the digital state) and a programmer that exposes its lazy state through
+    ``lazy_program_state()`` -> ``(level, pending, writes)``, each ``(2 * slots, n, lines)``
+    (:class:`hymem.programmer.StatisticalProgrammer`). It leaves the engine and the programmer
+    exactly as the protocol calls would (``tb/test_fastengine.py``). Otherwise the engine's own
+    transfer runs.
+    """
+    lazy = getattr(programmer, "lazy_program_state", None)
+    if force_numpy or _transfer_jit is None or cfg.verify_max != 0 or lazy is None \
+            or state.h.dtype != np.int64:
+        state.transfer(cfg, programmer)
+        return
+    level, pending, writes = lazy()
+    g, c = state.geom, state.counters
+    c.transfers += 1
+    state.samples_since_transfer[:] = 0
+    _transfer_jit(state.h, state.flags, state.n_in, state.n_out, bool(cfg.change_aware),
+                  bool(cfg.code_round), np.int64(g.mag_width), np.int64(g.code_bits),
+                  level, pending, writes, c.fe_reads, c.fe_writes, c.xfer_programmed,
+                  c.xfer_skipped, c.mr_resets, c.mr_sets)
+
+
+# ------------------------------------------------------------------- weight read-out
+
+
+def _weights_kernel(codes, syn, w_dst, scale, w):
+    S2, L = codes.shape[1], codes.shape[2]
+    SL = (S2 // 2) * L
+    for idx in range(syn.size):
+        a = syn[idx]
+        k = a // SL
+        r = a - k * SL
+        s = r // L
+        l = r - s * L
+        d = np.int16(codes[k, 2 * s, l]) - np.int16(codes[k, 2 * s + 1, l])
+        w[w_dst[idx]] = np.float32(d) * scale
+
+
+if _HAVE_NUMBA:
+    _weights_jit = numba.njit(cache=True, nogil=True)(_weights_kernel)
+else:  # pragma: no cover
+    _weights_jit = None
+
+
+def weights_from_adc(codes: np.ndarray, syn: np.ndarray, w_dst: np.ndarray, scale, shape,
+                     force_numpy: bool = False) -> np.ndarray:
+    """Layer weight matrix ``shape`` from ADC codes ``(n, 2S, L)``: synapse ``syn[i]`` (flat index
+    into ``(n, S, L)``) gives ``w.flat[w_dst[i]] = float32(code(G+) - code(G-)) * float32(scale)``;
+    entries no synapse maps to are 0."""
+    scale = np.float32(scale)
+    if _weights_jit is None or force_numpy:
+        diff = codes[:, 0::2, :].astype(np.int16) - codes[:, 1::2, :].astype(np.int16)
+        w = np.zeros(int(np.prod(shape)), dtype=np.float32)
+        w[w_dst] = diff.reshape(-1)[syn]
+        return (w * scale).reshape(shape)
+    w = np.zeros(int(np.prod(shape)), dtype=np.float32)
+    _weights_jit(np.ascontiguousarray(codes), syn, w_dst, scale, w)
+    return w.reshape(shape)

@@ -1,0 +1,162 @@
+"""hymem.fastengine and hymem.quant: the compiled twins are bit-exact with their NumPy definitions."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hymem import engine, fastengine, programmer as P, quant
+
+pytestmark = pytest.mark.skipif(fastengine.backend() != "numba",
+                                reason="numba not installed: only the NumPy engine runs")
+
+
+def random_state(rng, n, geom=engine.DEFAULT_GEOMETRY):
+    n_in = rng.integers(1, geom.synapses // 2, n)
+    n_out = np.maximum(1, geom.synapses // n_in - rng.integers(0, 3, n))
+    n_out = np.minimum(n_out, geom.synapses // n_in)
+    seeds = rng.integers(0, 2 ** 32, n)
+    a = engine.EngineState(n_in, n_out, geom, seeds=seeds)
+    b = engine.EngineState(n_in, n_out, geom, seeds=seeds)
+    m = geom.fmt.mag_max
+    h = np.where(a.used, rng.integers(-m, m + 1, a.h.shape), 0)
+    if rng.random() < 0.5:   # many weights near code boundaries and saturation
+        h = np.where(a.used, rng.choice([-m, -65, -64, -63, -1, 0, 1, 63, 64, 65, m - 1, m], a.h.shape), 0)
+    a.h[:] = h
+    b.h[:] = h
+    return a, b
+
+
+def random_cfg(rng):
+    return engine.UpdateConfig(lr_mult=int(rng.integers(0, 256)), lr_shift=int(rng.integers(0, 24)),
+                               p16=int(rng.choice([0, 1, 13107, 40000, 65535, 65536])),
+                               stoch_round=bool(rng.integers(2)), code_round=bool(rng.integers(2)),
+                               skip_zero=bool(rng.integers(2)))
+
+
+def assert_same(a, b):
+    np.testing.assert_array_equal(a.h, b.h)
+    np.testing.assert_array_equal(a.flags, b.flags)
+    np.testing.assert_array_equal(a.prng, b.prng)
+    np.testing.assert_array_equal(a.samples_since_transfer, b.samples_since_transfer)
+    for k in range(a.n):
+        assert a.counters.as_dict(k) == b.counters.as_dict(k)
+
+
+@pytest.mark.parametrize("geom", [engine.DEFAULT_GEOMETRY,
+                                  engine.Geometry(lines=16, slots=4, mag_width=7, code_bits=2, fecap_rows=64)],
+                         ids=["published", "small"])
+def test_updater_matches_numpy_engine(geom):
+    rng = np.random.default_rng(2024)
+    for trial in range(6):
+        a, b = random_state(rng, int(rng.integers(1, 6)), geom)
+        upd = fastengine.Updater(b)
+        for _ in range(8):
+            cfg = random_cfg(rng)
+            wx, we = int(a.n_in.max()) + int(rng.integers(0, 3)), int(a.n_out.max())
+            x = rng.integers(-128, 128, (a.n, wx))
+            x[rng.random(x.shape) < rng.random()] = 0          # sparse inputs, as after a ReLU
+            e = rng.integers(-128, 128, (a.n, we))
+            e[rng.random(e.shape) < 0.3] = 0
+            a.apply_sample(x, e, cfg)
+            upd.apply(x.astype(np.int8) if trial % 2 else x, e, cfg)
+            assert_same(a, b)
+
+
+def test_apply_layer_matches_per_array_vectors():
+    rng = np.random.default_rng(5)
+    n_in, n_out = 300, 9                       # 3 column blocks x 3 row blocks of 100 x 3
+    x_off = np.array([0, 100, 200] * 3)
+    e_off = np.repeat([0, 3, 6], 3)
+    a = engine.EngineState(100, 3, n=9, seeds=np.arange(9))
+    b = engine.EngineState(100, 3, n=9, seeds=np.arange(9))
+    c = engine.EngineState(100, 3, n=9, seeds=np.arange(9))
+    ub, uc = fastengine.Updater(b), fastengine.Updater(c, force_numpy=True)
+    for _ in range(10):
+        cfg = random_cfg(rng)
+        xq = rng.integers(-127, 128, n_in).astype(np.int8)
+        xq[rng.random(n_in) < 0.6] = 0
+        eq = rng.integers(-127, 128, n_out).astype(np.int8)
+        x = np.stack([xq[o: o + 100] for o in x_off])
+        e = np.stack([eq[o: o + 3] for o in e_off])
+        a.apply_sample(x, e, cfg)
+        ub.apply_layer(xq, eq, x_off, e_off, cfg)
+        uc.apply_layer(xq, eq, x_off, e_off, cfg)
+        assert_same(a, b)
+        assert_same(a, c)
+    with pytest.raises(ValueError, match="xq and eq must be int8"):
+        ub.apply_layer(xq.astype(np.int16), eq, x_off, e_off, cfg)
+    with pytest.raises(ValueError, match=r"at least 300 / 9 entries"):
+        ub.apply_layer(xq[:299], eq, x_off, e_off, cfg)
+
+
+def test_updater_validates_like_the_engine():
+    st = engine.EngineState(4, 4)
+    with pytest.raises(ValueError, match=r"x values must be int8"):
+        fastengine.Updater(st).apply(np.array([200, 0, 0, 0]), np.zeros(4), engine.UpdateConfig())
+
+
+@pytest.mark.parametrize("change_aware,code_round", [(False, False), (True, False), (True, True), (False, True)])
+def test_fused_transfer_matches_protocol(change_aware, code_round):
+    rng = np.random.default_rng(int(change_aware) * 2 + int(code_round))
+    cfg = engine.TransferConfig(change_aware=change_aware, code_round=code_round)
+    for _ in range(3):
+        a, b = random_state(rng, 4)
+        fl = (rng.random(a.h.shape) < 0.3) & a.used
+        a.flags[:] = fl
+        b.flags[:] = fl
+        pa = P.StatisticalProgrammer(4, a.geom, np.random.default_rng(1))
+        pb = P.StatisticalProgrammer(4, a.geom, np.random.default_rng(1))
+        a.transfer(cfg, pa)
+        fastengine.transfer(b, cfg, pb)
+        assert_same(a, b)
+        for x, y in zip(pa.lazy_program_state(), pb.lazy_program_state()):
+            np.testing.assert_array_equal(x, y)
+        np.testing.assert_array_equal(pa.read_adc(), pb.read_adc())
+
+
+def test_fused_transfer_falls_back_with_verify():
+    a, b = random_state(np.random.default_rng(3), 2)
+    cfg = engine.TransferConfig(verify_max=2)
+    pa = P.StatisticalProgrammer(2, a.geom, np.random.default_rng(4))
+    pb = P.StatisticalProgrammer(2, a.geom, np.random.default_rng(4))
+    a.transfer(cfg, pa)
+    fastengine.transfer(b, cfg, pb)
+    assert_same(a, b)
+    assert a.counters.as_dict()["vfy_reads"] > 0
+
+
+def test_quantize_fast_matches_reference():
+    rng = np.random.default_rng(0)
+    for t in range(3000):
+        n = int(rng.integers(1, 40))
+        v = rng.standard_normal(n) * 10.0 ** rng.uniform(-30, 6)
+        if t % 3 == 0:
+            v[int(rng.integers(n))] = 127 * 2.0 ** int(rng.integers(-20, 5))   # exact boundaries
+        if t % 5 == 0:
+            v = np.round(v * 2.0 ** int(rng.integers(-3, 8))) / 2.0 ** int(rng.integers(-3, 8))
+        v = v.astype(np.float32 if t % 2 else np.float64)
+        qa, ea = quant.quantize_pow2(v)
+        qb, eb = quant.quantize_pow2_fast(v)
+        assert ea == eb and np.array_equal(qa, qb), v
+    z = np.zeros(5, dtype=np.float32)
+    assert quant.quantize_pow2_fast(z)[1] == 0 and not quant.quantize_pow2_fast(z)[0].any()
+    with pytest.raises(ValueError, match="inf or nan"):
+        quant.quantize_pow2_fast(np.array([1.0, np.nan], dtype=np.float32))
+
+
+def test_numpy_fallback_without_numba():
+    """HYMEM_NO_NUMBA=1: the package imports, backend() says numpy, and the Updater still works."""
+    code = ("import numpy as np\nfrom hymem import engine, fastengine\n"
+            "assert fastengine.backend() == 'numpy'\n"
+            "a = engine.EngineState(64, 16, seeds=3); b = engine.EngineState(64, 16, seeds=3)\n"
+            "x = np.arange(64) % 7 - 3; e = np.arange(16) - 8; c = engine.UpdateConfig(lr_shift=2)\n"
+            "a.apply_sample(x, e, c); fastengine.Updater(b).apply(x, e, c)\n"
+            "assert (a.h == b.h).all() and a.counters.as_dict() == b.counters.as_dict()\nprint('ok')\n")
+    env = dict(os.environ, HYMEM_NO_NUMBA="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
