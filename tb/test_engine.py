@@ -191,9 +191,10 @@ class FailingVerify(engine.NullProgrammer):
         return np.zeros_like(mask)
 
 
-def test_change_aware_flag_row_written_even_when_every_candidate_fails():
-    """docs/controller.md transfer step 6: with change_aware the flag row is written for every
-    slot that had candidates (a full write of flag & ~succeeded), also when nothing succeeded."""
+def test_change_aware_flag_row_not_written_when_every_candidate_fails():
+    """docs/controller.md transfer step 6: with change_aware the flag row is written (a full
+    write of flag & ~succeeded) only when a flag clears; if every candidate failed verify the
+    row is left as it is (the RTL's behaviour: no FeCAP operation that changes nothing)."""
     st = engine.EngineState(16, 10)     # slot 0: 128 synapses, slot 1: 32
     st.flags[0, 0, [3, 7]] = True
     st.flags[0, 1, 5] = True
@@ -202,7 +203,7 @@ def test_change_aware_flag_row_written_even_when_every_candidate_fails():
     c = st.counters.as_dict()
     assert c["failures"] == 3 and c["xfer_programmed"] == 3
     assert st.flags[0, 0, [3, 7]].all() and st.flags[0, 1, 5]       # kept for the next transfer
-    # per slot: flag read + restore, 8 code rows read + written, flag row written;
+    # per slot: flag read + restore, 8 code rows read + written, no flag-row write;
     # slot 0 also rewrites its 7 MSB rows after the SET of synapse 3 (code 1)
     assert c["fe_reads"] == 2 * (1 + 8)
-    assert c["fe_writes"] == 2 * (1 + 8 + 1) + 7
+    assert c["fe_writes"] == 2 * (1 + 8) + 7

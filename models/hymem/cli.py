@@ -68,6 +68,7 @@ def _cmd_devices(args) -> int:
     if args.plot:
         device_report.plot(fig, args.plot)
         print(f"plot: {args.plot}")
+    return 0
 
 
 # ----------------------------------------------------------------------------- train

@@ -428,10 +428,11 @@ class EngineState:
                         self.fail.first[k] = addr[0]
                     self.fail.last[k] = addr[-1]
             if cfg.change_aware:
-                # step 6: the flag row is written (a full write) for every slot that reached
-                # it, whether or not a flag cleared (all candidates may have failed verify)
-                c.fe_writes += active
-                self.flags[:, s] = self.flags[:, s] & ~ok
+                # step 6: the flag row is written (a full write) only if a flag clears, i.e.
+                # some candidate succeeded; if every candidate failed verify nothing changes
+                new_flags = self.flags[:, s] & ~ok
+                c.fe_writes += (new_flags != self.flags[:, s]).any(axis=1)
+                self.flags[:, s] = new_flags
 
     def _verify(self, s, cand, pol, cm, cfg, prog) -> np.ndarray:
         c = self.counters

@@ -175,7 +175,8 @@ class Updater:
         self._max_in = int(state.n_in.max())
         self._max_out = int(state.n_out.max())
         g = state.geom
-        self._geom_prm = (g.mag_width, g.code_bits, g.rows_per_synapse, -512, 511)
+        lim = 1 << g.mag_width          # MagWidth+1-bit increments (docs/controller.md)
+        self._geom_prm = (g.mag_width, g.code_bits, g.rows_per_synapse, -lim, lim - 1)
         self._prm_key = None
         self._prm = None
         self._xoff = self._eoff = None
