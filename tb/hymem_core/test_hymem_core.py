@@ -92,9 +92,14 @@ class Env:
         d.cfg_skip_zero_i.value = int(ucfg.skip_zero)
         d.cfg_change_aware_i.value = int(tcfg.change_aware)
         d.cfg_verify_max_i.value = tcfg.verify_max
-        self.ref = engine.EngineState(n_in, n_out, self.geom)
-        self.ref.h[0] = self.array.backdoor.hidden_weights()
-        self.ref.flags[0] = self.array.backdoor.flags()
+        new = engine.EngineState(n_in, n_out, self.geom)   # PRNG at the RTL's reset seed
+        new.h[0] = self.array.backdoor.hidden_weights()
+        new.flags[0] = self.array.backdoor.flags()
+        old = getattr(self, "ref", None)
+        if old is not None:                                 # the RTL's PRNG and counters go on
+            new.prng, new.counters = old.prng, old.counters
+            new.samples_since_transfer = old.samples_since_transfer
+        self.ref = new
         self.ucfg, self.tcfg, self.k = ucfg, tcfg, k
         self.n_in, self.n_out = n_in, n_out
 
