@@ -176,7 +176,7 @@ def _cur_corners() -> list[dict]:
 async def register_corners(dut):
     """Every checked register (but CMD): all combinations of its fields' interesting values
     (for registers of three or more fields: each field's values with the others at random),
-    for several current timing values, idle; every such write again while busy."""
+    for several current timing values, idle; a random quarter of them again while busy."""
     chk = Checker(dut)
     rng = tbkit.rng()
     p = chk.p
@@ -198,7 +198,8 @@ async def register_corners(dut):
             for c in combos:
                 w = compose(reg, **c)
                 await chk.check(reg.addr, w, 0, 0, cur)
-                await chk.check(reg.addr, w, 1, int(rng.integers(16)), cur)
+                if rng.random() < 0.25:
+                    await chk.check(reg.addr, w, 1, int(rng.integers(16)), cur)
     dut._log.info("%d vectors, codes seen %s", chk.n, sorted(chk.codes_seen))
 
 
@@ -233,7 +234,7 @@ async def constrained_random(dut):
     chk = Checker(dut)
     rng = tbkit.rng()
     p = chk.p
-    for _ in range(1500):
+    for _ in range(800):
         reg = CHECKED[int(rng.integers(len(CHECKED)))]
         cur = {k: int(rng.integers(1, 1 << 16)) if rng.random() < 0.5 else int(rng.integers(1, 40))
                for k in CUR_INPUTS}

@@ -31,7 +31,7 @@ import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
 from hymem import devices, engine, macro, simrun, tbkit
-from hymem.macro_port import MacroPortModel, bits_to_int, codes_to_int, int_to_bits, int_to_codes
+from hymem.macro_port import MacroPortModel, bits_to_int, codes_to_int, int_to_codes
 
 TOPLEVEL = "tb_hymem_mr_seq"
 HARNESS = Path(__file__).with_name("tb_hymem_mr_seq.sv")
