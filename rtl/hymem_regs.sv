@@ -826,262 +826,89 @@ module hymem_regs (
   logic [31:0] val_id;
   assign val_id = 32'h48594D31;
   logic [31:0] val_hwcfg0;
-  always_comb begin
-    val_hwcfg0 = 32'd0;
-    val_hwcfg0[15:0] = hwcfg0_lines_i;
-    val_hwcfg0[23:16] = hwcfg0_slots_i;
-    val_hwcfg0[27:24] = hwcfg0_mag_width_i;
-    val_hwcfg0[31:28] = hwcfg0_code_bits_i;
-  end
+  assign val_hwcfg0 = {hwcfg0_code_bits_i, hwcfg0_mag_width_i, hwcfg0_slots_i, hwcfg0_lines_i};
   logic [31:0] val_hwcfg1;
-  always_comb begin
-    val_hwcfg1 = 32'd0;
-    val_hwcfg1[15:0] = hwcfg1_xdepth_i;
-    val_hwcfg1[31:16] = hwcfg1_edepth_i;
-  end
+  assign val_hwcfg1 = {hwcfg1_edepth_i, hwcfg1_xdepth_i};
   logic [31:0] val_hwcfg2;
-  always_comb begin
-    val_hwcfg2 = 32'd0;
-    val_hwcfg2[7:0] = hwcfg2_verify_limit_i;
-    val_hwcfg2[15:8] = hwcfg2_adc_bits_i;
-  end
+  assign val_hwcfg2 = {16'd0, hwcfg2_adc_bits_i, hwcfg2_verify_limit_i};
   logic [31:0] val_status;
-  always_comb begin
-    val_status = 32'd0;
-    val_status[0:0] = status_busy_i;
-    val_status[1:1] = status_upd_busy_i;
-    val_status[2:2] = status_xfer_busy_i;
-    val_status[3:3] = status_readout_busy_i;
-    val_status[4:4] = status_aborted_i;
-    val_status[5:5] = status_fe_pending_i;
-    val_status[6:6] = status_seq_err_i;
-    val_status[7:7] = status_fail_any_i;
-    val_status[11:8] = status_upd_phase_i;
-    val_status[14:12] = status_upd_slot_i;
-    val_status[20:16] = status_xfer_phase_i;
-    val_status[26:24] = status_abort_slot_i;
-  end
+  assign val_status = {5'd0, status_abort_slot_i, 3'd0, status_xfer_phase_i, 1'd0, status_upd_slot_i, status_upd_phase_i, status_fail_any_i, status_seq_err_i, status_fe_pending_i, status_aborted_i, status_readout_busy_i, status_xfer_busy_i, status_upd_busy_i, status_busy_i};
   logic [31:0] val_samples_since;
-  always_comb begin
-    val_samples_since = 32'd0;
-    val_samples_since[15:0] = samples_since_count_i;
-  end
+  assign val_samples_since = {16'd0, samples_since_count_i};
   logic [31:0] val_err;
-  always_comb begin
-    val_err = 32'd0;
-    val_err[7:0] = err_code_q;
-    val_err[23:12] = err_addr_q;
-  end
+  assign val_err = {8'd0, err_addr_q, 4'd0, err_code_q};
   logic [31:0] val_irq_status;
-  always_comb begin
-    val_irq_status = 32'd0;
-    val_irq_status[0:0] = irq_status_done_q;
-    val_irq_status[1:1] = irq_status_fail_q;
-    val_irq_status[2:2] = irq_status_error_q;
-  end
+  assign val_irq_status = {29'd0, irq_status_error_q, irq_status_fail_q, irq_status_done_q};
   logic [31:0] val_irq_enable;
-  always_comb begin
-    val_irq_enable = 32'd0;
-    val_irq_enable[0:0] = irq_enable_done_q;
-    val_irq_enable[1:1] = irq_enable_fail_q;
-    val_irq_enable[2:2] = irq_enable_error_q;
-  end
+  assign val_irq_enable = {29'd0, irq_enable_error_q, irq_enable_fail_q, irq_enable_done_q};
   logic [31:0] val_layer;
-  always_comb begin
-    val_layer = 32'd0;
-    val_layer[10:0] = layer_n_in_q;
-    val_layer[26:16] = layer_n_out_q;
-  end
+  assign val_layer = {5'd0, layer_n_out_q, 5'd0, layer_n_in_q};
   logic [31:0] val_lr;
-  always_comb begin
-    val_lr = 32'd0;
-    val_lr[7:0] = lr_mult_q;
-    val_lr[12:8] = lr_shift_q;
-  end
+  assign val_lr = {19'd0, lr_shift_q, lr_mult_q};
   logic [31:0] val_mask_p;
-  always_comb begin
-    val_mask_p = 32'd0;
-    val_mask_p[16:0] = mask_p_p16_q;
-  end
+  assign val_mask_p = {15'd0, mask_p_p16_q};
   logic [31:0] val_mode;
-  always_comb begin
-    val_mode = 32'd0;
-    val_mode[0:0] = mode_stoch_round_q;
-    val_mode[1:1] = mode_code_round_q;
-    val_mode[2:2] = mode_skip_zero_q;
-    val_mode[3:3] = mode_change_aware_q;
-    val_mode[15:8] = mode_verify_max_q;
-  end
+  assign val_mode = {16'd0, mode_verify_max_q, 4'd0, mode_change_aware_q, mode_skip_zero_q, mode_code_round_q, mode_stoch_round_q};
   logic [31:0] val_xfer_k;
-  always_comb begin
-    val_xfer_k = 32'd0;
-    val_xfer_k[15:0] = xfer_k_k_q;
-  end
+  assign val_xfer_k = {16'd0, xfer_k_k_q};
   logic [31:0] val_seed;
-  always_comb begin
-    val_seed = 32'd0;
-    val_seed[31:0] = seed_seed_q;
-  end
+  assign val_seed = {seed_seed_q};
   logic [31:0] val_form;
-  always_comb begin
-    val_form = 32'd0;
-    val_form[7:0] = form_target_q;
-    val_form[15:8] = form_max_q;
-  end
+  assign val_form = {16'd0, form_max_q, form_target_q};
   logic [31:0] val_readout_sel;
-  always_comb begin
-    val_readout_sel = 32'd0;
-    val_readout_sel[2:0] = readout_sel_slot_q;
-    val_readout_sel[8:8] = readout_sel_pol_q;
-  end
+  assign val_readout_sel = {23'd0, readout_sel_pol_q, 5'd0, readout_sel_slot_q};
   logic [31:0] val_vfy_lo0;
-  always_comb begin
-    val_vfy_lo0 = 32'd0;
-    val_vfy_lo0[7:0] = vfy_lo0_l0_q;
-    val_vfy_lo0[15:8] = vfy_lo0_l1_q;
-    val_vfy_lo0[23:16] = vfy_lo0_l2_q;
-    val_vfy_lo0[31:24] = vfy_lo0_l3_q;
-  end
+  assign val_vfy_lo0 = {vfy_lo0_l3_q, vfy_lo0_l2_q, vfy_lo0_l1_q, vfy_lo0_l0_q};
   logic [31:0] val_vfy_lo1;
-  always_comb begin
-    val_vfy_lo1 = 32'd0;
-    val_vfy_lo1[7:0] = vfy_lo1_l4_q;
-    val_vfy_lo1[15:8] = vfy_lo1_l5_q;
-    val_vfy_lo1[23:16] = vfy_lo1_l6_q;
-    val_vfy_lo1[31:24] = vfy_lo1_l7_q;
-  end
+  assign val_vfy_lo1 = {vfy_lo1_l7_q, vfy_lo1_l6_q, vfy_lo1_l5_q, vfy_lo1_l4_q};
   logic [31:0] val_vfy_hi0;
-  always_comb begin
-    val_vfy_hi0 = 32'd0;
-    val_vfy_hi0[7:0] = vfy_hi0_l0_q;
-    val_vfy_hi0[15:8] = vfy_hi0_l1_q;
-    val_vfy_hi0[23:16] = vfy_hi0_l2_q;
-    val_vfy_hi0[31:24] = vfy_hi0_l3_q;
-  end
+  assign val_vfy_hi0 = {vfy_hi0_l3_q, vfy_hi0_l2_q, vfy_hi0_l1_q, vfy_hi0_l0_q};
   logic [31:0] val_vfy_hi1;
-  always_comb begin
-    val_vfy_hi1 = 32'd0;
-    val_vfy_hi1[7:0] = vfy_hi1_l4_q;
-    val_vfy_hi1[15:8] = vfy_hi1_l5_q;
-    val_vfy_hi1[23:16] = vfy_hi1_l6_q;
-    val_vfy_hi1[31:24] = vfy_hi1_l7_q;
-  end
+  assign val_vfy_hi1 = {vfy_hi1_l7_q, vfy_hi1_l6_q, vfy_hi1_l5_q, vfy_hi1_l4_q};
   logic [31:0] val_t_fe0;
-  always_comb begin
-    val_t_fe0 = 32'd0;
-    val_t_fe0[15:0] = t_fe0_setup_q;
-    val_t_fe0[31:16] = t_fe0_pulse_q;
-  end
+  assign val_t_fe0 = {t_fe0_pulse_q, t_fe0_setup_q};
   logic [31:0] val_t_fe1;
-  always_comb begin
-    val_t_fe1 = 32'd0;
-    val_t_fe1[15:0] = t_fe1_sense_q;
-    val_t_fe1[31:16] = t_fe1_hold_q;
-  end
+  assign val_t_fe1 = {t_fe1_hold_q, t_fe1_sense_q};
   logic [31:0] val_t_fe2;
-  always_comb begin
-    val_t_fe2 = 32'd0;
-    val_t_fe2[15:0] = t_fe2_gap_q;
-  end
+  assign val_t_fe2 = {16'd0, t_fe2_gap_q};
   logic [31:0] val_t_mr0;
-  always_comb begin
-    val_t_mr0 = 32'd0;
-    val_t_mr0[15:0] = t_mr0_reset_q;
-    val_t_mr0[31:16] = t_mr0_set_q;
-  end
+  assign val_t_mr0 = {t_mr0_set_q, t_mr0_reset_q};
   logic [31:0] val_t_mr1;
-  always_comb begin
-    val_t_mr1 = 32'd0;
-    val_t_mr1[15:0] = t_mr1_form_q;
-    val_t_mr1[31:16] = t_mr1_read_q;
-  end
+  assign val_t_mr1 = {t_mr1_read_q, t_mr1_form_q};
   logic [31:0] val_t_mr2;
-  always_comb begin
-    val_t_mr2 = 32'd0;
-    val_t_mr2[15:0] = t_mr2_adc_q;
-    val_t_mr2[31:16] = t_mr2_pre_q;
-  end
+  assign val_t_mr2 = {t_mr2_pre_q, t_mr2_adc_q};
   logic [31:0] val_t_mr3;
-  always_comb begin
-    val_t_mr3 = 32'd0;
-    val_t_mr3[15:0] = t_mr3_xfer_q;
-    val_t_mr3[31:16] = t_mr3_gap_q;
-  end
+  assign val_t_mr3 = {t_mr3_gap_q, t_mr3_xfer_q};
   logic [31:0] val_cnt_samples;
-  always_comb begin
-    val_cnt_samples = 32'd0;
-    val_cnt_samples[31:0] = cnt_samples_count_i;
-  end
+  assign val_cnt_samples = {cnt_samples_count_i};
   logic [31:0] val_cnt_slots_skipped;
-  always_comb begin
-    val_cnt_slots_skipped = 32'd0;
-    val_cnt_slots_skipped[31:0] = cnt_slots_skipped_count_i;
-  end
+  assign val_cnt_slots_skipped = {cnt_slots_skipped_count_i};
   logic [31:0] val_cnt_fe_reads;
-  always_comb begin
-    val_cnt_fe_reads = 32'd0;
-    val_cnt_fe_reads[31:0] = cnt_fe_reads_count_i;
-  end
+  assign val_cnt_fe_reads = {cnt_fe_reads_count_i};
   logic [31:0] val_cnt_fe_writes;
-  always_comb begin
-    val_cnt_fe_writes = 32'd0;
-    val_cnt_fe_writes[31:0] = cnt_fe_writes_count_i;
-  end
+  assign val_cnt_fe_writes = {cnt_fe_writes_count_i};
   logic [31:0] val_cnt_transfers;
-  always_comb begin
-    val_cnt_transfers = 32'd0;
-    val_cnt_transfers[31:0] = cnt_transfers_count_i;
-  end
+  assign val_cnt_transfers = {cnt_transfers_count_i};
   logic [31:0] val_cnt_xfer_programmed;
-  always_comb begin
-    val_cnt_xfer_programmed = 32'd0;
-    val_cnt_xfer_programmed[31:0] = cnt_xfer_programmed_count_i;
-  end
+  assign val_cnt_xfer_programmed = {cnt_xfer_programmed_count_i};
   logic [31:0] val_cnt_xfer_skipped;
-  always_comb begin
-    val_cnt_xfer_skipped = 32'd0;
-    val_cnt_xfer_skipped[31:0] = cnt_xfer_skipped_count_i;
-  end
+  assign val_cnt_xfer_skipped = {cnt_xfer_skipped_count_i};
   logic [31:0] val_cnt_mr_resets;
-  always_comb begin
-    val_cnt_mr_resets = 32'd0;
-    val_cnt_mr_resets[31:0] = cnt_mr_resets_count_i;
-  end
+  assign val_cnt_mr_resets = {cnt_mr_resets_count_i};
   logic [31:0] val_cnt_mr_sets;
-  always_comb begin
-    val_cnt_mr_sets = 32'd0;
-    val_cnt_mr_sets[31:0] = cnt_mr_sets_count_i;
-  end
+  assign val_cnt_mr_sets = {cnt_mr_sets_count_i};
   logic [31:0] val_cnt_vfy_reads;
-  always_comb begin
-    val_cnt_vfy_reads = 32'd0;
-    val_cnt_vfy_reads[31:0] = cnt_vfy_reads_count_i;
-  end
+  assign val_cnt_vfy_reads = {cnt_vfy_reads_count_i};
   logic [31:0] val_cnt_vfy_retries;
-  always_comb begin
-    val_cnt_vfy_retries = 32'd0;
-    val_cnt_vfy_retries[31:0] = cnt_vfy_retries_count_i;
-  end
+  assign val_cnt_vfy_retries = {cnt_vfy_retries_count_i};
   logic [31:0] val_cnt_forms;
-  always_comb begin
-    val_cnt_forms = 32'd0;
-    val_cnt_forms[31:0] = cnt_forms_count_i;
-  end
+  assign val_cnt_forms = {cnt_forms_count_i};
   logic [31:0] val_cnt_failures;
-  always_comb begin
-    val_cnt_failures = 32'd0;
-    val_cnt_failures[31:0] = cnt_failures_count_i;
-  end
+  assign val_cnt_failures = {cnt_failures_count_i};
   logic [31:0] val_fail_first;
-  always_comb begin
-    val_fail_first = 32'd0;
-    val_fail_first[10:0] = fail_first_addr_i;
-  end
+  assign val_fail_first = {21'd0, fail_first_addr_i};
   logic [31:0] val_fail_last;
-  always_comb begin
-    val_fail_last = 32'd0;
-    val_fail_last[10:0] = fail_last_addr_i;
-  end
+  assign val_fail_last = {21'd0, fail_last_addr_i};
 
   // ------------------------------------------------------------ read data
   always_comb begin

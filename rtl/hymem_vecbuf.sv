@@ -45,7 +45,7 @@ module hymem_vecbuf #(
   end
 
   always_ff @(posedge clk_i) begin
-    if (raddr_i < AddrBits'(Depth)) begin
+    if (32'(raddr_i) < Depth) begin
       rdata_o <= mem[raddr_i[$clog2(Depth)-1:0]];
     end else begin
       rdata_o <= '0;

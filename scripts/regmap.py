@@ -307,11 +307,17 @@ def gen_sv(m: regmap.RegMap) -> str:
             const = sum(int(src.split("'d")[1]) << lsb for lsb, _, src in parts)
             a(f"  assign val_{rn} = 32'h{const:08X};")
             continue
-        a("  always_comb begin")
-        a(f"    val_{rn} = 32'd0;")
-        for lsb, width, src in parts:
-            a(f"    val_{rn}[{lsb + width - 1}:{lsb}] = {src};")
-        a("  end")
+        # One continuous assignment of the whole word: an always_comb block that assigns
+        # the word and then its fields (partial selects) runs forever at time 0 on Icarus 11.
+        segs, pos = [], 0
+        for lsb, width, src in sorted(parts):
+            if lsb > pos:
+                segs.append(f"{lsb - pos}'d0")
+            segs.append(src)
+            pos = lsb + width
+        if pos < 32:
+            segs.append(f"{32 - pos}'d0")
+        a(f"  assign val_{rn} = {{{', '.join(reversed(segs))}}};")
     a("")
     a("  // ------------------------------------------------------------ read data")
     a("  always_comb begin")

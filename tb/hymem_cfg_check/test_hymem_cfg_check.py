@@ -1,0 +1,292 @@
+"""hymem_cfg_check: write validation of checked registers and commands, against a Python
+reference of the rules in the RTL's header.
+
+The reference (:func:`reference`) takes addresses, field positions, widths and error codes
+from the register model (hymem.regmap, read from rtl/hymem_regs.rdl): it restates only the
+rules of the datasheet and the build parameters. The block is combinational: every vector
+is applied, settled (1 ns) and ok_o / code_o compared. Vectors: every checked register's
+fields at their interesting values (0, 1, the limits and their neighbours, the field's
+maximum) in all combinations, idle and busy; every command bit pattern against every
+queued-slot pattern, idle and busy; then constrained-random values, states and current
+values of the cross-checked timing fields. Every error code the build can produce must
+occur.
+
+Where the header is silent the reference follows the RTL and says so: a CMD write that both
+re-queues a command and loads the seed while busy reports 7 (queue slot taken).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import cocotb
+import pytest
+from cocotb.triggers import Timer
+
+from hymem import regmap, simrun, tbkit
+
+TOPLEVEL = "hymem_cfg_check"
+
+PARAM_SETS = {
+    "default": dict(Lines=128, Slots=8, XDepth=256, EDepth=128, VerifyLimit=15),
+    "small_noverify": dict(Lines=16, Slots=4, XDepth=64, EDepth=32, VerifyLimit=0),
+}
+
+RM = regmap.load()
+CODE = {v: k for k, v in RM.error_codes.items()}          # meaning -> ERR code
+E_ILLEGAL, E_BUSY = CODE["illegal value"], CODE["busy"]
+E_QUEUED, E_BUILD = CODE["command queue slot taken"], CODE["not in this build"]
+QUEUED = ("SAMPLE", "TRANSFER", "FORM", "READOUT")       # queued_i bit i (the port's order)
+# limits stated in the header (and in each register's description)
+LR_SHIFT_MAX, P16_MAX = 23, 65536
+# cross-register checks: (register written, its field) must exceed / stay below (other
+# register, field), whose current value comes in on the named input
+CROSS = {("T_FE0", "PULSE"): ("T_FE1", "SENSE", "t_fe_sense_i", "above"),
+         ("T_FE1", "SENSE"): ("T_FE0", "PULSE", "t_fe_pulse_i", "below"),
+         ("T_MR1", "READ"): ("T_MR2", "ADC", "t_mr_adc_i", "above"),
+         ("T_MR2", "ADC"): ("T_MR1", "READ", "t_mr_read_i", "below")}
+CUR_INPUTS = ("t_fe_pulse_i", "t_fe_sense_i", "t_mr_read_i", "t_mr_adc_i")
+CHECKED = [r for r in RM.registers if r.checked]
+
+
+def fields(reg: regmap.Register, value: int) -> dict[str, int]:
+    return {f.name: (value >> f.lsb) & ((1 << f.width) - 1) for f in reg.fields}
+
+
+def compose(reg: regmap.Register, **vals) -> int:
+    v = 0
+    for name, x in vals.items():
+        f = reg.field(name)
+        v |= (x & ((1 << f.width) - 1)) << f.lsb
+    return v
+
+
+def is_timing(reg: regmap.Register) -> bool:
+    return reg.name.startswith("T_")
+
+
+def reference(p: dict, addr: int, wdata: int, busy: int, queued: int, cur: dict) -> int:
+    """The ERR code the header prescribes for this write (0: accepted)."""
+    reg = RM.decode(addr)
+    assert reg is not None and getattr(reg, "checked", False), f"{addr:#x} is not a checked register"
+    v = fields(reg, wdata)
+    if reg.name == "CMD":
+        if any(v[n] and (queued >> i) & 1 for i, n in enumerate(QUEUED)):
+            return E_QUEUED
+        if v["SEED_LOAD"] and busy:
+            return E_BUSY
+        return 0
+    if busy:
+        return E_BUSY
+    if reg.name == "LAYER":
+        n_in, n_out = v["N_IN"], v["N_OUT"]
+        legal = (1 <= n_in <= p["XDepth"] and 1 <= n_out <= p["EDepth"]
+                 and n_in * n_out <= p["Lines"] * p["Slots"])
+        return 0 if legal else E_ILLEGAL
+    if reg.name == "LR":
+        return 0 if v["SHIFT"] <= LR_SHIFT_MAX else E_ILLEGAL
+    if reg.name == "MASK_P":
+        return 0 if v["P16"] <= P16_MAX else E_ILLEGAL
+    if reg.name == "MODE":
+        return 0 if v["VERIFY_MAX"] <= p["VerifyLimit"] else E_BUILD
+    if reg.name == "READOUT_SEL":
+        return 0 if v["SLOT"] < p["Slots"] else E_ILLEGAL
+    if is_timing(reg):
+        if any(x < 1 for x in v.values()):                 # every width >= 1
+            return E_ILLEGAL
+        for (rname, fname), (_, _, port, side) in CROSS.items():
+            if rname == reg.name:                           # 1 <= SENSE < PULSE, 1 <= ADC < READ
+                other = cur[port]
+                ok = v[fname] > other if side == "above" else v[fname] < other
+                if not ok:
+                    return E_ILLEGAL
+        return 0
+    return 0            # K, SEED, FORM, VFY_*: any value when idle
+
+
+def interesting(p: dict, reg: regmap.Register, f: regmap.Field, cur: dict) -> list[int]:
+    """The values of one field worth testing exhaustively against each other."""
+    top = (1 << f.width) - 1
+    base = {0, 1, 2, top - 1, top}
+    limits = {("LAYER", "N_IN"): [p["XDepth"]], ("LAYER", "N_OUT"): [p["EDepth"]],
+              ("LR", "SHIFT"): [LR_SHIFT_MAX], ("MASK_P", "P16"): [P16_MAX],
+              ("MODE", "VERIFY_MAX"): [p["VerifyLimit"]], ("READOUT_SEL", "SLOT"): [p["Slots"]]}
+    lim = list(limits.get((reg.name, f.name), []))
+    if (reg.name, f.name) == ("LAYER", "N_IN") or (reg.name, f.name) == ("LAYER", "N_OUT"):
+        ls = p["Lines"] * p["Slots"]
+        lim += [ls // p["EDepth"], ls // p["XDepth"], 3, 7]
+    if (reg.name, f.name) in CROSS:
+        lim += [cur[CROSS[(reg.name, f.name)][2]]]
+    for x in lim:
+        base |= {x - 1, x, x + 1}
+    return sorted(x for x in base if 0 <= x <= top)
+
+
+class Checker:
+    def __init__(self, dut) -> None:
+        self.dut = dut
+        self.p = tbkit.params()
+        self.n = 0
+        self.codes_seen: set[int] = set()
+
+    async def check(self, addr: int, wdata: int, busy: int = 0, queued: int = 0,
+                    cur: dict | None = None) -> int:
+        d = self.dut
+        cur = cur or DEFAULT_CUR
+        d.chk_addr_i.value = addr
+        d.chk_wdata_i.value = wdata
+        d.busy_i.value = busy
+        d.queued_i.value = queued
+        for k in CUR_INPUTS:
+            getattr(d, k).value = cur[k]
+        await Timer(1, unit="ns")
+        want = reference(self.p, addr, wdata, busy, queued, cur)
+        code, ok = tbkit.u(d.code_o), tbkit.u(d.ok_o)
+        if code != want or ok != (want == 0):
+            reg = RM.decode(addr)
+            raise AssertionError(
+                f"{reg.name} <= {wdata:#010x} {fields(reg, wdata)} busy={busy} queued={queued:04b} "
+                f"current {cur}: code_o {code}, ok_o {ok}; reference {want}")
+        self.n += 1
+        self.codes_seen.add(code)
+        return code
+
+
+def _reset_value(reg: str, field: str) -> int:
+    return RM[reg].field(field).reset
+
+
+DEFAULT_CUR = {"t_fe_pulse_i": _reset_value("T_FE0", "PULSE"), "t_fe_sense_i": _reset_value("T_FE1", "SENSE"),
+               "t_mr_read_i": _reset_value("T_MR1", "READ"), "t_mr_adc_i": _reset_value("T_MR2", "ADC")}
+
+
+def _cur_corners() -> list[dict]:
+    """Current values of the cross-checked fields: reset values, the smallest legal ones and
+    the largest (the register block never holds a zero there: its checks reject it)."""
+    top = 0xFFFF
+    out = [DEFAULT_CUR]
+    for pulse, sense, read, adc in ((2, 1, 2, 1), (top, top - 1, top, top - 1), (3, 2, 7, 5),
+                                    (top, 1, top, 1)):
+        out.append({"t_fe_pulse_i": pulse, "t_fe_sense_i": sense, "t_mr_read_i": read,
+                    "t_mr_adc_i": adc})
+    return out
+
+
+@cocotb.test()
+async def register_corners(dut):
+    """Every checked register (but CMD): all combinations of its fields' interesting values
+    (for registers of three or more fields: each field's values with the others at random),
+    for several current timing values, idle; a random quarter of them again while busy."""
+    chk = Checker(dut)
+    rng = tbkit.rng()
+    p = chk.p
+    for reg in CHECKED:
+        if reg.name == "CMD":
+            continue
+        curs = _cur_corners() if any(k[0] == reg.name for k in CROSS) else [DEFAULT_CUR]
+        for cur in curs:
+            vals = {f.name: interesting(p, reg, f, cur) for f in reg.fields}
+            if len(reg.fields) <= 2:
+                combos = [dict(zip(vals, c)) for c in itertools.product(*vals.values())]
+            else:
+                combos = []
+                for f in reg.fields:
+                    for x in vals[f.name]:
+                        c = {g.name: int(rng.integers(1 << g.width)) for g in reg.fields}
+                        c[f.name] = x
+                        combos.append(c)
+            for c in combos:
+                w = compose(reg, **c)
+                await chk.check(reg.addr, w, 0, 0, cur)
+                if rng.random() < 0.25:
+                    await chk.check(reg.addr, w, 1, int(rng.integers(16)), cur)
+    dut._log.info("%d vectors, codes seen %s", chk.n, sorted(chk.codes_seen))
+
+
+@cocotb.test()
+async def commands_exhaustive(dut):
+    """Every combination of the queueable command bits and SEED_LOAD against every queued_i
+    pattern, idle and busy (the other command bits at random); every one of the 2^9 CMD
+    values idle with nothing queued, and busy with everything queued."""
+    chk = Checker(dut)
+    rng = tbkit.rng()
+    cmd = RM["CMD"]
+    width = max(f.lsb + f.width for f in cmd.fields)
+    rule_bits = [cmd.field(n) for n in QUEUED + ("SEED_LOAD",)]
+    others = [f for f in cmd.fields if f not in rule_bits]
+    for busy in (0, 1):
+        for queued in range(16):
+            for bits in itertools.product((0, 1), repeat=len(rule_bits)):
+                v = sum(b << f.lsb for b, f in zip(bits, rule_bits))
+                v |= sum(int(rng.integers(2)) << f.lsb for f in others)
+                await chk.check(cmd.addr, v, busy, queued)
+    for v in range(1 << width):
+        await chk.check(cmd.addr, v, 0, 0)
+        await chk.check(cmd.addr, v, 1, 0b1111)
+    assert chk.codes_seen == {0, E_BUSY, E_QUEUED}, chk.codes_seen
+    dut._log.info("%d vectors", chk.n)
+
+
+@cocotb.test()
+async def constrained_random(dut):
+    """Random checked registers, values (field-wise near the limits or anywhere, junk
+    outside the fields included), busy / queued states and current timing values."""
+    chk = Checker(dut)
+    rng = tbkit.rng()
+    p = chk.p
+    for _ in range(800):
+        reg = CHECKED[int(rng.integers(len(CHECKED)))]
+        cur = {k: int(rng.integers(1, 1 << 16)) if rng.random() < 0.5 else int(rng.integers(1, 40))
+               for k in CUR_INPUTS}
+        if rng.random() < 0.3:
+            w = int(rng.integers(1 << 32))
+        else:
+            c = {}
+            for f in reg.fields:
+                iv = interesting(p, reg, f, cur)
+                c[f.name] = (int(rng.choice(iv)) if rng.random() < 0.5
+                             else int(rng.integers(1 << f.width)))
+            w = compose(reg, **c)
+        busy = int(rng.random() < 0.25)
+        queued = int(rng.integers(16)) if busy and rng.random() < 0.5 else 0
+        await chk.check(reg.addr, w, busy, queued, cur)
+    dut._log.info("%d vectors, codes seen %s", chk.n, sorted(chk.codes_seen))
+
+
+@cocotb.test()
+async def every_error_code(dut):
+    """One write for each code the block can produce in this build."""
+    chk = Checker(dut)
+    p = chk.p
+    lay = RM["LAYER"]
+    assert await chk.check(lay.addr, compose(lay, N_IN=1, N_OUT=1)) == 0
+    assert await chk.check(lay.addr, compose(lay, N_IN=0, N_OUT=1)) == E_ILLEGAL
+    assert await chk.check(lay.addr, compose(lay, N_IN=1, N_OUT=1), busy=1) == E_BUSY
+    cmd = RM["CMD"]
+    assert await chk.check(cmd.addr, compose(cmd, TRANSFER=1), busy=1, queued=0b0010) == E_QUEUED
+    assert await chk.check(cmd.addr, compose(cmd, SEED_LOAD=1), busy=1) == E_BUSY
+    assert await chk.check(cmd.addr, compose(cmd, SAMPLE=1, ABORT=1), busy=1, queued=0b1110) == 0
+    mode = RM["MODE"]
+    top = (1 << mode.field("VERIFY_MAX").width) - 1
+    if p["VerifyLimit"] < top:
+        assert await chk.check(mode.addr, compose(mode, VERIFY_MAX=p["VerifyLimit"] + 1)) == E_BUILD
+    assert await chk.check(mode.addr, compose(mode, VERIFY_MAX=p["VerifyLimit"])) == 0
+    possible = {0, E_ILLEGAL, E_BUSY, E_QUEUED} | ({E_BUILD} if p["VerifyLimit"] < top else set())
+    assert chk.codes_seen == possible, (chk.codes_seen, possible)
+    assert possible <= set(RM.error_codes), "a code outside the documented ERR codes"
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("params", PARAM_SETS.values(), ids=PARAM_SETS.keys())
+def test_hymem_cfg_check(sim, seed, params):
+    simrun.run(TOPLEVEL, "test_hymem_cfg_check", sim, parameters=params, seed=seed)
+
+
+def test_reference_rules():
+    """The reference on the register map's reset values: every checked register's reset
+    value is accepted when idle (the build's defaults are legal), refused when busy."""
+    p = PARAM_SETS["default"]
+    for reg in CHECKED:
+        if reg.name != "CMD":
+            assert reference(p, reg.addr, reg.reset, 0, 0, DEFAULT_CUR) == 0, reg.name
+            assert reference(p, reg.addr, reg.reset, 1, 0, DEFAULT_CUR) == E_BUSY, reg.name
