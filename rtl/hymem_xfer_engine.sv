@@ -303,7 +303,11 @@ module hymem_xfer_engine #(
         for (int g = 0; g < CodeBits; g++) begin
           if (32'(k_q) >= 1 + NCode - (1 << (CodeBits - g)) &&
               32'(k_q) < 1 + NCode - (1 << (CodeBits - g)) + (1 << (CodeBits - 1 - g))) begin
-            fe_req_wdata_o = (ph_q == X_CWB) ? cbit_l[g] : msb_l[g];
+            // the code to transfer goes to candidate lines only: the others keep
+            // their true bits, so a slot whose candidates all have code 0 (no
+            // transfer pulse, no restore) leaves every hidden weight intact
+            fe_req_wdata_o = (ph_q == X_CWB) ? ((cbit_l[g] & cand_q) | (msb_l[g] & ~cand_q))
+                                             : msb_l[g];
           end
         end
       end
