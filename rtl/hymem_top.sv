@@ -7,7 +7,7 @@
 //     - memory windows: XBUF / EBUF writes go to the vector buffers (rejected
 //       with ERR 6 while a sample runs or is queued, ERR 9 beyond the built
 //       depth); READOUT reads return the last read-out's ADC codes, with wait
-//       states while a read-out runs (ERR 6 if it is only queued);
+//       states until every requested read-out has completed;
 //     - ERR records every rejected access (code, address) until CMD.ERR_CLEAR;
 //     - IRQ_STATUS: DONE (an operation ended, nothing queued), FAIL (a transfer
 //       or forming run logged a failure), ERROR (an access was rejected);
@@ -220,9 +220,12 @@ module hymem_top #(
   assign ebuf_err  = vec_locked || (32'(ebuf_addr) >= EDepth / 4);
   assign ebuf_code = vec_locked ? E_BUSY : E_BUILD;
 
-  // READOUT: wait while the read-out itself runs, reject if it is only queued
-  assign ro_ready = !readout_busy;
-  assign ro_err   = !readout_busy && queued[3];
+  // READOUT: a read waits (PREADY low) until every requested read-out has completed, so
+  // firmware can read the window right after CMD.READOUT. The wait is bounded by the
+  // operation the read-out is queued behind; firmware that must not stall the bus polls
+  // STATUS.READOUT_BUSY and STATUS.BUSY first.
+  assign ro_ready = !(readout_busy || queued[3]);
+  assign ro_err   = 1'b0;
   assign ro_rdata = (32'(ro_addr) * 32 < Lines * AdcBits) ? readout[32'(ro_addr) * 32 +: 32] : 32'd0;
 
   // ---------------------------------------------------------------- core

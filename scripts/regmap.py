@@ -39,8 +39,9 @@ testbench register model (`hymem.regmap`) reads it at run time.
 
 APB4 slave, 32-bit data, 12-bit byte addresses, word accesses (`PADDR[1:0]` must be 0).
 `PSTRB` selects the bytes a write changes. `PPROT` is accepted and ignored (no privilege levels).
-A register access completes in the access phase without wait states; an access to the `READOUT`
-window while a read-out runs waits (`PREADY` low) until it has finished.
+A register access completes in the access phase without wait states; a read of the `READOUT`
+window waits (`PREADY` low) until every requested read-out has completed, so firmware may read it
+right after `CMD.READOUT`.
 
 `PSLVERR` is returned, nothing is changed, `ERR` records the code and the address, and
 `IRQ_STATUS.ERROR` is set, for:

@@ -5,8 +5,8 @@
                                           sample the device models, compare with the paper
     hymem train --dataset NAME ...        train the float or hybrid reference, print a table
     hymem bench [--quick]                 the standard comparison table and the k sweep
-
-Later subcommand: cosim.
+    hymem cosim --dataset NAME --arch A-B-C --samples N --sim {verilator,icarus} --json FILE
+                                          train through the RTL (the main job: make sim)
 """
 
 from __future__ import annotations
@@ -190,6 +190,82 @@ def _cmd_bench(args) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- cosim
+
+
+def _cmd_cosim(args) -> int:
+    """Train a network through the RTL co-simulation; compare with the fast reference."""
+    import json
+    import os
+    import tempfile
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from . import cosim, datasets, programmer, reference
+
+    try:
+        simrun.check_simulator(args.sim)
+        data = datasets.load(args.dataset)
+        cfg = cosim.CosimConfig(dataset=args.dataset, arch=args.arch, samples=args.samples,
+                                seed=args.seed, k=args.k, p=args.p, lr=args.lr,
+                                transfer=args.transfer, skip_unchanged=args.skip_unchanged,
+                                verify_retries=args.verify_retries,
+                                stochastic_rounding=args.stochastic_rounding,
+                                progress_every=args.progress)
+        opts = cfg.options()
+        reference.check_arch(opts, data.x_train.shape[1], data.n_classes)
+    except (simrun.SimulatorError, ValueError) as e:
+        print(f"hymem cosim: {e}", file=sys.stderr)
+        return 2
+    n_arrays = cosim.arrays_needed(cfg)
+    if n_arrays > 16:
+        print(f"hymem cosim: {args.arch} needs {n_arrays} arrays; co-simulation supports at most "
+              "16 (use a smaller network, e.g. digits 64-16-10)", file=sys.stderr)
+        return 2
+    samples = args.samples or len(data.y_train)
+    print(f"hymem cosim: {args.dataset} {args.arch} ({n_arrays} arrays), {samples} samples, "
+          f"k={args.k}, p={args.p}, lr={args.lr}, on {args.sim}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "cosim.json"
+        cfg.json_out = str(out)
+        t0 = time.time()
+        try:
+            simrun.run("tb_hymem_cosim", "hymem.cosim", args.sim,
+                       parameters={"NArrays": n_arrays}, seed=args.seed, waves=args.waves,
+                       extra_env={"HYMEM_COSIM": json.dumps(asdict(cfg))},
+                       extra_sources=[simrun.repo_root() / "tb" / "hymem_cosim" / "tb_hymem_cosim.sv"],
+                       run_name=f"cosim-{args.dataset}-{args.arch}-s{args.seed}", console=True,
+                       public_all=False)
+        except simrun.SimulationFailed as e:
+            print(f"hymem cosim: the co-simulation failed (state mismatch or protocol error):\n{e}",
+                  file=sys.stderr)
+            return 1
+        res = json.loads(out.read_text())
+        res["wall_time_s"] = time.time() - t0
+    # an independent run of the fast reference: same options, seeds and device model
+    ropts = reference.Options(**{**opts.__dict__, "max_train_samples": samples})
+    indep, _ = reference.train(ropts, data, programmer_factory=programmer.physical_factory())
+    res["reference_independent_test_accuracy"] = indep.test_accuracy
+    res["sim"] = args.sim
+    print()
+    print(f"{'':<38}{'co-simulation':>16}{'reference':>12}")
+    print(f"{'test accuracy':<38}{res['test_accuracy']:>16.4f}{res['reference_test_accuracy']:>12.4f}")
+    print(f"{'  (independent reference run)':<38}{'':>16}{indep.test_accuracy:>12.4f}")
+    print(f"{'state match (every sample)':<38}{str(res['state_match']):>16}")
+    print(f"{'samples':<38}{res['samples']:>16}")
+    print(f"{'samples/s':<38}{res['samples_per_s']:>16.2f}{indep.samples_per_s:>12.0f}")
+    c = res["counters"]
+    for k in ("samples", "transfers", "fe_reads", "fe_writes", "xfer_programmed", "xfer_skipped",
+              "mr_resets", "mr_sets", "vfy_retries", "failures"):
+        print(f"{'  ' + k:<38}{c.get(k, 0):>16}")
+    print(f"{'simulated time (ms)':<38}{res['sim_time_us'] / 1000:>16.1f}")
+    print(f"{'wall time (s)':<38}{res['wall_time_s']:>16.1f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=2) + "\n")
+        print(f"JSON: {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="hymem", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -215,6 +291,23 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--sweep-epochs", type=int, default=None, help="epochs of the k-sweep runs")
     b.add_argument("--out", metavar="DIR", help="write bench.json, bench.md and k_sweep.png there")
     b.set_defaults(func=_cmd_bench)
+    c = sub.add_parser("cosim", help="train through the RTL co-simulation (the main job)")
+    c.add_argument("--dataset", default="digits")
+    c.add_argument("--arch", default="64-16-10")
+    c.add_argument("--samples", type=int, default=0, help="training samples (0: one epoch)")
+    c.add_argument("--sim", choices=simrun.SIMULATORS, default="verilator")
+    c.add_argument("--seed", type=int, default=1)
+    c.add_argument("--k", type=int, default=20, help="transfer every K samples")
+    c.add_argument("--p", type=float, default=0.2, help="Bernoulli update-mask probability")
+    c.add_argument("--lr", type=float, default=0.1)
+    c.add_argument("--transfer", choices=["truncate", "round"], default="truncate")
+    c.add_argument("--skip-unchanged", action="store_true", help="change-aware transfers")
+    c.add_argument("--verify-retries", type=int, default=0)
+    c.add_argument("--stochastic-rounding", action="store_true")
+    c.add_argument("--progress", type=int, default=100, help="progress line every N samples")
+    c.add_argument("--waves", action="store_true", help="dump waves (large!)")
+    c.add_argument("--json", metavar="FILE")
+    c.set_defaults(func=_cmd_cosim)
     return ap
 
 

@@ -88,8 +88,12 @@ class Hymem:
         return (v >> f.lsb) & ((1 << f.width) - 1)
 
     async def write(self, reg: str, value: int | None = None, **fields) -> None:
-        """Write ``value``, or the named fields over the register's current value."""
+        """Write ``value``, or the named fields over the register's current value
+        (not for W1C registers: use :meth:`clear_irq`)."""
         r = self.rm[reg]
+        if value is None and any(f.woclr for f in r.fields):
+            raise ValueError(f"{reg} is write-1-to-clear: a field write would clear every set "
+                             "bit; use clear_irq() or write an explicit value")
         if value is None:
             value = 0 if not r.sw_readable else await self.read(reg)
             for name, v in fields.items():
@@ -104,6 +108,13 @@ class Hymem:
 
     async def command(self, *names: str) -> None:
         await self.write("CMD", **{n: 1 for n in names})
+
+    async def clear_irq(self, *names: str) -> None:
+        """Clear interrupt-status bits (write 1 to clear only those: a read-modify-write of
+        a W1C register would clear every pending bit)."""
+        r = self.rm["IRQ_STATUS"]
+        self.bus_ops += 1
+        await self.bus.write(r.addr, sum(r.field(n).mask for n in names))
 
     # ------------------------------------------------------------ discovery
 
@@ -120,10 +131,22 @@ class Hymem:
 
     # ---------------------------------------------------------- configuration
 
+    # (pulse register, pulse field, strobe register, strobe field): the strobe must stay
+    # inside the pulse, and each write is checked against the other register's current value
+    _STROBE_PAIRS = (("T_FE0", "PULSE", "T_FE1", "SENSE"), ("T_MR1", "READ", "T_MR2", "ADC"))
+
     async def set_timing(self, timing: dict = FAST_TIMING) -> None:
-        # SENSE < PULSE and ADC < READ are checked against the other register's current
-        # value: write the pulse widths first, then the strobes
-        for reg in ("T_FE0", "T_FE1", "T_FE2", "T_MR0", "T_MR1", "T_MR2", "T_MR3"):
+        """Write the timing registers in an order every intermediate state of which is legal:
+        of a pulse and its strobe, the strobe first when it moves inside the current pulse
+        (shortening), the pulse first otherwise (lengthening)."""
+        order = []
+        for preg, pf, sreg, sf in self._STROBE_PAIRS:
+            new_strobe = timing.get(sreg, {}).get(sf)
+            cur_pulse = await self.read(preg, pf)
+            first, second = (sreg, preg) if new_strobe is not None and new_strobe < cur_pulse \
+                else (preg, sreg)
+            order += [first, second]
+        for reg in order + ["T_FE2", "T_MR0", "T_MR3"]:
             if reg in timing:
                 await self.write(reg, **timing[reg])
 

@@ -297,3 +297,56 @@ def statistical_factory(stats: LevelStats = LevelStats()) -> ProgrammerFactory:
         return StatisticalProgrammer(n, geom, rng, stats)
 
     return make
+
+
+# --------------------------------------------------------------- device physics
+
+
+class PhysicalProgrammer:
+    """The device-physics programmer (:class:`hymem.macro.ArrayProgrammer`: compliance-current
+    SET, DAC-free transfer through the MSB FeCAPs' charge, log-normal levels, read noise) with
+    the reference's read-out interface (:class:`ReadoutProgrammer`). The co-simulation uses it
+    so that the fast reference and the RTL's macro model share one analogue model."""
+
+    def __init__(self, n: int, geom: Geometry, rng: np.random.Generator, **kw):
+        from .macro import ArrayProgrammer
+
+        self._p = ArrayProgrammer(n, geom, rng=rng, **kw)
+        self.n, self.geom = n, geom
+        self.writes = np.zeros((n, geom.memristor_rows, geom.lines), dtype=np.int64)
+
+    def _count(self, slot, pol, mask):
+        k, l = np.nonzero(np.asarray(mask, dtype=bool))
+        self.writes[k, 2 * slot + np.asarray(pol, dtype=bool)[k, l].astype(np.int64), l] += 1
+
+    def reset(self, slot, pol, mask):
+        self._count(slot, pol, mask)
+        self._p.reset(slot, pol, mask)
+
+    def transfer_set(self, slot, pol, mask, code_mag):
+        self._count(slot, pol, mask)
+        self._p.transfer_set(slot, pol, mask, code_mag)
+
+    def code_set(self, slot, pol, mask, code_mag):
+        self._count(slot, pol, mask)
+        self._p.code_set(slot, pol, mask, code_mag)
+
+    def verify(self, slot, mask, pol, code_mag):
+        return self._p.verify(slot, mask, pol, code_mag)
+
+    def read_adc(self) -> np.ndarray:
+        """ADC codes ``(n, 2 * slots, lines)`` of every device, read with noise."""
+        g = self._p.read_conductances_us()                     # (n, S, 2, L), ADC-quantized
+        codes = np.round(g / self._p.adc.lsb_us).astype(np.uint8)
+        return np.ascontiguousarray(codes.reshape(self.n, self.geom.memristor_rows, self.geom.lines))
+
+    def conductances_us(self) -> np.ndarray:
+        return self._p.conductances().reshape(self.n, self.geom.memristor_rows, self.geom.lines)
+
+    def device_writes(self) -> np.ndarray:
+        return self.writes
+
+
+def physical_factory(**kw):
+    """Programmer factory for :class:`hymem.reference.Network` using the device physics."""
+    return lambda n, geom, rng: PhysicalProgrammer(n, geom, rng, **kw)

@@ -454,8 +454,15 @@ class Network:
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> float:
         return float((self.predict(x) == y).mean()) if len(y) else float("nan")
 
-    def train_sample(self, x: np.ndarray, label: int) -> bool:
-        """One online step on one sample; returns whether it was classified right before the step."""
+    def gradients(self, x: np.ndarray, label: int):
+        """The forward and backward pass of one online step, without the update.
+
+        Returns ``(correct, pairs)``: whether the sample was classified right before the
+        step, and, last layer first, ``(layer index, layer input, e)`` for every layer, each
+        ``e`` computed from the weights before any update of the sample (``e = -dL/da``).
+        Updates change hidden weights only (hybrid) or come after their layer's gradient
+        (float), so computing every pair first is the same as interleaving.
+        """
         out, (hs, us, sds) = self.forward(x)
         if self.binary:
             e = np.array([label - out[0]], dtype=np.float32)
@@ -464,23 +471,29 @@ class Network:
             e = -out
             e[label] += 1.0
             correct = int(out.argmax()) == label
-        # backward with the forward weights (e = -dL/da), then update, last layer first
+        pairs = []
         for li in range(len(self.layers) - 1, -1, -1):
             layer = self.layers[li]
+            pairs.append((li, hs[li], e))
             if li > 0:
                 g = e @ layer.weights()
-            layer.update(hs[li], e)
-            if li > 0:
                 u = us[li - 1]
                 g = g * (u > 0)
                 if self.opts.layer_norm:
                     n = len(u)
                     g = (g - np.float32(g.sum() / n) - u * np.float32(np.dot(g, u) / n)) / sds[li - 1]
                 e = g.astype(np.float32, copy=False)
+        return bool(correct), pairs
+
+    def train_sample(self, x: np.ndarray, label: int) -> bool:
+        """One online step on one sample; returns whether it was classified right before the step."""
+        correct, pairs = self.gradients(x, label)
+        for li, h, e in pairs:
+            self.layers[li].update(h, e)
         self.samples += 1
         if self.hybrid and self.samples % self.opts.k == 0:
             self.transfer()
-        return bool(correct)
+        return correct
 
     def transfer(self) -> None:
         """Transfer every layer (all arrays of the network share one schedule)."""

@@ -120,3 +120,58 @@ class ReplayProgrammer:
             raise AssertionError(f"the RTL did {len(self.ops) - self.i} operations more than the "
                                  f"reference; next: {self.ops[self.i]['kind']} on slot "
                                  f"{self.ops[self.i]['slot']}")
+
+
+class LayerReplayProgrammer:
+    """:class:`hymem.engine.Programmer` for ``n`` arrays: each array's operations are checked
+    against its own RTL log (:class:`ReplayProgrammer`), and every call is also passed on to
+    ``inner`` (e.g. the reference's device-physics programmer) so that the reference's
+    memristors follow the same operations. Verify outcomes come from the RTL's logged ADC
+    codes, so the reference's digital decisions follow the RTL's analogue results.
+
+    The engine calls with one row per array; arrays whose row is empty did nothing in the RTL
+    (a slot without candidates, no SET) and consume no logged operation.
+    """
+
+    def __init__(self, logs: list[list[dict]], slots: int, lines: int, inner=None, windows=None):
+        self.arrays = [ReplayProgrammer(ops, slots, lines, windows) for ops in logs]
+        self.inner = inner
+
+    def _each(self, method, slot, pol, mask, *extra):
+        mask = np.asarray(mask, bool)
+        pol = np.asarray(pol, bool)
+        for k, rp in enumerate(self.arrays):
+            if mask[k].any():
+                args = [slot, pol[k][None], mask[k][None]] + [np.asarray(x)[k][None] for x in extra]
+                getattr(rp, method)(*args)
+
+    def reset(self, slot, pol, mask):
+        self._each("reset", slot, pol, mask)
+        if self.inner is not None:
+            self.inner.reset(slot, pol, mask)
+
+    def transfer_set(self, slot, pol, mask, code_mag):
+        self._each("transfer_set", slot, pol, mask, code_mag)
+        if self.inner is not None:
+            self.inner.transfer_set(slot, pol, mask, code_mag)
+
+    def code_set(self, slot, pol, mask, code_mag):
+        self._each("code_set", slot, pol, mask, code_mag)
+        if self.inner is not None:
+            self.inner.code_set(slot, pol, mask, code_mag)
+
+    def verify(self, slot, mask, pol, code_mag):
+        mask = np.asarray(mask, bool)
+        out = np.zeros_like(mask)
+        for k, rp in enumerate(self.arrays):
+            if mask[k].any():
+                out[k] = rp.verify(slot, mask[k][None], np.asarray(pol)[k][None],
+                                   np.asarray(code_mag)[k][None])[0]
+        return out
+
+    def done(self) -> None:
+        for k, rp in enumerate(self.arrays):
+            try:
+                rp.done()
+            except AssertionError as e:
+                raise AssertionError(f"array {k}: {e}") from None

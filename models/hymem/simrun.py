@@ -176,12 +176,13 @@ def _sim_env(sim: str) -> dict[str, str]:
 
 
 def _build_key(sim: str, toplevel: str, parameters: Mapping[str, object],
-               defines: Mapping[str, object], waves: bool, extra: Sequence[Path]) -> str:
+               defines: Mapping[str, object], waves: bool, extra: Sequence[Path],
+               public_all: bool = True) -> str:
     h = hashlib.sha256()
     h.update(json.dumps(
         {"sim": sim, "top": toplevel, "params": {k: str(v) for k, v in sorted(parameters.items())},
          "defines": {k: str(v) for k, v in sorted(defines.items())}, "waves": waves,
-         "timescale": TIMESCALE, "build_args": _build_args(sim)},
+         "timescale": TIMESCALE, "build_args": _build_args(sim), "public_all": public_all},
         sort_keys=True).encode())
     for src in rtl_sources() + sorted(rtl_dir().glob("*.svh")) + list(extra):
         h.update(src.name.encode())
@@ -197,13 +198,37 @@ def _build_args(sim: str) -> list[str]:
     return []
 
 
+def _verilator_runner(public_all: bool):
+    """cocotb's Verilator runner; with ``public_all=False`` without ``--public-flat-rw``.
+
+    cocotb's runner always passes ``--public-flat-rw``, which makes every signal of the design
+    visible and writable through VPI and costs Verilator about 80x in speed on hymem_top
+    (2M cycles/s without it, 24k with it, measured on the co-simulation harness). Harnesses
+    built with ``public_all=False`` mark the few signals Python touches with
+    ``/*verilator public_flat_rw*/`` instead.
+    """
+    from cocotb_tools.runner import Verilator
+
+    class _Runner(Verilator):
+        def _build_command(self):
+            cmds = super()._build_command()
+            if not public_all:
+                cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"]
+            return cmds
+
+    return _Runner()
+
+
 def build(toplevel: str, sim: str, parameters: Mapping[str, object] | None = None,
           defines: Mapping[str, object] | None = None, waves: bool = False,
-          extra_sources: Sequence[Path | str] = ()) -> Path:
+          extra_sources: Sequence[Path | str] = (), public_all: bool = True) -> Path:
     """Build ``toplevel`` for ``sim`` once per (sources, parameters, waves).
 
     ``extra_sources`` are testbench-only HDL files (harnesses, stubs) compiled
-    with ``rtl/``; they belong in ``tb/``, never in ``rtl/``.
+    with ``rtl/``; they belong in ``tb/``, never in ``rtl/``. ``public_all=False``
+    (Verilator only): only signals marked ``/*verilator public_flat_rw*/`` are
+    visible to Python, which makes the simulation much faster (see
+    :func:`_verilator_runner`).
 
     Concurrent callers (pytest-xdist workers) wait on a file lock; the first
     builds, the others reuse. Returns the build directory.
@@ -217,14 +242,14 @@ def build(toplevel: str, sim: str, parameters: Mapping[str, object] | None = Non
     for p in extra:
         if not p.is_file():
             raise FileNotFoundError(f"extra HDL source not found: {p}")
-    key = _build_key(sim, toplevel, parameters, defines, waves, extra)
+    key = _build_key(sim, toplevel, parameters, defines, waves, extra, public_all)
     build_dir = build_root() / sim / f"{toplevel}-{key}"
     build_dir.mkdir(parents=True, exist_ok=True)
     stamp = build_dir / ".built"
     with open(build_dir / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not stamp.exists():
-            runner = get_runner(sim)
+            runner = _verilator_runner(public_all) if sim == "verilator" else get_runner(sim)
             with _environ(_sim_env(sim)):
                 runner.build(
                     sources=rtl_sources() + extra,
@@ -255,11 +280,15 @@ def run(toplevel: str, test_module: str, sim: str, *,
         waves: bool | None = None,
         extra_env: Mapping[str, str] | None = None,
         extra_sources: Sequence[Path | str] = (),
-        run_name: str | None = None) -> Path:
+        run_name: str | None = None,
+        console: bool = False,
+        public_all: bool = True) -> Path:
     """Build (if needed) and run the cocotb tests of ``test_module``.
 
     ``parameters`` reach the RTL and, as JSON in ``HYMEM_PARAMS``, the test.
     ``extra_sources``: testbench-only HDL files (see :func:`build`).
+    ``console``: the simulation's output goes to the terminal instead of ``sim.log``.
+    ``public_all``: see :func:`build`.
     ``waves`` defaults to the ``WAVES`` environment variable. The test runs in
     its own directory under the build (log ``sim.log``, results XML, waves).
     Raises :class:`SimulationFailed` if any test failed. Returns the test dir.
@@ -270,7 +299,7 @@ def run(toplevel: str, test_module: str, sim: str, *,
     if waves is None:
         waves = os.environ.get("WAVES", "0") not in ("", "0")
     parameters = dict(parameters or {})
-    build_dir = build(toplevel, sim, parameters, defines, waves, extra_sources)
+    build_dir = build(toplevel, sim, parameters, defines, waves, extra_sources, public_all)
     name = run_name or os.environ.get("PYTEST_CURRENT_TEST", "run").split(" ")[0]
     test_dir = build_dir / "runs" / _safe(name)
     if test_dir.exists():
@@ -303,7 +332,7 @@ def run(toplevel: str, test_module: str, sim: str, *,
                     test_dir=test_dir,
                     results_xml=str(results),
                     timescale=TIMESCALE,
-                    log_file=log,
+                    log_file=None if console else log,
                 )
             except SystemExit:
                 pass  # the results file below tells what happened

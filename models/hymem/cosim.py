@@ -1,0 +1,327 @@
+"""End-to-end training through the RTL: the co-simulation behind ``hymem cosim`` and ``make sim``.
+
+One ``hymem_top`` per array (``tb/hymem_cosim/tb_hymem_cosim.sv``), each with the analogue
+macro model (:class:`hymem.macro.HybridArray`) on its macro port and a firmware driver
+(:class:`hymem.firmware.Hymem`) on its APB port. The host does what firmware and a host CPU
+would: the forward and backward passes from the weights it read out of the memristors, the
+quantization of each layer's input ``x`` and error ``e`` into int8 vectors and learning-rate
+registers (the fast reference's own code, :mod:`hymem.reference`, :mod:`hymem.quant`), one
+``CMD.SAMPLE`` per array per sample, and after every transfer (the controllers start one by
+themselves every ``k`` samples) a read-out of every memristor.
+
+Scoreboard, every sample: a shadow of the fast reference (:class:`hymem.reference.Network`'s
+:class:`~hymem.engine.EngineState` per layer) is driven with the same quantized stream; the
+hidden weights and change flags decoded from every array's FeCAPs must equal it; at every
+transfer every memristor operation of every array must equal the reference's
+(:class:`hymem.scoreboard.LayerReplayProgrammer`) and all counters read over APB must equal
+its counters. ``state_match`` is true when all of that held throughout.
+
+Accuracy: ``test_accuracy`` uses the weights read out of the co-simulated arrays.
+``reference_test_accuracy`` uses the shadow's hidden weights (identical, as just checked)
+transferred into the reference's own device-physics model (same model family, its own random
+draws): the analogue path cannot be identical because the RTL's macro model also draws noise
+on every FeCAP and memristor operation in its own order. ``reference_independent_test_accuracy``
+is a separate run of the fast reference with the same options and seeds, whose trajectory
+diverges from the co-simulation's as soon as one analogue draw differs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+
+import cocotb
+import numpy as np
+from cocotb.triggers import RisingEdge
+
+from . import datasets, engine, macro, reference, tbkit
+from .apb import Apb4Master
+from .firmware import FAST_TIMING, FAST_TIMING_CLK_NS, Hymem
+from .macro_port import MacroPortModel
+from .programmer import physical_factory
+from .scoreboard import LayerReplayProgrammer, OpLog
+
+@dataclass
+class CosimConfig:
+    """What to train, passed to the simulation as JSON in ``HYMEM_COSIM``."""
+
+    dataset: str = "digits"
+    arch: str = "64-16-10"
+    samples: int = 0                 # training samples (0: one epoch)
+    seed: int = 1
+    k: int = 20
+    p: float = 0.2
+    lr: float = 0.1
+    transfer: str = "truncate"
+    skip_unchanged: bool = False
+    verify_retries: int = 0
+    stochastic_rounding: bool = False
+    progress_every: int = 100
+    json_out: str = ""
+
+    def options(self) -> reference.Options:
+        return reference.Options(arch=reference.parse_arch(self.arch), scheme="hybrid",
+                                 epochs=1, lr=self.lr, k=self.k, p=self.p, seed=self.seed,
+                                 transfer=self.transfer, skip_unchanged=self.skip_unchanged,
+                                 verify_retries=self.verify_retries,
+                                 stochastic_rounding=self.stochastic_rounding)
+
+
+def arrays_needed(cfg: CosimConfig) -> int:
+    arch = reference.parse_arch(cfg.arch)
+    return sum(len(reference.tile_layer(a, b)) for a, b in zip(arch[:-1], arch[1:]))
+
+
+def _log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+class Array:
+    """One co-simulated controller: its APB driver, macro model and operation log."""
+
+    def __init__(self, dut, k: int, layer: int, tile: int, geom, rng_seed: int):
+        self.k, self.layer, self.tile = k, layer, tile
+        scope = dut.gen_array[k]
+        self.bus = Apb4Master(scope, dut.clk_i, prefix="apb_")
+        self.fw = Hymem(self.bus, name=f"array{k}")
+        self.array = macro.HybridArray(geom, rng=rng_seed)
+        self.log = OpLog(self.array)
+        self.port = MacroPortModel(scope, self.array, scope=scope)
+        self.irq = scope.irq
+        self.lr = None
+        self.scope = scope
+        cocotb.start_soon(self._slverr_watch())
+
+    async def _slverr_watch(self) -> None:
+        """Log every rejected access with its address, data and ERR code (the APB host only
+        says that one happened)."""
+        from cocotb.triggers import ReadOnly
+
+        from .regmap import ERROR_CODES
+
+        s = self.scope
+        while True:
+            await RisingEdge(s.apb_pslverr)
+            await ReadOnly()
+            addr, wr = int(s.apb_paddr.value), int(s.apb_pwrite.value)
+            reg = self.fw.rm.decode(addr)
+            _log(f"cosim: array {self.k}: PSLVERR on {'write' if wr else 'read'} of "
+                 f"{getattr(reg, 'name', '?')} (0x{addr:03X})"
+                 f"{f' data 0x{int(s.apb_pwdata.value):08X}' if wr else ''} "
+                 f"(ERR.CODE holds why; codes: {ERROR_CODES})")
+
+    async def command(self, *names: str) -> None:
+        """Issue a command to wait on: DONE is cleared first, since every operation that ends
+        with nothing queued (a read-out too) sets it."""
+        await self.fw.clear_irq("DONE")
+        await self.fw.command(*names)
+
+    async def wait_done(self) -> None:
+        """Wait for the DONE interrupt (nothing runs or is queued)."""
+        if not int(self.irq.value):
+            await RisingEdge(self.irq)
+
+    async def sample(self, xq, eq, lr_mult: int, lr_shift: int) -> None:
+        if self.lr != (lr_mult, lr_shift):
+            await self.fw.set_lr(lr_mult, lr_shift)
+            self.lr = (lr_mult, lr_shift)
+        await self.fw.write_vector("XBUF", xq)
+        await self.fw.write_vector("EBUF", eq)
+        await self.command("SAMPLE")
+        await self.wait_done()
+
+
+async def _all(coros):
+    tasks = [cocotb.start_soon(c) for c in coros]
+    for t in tasks:
+        await t
+
+
+@cocotb.test()
+async def cosim(dut):
+    cfg = CosimConfig(**json.loads(os.environ.get("HYMEM_COSIM", "{}")))
+    opts = cfg.options()
+    data = datasets.load(cfg.dataset)
+    net = reference.Network(opts, physical_factory())        # host + shadow reference
+    layers = net.layers
+    geom = net.geom
+    n_arrays = sum(l.tiling.n for l in layers)
+    assert len(dut.irq_o) == n_arrays, (f"the harness has {len(dut.irq_o)} arrays; "
+                                        f"{cfg.arch} needs {n_arrays}")
+    arrays: list[Array] = []
+    for li, layer in enumerate(layers):
+        for t in range(layer.tiling.n):
+            arrays.append(Array(dut, len(arrays), li, t, geom,
+                                int(reference.array_seed(opts.seed, li, t) & 0x7FFF_FFFF)))
+    for a in arrays:
+        a.port.start()
+    await tbkit.start_clock(dut.clk_i, FAST_TIMING_CLK_NS)
+    await tbkit.reset(dut.clk_i, dut.rst_ni)
+
+    # ---------------------------------------------------------------- set-up
+    # The initial hidden weights are preloaded through the macro model's backdoor (the
+    # controller has no host path that writes FeCAP rows); everything after is physical.
+    t0 = time.perf_counter()
+    for a in arrays:
+        layer = layers[a.layer]
+        tile = layer.tiling.tiles[a.tile]
+        st = layer.state
+        hw = await a.fw.identify()
+        assert (hw.lines, hw.slots) == (geom.lines, geom.slots)
+        await a.fw.configure(n_in=tile.cols, n_out=tile.rows, lr_mult=128, lr_shift=8,
+                             p16=layer.cfg_base.p16, stoch_round=layer.cfg_base.stoch_round,
+                             code_round=layer.cfg_base.code_round, skip_zero=True,
+                             change_aware=layer.tcfg.change_aware,
+                             verify_max=layer.tcfg.verify_max, k=cfg.k,
+                             seed=int(layer.seeds[a.tile]), timing=FAST_TIMING)
+        await a.fw.write("IRQ_ENABLE", DONE=1)
+        a.array.backdoor.poke_hidden(st.h[a.tile])
+        a.array.backdoor.poke_flags(st.used[a.tile])
+    # the shadow starts from the same state: every synapse flagged, counters at zero
+    for layer in layers:
+        layer.state.flags[:] = layer.state.used
+        layer.state.counters = engine.Counters.zeros(layer.state.n)
+    await _all(a.command("TRANSFER") for a in arrays)
+    await _all(a.wait_done() for a in arrays)
+    check = Checker(dut, arrays, layers)
+    await check.transfer()
+    _log(f"cosim: {n_arrays} arrays ({cfg.arch}) programmed in {time.perf_counter() - t0:.1f} s")
+
+    # --------------------------------------------------------------- training
+    xtr, ytr = data.x_train, data.y_train
+    order = net.rng_order.permutation(len(ytr))
+    n = cfg.samples or len(ytr)
+    order = np.resize(order, n)
+    correct = 0
+    t_train = time.perf_counter()
+    for t, idx in enumerate(order):
+        ok, pairs = net.gradients(xtr[idx], int(ytr[idx]))
+        correct += ok
+        jobs = []
+        for li, h, e in pairs:
+            layer = layers[li]
+            xq, eq, ucfg = layer.registers(h, e)
+            layer.updater.apply_layer(xq, eq, layer.tiling.x_off, layer.tiling.e_off, ucfg)
+            for a in arrays:
+                if a.layer == li:
+                    tl = layer.tiling.tiles[a.tile]
+                    jobs.append(a.sample(xq[tl.col0: tl.col0 + tl.cols], eq[tl.row0: tl.row0 + tl.rows],
+                                         ucfg.lr_mult, ucfg.lr_shift))
+        await _all(jobs)
+        net.samples += 1
+        if net.samples % cfg.k == 0:          # the controllers transferred by themselves
+            net.transfers += 1
+            await check.transfer()
+        check.sample(t)
+        if cfg.progress_every and (t + 1) % cfg.progress_every == 0:
+            el = time.perf_counter() - t_train
+            _log(f"cosim: {t + 1}/{n} samples, running train accuracy {correct / (t + 1):.3f}, "
+                 f"{(t + 1) / el:.1f} samples/s, state match so far")
+    train_s = time.perf_counter() - t_train
+
+    # ------------------------------------------------------------- accuracy
+    for li, layer in enumerate(layers):
+        layer.w = check.rtl_w[li]
+    acc = net.evaluate(data.x_test, data.y_test)
+    for layer in layers:
+        layer.refresh()                   # the shadow's own device-physics memristors
+    ref_acc = net.evaluate(data.x_test, data.y_test)
+    counters = await check.counters_total()
+    stats = [a.port.stats() for a in arrays]
+    res = dict(dataset=cfg.dataset, arch=cfg.arch, samples=n, test_accuracy=acc,
+               reference_test_accuracy=ref_acc, state_match=True,
+               train_accuracy=correct / n, samples_per_s=n / train_s, train_time_s=train_s,
+               arrays=n_arrays, transfers=net.transfers + 1, counters=counters,
+               sim_time_us=cocotb.simtime.get_sim_time("us"),
+               macro_model_py_s=sum(s["py_time_s"] for s in stats),
+               bus_ops=sum(a.fw.bus_ops for a in arrays), options=asdict(cfg))
+    _log(f"cosim: done: test accuracy {acc:.4f} (reference {ref_acc:.4f}), "
+         f"{n / train_s:.1f} samples/s, hidden weights, flags, memristor operations and "
+         f"counters matched the reference throughout")
+    if cfg.json_out:
+        with open(cfg.json_out, "w") as f:
+            json.dump(res, f, indent=2)
+
+
+class Checker:
+    """Compares the co-simulated arrays with the shadow reference; reads weights back."""
+
+    COUNTER_MAP = dict(samples="SAMPLES", slots_skipped="SLOTS_SKIPPED", fe_reads="FE_READS",
+                       fe_writes="FE_WRITES", transfers="TRANSFERS",
+                       xfer_programmed="XFER_PROGRAMMED", xfer_skipped="XFER_SKIPPED",
+                       mr_resets="MR_RESETS", mr_sets="MR_SETS", vfy_reads="VFY_READS",
+                       vfy_retries="VFY_RETRIES", failures="FAILURES")
+
+    def __init__(self, dut, arrays, layers):
+        self.dut, self.arrays, self.layers = dut, arrays, layers
+        self.rtl_w = [None] * len(layers)
+
+    def sample(self, t: int) -> None:
+        for a in self.arrays:
+            st = self.layers[a.layer].state
+            h = a.array.backdoor.hidden_weights()
+            if not (h == st.h[a.tile]).all():
+                diff = np.argwhere(h != st.h[a.tile])
+                bad = diff[0]
+                raise AssertionError(
+                    f"sample {t}: array {a.k} (layer {a.layer}, tile {a.tile}): {len(diff)} hidden "
+                    f"weights differ from the reference, in slots {sorted(set(diff[:, 0].tolist()))}; "
+                    f"first at slot {bad[0]} line {bad[1]}: RTL {h[tuple(bad)]}, reference "
+                    f"{st.h[a.tile][tuple(bad)]}")
+            f = a.array.backdoor.flags()
+            if not (f == st.flags[a.tile]).all():
+                raise AssertionError(f"sample {t}: array {a.k}: change flags differ from the reference")
+
+    async def transfer(self) -> None:
+        """After a transfer in the RTL: the reference transfers with the RTL's logs, then every
+        array's counters are compared and its memristors read out."""
+        if os.environ.get("HYMEM_COSIM_DEBUG"):
+            for a in self.arrays:
+                _log(f"debug array {a.k}: ops {len(a.log.ops)}, TRANSFERS {await a.fw.read('CNT_TRANSFERS')}, "
+                     f"SAMPLES {await a.fw.read('CNT_SAMPLES')}, since {await a.fw.read('SAMPLES_SINCE')}, "
+                     f"STATUS 0x{await a.fw.read('STATUS'):08X}")
+        for li, layer in enumerate(self.layers):
+            mine = [a for a in self.arrays if a.layer == li]
+            prog = LayerReplayProgrammer([a.log.take() for a in mine], layer.geom.slots,
+                                         layer.geom.lines, inner=layer.programmer)
+            layer.state.transfer(layer.tcfg, prog)
+            prog.done()
+        await _all(self._counters(a) for a in self.arrays)
+        await _all(self._readout(a) for a in self.arrays)
+        for li, layer in enumerate(self.layers):
+            codes = np.stack([a.codes for a in self.arrays if a.layer == li])
+            self.rtl_w[li] = reference.fastengine.weights_from_adc(
+                codes, layer.tiling.syn, layer.tiling.w_dst, layer.adc_to_w,
+                (layer.n_out, layer.n_in))
+            layer.w = self.rtl_w[li]
+        for a in self.arrays:
+            a.port.check_quiescent()
+
+    async def _counters(self, a) -> None:
+        ref = self.layers[a.layer].state.counters.as_dict(a.tile)
+        got = await a.fw.counters()
+        a.counters = got
+        for k, reg in self.COUNTER_MAP.items():
+            if got[reg.lower()] != ref[k]:
+                raise AssertionError(f"array {a.k}: counter {reg}: RTL {got[reg.lower()]}, "
+                                     f"reference {ref[k]}")
+        await a.fw.check_errors()
+
+    async def _readout(self, a) -> None:
+        codes = await a.fw.read_conductance_codes()           # (S, 2, L)
+        a.codes = codes.reshape(-1, codes.shape[-1]).astype(np.uint8)
+        # the read-out must return what the macro's ADC gave
+        reads = [op for op in a.log.take() if op["kind"] == "read"]
+        adc = np.stack([op["adc"] for op in reads]).reshape(codes.shape)
+        if not (adc == codes).all():
+            raise AssertionError(f"array {a.k}: READOUT window differs from the ADC codes")
+
+    async def counters_total(self) -> dict:
+        total: dict[str, int] = {}
+        for a in self.arrays:
+            got = await a.fw.counters()
+            for k, v in got.items():
+                total[k] = total.get(k, 0) + v
+        return total

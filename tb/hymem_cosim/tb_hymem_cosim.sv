@@ -1,0 +1,73 @@
+// Co-simulation harness: NArrays independent hymem_top controllers on one clock.
+//
+// Each array k lives in gen_array[k]. Its APB slave inputs (apb_psel, apb_penable,
+// apb_pwrite, apb_paddr, apb_pwdata, apb_pstrb, apb_pprot) and its macro inputs
+// (fe_rdata_i, mr_rdata_i) are variables of that scope that only the Python side
+// drives (one APB master and one macro model per array); its outputs are the nets
+// of the same scope. Testbench-only: not part of rtl/.
+//
+// Built without Verilator's --public-flat-rw (hymem.simrun, public_all=False): only the
+// signals marked public_flat_rw here are visible to Python, which keeps Verilator fast.
+
+`default_nettype none
+
+module tb_hymem_cosim #(
+  parameter int NArrays = 2
+) (
+  input  logic               clk_i /*verilator public_flat_rw*/,
+  input  logic               rst_ni /*verilator public_flat_rw*/,
+  output logic [NArrays-1:0] irq_o /*verilator public_flat_rw*/
+);
+
+  localparam int Lines = 128;
+
+  for (genvar k = 0; k < NArrays; k++) begin : gen_array
+    // driven from Python
+    logic        apb_psel /*verilator public_flat_rw*/;
+    logic        apb_penable /*verilator public_flat_rw*/;
+    logic        apb_pwrite /*verilator public_flat_rw*/;
+    logic [11:0] apb_paddr /*verilator public_flat_rw*/;
+    logic [31:0] apb_pwdata /*verilator public_flat_rw*/;
+    logic [3:0]  apb_pstrb /*verilator public_flat_rw*/;
+    logic [2:0]  apb_pprot /*verilator public_flat_rw*/;
+    logic [Lines-1:0]   fe_rdata_i /*verilator public_flat_rw*/;
+    logic [Lines*8-1:0] mr_rdata_i /*verilator public_flat_rw*/;
+    // driven by the controller
+    logic [31:0]        apb_prdata /*verilator public_flat_rw*/;
+    logic               apb_pready /*verilator public_flat_rw*/;
+    logic               apb_pslverr /*verilator public_flat_rw*/;
+    logic               irq /*verilator public_flat_rw*/;
+    logic [6:0]         fe_row_o /*verilator public_flat_rw*/;
+    logic               fe_wl_o /*verilator public_flat_rw*/;
+    logic               fe_sl_o /*verilator public_flat_rw*/;
+    logic               fe_bl_o /*verilator public_flat_rw*/;
+    logic               fe_sae_o /*verilator public_flat_rw*/;
+    logic [Lines-1:0]   fe_mask_o /*verilator public_flat_rw*/;
+    logic [Lines-1:0]   mr_pol_o /*verilator public_flat_rw*/;
+    logic [Lines-1:0]   mr_mask_o /*verilator public_flat_rw*/;
+    logic [2:0]         mr_slot_o /*verilator public_flat_rw*/;
+    logic [Lines*3-1:0] mr_code_o /*verilator public_flat_rw*/;
+    logic               mr_reset_o /*verilator public_flat_rw*/;
+    logic               mr_set_o /*verilator public_flat_rw*/;
+    logic               mr_form_o /*verilator public_flat_rw*/;
+    logic               mr_read_o /*verilator public_flat_rw*/;
+    logic               mr_adc_o /*verilator public_flat_rw*/;
+    logic               tl_pre_o /*verilator public_flat_rw*/;
+    logic               xfer_o /*verilator public_flat_rw*/;
+
+    hymem_top u_top (
+      .clk_i, .rst_ni,
+      .psel_i (apb_psel), .penable_i (apb_penable), .pwrite_i (apb_pwrite),
+      .paddr_i (apb_paddr), .pwdata_i (apb_pwdata), .pstrb_i (apb_pstrb), .pprot_i (apb_pprot),
+      .prdata_o (apb_prdata), .pready_o (apb_pready), .pslverr_o (apb_pslverr), .irq_o (irq),
+      .fe_row_o, .fe_wl_o, .fe_sl_o, .fe_bl_o, .fe_mask_o, .fe_sae_o, .fe_rdata_i,
+      .mr_slot_o, .mr_pol_o, .mr_mask_o, .mr_code_o, .mr_reset_o, .mr_set_o, .mr_form_o,
+      .mr_read_o, .mr_adc_o, .mr_rdata_i, .tl_pre_o, .xfer_o
+    );
+
+    assign irq_o[k] = irq;
+  end
+
+endmodule
+
+`default_nettype wire
