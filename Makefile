@@ -14,16 +14,17 @@ TESTS     ?= tb#         what pytest runs: a directory, a file, or file::test[id
 WAVES     ?= 0#          1 = dump waves (FST on Icarus, VCD on Verilator) in the test's run dir
 PYTEST_ARGS ?=#          extra pytest arguments, e.g. PYTEST_ARGS='-k prng'
 BENCH_ARGS ?=#           extra `hymem bench` arguments, e.g. BENCH_ARGS=--quick
+SIM_ARGS  ?=#            extra `hymem cosim` arguments for `make sim`, e.g. SIM_ARGS='--k 20 --skip-unchanged'
 
 export WAVES
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sim test lint synth regs waves bench clean distclean
+.PHONY: help venv sim demo test lint synth regs waves bench clean distclean
 
 help: ## list the targets
 	@echo "hymem make targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
-	@echo "variables: SIM=all|icarus|verilator SEED=N JOBS=N TESTS=path WAVES=1 PYTEST_ARGS=... BENCH_ARGS=..."
+	@echo "variables: SIM=all|icarus|verilator SEED=N SAMPLES=N SIM_ARGS=... JOBS=N TESTS=path WAVES=1 PYTEST_ARGS=... BENCH_ARGS=..."
 
 $(STAMP): pyproject.toml
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV) || { echo "error: cannot create $(VENV); install python3-venv"; exit 1; }
@@ -32,8 +33,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create .venv and install hymem with its dependencies
 
-sim: $(STAMP) ## the main job (for now: the RTL primitives' demo on SIM, default verilator)
-	$(VENV)/bin/hymem demo --sim $(if $(filter all,$(SIM)),verilator,$(SIM)) $(if $(SEED),--seed $(SEED))
+SIM_ONE   = $(if $(filter all,$(SIM)),verilator,$(SIM))
+# Icarus co-simulates about 7x slower than Verilator: its default run is shorter
+SAMPLES   ?= $(if $(filter icarus,$(SIM_ONE)),150,600)
+
+sim: $(STAMP) ## the main job: train digits 64-16-10 through the RTL (hymem cosim) on SIM (default verilator)
+	$(VENV)/bin/hymem cosim --sim $(SIM_ONE) --samples $(SAMPLES) $(if $(SEED),--seed $(SEED)) \
+	  $(if $(filter 1,$(WAVES)),--waves) --json build/cosim-$(SIM_ONE).json $(SIM_ARGS)
+
+demo: $(STAMP) ## the RTL primitives' demo (PRNG, MSB extraction, saturating adder) on SIM
+	$(VENV)/bin/hymem demo --sim $(SIM_ONE) $(if $(SEED),--seed $(SEED))
 
 test: $(STAMP) ## the regression on every simulator (SIM=icarus|verilator for one)
 	$(VPY) -m pytest -n $(JOBS) --sim $(SIM) $(if $(SEED),--seed $(SEED)) $(PYTEST_ARGS) $(TESTS)

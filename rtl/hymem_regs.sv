@@ -428,398 +428,268 @@ module hymem_regs (
   assign acc_err_addr_o = paddr_i;
 
   // ------------------------------------------------------------- registers
-  // CMD @ 0x010
-  logic cmd_sample_q;
+  logic cmd_sample_q;   // CMD.SAMPLE (pulse) @ 0x010
+  logic cmd_transfer_q;   // CMD.TRANSFER (pulse) @ 0x010
+  logic cmd_form_q;   // CMD.FORM (pulse) @ 0x010
+  logic cmd_readout_q;   // CMD.READOUT (pulse) @ 0x010
+  logic cmd_abort_q;   // CMD.ABORT (pulse) @ 0x010
+  logic cmd_seed_load_q;   // CMD.SEED_LOAD (pulse) @ 0x010
+  logic cmd_cnt_clear_q;   // CMD.CNT_CLEAR (pulse) @ 0x010
+  logic cmd_err_clear_q;   // CMD.ERR_CLEAR (pulse) @ 0x010
+  logic cmd_fail_clear_q;   // CMD.FAIL_CLEAR (pulse) @ 0x010
+  logic [7:0] err_code_q;   // ERR.CODE (hw_we) @ 0x01C
+  logic [11:0] err_addr_q;   // ERR.ADDR (hw_we) @ 0x01C
+  logic irq_status_done_q;   // IRQ_STATUS.DONE (w1c) @ 0x020
+  logic irq_status_fail_q;   // IRQ_STATUS.FAIL (w1c) @ 0x020
+  logic irq_status_error_q;   // IRQ_STATUS.ERROR (w1c) @ 0x020
+  logic irq_enable_done_q;   // IRQ_ENABLE.DONE (rw) @ 0x024
+  logic irq_enable_fail_q;   // IRQ_ENABLE.FAIL (rw) @ 0x024
+  logic irq_enable_error_q;   // IRQ_ENABLE.ERROR (rw) @ 0x024
+  logic [10:0] layer_n_in_q;   // LAYER.N_IN (rw) @ 0x030
+  logic [10:0] layer_n_out_q;   // LAYER.N_OUT (rw) @ 0x030
+  logic [7:0] lr_mult_q;   // LR.MULT (rw) @ 0x034
+  logic [4:0] lr_shift_q;   // LR.SHIFT (rw) @ 0x034
+  logic [16:0] mask_p_p16_q;   // MASK_P.P16 (rw) @ 0x038
+  logic mode_stoch_round_q;   // MODE.STOCH_ROUND (rw) @ 0x03C
+  logic mode_code_round_q;   // MODE.CODE_ROUND (rw) @ 0x03C
+  logic mode_skip_zero_q;   // MODE.SKIP_ZERO (rw) @ 0x03C
+  logic mode_change_aware_q;   // MODE.CHANGE_AWARE (rw) @ 0x03C
+  logic [7:0] mode_verify_max_q;   // MODE.VERIFY_MAX (rw) @ 0x03C
+  logic [15:0] xfer_k_k_q;   // XFER_K.K (rw) @ 0x040
+  logic [31:0] seed_seed_q;   // SEED.SEED (rw) @ 0x044
+  logic [7:0] form_target_q;   // FORM.TARGET (rw) @ 0x048
+  logic [7:0] form_max_q;   // FORM.MAX (rw) @ 0x048
+  logic [2:0] readout_sel_slot_q;   // READOUT_SEL.SLOT (rw) @ 0x04C
+  logic readout_sel_pol_q;   // READOUT_SEL.POL (rw) @ 0x04C
+  logic [7:0] vfy_lo0_l0_q;   // VFY_LO0.L0 (rw) @ 0x050
+  logic [7:0] vfy_lo0_l1_q;   // VFY_LO0.L1 (rw) @ 0x050
+  logic [7:0] vfy_lo0_l2_q;   // VFY_LO0.L2 (rw) @ 0x050
+  logic [7:0] vfy_lo0_l3_q;   // VFY_LO0.L3 (rw) @ 0x050
+  logic [7:0] vfy_lo1_l4_q;   // VFY_LO1.L4 (rw) @ 0x054
+  logic [7:0] vfy_lo1_l5_q;   // VFY_LO1.L5 (rw) @ 0x054
+  logic [7:0] vfy_lo1_l6_q;   // VFY_LO1.L6 (rw) @ 0x054
+  logic [7:0] vfy_lo1_l7_q;   // VFY_LO1.L7 (rw) @ 0x054
+  logic [7:0] vfy_hi0_l0_q;   // VFY_HI0.L0 (rw) @ 0x058
+  logic [7:0] vfy_hi0_l1_q;   // VFY_HI0.L1 (rw) @ 0x058
+  logic [7:0] vfy_hi0_l2_q;   // VFY_HI0.L2 (rw) @ 0x058
+  logic [7:0] vfy_hi0_l3_q;   // VFY_HI0.L3 (rw) @ 0x058
+  logic [7:0] vfy_hi1_l4_q;   // VFY_HI1.L4 (rw) @ 0x05C
+  logic [7:0] vfy_hi1_l5_q;   // VFY_HI1.L5 (rw) @ 0x05C
+  logic [7:0] vfy_hi1_l6_q;   // VFY_HI1.L6 (rw) @ 0x05C
+  logic [7:0] vfy_hi1_l7_q;   // VFY_HI1.L7 (rw) @ 0x05C
+  logic [15:0] t_fe0_setup_q;   // T_FE0.SETUP (rw) @ 0x060
+  logic [15:0] t_fe0_pulse_q;   // T_FE0.PULSE (rw) @ 0x060
+  logic [15:0] t_fe1_sense_q;   // T_FE1.SENSE (rw) @ 0x064
+  logic [15:0] t_fe1_hold_q;   // T_FE1.HOLD (rw) @ 0x064
+  logic [15:0] t_fe2_gap_q;   // T_FE2.GAP (rw) @ 0x068
+  logic [15:0] t_mr0_reset_q;   // T_MR0.RESET (rw) @ 0x070
+  logic [15:0] t_mr0_set_q;   // T_MR0.SET (rw) @ 0x070
+  logic [15:0] t_mr1_form_q;   // T_MR1.FORM (rw) @ 0x074
+  logic [15:0] t_mr1_read_q;   // T_MR1.READ (rw) @ 0x074
+  logic [15:0] t_mr2_adc_q;   // T_MR2.ADC (rw) @ 0x078
+  logic [15:0] t_mr2_pre_q;   // T_MR2.PRE (rw) @ 0x078
+  logic [15:0] t_mr3_xfer_q;   // T_MR3.XFER (rw) @ 0x07C
+  logic [15:0] t_mr3_gap_q;   // T_MR3.GAP (rw) @ 0x07C
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) cmd_sample_q <= 1'd0;
-    else cmd_sample_q <= (wr_commit && hit_cmd) ? (pwdata_i[0:0] & bmask[0:0]) : 1'd0;
+    if (!rst_ni) begin
+      cmd_sample_q <= 1'd0;
+      cmd_transfer_q <= 1'd0;
+      cmd_form_q <= 1'd0;
+      cmd_readout_q <= 1'd0;
+      cmd_abort_q <= 1'd0;
+      cmd_seed_load_q <= 1'd0;
+      cmd_cnt_clear_q <= 1'd0;
+      cmd_err_clear_q <= 1'd0;
+      cmd_fail_clear_q <= 1'd0;
+      err_code_q <= 8'd0;
+      err_addr_q <= 12'd0;
+      irq_status_done_q <= 1'd0;
+      irq_status_fail_q <= 1'd0;
+      irq_status_error_q <= 1'd0;
+      irq_enable_done_q <= 1'd0;
+      irq_enable_fail_q <= 1'd0;
+      irq_enable_error_q <= 1'd0;
+      layer_n_in_q <= 11'd64;
+      layer_n_out_q <= 11'd16;
+      lr_mult_q <= 8'd128;
+      lr_shift_q <= 5'd8;
+      mask_p_p16_q <= 17'd13107;
+      mode_stoch_round_q <= 1'd1;
+      mode_code_round_q <= 1'd0;
+      mode_skip_zero_q <= 1'd1;
+      mode_change_aware_q <= 1'd0;
+      mode_verify_max_q <= 8'd0;
+      xfer_k_k_q <= 16'd100;
+      seed_seed_q <= 32'd1;
+      form_target_q <= 8'd40;
+      form_max_q <= 8'd64;
+      readout_sel_slot_q <= 3'd0;
+      readout_sel_pol_q <= 1'd0;
+      vfy_lo0_l0_q <= 8'd0;
+      vfy_lo0_l1_q <= 8'd14;
+      vfy_lo0_l2_q <= 8'd49;
+      vfy_lo0_l3_q <= 8'd95;
+      vfy_lo1_l4_q <= 8'd133;
+      vfy_lo1_l5_q <= 8'd160;
+      vfy_lo1_l6_q <= 8'd182;
+      vfy_lo1_l7_q <= 8'd200;
+      vfy_hi0_l0_q <= 8'd13;
+      vfy_hi0_l1_q <= 8'd48;
+      vfy_hi0_l2_q <= 8'd94;
+      vfy_hi0_l3_q <= 8'd132;
+      vfy_hi1_l4_q <= 8'd159;
+      vfy_hi1_l5_q <= 8'd181;
+      vfy_hi1_l6_q <= 8'd199;
+      vfy_hi1_l7_q <= 8'd255;
+      t_fe0_setup_q <= 16'd2;
+      t_fe0_pulse_q <= 16'd200;
+      t_fe1_sense_q <= 16'd150;
+      t_fe1_hold_q <= 16'd2;
+      t_fe2_gap_q <= 16'd2;
+      t_mr0_reset_q <= 16'd100;
+      t_mr0_set_q <= 16'd100;
+      t_mr1_form_q <= 16'd30000;
+      t_mr1_read_q <= 16'd20;
+      t_mr2_adc_q <= 16'd10;
+      t_mr2_pre_q <= 16'd10;
+      t_mr3_xfer_q <= 16'd1000;
+      t_mr3_gap_q <= 16'd2;
+    end else begin
+      if (wr_commit && hit_cmd) cmd_sample_q <= (pwdata_i[0:0] & bmask[0:0]);
+      else if (cmd_sample_q != 1'd0) cmd_sample_q <= 1'd0;
+      if (wr_commit && hit_cmd) cmd_transfer_q <= (pwdata_i[1:1] & bmask[1:1]);
+      else if (cmd_transfer_q != 1'd0) cmd_transfer_q <= 1'd0;
+      if (wr_commit && hit_cmd) cmd_form_q <= (pwdata_i[2:2] & bmask[2:2]);
+      else if (cmd_form_q != 1'd0) cmd_form_q <= 1'd0;
+      if (wr_commit && hit_cmd) cmd_readout_q <= (pwdata_i[3:3] & bmask[3:3]);
+      else if (cmd_readout_q != 1'd0) cmd_readout_q <= 1'd0;
+      if (wr_commit && hit_cmd) cmd_abort_q <= (pwdata_i[4:4] & bmask[4:4]);
+      else if (cmd_abort_q != 1'd0) cmd_abort_q <= 1'd0;
+      if (wr_commit && hit_cmd) cmd_seed_load_q <= (pwdata_i[5:5] & bmask[5:5]);
+      else if (cmd_seed_load_q != 1'd0) cmd_seed_load_q <= 1'd0;
+      if (wr_commit && hit_cmd) cmd_cnt_clear_q <= (pwdata_i[6:6] & bmask[6:6]);
+      else if (cmd_cnt_clear_q != 1'd0) cmd_cnt_clear_q <= 1'd0;
+      if (wr_commit && hit_cmd) cmd_err_clear_q <= (pwdata_i[7:7] & bmask[7:7]);
+      else if (cmd_err_clear_q != 1'd0) cmd_err_clear_q <= 1'd0;
+      if (wr_commit && hit_cmd) cmd_fail_clear_q <= (pwdata_i[8:8] & bmask[8:8]);
+      else if (cmd_fail_clear_q != 1'd0) cmd_fail_clear_q <= 1'd0;
+      if (err_code_we_i) err_code_q <= err_code_i;
+      if (err_addr_we_i) err_addr_q <= err_addr_i;
+      if (irq_status_done_set_i != 1'd0 || (wr_commit && hit_irq_status))
+        irq_status_done_q <= irq_status_done_set_i | (irq_status_done_q & ~((wr_commit && hit_irq_status) ? (pwdata_i[0:0] & bmask[0:0]) : 1'd0));
+      if (irq_status_fail_set_i != 1'd0 || (wr_commit && hit_irq_status))
+        irq_status_fail_q <= irq_status_fail_set_i | (irq_status_fail_q & ~((wr_commit && hit_irq_status) ? (pwdata_i[1:1] & bmask[1:1]) : 1'd0));
+      if (irq_status_error_set_i != 1'd0 || (wr_commit && hit_irq_status))
+        irq_status_error_q <= irq_status_error_set_i | (irq_status_error_q & ~((wr_commit && hit_irq_status) ? (pwdata_i[2:2] & bmask[2:2]) : 1'd0));
+      if (wr_commit && hit_irq_enable) irq_enable_done_q <= (irq_enable_done_q & ~bmask[0:0]) | (pwdata_i[0:0] & bmask[0:0]);
+      if (wr_commit && hit_irq_enable) irq_enable_fail_q <= (irq_enable_fail_q & ~bmask[1:1]) | (pwdata_i[1:1] & bmask[1:1]);
+      if (wr_commit && hit_irq_enable) irq_enable_error_q <= (irq_enable_error_q & ~bmask[2:2]) | (pwdata_i[2:2] & bmask[2:2]);
+      if (wr_commit && hit_layer) layer_n_in_q <= (layer_n_in_q & ~bmask[10:0]) | (pwdata_i[10:0] & bmask[10:0]);
+      if (wr_commit && hit_layer) layer_n_out_q <= (layer_n_out_q & ~bmask[26:16]) | (pwdata_i[26:16] & bmask[26:16]);
+      if (wr_commit && hit_lr) lr_mult_q <= (lr_mult_q & ~bmask[7:0]) | (pwdata_i[7:0] & bmask[7:0]);
+      if (wr_commit && hit_lr) lr_shift_q <= (lr_shift_q & ~bmask[12:8]) | (pwdata_i[12:8] & bmask[12:8]);
+      if (wr_commit && hit_mask_p) mask_p_p16_q <= (mask_p_p16_q & ~bmask[16:0]) | (pwdata_i[16:0] & bmask[16:0]);
+      if (wr_commit && hit_mode) mode_stoch_round_q <= (mode_stoch_round_q & ~bmask[0:0]) | (pwdata_i[0:0] & bmask[0:0]);
+      if (wr_commit && hit_mode) mode_code_round_q <= (mode_code_round_q & ~bmask[1:1]) | (pwdata_i[1:1] & bmask[1:1]);
+      if (wr_commit && hit_mode) mode_skip_zero_q <= (mode_skip_zero_q & ~bmask[2:2]) | (pwdata_i[2:2] & bmask[2:2]);
+      if (wr_commit && hit_mode) mode_change_aware_q <= (mode_change_aware_q & ~bmask[3:3]) | (pwdata_i[3:3] & bmask[3:3]);
+      if (wr_commit && hit_mode) mode_verify_max_q <= (mode_verify_max_q & ~bmask[15:8]) | (pwdata_i[15:8] & bmask[15:8]);
+      if (wr_commit && hit_xfer_k) xfer_k_k_q <= (xfer_k_k_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
+      if (wr_commit && hit_seed) seed_seed_q <= (seed_seed_q & ~bmask[31:0]) | (pwdata_i[31:0] & bmask[31:0]);
+      if (wr_commit && hit_form) form_target_q <= (form_target_q & ~bmask[7:0]) | (pwdata_i[7:0] & bmask[7:0]);
+      if (wr_commit && hit_form) form_max_q <= (form_max_q & ~bmask[15:8]) | (pwdata_i[15:8] & bmask[15:8]);
+      if (wr_commit && hit_readout_sel) readout_sel_slot_q <= (readout_sel_slot_q & ~bmask[2:0]) | (pwdata_i[2:0] & bmask[2:0]);
+      if (wr_commit && hit_readout_sel) readout_sel_pol_q <= (readout_sel_pol_q & ~bmask[8:8]) | (pwdata_i[8:8] & bmask[8:8]);
+      if (wr_commit && hit_vfy_lo0) vfy_lo0_l0_q <= (vfy_lo0_l0_q & ~bmask[7:0]) | (pwdata_i[7:0] & bmask[7:0]);
+      if (wr_commit && hit_vfy_lo0) vfy_lo0_l1_q <= (vfy_lo0_l1_q & ~bmask[15:8]) | (pwdata_i[15:8] & bmask[15:8]);
+      if (wr_commit && hit_vfy_lo0) vfy_lo0_l2_q <= (vfy_lo0_l2_q & ~bmask[23:16]) | (pwdata_i[23:16] & bmask[23:16]);
+      if (wr_commit && hit_vfy_lo0) vfy_lo0_l3_q <= (vfy_lo0_l3_q & ~bmask[31:24]) | (pwdata_i[31:24] & bmask[31:24]);
+      if (wr_commit && hit_vfy_lo1) vfy_lo1_l4_q <= (vfy_lo1_l4_q & ~bmask[7:0]) | (pwdata_i[7:0] & bmask[7:0]);
+      if (wr_commit && hit_vfy_lo1) vfy_lo1_l5_q <= (vfy_lo1_l5_q & ~bmask[15:8]) | (pwdata_i[15:8] & bmask[15:8]);
+      if (wr_commit && hit_vfy_lo1) vfy_lo1_l6_q <= (vfy_lo1_l6_q & ~bmask[23:16]) | (pwdata_i[23:16] & bmask[23:16]);
+      if (wr_commit && hit_vfy_lo1) vfy_lo1_l7_q <= (vfy_lo1_l7_q & ~bmask[31:24]) | (pwdata_i[31:24] & bmask[31:24]);
+      if (wr_commit && hit_vfy_hi0) vfy_hi0_l0_q <= (vfy_hi0_l0_q & ~bmask[7:0]) | (pwdata_i[7:0] & bmask[7:0]);
+      if (wr_commit && hit_vfy_hi0) vfy_hi0_l1_q <= (vfy_hi0_l1_q & ~bmask[15:8]) | (pwdata_i[15:8] & bmask[15:8]);
+      if (wr_commit && hit_vfy_hi0) vfy_hi0_l2_q <= (vfy_hi0_l2_q & ~bmask[23:16]) | (pwdata_i[23:16] & bmask[23:16]);
+      if (wr_commit && hit_vfy_hi0) vfy_hi0_l3_q <= (vfy_hi0_l3_q & ~bmask[31:24]) | (pwdata_i[31:24] & bmask[31:24]);
+      if (wr_commit && hit_vfy_hi1) vfy_hi1_l4_q <= (vfy_hi1_l4_q & ~bmask[7:0]) | (pwdata_i[7:0] & bmask[7:0]);
+      if (wr_commit && hit_vfy_hi1) vfy_hi1_l5_q <= (vfy_hi1_l5_q & ~bmask[15:8]) | (pwdata_i[15:8] & bmask[15:8]);
+      if (wr_commit && hit_vfy_hi1) vfy_hi1_l6_q <= (vfy_hi1_l6_q & ~bmask[23:16]) | (pwdata_i[23:16] & bmask[23:16]);
+      if (wr_commit && hit_vfy_hi1) vfy_hi1_l7_q <= (vfy_hi1_l7_q & ~bmask[31:24]) | (pwdata_i[31:24] & bmask[31:24]);
+      if (wr_commit && hit_t_fe0) t_fe0_setup_q <= (t_fe0_setup_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
+      if (wr_commit && hit_t_fe0) t_fe0_pulse_q <= (t_fe0_pulse_q & ~bmask[31:16]) | (pwdata_i[31:16] & bmask[31:16]);
+      if (wr_commit && hit_t_fe1) t_fe1_sense_q <= (t_fe1_sense_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
+      if (wr_commit && hit_t_fe1) t_fe1_hold_q <= (t_fe1_hold_q & ~bmask[31:16]) | (pwdata_i[31:16] & bmask[31:16]);
+      if (wr_commit && hit_t_fe2) t_fe2_gap_q <= (t_fe2_gap_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
+      if (wr_commit && hit_t_mr0) t_mr0_reset_q <= (t_mr0_reset_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
+      if (wr_commit && hit_t_mr0) t_mr0_set_q <= (t_mr0_set_q & ~bmask[31:16]) | (pwdata_i[31:16] & bmask[31:16]);
+      if (wr_commit && hit_t_mr1) t_mr1_form_q <= (t_mr1_form_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
+      if (wr_commit && hit_t_mr1) t_mr1_read_q <= (t_mr1_read_q & ~bmask[31:16]) | (pwdata_i[31:16] & bmask[31:16]);
+      if (wr_commit && hit_t_mr2) t_mr2_adc_q <= (t_mr2_adc_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
+      if (wr_commit && hit_t_mr2) t_mr2_pre_q <= (t_mr2_pre_q & ~bmask[31:16]) | (pwdata_i[31:16] & bmask[31:16]);
+      if (wr_commit && hit_t_mr3) t_mr3_xfer_q <= (t_mr3_xfer_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
+      if (wr_commit && hit_t_mr3) t_mr3_gap_q <= (t_mr3_gap_q & ~bmask[31:16]) | (pwdata_i[31:16] & bmask[31:16]);
+    end
   end
   assign cmd_sample_o = cmd_sample_q;
-  logic cmd_transfer_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) cmd_transfer_q <= 1'd0;
-    else cmd_transfer_q <= (wr_commit && hit_cmd) ? (pwdata_i[1:1] & bmask[1:1]) : 1'd0;
-  end
   assign cmd_transfer_o = cmd_transfer_q;
-  logic cmd_form_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) cmd_form_q <= 1'd0;
-    else cmd_form_q <= (wr_commit && hit_cmd) ? (pwdata_i[2:2] & bmask[2:2]) : 1'd0;
-  end
   assign cmd_form_o = cmd_form_q;
-  logic cmd_readout_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) cmd_readout_q <= 1'd0;
-    else cmd_readout_q <= (wr_commit && hit_cmd) ? (pwdata_i[3:3] & bmask[3:3]) : 1'd0;
-  end
   assign cmd_readout_o = cmd_readout_q;
-  logic cmd_abort_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) cmd_abort_q <= 1'd0;
-    else cmd_abort_q <= (wr_commit && hit_cmd) ? (pwdata_i[4:4] & bmask[4:4]) : 1'd0;
-  end
   assign cmd_abort_o = cmd_abort_q;
-  logic cmd_seed_load_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) cmd_seed_load_q <= 1'd0;
-    else cmd_seed_load_q <= (wr_commit && hit_cmd) ? (pwdata_i[5:5] & bmask[5:5]) : 1'd0;
-  end
   assign cmd_seed_load_o = cmd_seed_load_q;
-  logic cmd_cnt_clear_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) cmd_cnt_clear_q <= 1'd0;
-    else cmd_cnt_clear_q <= (wr_commit && hit_cmd) ? (pwdata_i[6:6] & bmask[6:6]) : 1'd0;
-  end
   assign cmd_cnt_clear_o = cmd_cnt_clear_q;
-  logic cmd_err_clear_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) cmd_err_clear_q <= 1'd0;
-    else cmd_err_clear_q <= (wr_commit && hit_cmd) ? (pwdata_i[7:7] & bmask[7:7]) : 1'd0;
-  end
   assign cmd_err_clear_o = cmd_err_clear_q;
-  logic cmd_fail_clear_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) cmd_fail_clear_q <= 1'd0;
-    else cmd_fail_clear_q <= (wr_commit && hit_cmd) ? (pwdata_i[8:8] & bmask[8:8]) : 1'd0;
-  end
   assign cmd_fail_clear_o = cmd_fail_clear_q;
-  // ERR @ 0x01C
-  logic [7:0] err_code_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) err_code_q <= 8'd0;
-    else if (err_code_we_i) err_code_q <= err_code_i;
-  end
-  logic [11:0] err_addr_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) err_addr_q <= 12'd0;
-    else if (err_addr_we_i) err_addr_q <= err_addr_i;
-  end
-  // IRQ_STATUS @ 0x020
-  logic irq_status_done_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) irq_status_done_q <= 1'd0;
-    else irq_status_done_q <= irq_status_done_set_i | (irq_status_done_q & ~((wr_commit && hit_irq_status) ? (pwdata_i[0:0] & bmask[0:0]) : 1'd0));
-  end
   assign irq_status_done_o = irq_status_done_q;
-  logic irq_status_fail_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) irq_status_fail_q <= 1'd0;
-    else irq_status_fail_q <= irq_status_fail_set_i | (irq_status_fail_q & ~((wr_commit && hit_irq_status) ? (pwdata_i[1:1] & bmask[1:1]) : 1'd0));
-  end
   assign irq_status_fail_o = irq_status_fail_q;
-  logic irq_status_error_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) irq_status_error_q <= 1'd0;
-    else irq_status_error_q <= irq_status_error_set_i | (irq_status_error_q & ~((wr_commit && hit_irq_status) ? (pwdata_i[2:2] & bmask[2:2]) : 1'd0));
-  end
   assign irq_status_error_o = irq_status_error_q;
-  // IRQ_ENABLE @ 0x024
-  logic irq_enable_done_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) irq_enable_done_q <= 1'd0;
-    else if (wr_commit && hit_irq_enable) irq_enable_done_q <= (irq_enable_done_q & ~bmask[0:0]) | (pwdata_i[0:0] & bmask[0:0]);
-  end
   assign irq_enable_done_o = irq_enable_done_q;
-  logic irq_enable_fail_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) irq_enable_fail_q <= 1'd0;
-    else if (wr_commit && hit_irq_enable) irq_enable_fail_q <= (irq_enable_fail_q & ~bmask[1:1]) | (pwdata_i[1:1] & bmask[1:1]);
-  end
   assign irq_enable_fail_o = irq_enable_fail_q;
-  logic irq_enable_error_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) irq_enable_error_q <= 1'd0;
-    else if (wr_commit && hit_irq_enable) irq_enable_error_q <= (irq_enable_error_q & ~bmask[2:2]) | (pwdata_i[2:2] & bmask[2:2]);
-  end
   assign irq_enable_error_o = irq_enable_error_q;
-  // LAYER @ 0x030
-  logic [10:0] layer_n_in_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) layer_n_in_q <= 11'd64;
-    else if (wr_commit && hit_layer) layer_n_in_q <= (layer_n_in_q & ~bmask[10:0]) | (pwdata_i[10:0] & bmask[10:0]);
-  end
   assign layer_n_in_o = layer_n_in_q;
-  logic [10:0] layer_n_out_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) layer_n_out_q <= 11'd16;
-    else if (wr_commit && hit_layer) layer_n_out_q <= (layer_n_out_q & ~bmask[26:16]) | (pwdata_i[26:16] & bmask[26:16]);
-  end
   assign layer_n_out_o = layer_n_out_q;
-  // LR @ 0x034
-  logic [7:0] lr_mult_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) lr_mult_q <= 8'd128;
-    else if (wr_commit && hit_lr) lr_mult_q <= (lr_mult_q & ~bmask[7:0]) | (pwdata_i[7:0] & bmask[7:0]);
-  end
   assign lr_mult_o = lr_mult_q;
-  logic [4:0] lr_shift_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) lr_shift_q <= 5'd8;
-    else if (wr_commit && hit_lr) lr_shift_q <= (lr_shift_q & ~bmask[12:8]) | (pwdata_i[12:8] & bmask[12:8]);
-  end
   assign lr_shift_o = lr_shift_q;
-  // MASK_P @ 0x038
-  logic [16:0] mask_p_p16_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) mask_p_p16_q <= 17'd13107;
-    else if (wr_commit && hit_mask_p) mask_p_p16_q <= (mask_p_p16_q & ~bmask[16:0]) | (pwdata_i[16:0] & bmask[16:0]);
-  end
   assign mask_p_p16_o = mask_p_p16_q;
-  // MODE @ 0x03C
-  logic mode_stoch_round_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) mode_stoch_round_q <= 1'd1;
-    else if (wr_commit && hit_mode) mode_stoch_round_q <= (mode_stoch_round_q & ~bmask[0:0]) | (pwdata_i[0:0] & bmask[0:0]);
-  end
   assign mode_stoch_round_o = mode_stoch_round_q;
-  logic mode_code_round_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) mode_code_round_q <= 1'd0;
-    else if (wr_commit && hit_mode) mode_code_round_q <= (mode_code_round_q & ~bmask[1:1]) | (pwdata_i[1:1] & bmask[1:1]);
-  end
   assign mode_code_round_o = mode_code_round_q;
-  logic mode_skip_zero_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) mode_skip_zero_q <= 1'd1;
-    else if (wr_commit && hit_mode) mode_skip_zero_q <= (mode_skip_zero_q & ~bmask[2:2]) | (pwdata_i[2:2] & bmask[2:2]);
-  end
   assign mode_skip_zero_o = mode_skip_zero_q;
-  logic mode_change_aware_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) mode_change_aware_q <= 1'd0;
-    else if (wr_commit && hit_mode) mode_change_aware_q <= (mode_change_aware_q & ~bmask[3:3]) | (pwdata_i[3:3] & bmask[3:3]);
-  end
   assign mode_change_aware_o = mode_change_aware_q;
-  logic [7:0] mode_verify_max_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) mode_verify_max_q <= 8'd0;
-    else if (wr_commit && hit_mode) mode_verify_max_q <= (mode_verify_max_q & ~bmask[15:8]) | (pwdata_i[15:8] & bmask[15:8]);
-  end
   assign mode_verify_max_o = mode_verify_max_q;
-  // XFER_K @ 0x040
-  logic [15:0] xfer_k_k_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) xfer_k_k_q <= 16'd100;
-    else if (wr_commit && hit_xfer_k) xfer_k_k_q <= (xfer_k_k_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
-  end
   assign xfer_k_k_o = xfer_k_k_q;
-  // SEED @ 0x044
-  logic [31:0] seed_seed_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) seed_seed_q <= 32'd1;
-    else if (wr_commit && hit_seed) seed_seed_q <= (seed_seed_q & ~bmask[31:0]) | (pwdata_i[31:0] & bmask[31:0]);
-  end
   assign seed_seed_o = seed_seed_q;
-  // FORM @ 0x048
-  logic [7:0] form_target_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) form_target_q <= 8'd40;
-    else if (wr_commit && hit_form) form_target_q <= (form_target_q & ~bmask[7:0]) | (pwdata_i[7:0] & bmask[7:0]);
-  end
   assign form_target_o = form_target_q;
-  logic [7:0] form_max_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) form_max_q <= 8'd64;
-    else if (wr_commit && hit_form) form_max_q <= (form_max_q & ~bmask[15:8]) | (pwdata_i[15:8] & bmask[15:8]);
-  end
   assign form_max_o = form_max_q;
-  // READOUT_SEL @ 0x04C
-  logic [2:0] readout_sel_slot_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) readout_sel_slot_q <= 3'd0;
-    else if (wr_commit && hit_readout_sel) readout_sel_slot_q <= (readout_sel_slot_q & ~bmask[2:0]) | (pwdata_i[2:0] & bmask[2:0]);
-  end
   assign readout_sel_slot_o = readout_sel_slot_q;
-  logic readout_sel_pol_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) readout_sel_pol_q <= 1'd0;
-    else if (wr_commit && hit_readout_sel) readout_sel_pol_q <= (readout_sel_pol_q & ~bmask[8:8]) | (pwdata_i[8:8] & bmask[8:8]);
-  end
   assign readout_sel_pol_o = readout_sel_pol_q;
-  // VFY_LO0 @ 0x050
-  logic [7:0] vfy_lo0_l0_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) vfy_lo0_l0_q <= 8'd0;
-    else if (wr_commit && hit_vfy_lo0) vfy_lo0_l0_q <= (vfy_lo0_l0_q & ~bmask[7:0]) | (pwdata_i[7:0] & bmask[7:0]);
-  end
   assign vfy_lo0_l0_o = vfy_lo0_l0_q;
-  logic [7:0] vfy_lo0_l1_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) vfy_lo0_l1_q <= 8'd14;
-    else if (wr_commit && hit_vfy_lo0) vfy_lo0_l1_q <= (vfy_lo0_l1_q & ~bmask[15:8]) | (pwdata_i[15:8] & bmask[15:8]);
-  end
   assign vfy_lo0_l1_o = vfy_lo0_l1_q;
-  logic [7:0] vfy_lo0_l2_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) vfy_lo0_l2_q <= 8'd49;
-    else if (wr_commit && hit_vfy_lo0) vfy_lo0_l2_q <= (vfy_lo0_l2_q & ~bmask[23:16]) | (pwdata_i[23:16] & bmask[23:16]);
-  end
   assign vfy_lo0_l2_o = vfy_lo0_l2_q;
-  logic [7:0] vfy_lo0_l3_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) vfy_lo0_l3_q <= 8'd95;
-    else if (wr_commit && hit_vfy_lo0) vfy_lo0_l3_q <= (vfy_lo0_l3_q & ~bmask[31:24]) | (pwdata_i[31:24] & bmask[31:24]);
-  end
   assign vfy_lo0_l3_o = vfy_lo0_l3_q;
-  // VFY_LO1 @ 0x054
-  logic [7:0] vfy_lo1_l4_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) vfy_lo1_l4_q <= 8'd133;
-    else if (wr_commit && hit_vfy_lo1) vfy_lo1_l4_q <= (vfy_lo1_l4_q & ~bmask[7:0]) | (pwdata_i[7:0] & bmask[7:0]);
-  end
   assign vfy_lo1_l4_o = vfy_lo1_l4_q;
-  logic [7:0] vfy_lo1_l5_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) vfy_lo1_l5_q <= 8'd160;
-    else if (wr_commit && hit_vfy_lo1) vfy_lo1_l5_q <= (vfy_lo1_l5_q & ~bmask[15:8]) | (pwdata_i[15:8] & bmask[15:8]);
-  end
   assign vfy_lo1_l5_o = vfy_lo1_l5_q;
-  logic [7:0] vfy_lo1_l6_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) vfy_lo1_l6_q <= 8'd182;
-    else if (wr_commit && hit_vfy_lo1) vfy_lo1_l6_q <= (vfy_lo1_l6_q & ~bmask[23:16]) | (pwdata_i[23:16] & bmask[23:16]);
-  end
   assign vfy_lo1_l6_o = vfy_lo1_l6_q;
-  logic [7:0] vfy_lo1_l7_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) vfy_lo1_l7_q <= 8'd200;
-    else if (wr_commit && hit_vfy_lo1) vfy_lo1_l7_q <= (vfy_lo1_l7_q & ~bmask[31:24]) | (pwdata_i[31:24] & bmask[31:24]);
-  end
   assign vfy_lo1_l7_o = vfy_lo1_l7_q;
-  // VFY_HI0 @ 0x058
-  logic [7:0] vfy_hi0_l0_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) vfy_hi0_l0_q <= 8'd13;
-    else if (wr_commit && hit_vfy_hi0) vfy_hi0_l0_q <= (vfy_hi0_l0_q & ~bmask[7:0]) | (pwdata_i[7:0] & bmask[7:0]);
-  end
   assign vfy_hi0_l0_o = vfy_hi0_l0_q;
-  logic [7:0] vfy_hi0_l1_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) vfy_hi0_l1_q <= 8'd48;
-    else if (wr_commit && hit_vfy_hi0) vfy_hi0_l1_q <= (vfy_hi0_l1_q & ~bmask[15:8]) | (pwdata_i[15:8] & bmask[15:8]);
-  end
   assign vfy_hi0_l1_o = vfy_hi0_l1_q;
-  logic [7:0] vfy_hi0_l2_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) vfy_hi0_l2_q <= 8'd94;
-    else if (wr_commit && hit_vfy_hi0) vfy_hi0_l2_q <= (vfy_hi0_l2_q & ~bmask[23:16]) | (pwdata_i[23:16] & bmask[23:16]);
-  end
   assign vfy_hi0_l2_o = vfy_hi0_l2_q;
-  logic [7:0] vfy_hi0_l3_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) vfy_hi0_l3_q <= 8'd132;
-    else if (wr_commit && hit_vfy_hi0) vfy_hi0_l3_q <= (vfy_hi0_l3_q & ~bmask[31:24]) | (pwdata_i[31:24] & bmask[31:24]);
-  end
   assign vfy_hi0_l3_o = vfy_hi0_l3_q;
-  // VFY_HI1 @ 0x05C
-  logic [7:0] vfy_hi1_l4_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) vfy_hi1_l4_q <= 8'd159;
-    else if (wr_commit && hit_vfy_hi1) vfy_hi1_l4_q <= (vfy_hi1_l4_q & ~bmask[7:0]) | (pwdata_i[7:0] & bmask[7:0]);
-  end
   assign vfy_hi1_l4_o = vfy_hi1_l4_q;
-  logic [7:0] vfy_hi1_l5_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) vfy_hi1_l5_q <= 8'd181;
-    else if (wr_commit && hit_vfy_hi1) vfy_hi1_l5_q <= (vfy_hi1_l5_q & ~bmask[15:8]) | (pwdata_i[15:8] & bmask[15:8]);
-  end
   assign vfy_hi1_l5_o = vfy_hi1_l5_q;
-  logic [7:0] vfy_hi1_l6_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) vfy_hi1_l6_q <= 8'd199;
-    else if (wr_commit && hit_vfy_hi1) vfy_hi1_l6_q <= (vfy_hi1_l6_q & ~bmask[23:16]) | (pwdata_i[23:16] & bmask[23:16]);
-  end
   assign vfy_hi1_l6_o = vfy_hi1_l6_q;
-  logic [7:0] vfy_hi1_l7_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) vfy_hi1_l7_q <= 8'd255;
-    else if (wr_commit && hit_vfy_hi1) vfy_hi1_l7_q <= (vfy_hi1_l7_q & ~bmask[31:24]) | (pwdata_i[31:24] & bmask[31:24]);
-  end
   assign vfy_hi1_l7_o = vfy_hi1_l7_q;
-  // T_FE0 @ 0x060
-  logic [15:0] t_fe0_setup_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) t_fe0_setup_q <= 16'd2;
-    else if (wr_commit && hit_t_fe0) t_fe0_setup_q <= (t_fe0_setup_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
-  end
   assign t_fe0_setup_o = t_fe0_setup_q;
-  logic [15:0] t_fe0_pulse_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) t_fe0_pulse_q <= 16'd200;
-    else if (wr_commit && hit_t_fe0) t_fe0_pulse_q <= (t_fe0_pulse_q & ~bmask[31:16]) | (pwdata_i[31:16] & bmask[31:16]);
-  end
   assign t_fe0_pulse_o = t_fe0_pulse_q;
-  // T_FE1 @ 0x064
-  logic [15:0] t_fe1_sense_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) t_fe1_sense_q <= 16'd150;
-    else if (wr_commit && hit_t_fe1) t_fe1_sense_q <= (t_fe1_sense_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
-  end
   assign t_fe1_sense_o = t_fe1_sense_q;
-  logic [15:0] t_fe1_hold_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) t_fe1_hold_q <= 16'd2;
-    else if (wr_commit && hit_t_fe1) t_fe1_hold_q <= (t_fe1_hold_q & ~bmask[31:16]) | (pwdata_i[31:16] & bmask[31:16]);
-  end
   assign t_fe1_hold_o = t_fe1_hold_q;
-  // T_FE2 @ 0x068
-  logic [15:0] t_fe2_gap_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) t_fe2_gap_q <= 16'd2;
-    else if (wr_commit && hit_t_fe2) t_fe2_gap_q <= (t_fe2_gap_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
-  end
   assign t_fe2_gap_o = t_fe2_gap_q;
-  // T_MR0 @ 0x070
-  logic [15:0] t_mr0_reset_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) t_mr0_reset_q <= 16'd100;
-    else if (wr_commit && hit_t_mr0) t_mr0_reset_q <= (t_mr0_reset_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
-  end
   assign t_mr0_reset_o = t_mr0_reset_q;
-  logic [15:0] t_mr0_set_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) t_mr0_set_q <= 16'd100;
-    else if (wr_commit && hit_t_mr0) t_mr0_set_q <= (t_mr0_set_q & ~bmask[31:16]) | (pwdata_i[31:16] & bmask[31:16]);
-  end
   assign t_mr0_set_o = t_mr0_set_q;
-  // T_MR1 @ 0x074
-  logic [15:0] t_mr1_form_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) t_mr1_form_q <= 16'd30000;
-    else if (wr_commit && hit_t_mr1) t_mr1_form_q <= (t_mr1_form_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
-  end
   assign t_mr1_form_o = t_mr1_form_q;
-  logic [15:0] t_mr1_read_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) t_mr1_read_q <= 16'd20;
-    else if (wr_commit && hit_t_mr1) t_mr1_read_q <= (t_mr1_read_q & ~bmask[31:16]) | (pwdata_i[31:16] & bmask[31:16]);
-  end
   assign t_mr1_read_o = t_mr1_read_q;
-  // T_MR2 @ 0x078
-  logic [15:0] t_mr2_adc_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) t_mr2_adc_q <= 16'd10;
-    else if (wr_commit && hit_t_mr2) t_mr2_adc_q <= (t_mr2_adc_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
-  end
   assign t_mr2_adc_o = t_mr2_adc_q;
-  logic [15:0] t_mr2_pre_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) t_mr2_pre_q <= 16'd10;
-    else if (wr_commit && hit_t_mr2) t_mr2_pre_q <= (t_mr2_pre_q & ~bmask[31:16]) | (pwdata_i[31:16] & bmask[31:16]);
-  end
   assign t_mr2_pre_o = t_mr2_pre_q;
-  // T_MR3 @ 0x07C
-  logic [15:0] t_mr3_xfer_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) t_mr3_xfer_q <= 16'd1000;
-    else if (wr_commit && hit_t_mr3) t_mr3_xfer_q <= (t_mr3_xfer_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
-  end
   assign t_mr3_xfer_o = t_mr3_xfer_q;
-  logic [15:0] t_mr3_gap_q;
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) t_mr3_gap_q <= 16'd2;
-    else if (wr_commit && hit_t_mr3) t_mr3_gap_q <= (t_mr3_gap_q & ~bmask[31:16]) | (pwdata_i[31:16] & bmask[31:16]);
-  end
   assign t_mr3_gap_o = t_mr3_gap_q;
 
   // ------------------------------------------------ current register values

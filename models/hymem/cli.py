@@ -196,9 +196,6 @@ def _cmd_bench(args) -> int:
 def _cmd_cosim(args) -> int:
     """Train a network through the RTL co-simulation; compare with the fast reference."""
     import json
-    import os
-    import tempfile
-    from dataclasses import asdict
     from pathlib import Path
 
     from . import cosim, datasets, programmer, reference
@@ -218,30 +215,21 @@ def _cmd_cosim(args) -> int:
         print(f"hymem cosim: {e}", file=sys.stderr)
         return 2
     n_arrays = cosim.arrays_needed(cfg)
-    if n_arrays > 16:
+    if n_arrays > cosim.MAX_ARRAYS:
         print(f"hymem cosim: {args.arch} needs {n_arrays} arrays; co-simulation supports at most "
-              "16 (use a smaller network, e.g. digits 64-16-10)", file=sys.stderr)
+              f"{cosim.MAX_ARRAYS} (use a smaller network, e.g. digits 64-16-10)", file=sys.stderr)
         return 2
     samples = args.samples or len(data.y_train)
     print(f"hymem cosim: {args.dataset} {args.arch} ({n_arrays} arrays), {samples} samples, "
           f"k={args.k}, p={args.p}, lr={args.lr}, on {args.sim}", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "cosim.json"
-        cfg.json_out = str(out)
-        t0 = time.time()
-        try:
-            simrun.run("tb_hymem_cosim", "hymem.cosim", args.sim,
-                       parameters={"NArrays": n_arrays}, seed=args.seed, waves=args.waves,
-                       extra_env={"HYMEM_COSIM": json.dumps(asdict(cfg))},
-                       extra_sources=[simrun.repo_root() / "tb" / "hymem_cosim" / "tb_hymem_cosim.sv"],
-                       run_name=f"cosim-{args.dataset}-{args.arch}-s{args.seed}", console=True,
-                       public_all=False)
-        except simrun.SimulationFailed as e:
-            print(f"hymem cosim: the co-simulation failed (state mismatch or protocol error):\n{e}",
-                  file=sys.stderr)
-            return 1
-        res = json.loads(out.read_text())
-        res["wall_time_s"] = time.time() - t0
+    t0 = time.time()
+    try:
+        res = cosim.run(cfg, args.sim, waves=args.waves, console=True)
+    except simrun.SimulationFailed as e:
+        print(f"hymem cosim: the co-simulation failed (state mismatch or protocol error):\n{e}",
+              file=sys.stderr)
+        return 1
+    res["wall_time_s"] = time.time() - t0
     # an independent run of the fast reference: same options, seeds and device model
     ropts = reference.Options(**{**opts.__dict__, "max_train_samples": samples})
     indep, _ = reference.train(ropts, data, programmer_factory=programmer.physical_factory())
@@ -250,6 +238,9 @@ def _cmd_cosim(args) -> int:
     print()
     print(f"{'':<38}{'co-simulation':>16}{'reference':>12}")
     print(f"{'test accuracy':<38}{res['test_accuracy']:>16.4f}{res['reference_test_accuracy']:>12.4f}")
+    print(f"{'  same hidden weights, %d device draws' % len(res['reference_device_draws']):<38}"
+          f"{'':>16}{res['reference_device_mean']:>12.4f}  +- {res['reference_device_std']:.4f} "
+          f"(min {min(res['reference_device_draws']):.4f}, max {max(res['reference_device_draws']):.4f})")
     print(f"{'  (independent reference run)':<38}{'':>16}{indep.test_accuracy:>12.4f}")
     print(f"{'state match (every sample)':<38}{str(res['state_match']):>16}")
     print(f"{'samples':<38}{res['samples']:>16}")
@@ -261,6 +252,7 @@ def _cmd_cosim(args) -> int:
     print(f"{'simulated time (ms)':<38}{res['sim_time_us'] / 1000:>16.1f}")
     print(f"{'wall time (s)':<38}{res['wall_time_s']:>16.1f}")
     if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(res, indent=2) + "\n")
         print(f"JSON: {args.json}")
     return 0
@@ -294,11 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("cosim", help="train through the RTL co-simulation (the main job)")
     c.add_argument("--dataset", default="digits")
     c.add_argument("--arch", default="64-16-10")
-    c.add_argument("--samples", type=int, default=0, help="training samples (0: one epoch)")
+    c.add_argument("--samples", type=int, default=600,
+                   help="training samples (0: one epoch; default 600, about 3 minutes on Verilator)")
     c.add_argument("--sim", choices=simrun.SIMULATORS, default="verilator")
     c.add_argument("--seed", type=int, default=1)
-    c.add_argument("--k", type=int, default=20, help="transfer every K samples")
-    c.add_argument("--p", type=float, default=0.2, help="Bernoulli update-mask probability")
+    c.add_argument("--k", type=int, default=10, help="transfer every K samples")
+    c.add_argument("--p", type=float, default=0.5, help="Bernoulli update-mask probability")
     c.add_argument("--lr", type=float, default=0.1)
     c.add_argument("--transfer", choices=["truncate", "round"], default="truncate")
     c.add_argument("--skip-unchanged", action="store_true", help="change-aware transfers")

@@ -35,6 +35,21 @@ FAST_TIMING = {
     "T_MR3": dict(XFER=40, GAP=1),        # 10 us DAC-free transfer (published)
 }
 
+# The end-to-end co-simulation's timing set: the same physics (2 us FeCAP pulses, 10 us
+# transfer, 300 us forming) at a 1 MHz clock, so each FeCAP row operation takes 5 to 9 cycles
+# instead of 11 to 21 (simulation time is per cycle; the macro model checks pulse widths in
+# ns, so pulses stay physical).
+COSIM_TIMING_CLK_NS = 1000
+COSIM_TIMING = {
+    "T_FE0": dict(SETUP=1, PULSE=2),      # 2 us FeCAP pulse
+    "T_FE1": dict(SENSE=1, HOLD=1),       # sense 1 us into it (>= 500 ns)
+    "T_FE2": dict(GAP=1),
+    "T_MR0": dict(RESET=1, SET=1),        # 1 us
+    "T_MR1": dict(FORM=300, READ=2),      # 300 us forming, 2 us read
+    "T_MR2": dict(ADC=1, PRE=1),
+    "T_MR3": dict(XFER=10, GAP=1),        # 10 us DAC-free transfer (published)
+}
+
 
 class FirmwareError(RuntimeError):
     """The controller reported something the firmware did not expect."""

@@ -8,18 +8,32 @@
 //
 // Built without Verilator's --public-flat-rw (hymem.simrun, public_all=False): only the
 // signals marked public_flat_rw here are visible to Python, which keeps Verilator fast.
+// With HYMEM_HDL_CLOCK defined the clock is generated here (ClkPeriodNs), else cocotb drives
+// clk_i: hymem.cosim.hdl_clock picks the faster per simulator (Icarus: here; Verilator:
+// cocotb, since an HDL clock needs --timing, whose coroutines cost more than the callback).
 
 `default_nettype none
 
 module tb_hymem_cosim #(
-  parameter int NArrays = 2
+  parameter int NArrays = 2,
+  parameter int ClkPeriodNs = 1000     // hymem.firmware.COSIM_TIMING's clock (1 MHz)
 ) (
+`ifndef HYMEM_HDL_CLOCK
   input  logic               clk_i /*verilator public_flat_rw*/,
+`endif
   input  logic               rst_ni /*verilator public_flat_rw*/,
   output logic [NArrays-1:0] irq_o /*verilator public_flat_rw*/
 );
 
   localparam int Lines = 128;
+
+`ifdef HYMEM_HDL_CLOCK
+  logic clk_i /*verilator public_flat_rw*/;
+  initial begin
+    clk_i = 1'b0;
+    forever #(ClkPeriodNs * 500ps) clk_i = ~clk_i;
+  end
+`endif
 
   for (genvar k = 0; k < NArrays; k++) begin : gen_array
     // driven from Python
