@@ -164,7 +164,7 @@ def summarize_update(data) -> tuple[list, list]:
             cyc = med([r["cycles"] / r["samples"] for r in full])
             wake = med([r["wakeups"] / r["samples"] for r in full])
             rows.append([sim, timing, spread(sps), spread(sps0), f"{cyc:,.0f}",
-                         f"{cyc * r['clk_ns'] / 1000:,.0f}", f"{wake:,.0f}",
+                         f"{cyc * full[0]['clk_ns'] / 1000:,.0f}", f"{wake:,.0f}",
                          "yes" if all(r["checked"] for r in full) else "NO",
                          f"{med([r['load1'] for r in full]):.1f}"])
             # split per sample, pairing each repeat's model run with its no-model run
@@ -416,7 +416,11 @@ def parse_args(argv):
     ap.add_argument("--profile", metavar="DIR",
                     help="also cProfile one fast-timing update run per simulator into DIR and "
                          "print the top functions")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="print the tables of a previous run's --json output and exit")
     args = ap.parse_args(argv)
+    if args.from_json and not Path(args.from_json).is_file():
+        ap.error(f"--from-json: {args.from_json} is not a file")
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     bad = [p for p in parts if p not in PARTS]
     if bad or not parts:
@@ -439,6 +443,9 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.from_json:
+        report(json.loads(Path(args.from_json).read_text()), lambda m="": print(m, flush=True))
+        return 0
     from hymem import simrun
 
     for sim in args.sims_list if {"update", "xfer"} & set(args.parts_list) else []:
@@ -476,7 +483,20 @@ def main(argv=None) -> int:
 
     out["uptime_end"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     out["wall_s"] = time.perf_counter() - t0
-    log(f"\n== results ({out['uptime_end']}; bench wall time {out['wall_s'] / 60:.1f} min)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=1, default=str)
+            f.write("\n")
+        log(f"\nJSON: {args.json}")
+    report(out, log)
+    return 0
+
+
+def report(out: dict, log) -> None:
+    """Print the tables of a finished run (or of its JSON, --from-json)."""
+    log(f"\n== results of the run started {out['date']} on {out['machine']}")
+    log(f"load at start: {out['uptime_start']}")
+    log(f"load at end:   {out['uptime_end']}; bench wall time {out['wall_s'] / 60:.1f} min")
     if "update" in out:
         print_update(out["update"], log)
         print_profiles(out["update"], log)
@@ -484,12 +504,6 @@ def main(argv=None) -> int:
         print_xfer(out["xfer"], log)
     if "trace" in out:
         print_trace(out["trace"], log)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=1, default=str)
-            f.write("\n")
-        log(f"\nJSON: {args.json}")
-    return 0
 
 
 if __name__ == "__main__":
