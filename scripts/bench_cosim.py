@@ -10,11 +10,14 @@ update  Samples per second of the co-simulated update of a full default array (1
         synapses: a 64 x 16 tile, p = 0.2, the published update) through
         tb/hymem_update_engine's harness with hymem.macro_port.MacroPortModel on the FeCAP
         port, with the fast timing set (4 MHz clock, 8-cycle = 2 us FeCAP pulses) and the
-        nominal one (100 MHz, 200 cycles), on each simulator. Each configuration also runs
+        nominal one (100 MHz, 200 cycles), on each simulator; on Verilator both with the
+        regression's build (--public-flat-rw) and a lean one (only the harness's ports
+        public, tb/bench/tb_hymem_update_engine_lean.vlt). Each configuration also runs
         without any model (fe_rdata_i held at 0: the simulator and the driver alone), which
-        splits the wall time into macro-model Python (MacroPortModel.stats), simulator
-        (the no-model run, scaled to the same number of cycles) and what is left: cocotb's
-        scheduling of the model's wake-ups and the handshakes around them.
+        splits the CPU time into macro-model Python (MacroPortModel.stats), simulator
+        (the no-model run, scaled to the same number of cycles) and what is left: the
+        simulator callbacks that wake the model and the handshakes around them. Throughput
+        is also given per CPU second of the simulation process (the machine is shared).
 xfer    Co-simulated time of one full-array transfer per mode (published, change-aware,
         round-to-nearest, program-and-verify with 3 retries) of an array taken from a
         reference training run (hidden weights and change flags just before a transfer in
@@ -46,6 +49,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_TB = ROOT / "tb" / "bench"
 UPDATE_HARNESS = ROOT / "tb" / "hymem_update_engine" / "tb_hymem_update_engine.sv"
+#: Verilator control file of the lean build: only the harness's own signals public
+UPDATE_LEAN_VLT = BENCH_TB / "tb_hymem_update_engine_lean.vlt"
 XFER_HARNESS = ROOT / "tb" / "hymem_xfer_engine" / "tb_hymem_xfer_engine.sv"
 UPDATE_PARAMS = dict(Lines=128, Slots=8, MagWidth=9, CodeBits=3, FecapRows=128, XDepth=256,
                      EDepth=128)
@@ -53,6 +58,10 @@ XFER_PARAMS = dict(Lines=128, Slots=8, MagWidth=9, CodeBits=3, FecapRows=128)
 PARTS = ("update", "xfer", "trace")
 SIMS = ("icarus", "verilator")
 TIMINGS = ("fast", "nominal")
+#: builds timed per simulator: "regression" is the tests' build (cocotb's Verilator runner
+#: passes --public-flat-rw: every signal visible to Python); "lean" (Verilator only) makes
+#: only the harness's top-level signals public (UPDATE_LEAN_VLT, hymem.simrun public_all=False)
+BUILDS = {"icarus": ("regression",), "verilator": ("regression", "lean")}
 NOMINAL_CLK_NS = 10
 #: samples timed per run: (sim, timing) -> (full, --quick)
 SAMPLES = {("verilator", "fast"): (40, 4), ("verilator", "nominal"): (8, 2),
@@ -100,45 +109,54 @@ def table(head, rows) -> str:
     return "\n".join(out)
 
 
-def _simulate(toplevel, module, sim, params, harness, cfg: dict, run_name: str) -> dict:
+def _simulate(toplevel, module, sim, params, harness, cfg: dict, run_name: str,
+              lean_vlt: Path | None = None) -> dict:
     from hymem import simrun
 
     if str(BENCH_TB) not in sys.path:
         sys.path.insert(0, str(BENCH_TB))   # the cocotb process inherits sys.path
+    sources = [harness] if lean_vlt is None else [lean_vlt, harness]   # the top level last
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         cfg = {**cfg, "out": str(out)}
-        simrun.run(toplevel, module, sim, parameters=params, extra_sources=[harness],
-                   extra_env={"HYMEM_BENCH": json.dumps(cfg)}, run_name=run_name)
+        simrun.run(toplevel, module, sim, parameters=params, extra_sources=sources,
+                   extra_env={"HYMEM_BENCH": json.dumps(cfg)}, run_name=run_name,
+                   public_all=lean_vlt is None)
         return json.loads(out.read_text())
 
 
 # -------------------------------------------------------------------------------- update
 
 
-def run_update(sim, timing, model, samples, seed=1, profile=None) -> dict:
+def run_update(sim, timing, model, samples, seed=1, profile=None, build="regression") -> dict:
+    if build not in BUILDS[sim]:
+        raise ValueError(f"build {build!r} not available on {sim}; expected one of {BUILDS[sim]}")
     cfg = dict(samples=samples, timing=timing, model=model, seed=seed,
                profile=str(profile) if profile else "")
     r = _simulate("tb_hymem_update_engine", "bench_update", sim, UPDATE_PARAMS, UPDATE_HARNESS,
-                  cfg, f"bench_update_{timing}_{model}")
+                  cfg, f"bench_update_{build}_{timing}_{model}",
+                  lean_vlt=UPDATE_LEAN_VLT if build == "lean" else None)
     r["load1"] = os.getloadavg()[0]
+    r["build"] = build
     return r
 
 
 def bench_update(sims, repeats, quick, log, profile_dir=None) -> dict:
     runs = []
-    configs = [(s, t) for s in sims for t in TIMINGS]
+    configs = [(s, b, t) for s in sims for b in BUILDS[s] for t in TIMINGS]
     for sim in sims:          # build first, untimed
-        run_update(sim, "fast", "none", 1)
+        for build in BUILDS[sim]:
+            run_update(sim, "fast", "none", 1, build=build)
     for rep in range(repeats):
-        for sim, timing in configs:
+        for sim, build, timing in configs:
             n = SAMPLES[(sim, timing)][1 if quick else 0]
             for model in ("macro", "none"):
-                r = run_update(sim, timing, model, n)
+                r = run_update(sim, timing, model, n, build=build)
                 r["repeat"] = rep
                 runs.append(r)
-                log(f"  update {sim:9s} {timing:7s} {model:5s} rep {rep}: "
-                    f"{r['samples'] / r['wall_s']:7.2f} samples/s ({load()})")
+                log(f"  update {sim:9s} {build:10s} {timing:7s} {model:5s} rep {rep}: "
+                    f"{r['samples'] / r['wall_s']:7.2f} samples/s, "
+                    f"{r['samples'] / r['cpu_s']:7.2f} per CPU s ({load()})")
     profiles = {}
     if profile_dir:
         Path(profile_dir).mkdir(parents=True, exist_ok=True)
@@ -149,62 +167,84 @@ def bench_update(sims, repeats, quick, log, profile_dir=None) -> dict:
     return {"runs": runs, "profiles": profiles}
 
 
+def _label(sim, build) -> str:
+    return sim if build == "regression" else f"{sim} ({build} build)"
+
+
 def summarize_update(data) -> tuple[list, list]:
     """Rows of the throughput table and of the wall-time split (per sample, medians)."""
     rows, split = [], []
     runs = data["runs"]
     for sim in SIMS:
-        for timing in TIMINGS:
-            full = [r for r in runs if (r["sim"], r["timing"], r["model"]) == (sim, timing, "macro")]
-            bare = [r for r in runs if (r["sim"], r["timing"], r["model"]) == (sim, timing, "none")]
-            if not full:
-                continue
-            sps = [r["samples"] / r["wall_s"] for r in full]
-            sps0 = [r["samples"] / r["wall_s"] for r in bare]
-            cyc = med([r["cycles"] / r["samples"] for r in full])
-            wake = med([r["wakeups"] / r["samples"] for r in full])
-            rows.append([sim, timing, spread(sps), spread(sps0), f"{cyc:,.0f}",
-                         f"{cyc * full[0]['clk_ns'] / 1000:,.0f}", f"{wake:,.0f}",
-                         "yes" if all(r["checked"] for r in full) else "NO",
-                         f"{med([r['load1'] for r in full]):.1f}"])
-            # split per sample, pairing each repeat's model run with its no-model run
-            tot, py, simt, rest, cpu = [], [], [], [], []
-            for r in full:
-                b = next((x for x in bare if x["repeat"] == r["repeat"]), None)
-                t = r["wall_s"] / r["samples"]
-                p = r["model_py_s"] / r["samples"]
-                s = (b["wall_s"] / b["cycles"]) * (r["cycles"] / r["samples"]) if b else float("nan")
-                tot.append(1e3 * t)
-                py.append(1e3 * p)
-                simt.append(1e3 * s)
-                rest.append(1e3 * (t - p - s))
-                cpu.append(100 * r["cpu_s"] / r["wall_s"])
-            per_wake = med([1e6 * (r["wall_s"] / r["samples"] - s / 1e3) / max(r["wakeups"] / r["samples"], 1)
-                            for r, s in zip(full, simt)])
-            split.append([sim, timing, spread(tot), spread(py), spread(simt), spread(rest),
-                          f"{per_wake:.0f}", spread(cpu, "{:.0f}")])
+        for build in BUILDS[sim]:
+            for timing in TIMINGS:
+                key = (sim, build, timing)
+                full = [r for r in runs if (r["sim"], r.get("build", "regression"), r["timing"])
+                        == key and r["model"] == "macro"]
+                bare = [r for r in runs if (r["sim"], r.get("build", "regression"), r["timing"])
+                        == key and r["model"] == "none"]
+                if not full:
+                    continue
+                sps = [r["samples"] / r["wall_s"] for r in full]
+                cps = [r["samples"] / r["cpu_s"] for r in full]
+                sps0 = [r["samples"] / r["wall_s"] for r in bare]
+                cps0 = [r["samples"] / r["cpu_s"] for r in bare]
+                cyc = med([r["cycles"] / r["samples"] for r in full])
+                wake = med([r["wakeups"] / r["samples"] for r in full])
+                rows.append([_label(sim, build), timing, spread(sps), spread(cps), spread(sps0),
+                             spread(cps0), f"{cyc:,.0f}",
+                             f"{cyc * full[0]['clk_ns'] / 1000:,.0f}", f"{wake:,.0f}",
+                             "yes" if all(r["checked"] for r in full) else "NO",
+                             f"{med([r['load1'] for r in full]):.1f}"])
+                # split per sample in CPU time (the machine is shared: wall time depends on the
+                # load), pairing each repeat's model run with its no-model run; the model's
+                # Python is timed in wall time, converted with the run's CPU share
+                tot, py, simt, rest, cpu, per_wake = [], [], [], [], [], []
+                for r in full:
+                    b = next((x for x in bare if x["repeat"] == r["repeat"]), None)
+                    share = r["cpu_s"] / r["wall_s"]
+                    t = r["cpu_s"] / r["samples"]
+                    p = min(share, 1.0) * r["model_py_s"] / r["samples"]
+                    sm = (b["cpu_s"] / b["cycles"]) * (r["cycles"] / r["samples"]) if b else float("nan")
+                    tot.append(1e3 * t)
+                    py.append(1e3 * p)
+                    simt.append(1e3 * sm)
+                    rest.append(1e3 * (t - p - sm))
+                    cpu.append(100 * r["cpu_s"] / r["wall_s"])
+                    per_wake.append(1e6 * (t - sm) / max(r["wakeups"] / r["samples"], 1))
+                split.append([_label(sim, build), timing, spread(tot), spread(py), spread(simt),
+                              spread(rest), spread(per_wake, "{:.0f}"), spread(cpu, "{:.0f}")])
     return rows, split
 
 
 def print_update(data, log):
     rows, split = summarize_update(data)
     log("\nUpdate co-simulation: one sample = 64 x 16 tile (1,024 synapses), p = 0.2, round-half-up,"
-        " truncation codes, skip_zero; samples/s median (range) over repeats")
-    log(table(["simulator", "timing", "samples/s", "samples/s without model", "cycles/sample",
-               "simulated us/sample", "macro wake-ups/sample", "checked vs hymem.engine",
-               "load (1 min)"], rows))
-    log("\nWhere the time goes, ms per sample (median (range)): model = MacroPortModel's Python"
-        " (stats()['py_time_s']); simulator = the no-model run's wall time per cycle x cycles;"
-        " scheduling = the rest (cocotb waking the model's watchers, its ReadOnly/Timer/write"
-        " handshakes, the driver); per wake-up = (total - simulator) / wake-ups")
+        " truncation codes, skip_zero; median (range) over repeats. Per CPU s = samples / CPU time"
+        " of the simulation process (simulator + Python; less sensitive to the machine's load)")
+    log(table(["simulator", "timing", "samples/s", "samples per CPU s", "samples/s without model",
+               "per CPU s without model", "cycles/sample", "simulated us/sample",
+               "macro wake-ups/sample", "checked vs hymem.engine", "load (1 min)"], rows))
+    log("\nWhere the time goes, CPU ms per sample (median (range)): total = CPU time of the"
+        " simulation process; model = MacroPortModel's Python in its processing"
+        " (stats()['py_time_s'], wall, x the run's CPU share); simulator = the no-model run's CPU"
+        " time per cycle x cycles (the simulator, cocotb's clock and the driver); callbacks +"
+        " handshakes = the rest (the simulator callbacks that wake the model, re-arming them,"
+        " driving its outputs, the simulator's extra work for them); per wake-up = (total -"
+        " simulator) / wake-ups")
     log(table(["simulator", "timing", "total", "macro model (Python)", "simulator",
-               "cocotb scheduling + handshakes", "us per wake-up (model + scheduling)",
+               "callbacks + handshakes", "us per wake-up (model + callbacks)",
                "CPU share of wall %"], split))
-    v = [r for r in data["runs"] if (r["sim"], r["timing"], r["model"]) == ("verilator", "fast", "macro")]
-    if v:
-        m = med([r["samples"] / r["wall_s"] for r in v])
-        log(f"\nTarget (issue 5): >= {UPDATE_TARGET:.0f} samples/s on Verilator, fast timing: "
-            f"median {m:.1f} -> {'met' if m >= UPDATE_TARGET else 'NOT met'}")
+    log()
+    for build in BUILDS["verilator"]:
+        v = [r for r in data["runs"] if (r["sim"], r.get("build", "regression"), r["timing"],
+                                         r["model"]) == ("verilator", build, "fast", "macro")]
+        if v:
+            m = med([r["samples"] / r["wall_s"] for r in v])
+            c = med([r["samples"] / r["cpu_s"] for r in v])
+            log(f"Target (issue 5): >= {UPDATE_TARGET:.0f} samples/s on {_label('verilator', build)},"
+                f" fast timing: median {m:.1f} samples/s wall ({c:.1f} per CPU s) -> "
+                f"{'met' if m >= UPDATE_TARGET else 'NOT met'}")
 
 
 def print_profiles(data, log, top=15):
