@@ -15,16 +15,18 @@ WAVES     ?= 0#          1 = dump waves (FST on Icarus, VCD on Verilator) in the
 PYTEST_ARGS ?=#          extra pytest arguments, e.g. PYTEST_ARGS='-k prng'
 BENCH_ARGS ?=#           extra `hymem bench` arguments, e.g. BENCH_ARGS=--quick
 SIM_ARGS  ?=#            extra `hymem cosim` arguments for `make sim`, e.g. SIM_ARGS='--k 20 --skip-unchanged'
+COSIM_BENCH_ARGS ?=#     extra scripts/bench_cosim.py arguments, e.g. COSIM_BENCH_ARGS='--parts update --sims verilator'
 
 export WAVES
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sim demo test lint synth regs waves bench clean distclean
+.PHONY: help venv sim demo test lint synth regs waves bench bench-cosim clean distclean
 
 help: ## list the targets
 	@echo "hymem make targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
-	@echo "variables: SIM=all|icarus|verilator SEED=N SAMPLES=N SIM_ARGS=... JOBS=N TESTS=path WAVES=1 PYTEST_ARGS=... BENCH_ARGS=..."
+	@echo "variables: SIM=all|icarus|verilator SEED=N SAMPLES=N SIM_ARGS=... JOBS=N TESTS=path WAVES=1"
+	@echo "           PYTEST_ARGS=... BENCH_ARGS=... COSIM_BENCH_ARGS=..."
 
 $(STAMP): pyproject.toml
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV) || { echo "error: cannot create $(VENV); install python3-venv"; exit 1; }
@@ -61,6 +63,10 @@ regs: $(STAMP) ## regenerate the register block, C header and docs from rtl/hyme
 
 bench: $(STAMP) ## learning-reference benchmark: scheme table + k sweep -> docs/bench/ (~35 min; BENCH_ARGS=--quick -> build/bench-quick/)
 	$(VENV)/bin/hymem bench --out $(if $(findstring --quick,$(BENCH_ARGS)),build/bench-quick,docs/bench) $(BENCH_ARGS)
+
+bench-cosim: $(STAMP) ## co-simulation benchmark: RTL + macro model, tables as in docs/bench/cosim.md (~10 min; COSIM_BENCH_ARGS=--quick ~3 min)
+	@mkdir -p build
+	$(VPY) scripts/bench_cosim.py --json build/bench_cosim.json $(COSIM_BENCH_ARGS)
 
 clean: ## remove simulation builds, results and caches
 	rm -rf sim_build .pytest_cache results.xml

@@ -12,9 +12,17 @@ driven one time step (1 ps) later, well inside the clock cycle the protocol allo
 Time is simulation time in ns (``cocotb.simtime.get_sim_time``): pulse widths are physics,
 so a test with few cycles per pulse uses a slower clock, not shorter pulses.
 
+The watchers are plain simulator callbacks (``cocotb.simulator``: value change, ReadOnly,
+timed and ReadWrite callbacks), not cocotb tasks: a port operation wakes the model 4 to 6
+times, each time for several pins, and going through cocotb's scheduler for every one of
+those wake-ups cost more than the model's own work (docs/bench/cosim.md). The callbacks
+are removed when the test ends (they belong to a guard task that cocotb cancels then) or
+on :meth:`MacroPortModel.stop`.
+
 Errors: every :class:`~hymem.macro.MacroProtocolError` is recorded in ``errors`` and, unless
-a test expects it (:meth:`MacroPortModel.expect_error`), raised from the watcher task, which
-makes cocotb fail the test.
+a test expects it (:meth:`MacroPortModel.expect_error`), raised from the model's guard task,
+which makes cocotb fail the test (at the next scheduling point of the test, before any of
+its code runs again).
 
 Usage in a testbench::
 
@@ -35,9 +43,11 @@ import time
 from dataclasses import dataclass, field
 
 import cocotb
+import cocotb.handle
 import numpy as np
+from cocotb import simulator
 from cocotb.simtime import convert, get_sim_time
-from cocotb.triggers import ReadOnly, Timer
+from cocotb.triggers import Event
 
 from .macro import CONTROLS, VECTORS, HybridArray, MacroPort, MacroProtocolError, PortTiming
 
@@ -152,29 +162,71 @@ class MacroPortModel:
         self._expect: list[ExpectedError] = []
         self._dirty: set[str] = set()
         self._defined: set[str] = set()
-        self._scheduled = False
         self._last: dict = {}
         self._out: dict[str, int] = {}
-        self._tasks = []
         self.wakeups = 0
         self.py_time_s = 0.0
+        # simulator callbacks: value change per pin, and the pending ReadOnly / timed /
+        # ReadWrite ones (None when not registered)
+        self._raw = {k: self.h[k]._handle for k in CONTROLS + VECTORS + ("fe_rdata", "mr_rdata")}
+        self._width = {k: len(self.h[k]) for k in ("fe_rdata", "mr_rdata")}
+        self._cbs: dict = {}
+        self._ro = self._drv = self._rw = None
+        self._wq: dict[str, int] = {}
+        self._running = False
+        self._in_callback = False
+        self._guard = None
+        self._fail = Event()
+        self._fail_exc: BaseException | None = None
+        # writes as cocotb makes them: with trusted inertial writes (Verilator) at once,
+        # else queued to the ReadWrite phase of the time step
+        self._trust = bool(getattr(cocotb.handle, "_trust_inertial", False))
+        self._deposit = cocotb.handle._GPISetAction.DEPOSIT.value
 
     # -------------------------------------------------------------- lifecycle
 
     def start(self) -> "MacroPortModel":
         """Drive the outputs to 0 and start watching the port. Returns self."""
+        if self._running:
+            raise RuntimeError("MacroPortModel.start(): already started")
         self.h["fe_rdata"].value = 0
         self.h["mr_rdata"].value = 0
         self._dirty = set(CONTROLS + VECTORS)   # the pins' values now (X/Z: idle)
         self._process()
+        self._running = True
         for k in CONTROLS + VECTORS:
-            self._tasks.append(cocotb.start_soon(self._watch(k, self.h[k])))
+            self._arm(k)
+        self._guard = cocotb.start_soon(self._guard_task())
         return self
 
     def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        self._tasks.clear()
+        """Stop watching the port (also done when the test ends)."""
+        self._disarm()
+        if self._guard is not None:
+            self._guard.cancel()
+            self._guard = None
+
+    async def _guard_task(self) -> None:
+        """Lives as long as the test: raises the first unexpected error found in a callback
+        (cocotb fails the test); cancelled at the end of the test, it removes the callbacks."""
+        try:
+            await self._fail.wait()
+            raise self._fail_exc
+        finally:
+            self._disarm()
+
+    def _disarm(self) -> None:
+        if not self._running:
+            return
+        self._running = False
+        for cb in self._cbs.values():
+            cb.deregister()
+        self._cbs.clear()
+        for name in ("_ro", "_drv", "_rw"):
+            cb = getattr(self, name)
+            if cb is not None:
+                cb.deregister()
+                setattr(self, name, None)
 
     # -------------------------------------------------------------- checking
 
@@ -219,26 +271,79 @@ class MacroPortModel:
         self.unexpected.append(e)
         cocotb.log.error("macro port: %s", e)
         if self.raise_errors:
-            raise e
+            if not self._in_callback:
+                raise e
+            self._raise_later(e)
+
+    def _raise_later(self, e: BaseException) -> None:
+        """From a simulator callback (raising there would end the simulation): hand the
+        error to the guard task, which raises it when cocotb next schedules."""
+        if self._fail_exc is None:
+            self._fail_exc = e
+            self._fail.set()
 
     # -------------------------------------------------------------- the watchers
 
-    async def _watch(self, name: str, handle) -> None:
-        trig = handle.value_change
-        while True:
-            await trig
-            self._dirty.add(name)
-            if self._scheduled:
-                continue
-            self._scheduled = True
-            await ReadOnly()
-            self._scheduled = False
+    def _arm(self, name: str) -> None:
+        self._cbs[name] = simulator.register_value_change_callback(
+            self._raw[name], self._on_change, simulator.VALUE_CHANGE, name)
+
+    def _on_change(self, name: str) -> None:
+        """A pin changed (simulator callbacks fire once: re-arm). The first change of a
+        time step schedules one processing in its ReadOnly phase."""
+        self._cbs.pop(name, None)       # it fired: never deregister it
+        if not self._running:
+            return
+        if self._guard.done():
+            # the test ended before the guard task ever ran (a test that starts the model
+            # and returns at once), so its cleanup never ran: stop here
+            self._disarm()
+            return
+        self._arm(name)
+        self._dirty.add(name)
+        if self._ro is None:
+            self._ro = simulator.register_readonly_callback(self._on_readonly)
+
+    def _on_readonly(self) -> None:
+        self._ro = None
+        if not self._running:
+            return
+        self._in_callback = True
+        try:
             self._process()
-            if self._out:
-                await Timer(1, "step")
-                out, self._out = self._out, {}
-                for k, v in out.items():
-                    self.h[k].value = v
+        except Exception as e:          # a bug in the model: fail the test, stop watching
+            cocotb.log.exception("macro port: model failed")
+            self._raise_later(e)
+            self._disarm()
+            return
+        finally:
+            self._in_callback = False
+        if self._out and self._drv is None:
+            self._drv = simulator.register_timed_callback(1, self._on_drive)   # one step later
+
+    def _on_drive(self) -> None:
+        self._drv = None
+        out, self._out = self._out, {}
+        if self._trust:
+            self._write(out)
+        else:
+            self._wq.update(out)
+            if self._rw is None:
+                self._rw = simulator.register_rwsynch_callback(self._on_rw)
+
+    def _on_rw(self) -> None:
+        self._rw = None
+        out, self._wq = self._wq, {}
+        self._write(out)
+
+    def _write(self, out: dict) -> None:
+        try:
+            for k, v in out.items():
+                self._raw[k].set_signal_val_binstr(self._deposit, format(v, f"0{self._width[k]}b"))
+        except Exception as e:          # an exception in a simulator callback ends the simulation
+            cocotb.log.exception("macro port: driving the outputs failed")
+            self._raise_later(e)
+            self._disarm()
 
     def _read(self, name: str, t: float):
         s = self._get[name]()
@@ -266,7 +371,8 @@ class MacroPortModel:
     def _process(self) -> None:
         t0 = time.perf_counter()
         self.wakeups += 1
-        t = get_sim_time("step") * self._ns_per_step
+        hi, lo = simulator.get_sim_time()
+        t = ((hi << 32) | lo) * self._ns_per_step
         dirty, self._dirty = self._dirty, set()
         changes = {}
         last = self._last

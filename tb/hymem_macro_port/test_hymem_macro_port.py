@@ -359,6 +359,55 @@ async def unexpected_error_fails(dut):
         raise AssertionError("expect_error did not fail without an error")
 
 
+@cocotb.test(expect_error=macro.MacroProtocolError)
+async def unexpected_error_raises(dut):
+    """With raise_errors (the default) an unexpected error found in the model's simulator
+    callback fails the test: cocotb sees it raised at the test's next scheduling point."""
+    fc, array, port, rng = await _setup(dut)
+    await fc.play(_ev((0, {"fe_row": 3, "fe_wl": 1}), (20, {"fe_mask": np.ones(L, dtype=bool),
+                                                            "fe_sl": 1}),
+                      (70, {"fe_sl": 0}), (100, {"fe_wl": 0})))
+    raise AssertionError("the fe.5 error did not fail the test")
+
+
+_LEFTOVER: list = []
+
+
+@cocotb.test()
+async def stop_and_end_of_test(dut):
+    """stop() removes the callbacks: a stopped model sees nothing; a model left running at
+    the end of a test is removed by cocotb's cleanup (checked by the next test)."""
+    fc, array, port, rng = await _setup(dut)
+    port.stop()
+    await fc.play(_ev((0, {"fe_row": 3, "fe_wl": 1}), (20, {"fe_mask": np.ones(L, dtype=bool),
+                                                            "fe_sl": 1}),
+                      (70, {"fe_sl": 0}), (100, {"fe_wl": 0})))
+    assert port.errors == [] and port.wakeups == 1, "a stopped model must not process"
+    port2 = MacroPortModel(dut, macro.HybridArray(GEOM, rng=1)).start()
+    port2.raise_errors = False
+    _LEFTOVER.append(port2)
+
+
+@cocotb.test()
+async def previous_model_removed(dut):
+    """(continues stop_and_end_of_test) the model it left running no longer sees the pins."""
+    for k in macro.CONTROLS:
+        getattr(dut, DEFAULT_PINS[k]).value = 0
+    await Timer(10, "ns")
+    old = _LEFTOVER[0]
+    w = old.wakeups
+    dut.fe_row_o.value = 5
+    dut.fe_wl_o.value = 1
+    await Timer(20, "ns")
+    dut.fe_sl_o.value = 1          # a pulse with an empty mask and 20 ns wide: errors if seen
+    await Timer(20, "ns")
+    dut.fe_sl_o.value = 0
+    await Timer(20, "ns")
+    dut.fe_wl_o.value = 0
+    await Timer(20, "ns")
+    assert old.wakeups == w and old.errors == [], "the previous test's model still watches"
+
+
 @cocotb.test()
 async def throughput(dut):
     """Many row operations: logs the Python time the adapter spends per operation."""

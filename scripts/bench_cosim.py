@@ -1,0 +1,550 @@
+#!/usr/bin/env python3
+"""Co-simulation benchmark: the RTL engines with the Python macro model; prints tables.
+
+    .venv/bin/python scripts/bench_cosim.py [--parts update,xfer,trace] [--sims icarus,verilator]
+                                            [--repeats N] [--quick] [--json FILE] [--profile DIR]
+
+Three parts (docs/bench/cosim.md has the results and how to read them):
+
+update  Samples per second of the co-simulated update of a full default array (1,024
+        synapses: a 64 x 16 tile, p = 0.2, the published update) through
+        tb/hymem_update_engine's harness with hymem.macro_port.MacroPortModel on the FeCAP
+        port, with the fast timing set (4 MHz clock, 8-cycle = 2 us FeCAP pulses) and the
+        nominal one (100 MHz, 200 cycles), on each simulator; on Verilator both with the
+        regression's build (--public-flat-rw) and a lean one (only the harness's ports
+        public, tb/bench/tb_hymem_update_engine_lean.vlt). Each configuration also runs
+        without any model (fe_rdata_i held at 0: the simulator and the driver alone), which
+        splits the CPU time into macro-model Python (MacroPortModel.stats), simulator
+        (the no-model run, scaled to the same number of cycles) and what is left: the
+        simulator callbacks that wake the model and the handshakes around them. Throughput
+        is also given per CPU second of the simulation process (the machine is shared).
+xfer    Co-simulated time of one full-array transfer per mode (published, change-aware,
+        round-to-nearest, program-and-verify with 3 retries) of an array taken from a
+        reference training run (hidden weights and change flags just before a transfer in
+        the middle of training), through tb/hymem_xfer_engine's harness, both timing sets.
+trace   Python only: memristor writes of the published transfer vs change-aware on a real
+        training run of the learning reference (digits, 64-200-100-10, 10 epochs, k = 100,
+        seeds 1-3), and the accuracy of both; plus change-aware on the published run's own
+        recorded trace (same hidden weights at every transfer: the writes saved alone).
+
+Every co-simulated run is checked against hymem.engine (bit for bit) after its timing.
+Repeats are interleaved (the machine is shared; its load drifts), medians are reported with
+the range, and the load average is printed with each table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_TB = ROOT / "tb" / "bench"
+UPDATE_HARNESS = ROOT / "tb" / "hymem_update_engine" / "tb_hymem_update_engine.sv"
+#: Verilator control file of the lean build: only the harness's own signals public
+UPDATE_LEAN_VLT = BENCH_TB / "tb_hymem_update_engine_lean.vlt"
+XFER_HARNESS = ROOT / "tb" / "hymem_xfer_engine" / "tb_hymem_xfer_engine.sv"
+UPDATE_PARAMS = dict(Lines=128, Slots=8, MagWidth=9, CodeBits=3, FecapRows=128, XDepth=256,
+                     EDepth=128)
+XFER_PARAMS = dict(Lines=128, Slots=8, MagWidth=9, CodeBits=3, FecapRows=128)
+PARTS = ("update", "xfer", "trace")
+SIMS = ("icarus", "verilator")
+TIMINGS = ("fast", "nominal")
+#: builds timed per simulator: "regression" is the tests' build (cocotb's Verilator runner
+#: passes --public-flat-rw: every signal visible to Python); "lean" (Verilator only) makes
+#: only the harness's top-level signals public (UPDATE_LEAN_VLT, hymem.simrun public_all=False)
+BUILDS = {"icarus": ("regression",), "verilator": ("regression", "lean")}
+NOMINAL_CLK_NS = 10
+#: samples timed per run: (sim, timing) -> (full, --quick)
+SAMPLES = {("verilator", "fast"): (40, 4), ("verilator", "nominal"): (8, 2),
+           ("icarus", "fast"): (8, 2), ("icarus", "nominal"): (2, 1)}
+MODES = (("published", 0, 0, 0), ("change-aware", 1, 0, 0), ("round", 0, 1, 0),
+         ("verify 3", 0, 0, 3))
+TRACE = dict(dataset="digits", arch=(64, 200, 100, 10), epochs=10, k=100, p=0.2, lr=0.01)
+UPDATE_TARGET = 20.0   # samples/s, Verilator, fast timing (issue 5)
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def load() -> str:
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def med(v):
+    return statistics.median(v) if v else float("nan")
+
+
+def spread(v, fmt="{:.1f}") -> str:
+    if not v:
+        return "-"
+    s = fmt.format(med(v))
+    return s if len(v) == 1 else f"{s} ({fmt.format(min(v))}-{fmt.format(max(v))})"
+
+
+def table(head, rows) -> str:
+    out = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def _simulate(toplevel, module, sim, params, harness, cfg: dict, run_name: str,
+              lean_vlt: Path | None = None) -> dict:
+    from hymem import simrun
+
+    if str(BENCH_TB) not in sys.path:
+        sys.path.insert(0, str(BENCH_TB))   # the cocotb process inherits sys.path
+    sources = [harness] if lean_vlt is None else [lean_vlt, harness]   # the top level last
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        cfg = {**cfg, "out": str(out)}
+        simrun.run(toplevel, module, sim, parameters=params, extra_sources=sources,
+                   extra_env={"HYMEM_BENCH": json.dumps(cfg)}, run_name=run_name,
+                   public_all=lean_vlt is None)
+        return json.loads(out.read_text())
+
+
+# -------------------------------------------------------------------------------- update
+
+
+def run_update(sim, timing, model, samples, seed=1, profile=None, build="regression") -> dict:
+    if build not in BUILDS[sim]:
+        raise ValueError(f"build {build!r} not available on {sim}; expected one of {BUILDS[sim]}")
+    cfg = dict(samples=samples, timing=timing, model=model, seed=seed,
+               profile=str(profile) if profile else "")
+    r = _simulate("tb_hymem_update_engine", "bench_update", sim, UPDATE_PARAMS, UPDATE_HARNESS,
+                  cfg, f"bench_update_{build}_{timing}_{model}",
+                  lean_vlt=UPDATE_LEAN_VLT if build == "lean" else None)
+    r["load1"] = os.getloadavg()[0]
+    r["build"] = build
+    return r
+
+
+def bench_update(sims, repeats, quick, log, profile_dir=None) -> dict:
+    runs = []
+    configs = [(s, b, t) for s in sims for b in BUILDS[s] for t in TIMINGS]
+    for sim in sims:          # build first, untimed
+        for build in BUILDS[sim]:
+            run_update(sim, "fast", "none", 1, build=build)
+    for rep in range(repeats):
+        for sim, build, timing in configs:
+            n = SAMPLES[(sim, timing)][1 if quick else 0]
+            for model in ("macro", "none"):
+                r = run_update(sim, timing, model, n, build=build)
+                r["repeat"] = rep
+                runs.append(r)
+                log(f"  update {sim:9s} {build:10s} {timing:7s} {model:5s} rep {rep}: "
+                    f"{r['samples'] / r['wall_s']:7.2f} samples/s, "
+                    f"{r['samples'] / r['cpu_s']:7.2f} per CPU s ({load()})")
+    profiles = {}
+    if profile_dir:
+        Path(profile_dir).mkdir(parents=True, exist_ok=True)
+        for sim in sims:
+            p = Path(profile_dir) / f"update_{sim}_fast.pstats"
+            run_update(sim, "fast", "macro", SAMPLES[(sim, "fast")][1 if quick else 0], profile=p)
+            profiles[sim] = str(p)
+    return {"runs": runs, "profiles": profiles}
+
+
+def _label(sim, build) -> str:
+    return sim if build == "regression" else f"{sim} ({build} build)"
+
+
+def summarize_update(data) -> tuple[list, list]:
+    """Rows of the throughput table and of the wall-time split (per sample, medians)."""
+    rows, split = [], []
+    runs = data["runs"]
+    for sim in SIMS:
+        for build in BUILDS[sim]:
+            for timing in TIMINGS:
+                key = (sim, build, timing)
+                full = [r for r in runs if (r["sim"], r.get("build", "regression"), r["timing"])
+                        == key and r["model"] == "macro"]
+                bare = [r for r in runs if (r["sim"], r.get("build", "regression"), r["timing"])
+                        == key and r["model"] == "none"]
+                if not full:
+                    continue
+                sps = [r["samples"] / r["wall_s"] for r in full]
+                cps = [r["samples"] / r["cpu_s"] for r in full]
+                sps0 = [r["samples"] / r["wall_s"] for r in bare]
+                cps0 = [r["samples"] / r["cpu_s"] for r in bare]
+                cyc = med([r["cycles"] / r["samples"] for r in full])
+                wake = med([r["wakeups"] / r["samples"] for r in full])
+                rows.append([_label(sim, build), timing, spread(sps), spread(cps), spread(sps0),
+                             spread(cps0), f"{cyc:,.0f}",
+                             f"{cyc * full[0]['clk_ns'] / 1000:,.0f}", f"{wake:,.0f}",
+                             "yes" if all(r["checked"] for r in full) else "NO",
+                             f"{med([r['load1'] for r in full]):.1f}"])
+                # split per sample in CPU time (the machine is shared: wall time depends on the
+                # load), pairing each repeat's model run with its no-model run; the model's
+                # Python is timed in wall time, converted with the run's CPU share
+                tot, py, simt, rest, cpu, per_wake = [], [], [], [], [], []
+                for r in full:
+                    b = next((x for x in bare if x["repeat"] == r["repeat"]), None)
+                    share = r["cpu_s"] / r["wall_s"]
+                    t = r["cpu_s"] / r["samples"]
+                    p = min(share, 1.0) * r["model_py_s"] / r["samples"]
+                    sm = (b["cpu_s"] / b["cycles"]) * (r["cycles"] / r["samples"]) if b else float("nan")
+                    tot.append(1e3 * t)
+                    py.append(1e3 * p)
+                    simt.append(1e3 * sm)
+                    rest.append(1e3 * (t - p - sm))
+                    cpu.append(100 * r["cpu_s"] / r["wall_s"])
+                    per_wake.append(1e6 * (t - sm) / max(r["wakeups"] / r["samples"], 1))
+                split.append([_label(sim, build), timing, spread(tot), spread(py), spread(simt),
+                              spread(rest), spread(per_wake, "{:.0f}"), spread(cpu, "{:.0f}")])
+    return rows, split
+
+
+def print_update(data, log):
+    rows, split = summarize_update(data)
+    log("\nUpdate co-simulation: one sample = 64 x 16 tile (1,024 synapses), p = 0.2, round-half-up,"
+        " truncation codes, skip_zero; median (range) over repeats. Per CPU s = samples / CPU time"
+        " of the simulation process (simulator + Python; less sensitive to the machine's load)")
+    log(table(["simulator", "timing", "samples/s", "samples per CPU s", "samples/s without model",
+               "per CPU s without model", "cycles/sample", "simulated us/sample",
+               "macro wake-ups/sample", "checked vs hymem.engine", "load (1 min)"], rows))
+    log("\nWhere the time goes, CPU ms per sample (median (range)): total = CPU time of the"
+        " simulation process; model = MacroPortModel's Python in its processing"
+        " (stats()['py_time_s'], wall, x the run's CPU share); simulator = the no-model run's CPU"
+        " time per cycle x cycles (the simulator, cocotb's clock and the driver); callbacks +"
+        " handshakes = the rest (the simulator callbacks that wake the model, re-arming them,"
+        " driving its outputs, the simulator's extra work for them); per wake-up = (total -"
+        " simulator) / wake-ups")
+    log(table(["simulator", "timing", "total", "macro model (Python)", "simulator",
+               "callbacks + handshakes", "us per wake-up (model + callbacks)",
+               "CPU share of wall %"], split))
+    log()
+    for build in BUILDS["verilator"]:
+        v = [r for r in data["runs"] if (r["sim"], r.get("build", "regression"), r["timing"],
+                                         r["model"]) == ("verilator", build, "fast", "macro")]
+        if v:
+            m = med([r["samples"] / r["wall_s"] for r in v])
+            c = med([r["samples"] / r["cpu_s"] for r in v])
+            log(f"Target (issue 5): >= {UPDATE_TARGET:.0f} samples/s on {_label('verilator', build)},"
+                f" fast timing: median {m:.1f} samples/s wall ({c:.1f} per CPU s) -> "
+                f"{'met' if m >= UPDATE_TARGET else 'NOT met'}")
+
+
+def print_profiles(data, log, top=15):
+    import pstats
+    for sim, path in data.get("profiles", {}).items():
+        log(f"\ncProfile of the timed loop, {sim}, fast timing (top {top} by own time; {path}):")
+        import io
+        s = io.StringIO()
+        pstats.Stats(path, stream=s).sort_stats("tottime").print_stats(top)
+        log("\n".join(line for line in s.getvalue().splitlines()
+                      if line.strip() and not line.startswith("   Ordered")))
+
+
+# ---------------------------------------------------------------------------------- trace
+
+
+def _mr_writes(net) -> int:
+    return sum(int((l.state.counters.mr_resets + l.state.counters.mr_sets).sum())
+               for l in net.layers)
+
+
+def reference_run(seed: int, change_aware: bool, record: bool = False, snapshot: bool = False,
+                  epochs: int | None = None):
+    """One training run of the learning reference; memristor writes of every transfer."""
+    from hymem import datasets, reference
+
+    data = datasets.load(TRACE["dataset"])
+    opts = reference.Options(arch=TRACE["arch"], scheme="hybrid", epochs=epochs or TRACE["epochs"],
+                             k=TRACE["k"], p=TRACE["p"], lr=TRACE["lr"], seed=seed,
+                             transfer="truncate", skip_unchanged=change_aware)
+    net = reference.Network(opts, record=record)
+    per_transfer, snaps = [], []
+    total = opts.epochs * len(data.y_train) // opts.k
+    orig = net.transfer
+
+    def transfer():
+        if snapshot and net.transfers == total // 2:
+            st = net.layers[0].state      # layer 0, array 0: a 64 x 16 tile, 1,024 synapses
+            snaps.append(dict(h=st.h[0].copy(), flags=st.flags[0].copy(), n_in=int(st.n_in[0]),
+                              n_out=int(st.n_out[0]), transfer=net.transfers + 1,
+                              samples=net.samples))
+        before = _mr_writes(net)
+        orig()
+        per_transfer.append(_mr_writes(net) - before)
+
+    net.transfer = transfer
+    initial = _mr_writes(net)
+    res, net = reference.train(opts, data, network=net)
+    return dict(seed=seed, change_aware=change_aware, accuracy=res.test_accuracy,
+                initial_writes=initial, per_transfer=per_transfer,
+                writes=res.counters["memristor_writes"],
+                programmed=res.counters["synapses_programmed"],
+                skipped=res.counters["transfers_skipped"],
+                worst_device_writes=res.counters["worst_device_writes"],
+                train_samples=res.train_samples), net, (snaps[0] if snaps else None)
+
+
+def same_trace_change_aware(net) -> dict:
+    """Change-aware transfers on the published run's own recorded x/e stream: the hidden
+    weights at every transfer are the published run's, only the transfer mode differs."""
+    import copy
+
+    from hymem import stream
+
+    rec = copy.deepcopy(net.recording())
+    for lr in rec.layers:
+        lr.transfer = dict(lr.transfer, change_aware=True)
+
+    def writes(states):
+        return sum(int((s.counters.mr_resets + s.counters.mr_sets).sum()) for s in states)
+
+    initial = writes(stream.replay(rec, compiled=True, samples=0))
+    states = stream.replay(rec, compiled=True)
+    total = writes(states)
+    n = len(rec.transfer_after) - 1
+    return dict(initial_writes=initial, writes=total, periodic_transfers=n,
+                programmed=sum(int(s.counters.xfer_programmed.sum()) for s in states))
+
+
+def bench_trace(seeds, log, epochs=None) -> dict:
+    runs, snap, same = [], None, None
+    for seed in seeds:
+        for ca in (False, True):
+            t0 = time.perf_counter()
+            r, net, s = reference_run(seed, ca, record=(seed == seeds[0] and not ca),
+                                      snapshot=(seed == seeds[0] and ca), epochs=epochs)
+            r["wall_s"] = time.perf_counter() - t0
+            runs.append(r)
+            log(f"  trace seed {seed} {'change-aware' if ca else 'published   '}: accuracy "
+                f"{r['accuracy']:.4f}, {r['writes']:,} memristor writes ({r['wall_s']:.0f} s)")
+            if s is not None:
+                snap = s
+            if seed == seeds[0] and not ca:
+                same = same_trace_change_aware(net)
+                same["published_writes"] = r["writes"]
+                same["published_initial"] = r["initial_writes"]
+    return {"runs": runs, "same_trace": same, "snapshot": snap}
+
+
+def print_trace(data, log):
+    runs = data["runs"]
+    log(f"\nChange-aware transfer on a real training trace: learning reference, {TRACE['dataset']} "
+        f"{'-'.join(map(str, TRACE['arch']))}, k = {TRACE['k']}, p = {TRACE['p']}, lr = {TRACE['lr']}, "
+        "truncation codes, transfer variability on; mean over seeds (per-seed values in the JSON)")
+    rows = []
+    for ca in (False, True):
+        rs = [r for r in runs if r["change_aware"] == ca]
+        acc = [100 * r["accuracy"] for r in rs]
+        per = [statistics.fmean(r["per_transfer"]) for r in rs]
+        rows.append(["change-aware" if ca else "published", len(rs),
+                     f"{statistics.fmean(acc):.2f} %" + (f" +- {statistics.stdev(acc):.2f}" if len(acc) > 1 else ""),
+                     f"{statistics.fmean(r['writes'] for r in rs):,.0f}",
+                     f"{statistics.fmean(r['initial_writes'] for r in rs):,.0f}",
+                     f"{len(rs[0]['per_transfer'])}",
+                     f"{statistics.fmean(per):,.0f}",
+                     f"{statistics.fmean(r['worst_device_writes'] for r in rs):,.0f}"])
+    log(table(["transfer", "seeds", "test accuracy", "memristor writes (total)",
+               "of which initial programming", "periodic transfers", "writes per periodic transfer",
+               "worst device writes"], rows))
+    pub = [r for r in runs if not r["change_aware"]]
+    ca = [r for r in runs if r["change_aware"]]
+    if pub and ca:
+        wp = statistics.fmean(r["writes"] - r["initial_writes"] for r in pub)
+        wc = statistics.fmean(r["writes"] - r["initial_writes"] for r in ca)
+        log(f"\nPeriodic-transfer writes saved by change-aware (independent runs): "
+            f"{100 * (1 - wc / wp):.2f} % ({wc:,.0f} vs {wp:,.0f}); all writes incl. the initial "
+            f"programming: {100 * (1 - statistics.fmean(r['writes'] for r in ca) / statistics.fmean(r['writes'] for r in pub)):.2f} %")
+    s = data.get("same_trace")
+    if s:
+        wp = s["published_writes"] - s["published_initial"]
+        wc = s["writes"] - s["initial_writes"]
+        log(f"Same trace (seed {pub[0]['seed']}'s published run replayed with change-aware transfers, "
+            f"{s['periodic_transfers']} periodic transfers): {wc:,} vs {wp:,} periodic writes, "
+            f"{100 * (1 - wc / wp):.2f} % saved")
+
+
+# ----------------------------------------------------------------------------------- xfer
+
+
+def bench_xfer(sims, repeats, snap, log) -> dict:
+    import numpy as np
+
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        w = Path(tmp) / "array.npz"
+        np.savez(w, h=snap["h"], flags=snap["flags"], n_in=snap["n_in"], n_out=snap["n_out"])
+        for rep in range(repeats):
+            for sim in sims:
+                for timing in TIMINGS:
+                    r = _simulate("tb_hymem_xfer_engine", "bench_xfer", sim, XFER_PARAMS,
+                                  XFER_HARNESS, dict(weights=str(w), modes=MODES, timing=timing,
+                                                     seed=1 + rep), f"bench_xfer_{timing}")
+                    r["repeat"] = rep
+                    r["load1"] = os.getloadavg()[0]
+                    runs.append(r)
+                    log(f"  xfer {sim:9s} {timing:7s} rep {rep}: "
+                        + ", ".join(f"{x['mode']} {x['wall_s']:.2f} s" for x in r["results"])
+                        + f" ({load()})")
+    return {"runs": runs, "array": {k: snap[k] for k in ("n_in", "n_out", "transfer", "samples")},
+            "flags_set": int(snap["flags"].sum())}
+
+
+def print_xfer(data, log):
+    runs = data["runs"]
+    a = data["array"]
+    log(f"\nOne full-array transfer: layer 0 array 0 of the seed-1 change-aware digits run "
+        f"({a['n_in']} x {a['n_out']} tile), hidden weights and flags just before transfer "
+        f"{a['transfer']} (after {a['samples']:,} samples): {data['flags_set']} of "
+        f"{a['n_in'] * a['n_out']} change flags set. Simulated time is hardware time at that "
+        "clock; wall time median (range) over repeats")
+    rows = []
+    for sim in SIMS:
+        for timing in TIMINGS:
+            rs = [r for r in runs if (r["sim"], r["timing"]) == (sim, timing)]
+            if not rs:
+                continue
+            for name, *_ in MODES:
+                xs = [x for r in rs for x in r["results"] if x["mode"] == name]
+                c = xs[0]["counters"]
+                sim_us = [x["sim_ns"] / 1000 for x in xs]
+                rows.append([sim, timing, name, f"{c['xfer_programmed']:,}",
+                             f"{c['mr_resets'] + c['mr_sets']:,}", f"{c['vfy_reads']:,}",
+                             f"{c['fe_reads'] + c['fe_writes']:,}",
+                             f"{med([x['cycles'] for x in xs]):,.0f}", spread(sim_us, "{:,.0f}"),
+                             spread([x["wall_s"] for x in xs], "{:.2f}"),
+                             f"{med([x['wakeups'] for x in xs]):,.0f}",
+                             f"{med([r['load1'] for r in rs]):.1f}"])
+    log(table(["simulator", "timing", "mode", "synapses programmed", "memristor writes",
+               "verify reads", "FeCAP row ops", "cycles", "simulated time (us)", "wall time (s)",
+               "macro wake-ups", "load (1 min)"], rows))
+
+
+# ----------------------------------------------------------------------------------- main
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--parts", default=",".join(PARTS),
+                    help=f"comma-separated parts to run: {', '.join(PARTS)} (default: all)")
+    ap.add_argument("--sims", default=",".join(SIMS),
+                    help=f"comma-separated simulators: {', '.join(SIMS)} (default: both)")
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="repeats of every co-simulated configuration (default 3, --quick 1)")
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="training seeds of the trace part (1..N; default 3, --quick 1)")
+    ap.add_argument("--quick", action="store_true",
+                    help="a short run: fewer samples, one repeat, one seed, 2 epochs")
+    ap.add_argument("--json", metavar="FILE", help="write every measurement as JSON")
+    ap.add_argument("--profile", metavar="DIR",
+                    help="also cProfile one fast-timing update run per simulator into DIR and "
+                         "print the top functions")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="print the tables of a previous run's --json output and exit")
+    args = ap.parse_args(argv)
+    if args.from_json and not Path(args.from_json).is_file():
+        ap.error(f"--from-json: {args.from_json} is not a file")
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    bad = [p for p in parts if p not in PARTS]
+    if bad or not parts:
+        ap.error(f"--parts must be a comma-separated subset of {', '.join(PARTS)}; got {args.parts!r}")
+    sims = [s.strip() for s in args.sims.split(",") if s.strip()]
+    bad = [s for s in sims if s not in SIMS]
+    if bad or not sims:
+        ap.error(f"--sims must be a comma-separated subset of {', '.join(SIMS)}; got {args.sims!r}")
+    repeats = args.repeats if args.repeats is not None else (1 if args.quick else 3)
+    if not 1 <= repeats <= 50:
+        ap.error(f"--repeats must be in 1..50; got {repeats}")
+    seeds = args.seeds if args.seeds is not None else (1 if args.quick else 3)
+    if not 1 <= seeds <= 20:
+        ap.error(f"--seeds must be in 1..20; got {seeds}")
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        ap.error(f"--json: directory {Path(args.json).resolve().parent} does not exist")
+    args.parts_list, args.sims_list, args.repeats_n, args.seeds_n = parts, sims, repeats, seeds
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.from_json:
+        report(json.loads(Path(args.from_json).read_text()), lambda m="": print(m, flush=True))
+        return 0
+    from hymem import simrun
+
+    for sim in args.sims_list if {"update", "xfer"} & set(args.parts_list) else []:
+        try:
+            simrun.check_simulator(sim)
+        except simrun.SimulatorError as e:
+            print(f"bench_cosim: {e}", file=sys.stderr)
+            return 2
+
+    def log(msg=""):
+        print(msg, flush=True)
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    t0 = time.perf_counter()
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    log(f"bench_cosim {started:%Y-%m-%d %H:%M} UTC on {machine()}; {uptime}")
+    log(f"parts {', '.join(args.parts_list)}; simulators {', '.join(args.sims_list)}; "
+        f"repeats {args.repeats_n}{' (quick)' if args.quick else ''}")
+    out = {"date": started.isoformat(timespec="seconds"), "machine": machine(),
+           "uptime_start": uptime, "args": {k: v for k, v in vars(args).items()}}
+
+    if "update" in args.parts_list:
+        log("\n== update co-simulation")
+        out["update"] = bench_update(args.sims_list, args.repeats_n, args.quick, log, args.profile)
+    if "trace" in args.parts_list or "xfer" in args.parts_list:
+        log("\n== learning reference runs (trace part; the transfer part takes its array from them)")
+        seeds = list(range(1, (args.seeds_n if "trace" in args.parts_list else 1) + 1))
+        trace = bench_trace(seeds, log, epochs=2 if args.quick else None)
+        snap = trace.pop("snapshot")
+        if "trace" in args.parts_list:
+            out["trace"] = trace
+    if "xfer" in args.parts_list:
+        log("\n== transfer co-simulation")
+        out["xfer"] = bench_xfer(args.sims_list, args.repeats_n, snap, log)
+
+    out["uptime_end"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    out["wall_s"] = time.perf_counter() - t0
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=1, default=str)
+            f.write("\n")
+        log(f"\nJSON: {args.json}")
+    report(out, log)
+    return 0
+
+
+def report(out: dict, log) -> None:
+    """Print the tables of a finished run (or of its JSON, --from-json)."""
+    log(f"\n== results of the run started {out['date']} on {out['machine']}")
+    log(f"load at start: {out['uptime_start']}")
+    log(f"load at end:   {out['uptime_end']}; bench wall time {out['wall_s'] / 60:.1f} min")
+    if "update" in out:
+        print_update(out["update"], log)
+        print_profiles(out["update"], log)
+    if "xfer" in out:
+        print_xfer(out["xfer"], log)
+    if "trace" in out:
+        print_trace(out["trace"], log)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
