@@ -190,10 +190,12 @@ async def _all(coros):
 
 @cocotb.test()
 async def cosim(dut):
+    t_start = time.perf_counter()
     cfg = CosimConfig(**json.loads(os.environ.get("HYMEM_COSIM", "{}")))
     opts = cfg.options()
     data = datasets.load(cfg.dataset)
     net = reference.Network(opts, physical_factory())        # host + shadow reference
+    _log(f"cosim: dataset and reference network ready in {time.perf_counter() - t_start:.1f} s")
     layers = net.layers
     geom = net.geom
     n_arrays = sum(l.tiling.n for l in layers)
@@ -276,11 +278,13 @@ async def cosim(dut):
     # ------------------------------------------------------------- accuracy
     for li, layer in enumerate(layers):
         layer.w = check.rtl_w[li]
+    t_eval = time.perf_counter()
     acc = net.evaluate(data.x_test, data.y_test)
     for layer in layers:
         layer.refresh()                   # the shadow's own device-physics memristors
     ref_acc = net.evaluate(data.x_test, data.y_test)
     draws = device_draws(net, data, DEVICE_DRAWS)
+    _log(f"cosim: evaluation and device draws in {time.perf_counter() - t_eval:.1f} s")
     counters = await check.counters_total()
     stats = [a.port.stats() for a in arrays]
     res = dict(dataset=cfg.dataset, arch=cfg.arch, samples=n, test_accuracy=acc,

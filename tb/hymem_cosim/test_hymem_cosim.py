@@ -1,8 +1,8 @@
 """Short end-to-end training through the RTL (the co-simulation behind `make sim`).
 
 digits 64-32-10: the first layer (2,048 synapses) is larger than one array, so it is tiled over
-two hymem_top instances, and the second layer uses a third. A few samples with a transfer every
-4: the test asserts that the co-simulation finished with its digital state (hidden weights and
+two hymem_top instances, and the second layer uses a third. Four samples and the transfer the
+controllers start after the fourth (plus the initial one): the test asserts that the co-simulation finished with its digital state (hidden weights and
 flags after every sample, every memristor operation and every counter at every transfer) equal
 to the fast reference's, and that the JSON carries what `hymem cosim --json` promises. The
 long run (accuracy) is `make sim`.
@@ -12,7 +12,7 @@ import pytest
 
 from hymem import cosim
 
-CFG = dict(dataset="digits", arch="64-32-10", samples=8, k=4, p=0.5, lr=0.1, progress_every=4)
+CFG = dict(dataset="digits", arch="64-32-10", samples=4, k=4, p=0.5, lr=0.1, progress_every=2)
 
 
 def test_hymem_cosim(sim, seed, request):
