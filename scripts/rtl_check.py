@@ -59,47 +59,112 @@ read_verilog -sv -I{rtl} {srcs}
 hierarchy -check -top {top}
 proc
 select -assert-none t:$dlatch t:$adlatch t:$dlatchsr
-flatten
 synth -top {top}
-select -assert-none t:* t:$_* %d
+select -assert-none t:$* t:$_* %d t:$paramod* %d
 check -assert
-tee -q -o {stat} stat -json
+tee -q -o {stat} stat -top {top}
 """
+
+TOP = "hymem_top"
+
+
+def parse_stat(text: str) -> tuple[dict, dict]:
+    """Yosys `stat -top` text -> ({module: {cell type: count}}, hierarchy totals {type: count}).
+    (Yosys 0.23's `stat -json` writes invalid JSON for a hierarchy.)"""
+    mods, cur, in_cells = {}, None, False
+    for line in text.splitlines():
+        t = line.strip()
+        if t.startswith("=== ") and t.endswith(" ==="):
+            cur = t[4:-4].strip()
+            mods[cur] = {}
+            in_cells = False
+        elif cur is None or not t:
+            continue
+        elif t.startswith("Number of cells:"):
+            in_cells = True
+            mods[cur]["__total__"] = int(t.split(":")[1])
+        elif in_cells:
+            parts = t.rsplit(None, 1)
+            if len(parts) == 2 and parts[1].isdigit():
+                mods[cur][parts[0]] = int(parts[1])
+            else:
+                in_cells = False
+    hier = mods.pop("design hierarchy", {})
+    return mods, hier
+
+
+def _module_name(name: str) -> str:
+    """Yosys names a parameterised copy `$paramod$<hash>\\<module>`; the table shows <module>."""
+    return name.lstrip("\\").split("\\")[-1]
 
 
 def synth(mods: list[str], json_out: str | None) -> int:
+    """One hierarchical synthesis of hymem_top (each module once, with the parameters the top
+    gives it: the default build), plus a standalone one of any module the top does not use.
+    A flattening synthesis per module did the same work again and again (9 minutes)."""
     yosys = shutil.which("yosys")
     if yosys is None:
         print("synth: yosys not found; install it: `sudo apt-get install yosys` (Debian 0.23 works)")
         return 2
     srcs = " ".join(str(p) for p in simrun.rtl_sources())
-    rows, failed = [], []
+    rows, failed, seen, totals = [], [], set(), {}
+    tops = [TOP] if TOP in mods else []
     with tempfile.TemporaryDirectory() as tmp:
-        for m in mods:
-            stat = Path(tmp) / f"{m}.json"
-            script = SYNTH_SCRIPT.format(rtl=RTL, srcs=srcs, top=m, stat=stat)
+        def run(top: str) -> dict | None:
+            stat = Path(tmp) / f"{top}.json"
+            script = SYNTH_SCRIPT.format(rtl=RTL, srcs=srcs, top=top, stat=stat)
             t0 = time.time()
             r = subprocess.run([yosys, "-q", "-p", script], capture_output=True, text=True)
             dt = time.time() - t0
             if r.returncode != 0 or not stat.exists():
-                failed.append(m)
-                print(f"synth {m}: FAILED\n" + "\n".join((r.stdout + r.stderr).splitlines()[-25:]))
-                continue
-            data = json.loads(stat.read_text())
-            mod = data["modules"].get(f"\\{m}") or next(iter(data["modules"].values()))
-            types = mod.get("num_cells_by_type", {})
-            flops = sum(v for k, v in types.items() if "DFF" in k or "SDFF" in k)
-            rows.append({"module": m, "cells": mod["num_cells"], "flops": flops,
-                         "cell_types": types, "seconds": round(dt, 2)})
+                failed.append(top)
+                msgs = [l for l in (r.stdout + r.stderr).splitlines()
+                        if not l.startswith("Warning: Replacing memory")]
+                print(f"synth {top}: FAILED\n" + "\n".join(msgs[-25:]))
+                return None
+            print(f"synth {top}: ok ({dt:.0f} s)")
+            mods_, hier = parse_stat(stat.read_text())
+            return {"modules": {k: {"num_cells": v.pop("__total__", 0), "num_cells_by_type": v}
+                                for k, v in mods_.items()},
+                    "hierarchy": {"num_cells": hier.pop("__total__", 0), "num_cells_by_type": hier}}
+
+        def add(data: dict, top: str) -> None:
+            for name, mod in data["modules"].items():
+                m = _module_name(name)
+                if m not in mods or (m, mod["num_cells"]) in seen:
+                    continue
+                seen.add((m, mod["num_cells"]))
+                types = mod.get("num_cells_by_type", {})
+                flops = sum(v for k, v in types.items() if "DFF" in k)
+                subs = sum(v for k, v in types.items() if not k.startswith("$_"))
+                rows.append({"module": m, "cells": mod["num_cells"] - subs, "flops": flops,
+                             "submodules": subs, "cell_types": types, "synthesized_in": top})
+
+        totals = {}
+        for top in tops:
+            data = run(top)
+            if data is not None:
+                add(data, top)
+                h = data["hierarchy"]
+                totals[top] = (h["num_cells"], sum(v for k, v in h["num_cells_by_type"].items()
+                                                   if "DFF" in k))
+        for m in mods:
+            if m not in {r["module"] for r in rows} and m not in failed:
+                data = run(m)
+                if data is not None:
+                    add(data, m)
     if rows:
-        print(f"{'module':<32} {'cells':>8} {'flops':>8} {'time/s':>8}")
+        print(f"{'module':<28} {'cells':>8} {'flops':>7} {'instances':>9}  synthesized in")
         for r in rows:
-            print(f"{r['module']:<32} {r['cells']:>8} {r['flops']:>8} {r['seconds']:>8}")
-        print("(Yosys generic `synth`, default parameters, gate-level cells $_*_)")
+            print(f"{r['module']:<28} {r['cells']:>8} {r['flops']:>7} {r['submodules']:>9}  {r['synthesized_in']}")
+        for top, (cells, flops) in totals.items():
+            print(f"{top + ' (whole design)':<28} {cells:>8} {flops:>7}")
+        print("(Yosys generic `synth`, hierarchical: cells and flops of the module itself, gate-level\n"
+              " cells $_*_; instances = submodule instances; parameters as hymem_top sets them)")
     if json_out:
-        Path(json_out).write_text(json.dumps(rows, indent=2))
+        Path(json_out).write_text(json.dumps({"modules": rows, "totals": totals}, indent=2))
     if failed:
-        print(f"synth: {len(failed)} module(s) failed: {', '.join(failed)}")
+        print(f"synth: {len(failed)} run(s) failed: {', '.join(failed)}")
         return 1
     return 0
 
