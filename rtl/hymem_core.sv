@@ -202,22 +202,25 @@ module hymem_core #(
     if (auto_xfer) q_xfer_d = 1'b1;
 
     case (run_q)
-      R_IDLE: begin
-        // priority: transfer, forming, sample, read-out
-        if (q_xfer_q) begin
+      R_IDLE: if (!cmd_abort_i) begin
+        // priority: transfer, forming, sample, read-out. A command that arrives while idle
+        // starts in the cycle of its pulse (q_*_d): it is never seen as queued, so a second
+        // command right behind it queues (instead of ERR 7) and a READOUT read right behind
+        // CMD.READOUT waits for the read-out (instead of ERR 6).
+        if (q_xfer_d) begin
           q_xfer_d = 1'b0;
           xf_start = 1'b1;
           since_d  = '0;
           run_d    = R_XFER;
-        end else if (q_form_q) begin
+        end else if (q_form_d) begin
           q_form_d = 1'b0;
           fm_start = 1'b1;
           run_d    = R_FORM;
-        end else if (q_sample_q) begin
+        end else if (q_sample_d) begin
           q_sample_d = 1'b0;
           upd_start  = 1'b1;
           run_d      = R_UPD;
-        end else if (q_read_q) begin
+        end else if (q_read_d) begin
           run_d = R_READ;
         end
       end
