@@ -14,8 +14,10 @@
 //                     read-out buffer (readout_o: 8-bit ADC code per line)
 //     cmd_abort_i     abort the running operation at its next safe point and
 //                     drop queued commands
-//   A command that arrives while another operation runs is queued (one of each
-//   kind) and starts when the machine is idle, transfers first: so a transfer
+//   A command that arrives while the machine is idle starts in the cycle of its
+//   pulse (it never occupies its queue slot, so the same command right behind it
+//   queues). A command that arrives while another operation runs is queued (one
+//   of each kind) and starts when the machine is idle, transfers first: so a transfer
 //   requested during a sample runs after that sample, and a sample requested
 //   during a transfer runs after it; no update is lost or applied twice.
 //   After every k-th completed sample (k = cfg_k_i; 0 = never) a transfer
