@@ -115,7 +115,7 @@ class Prediction:
     code: int                 # ERR code of the access (0: accepted)
     value: int = 0            # read data
     mask: int = M32           # bits of `value` the model fixes
-    waits: bool | None = None  # wait states expected (True), forbidden (False), either (None)
+    waits: bool | None = False  # wait states expected (True), forbidden (False), either (None)
     target: object = None     # the register or memory window
 
 
@@ -361,11 +361,15 @@ class Controller:
                         r.E["build"] if word >= depth // 4 else 0)
                 return Prediction(code, target=t)
             waits = None
-            if self.running is not None and self.running.kind == "readout":
-                self._complete(None)                    # the read waited for it to finish
+            if "readout" in self.queue or (self.running is not None
+                                           and self.running.kind == "readout"):
+                # the read waits (PREADY low) until every requested read-out has completed:
+                # the read-out and whatever it is queued behind (it starts last)
                 waits = True if self.readout_fresh else None
-            elif "readout" in self.queue:
-                return Prediction(r.E["busy"], target=t)
+                if waits:
+                    self._emit("readout_wait", behind=self.running.kind)
+                while self.running is not None:
+                    self._complete(None)
             b = self.readout[4 * word: 4 * word + 4] if 4 * word < self.b.lines else []
             return Prediction(0, sum(int(x) << (8 * i) for i, x in enumerate(b)), M32, waits, t)
         if write:
@@ -398,7 +402,7 @@ class Controller:
                 x, known = self._hw(t.name, f.name)
             value |= (int(x) & fmask(f)) << f.lsb
             mask &= M32 if known else ~f.mask
-        return Prediction(0, value, mask, None, t)
+        return Prediction(0, value, mask, False, t)
 
     def _hw(self, reg: str, name: str) -> tuple[int, bool]:
         """A field the controller drives: (value, known)."""
@@ -436,6 +440,7 @@ class Controller:
             r.irq["ERROR"] = Bit(1, True)
             self._emit("err", code=pred.code, write=write)
             return
+        self._emit("access", name=t.name, write=write, mem=isinstance(t, regmap.Memory))
         if not write:
             if isinstance(t, regmap.Register) and t.name == "ERR" and self.err_pending:
                 self.stats.err_checked += 1
@@ -456,6 +461,8 @@ class Controller:
         elif t.name == "IRQ_STATUS":
             for f in t.fields:
                 if ((wdata & bmask(strb)) >> f.lsb) & 1:
+                    if r.irq[f.name].known and r.irq[f.name].value:
+                        self._emit("w1c", name=f.name)      # a bit known to be set, cleared
                     if self.busy and f.name != "ERROR":
                         r.irq[f.name] = Bit(0, False)
                         self.w1c_busy.add(f.name)
@@ -472,14 +479,18 @@ class Controller:
     def command(self, bits: dict[str, int]) -> None:
         """An accepted write to CMD (field name -> bit)."""
         kinds = [k for k in PRIORITY if bits[CMD_OF[k]]]
-        if kinds and bits["ABORT"]:
-            raise StimulusError("ABORT together with an operation command in one write is not modelled")
         for name, v in bits.items():
             if v:
                 self._emit("cmd", name=name)
         was_idle = not self.busy
         if kinds:
             self.aborted = False                     # a new command clears STATUS.ABORTED
+        if kinds and bits["ABORT"]:
+            # ABORT drops queued commands, those of its own write too (rtl/hymem_core.sv)
+            if "readout" in kinds and self.running is not None and self.running.kind == "readout":
+                raise StimulusError("READOUT + ABORT while a read-out runs is not modelled")
+            self._emit("abort", what="with_command")
+            kinds = []
         for k in kinds:
             if not was_idle:
                 self._emit("queued", kind=k, behind=self.running.kind if self.running else None)
@@ -490,7 +501,8 @@ class Controller:
                     bit.known = False                # may be set at a time the model cannot see
         if self.running is None and self.queue:
             self._start_next()
-            self.readout_fresh = was_idle and self.running.kind == "readout"
+        # a READOUT read in the next access waits for this read-out (it takes several cycles)
+        self.readout_fresh = "readout" in kinds
         if bits["ABORT"]:
             self._abort()
         if bits["SEED_LOAD"]:
@@ -608,7 +620,9 @@ class Controller:
         self.upd_slot = self.b.slots - 1 if aborted_at is None else aborted_at
         u = c["ucfg"]
         self._emit("sample", stoch_round=u.stoch_round, code_round=u.code_round,
-                   skip_zero=u.skip_zero, k=c["k"], aborted=aborted_at is not None)
+                   skip_zero=u.skip_zero, k=c["k"], aborted=aborted_at is not None,
+                   p16=u.p16, lr_shift=u.lr_shift, n_in=len(c["x"]), n_out=len(c["e"]),
+                   synapses=self.geom.synapses)
         since = int(self.ref.samples_since_transfer[0]) & 0xFFFF
         if aborted_at is None and c["k"] != 0 and since == c["k"]:   # RTL: since + 1 == K
             self.queue["transfer"] = Op("transfer", self._latch("transfer"), auto=True)
