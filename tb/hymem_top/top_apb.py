@@ -15,6 +15,11 @@
   ``ApbBus``: a sequence's next access then follows back to back (its SETUP phase in the
   cycle after the ACCESS phase), as a CPU's would. So when ``finish_item`` returns, the
   access takes effect at the next rising edge.
+    - its transaction loop wakes at every rising clock edge while the bus is idle (a
+      Python wake-up per cycle, the dominant cost of a long operation on Icarus). The
+      driver therefore *parks* the host once the bus is idle (its loop task is cancelled
+      after the edge that ends the last transfer) and restarts it, at a rising edge, with
+      the next item: nothing in the testbench runs per clock while the controller works.
 * :class:`ApbMonitor` watches the pins only: APB4 protocol checks (SETUP then ACCESS,
   address/control/data stable through wait states, no PSTRB in reads, PENABLE only with
   PSEL) and one :class:`ApbTxn` per completed transfer on its analysis port, with the
@@ -29,7 +34,7 @@ import logging
 from dataclasses import dataclass
 
 import cocotb
-from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+from cocotb.triggers import FallingEdge, ReadOnly, ReadWrite, RisingEdge
 from cocotbext.apb import ApbBus, ApbHost
 from pyuvm import (ConfigDB, uvm_active_passive_enum, uvm_agent, uvm_analysis_port, uvm_component,
                    uvm_driver, uvm_sequence_item, uvm_sequencer)
@@ -98,15 +103,35 @@ class ApbDriver(uvm_driver):
         self.clk = dut.clk_i
         seed = ConfigDB().get(self, "", "APB_SEED")
         bus = ApbBus(dut, None, signals=HOST_SIGNALS, optional_signals=HOST_OPTIONAL)
-        self.host = ApbHost(bus, dut.clk_i, seednum=seed)
+        # timeout: a READOUT read waits for the operation a queued read-out is behind
+        self.host = ApbHost(bus, dut.clk_i, timeout_max=200_000, seednum=seed)
         self.host.return_int = True
         self.host.log.setLevel("WARNING")
 
     async def run_phase(self):
+        self.parked = False
+        self.parking = False
         while True:
             item = await self.seq_item_port.get_next_item()
+            if self.parked:
+                await RisingEdge(self.clk)       # the host's loop starts right after an edge
+                self.host._run_coroutine_obj = cocotb.start_soon(self.host._run())
+                self.parked = False
             await self.drive(item)
             self.seq_item_port.item_done()
+            if not self.parking:
+                self.parking = True
+                cocotb.start_soon(self._park())
+
+    async def _park(self) -> None:
+        """Cancel the host's loop if no transfer follows the one that just completed."""
+        await RisingEdge(self.clk)      # the completing edge: the host drops PSEL at it
+        await ReadWrite()               # after the host's own reaction to that edge
+        self.parking = False
+        h = self.host
+        if h._idle.is_set() and not h.queue_tx and not self.parked:
+            h._run_coroutine_obj.cancel()
+            self.parked = True
 
     async def drive(self, item: ApbItem) -> None:
         if item.write:
