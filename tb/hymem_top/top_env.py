@@ -68,7 +68,9 @@ class MacroSide(uvm_component):
         self.oplog = OpLog(self.array)
         c.macro = self
 
-    def start_of_simulation_phase(self):
+    def start(self) -> None:
+        """Called by ClockReset while rst_ni is low (the port is quiescent, whatever the
+        previous test left running)."""
         self.port = MacroPortModel(cocotb.top, self.array).start()
 
     def quiescent(self) -> None:
@@ -91,8 +93,10 @@ class ClockReset(uvm_component):
             getattr(d, n).value = 0
         # the C++ (GPI) clock: cocotb 2.1's default without COCOTB_TRUST_INERTIAL_WRITES is a
         # Python task per edge, a quarter of this testbench's run time on either simulator
+        d.rst_ni.value = 0
         Clock(d.clk_i, FAST_TIMING_CLK_NS, unit="ns", impl="gpi").start(start_high=False)
-        await RisingEdge(d.clk_i)
+        await ClockCycles(d.clk_i, 2)
+        ctx().macro.start()
         await self.reset()
 
     async def reset(self, cycles: int = 2) -> None:
@@ -180,10 +184,6 @@ class Scoreboard(uvm_subscriber):
                 m.stats.reads_exact += 1
             else:
                 m.stats.reads_masked += 1
-            if pred.waits is None and txn.waits:
-                m.events.append(("readout_wait", {}))
-            if pred.waits is True:
-                m.events.append(("readout_wait", {}))
         try:
             m.commit(txn.write, txn.addr, txn.wdata, txn.strb, pred)
         except ModelError as e:
@@ -212,10 +212,12 @@ class Scoreboard(uvm_subscriber):
 
 
 def all_bins(build: Build, rm: regmap.RegMap) -> list[str]:
-    """Every functional-coverage bin of a build (generated from the register description)."""
-    b = ["sample.stoch_round=0", "sample.stoch_round=1", "sample.code_round=0",
-         "sample.code_round=1", "sample.skip_zero=0", "sample.skip_zero=1",
-         "k=0", "k=1.auto_transfer", "k>1.auto_transfer"]
+    """Every functional-coverage bin of a build, most of them generated from the register
+    description (commands, error codes, interrupt sources, registers and windows)."""
+    b = [f"sample.mode=sr{sr}_cr{cr}_sz{sz}" for sr in (0, 1) for cr in (0, 1) for sz in (0, 1)]
+    b += ["sample.p16=0", "sample.p16=1", "sample.p16=mid", "sample.shift=0", "sample.shift>16",
+          "sample.tile=full", "sample.tile=partial", "sample.n_in=1",
+          "k=0", "k=1.auto_transfer", "k>1.auto_transfer"]
     vfy = (0, 1) if build.verify_limit else (0,)
     b += [f"transfer.mode=ca{ca}_cr{cr}_vfy{v}" for ca in (0, 1) for cr in (0, 1) for v in vfy]
     if build.verify_limit:
@@ -223,16 +225,43 @@ def all_bins(build: Build, rm: regmap.RegMap) -> list[str]:
     b += [f"cmd.{f.name}" for f in rm["CMD"].fields]
     b += [f"queued.{k}" for k in ("sample", "transfer", "form", "readout")]
     b += [f"err.{c}" for c in sorted(rm.error_codes) if c]
-    b += [f"irq.{f.name}" for f in rm["IRQ_STATUS"].fields]
+    b += [f"irq.{f.name}" for f in rm["IRQ_STATUS"].fields]          # irq_o from this source
+    b += [f"w1c.{f.name}" for f in rm["IRQ_STATUS"].fields]          # a set bit cleared by W1C
     b += [f"readout.slot{s}.{'G-' if p else 'G+'}" for s in range(build.slots) for p in (0, 1)]
-    b += ["readout.wait", "abort.sample", "abort.transfer", "abort.idle", "abort.dropped_queue",
-          "form.pulses", "form.failure"]
+    b += ["readout.wait", "readout.wait_queued", "abort.sample", "abort.transfer", "abort.idle",
+          "abort.dropped_queue", "abort.with_command", "form.pulses", "form.failure"]
+    b += [f"reg.{r.name}.{d}" for r in rm.registers for d, ok in (("rd", r.sw_readable),
+                                                                    ("wr", r.sw_writable)) if ok]
+    b += [f"mem.{m.name}.{d}" for m in rm.memories for d, ok in (("rd", m.sw_read),
+                                                                  ("wr", m.sw_write)) if ok]
     return b
+
+
+#: Bins hit by every test of this simulation run so far (the closure test checks them).
+TOTAL: Counter = Counter()
+
+
+def sample_bins(i: dict) -> list[str]:
+    out = [f"sample.mode=sr{int(i['stoch_round'])}_cr{int(i['code_round'])}_sz{int(i['skip_zero'])}"]
+    out.append("sample.p16=0" if i["p16"] == 0 else "sample.p16=1" if i["p16"] == 65536
+               else "sample.p16=mid")
+    if i["lr_shift"] == 0:
+        out.append("sample.shift=0")
+    elif i["lr_shift"] > 16:
+        out.append("sample.shift>16")
+    n = i["n_in"] * i["n_out"]
+    out.append("sample.tile=full" if n == i["synapses"] else "sample.tile=partial")
+    if i["n_in"] == 1:
+        out.append("sample.n_in=1")
+    if i["k"] == 0:
+        out.append("k=0")
+    return out
 
 
 class Coverage(uvm_subscriber):
     """Functional coverage from the scoreboard's events. ConfigDB "COVERAGE_GOALS": the bins
-    this test sets out to hit; a goal bin left at zero fails the test (check phase)."""
+    this test sets out to hit; a goal bin left at zero fails the test (check phase). Every
+    test's bins also go into :data:`TOTAL` for the closure test."""
 
     def end_of_elaboration_phase(self):
         c = ctx()
@@ -252,12 +281,11 @@ class Coverage(uvm_subscriber):
     def write(self, event):
         name, i = event
         if name == "sample":
-            for k in ("stoch_round", "code_round", "skip_zero"):
-                self.hit(f"sample.{k}={int(i[k])}")
-            if i["k"] == 0 and not i["aborted"]:
-                self.hit("k=0")
             if i["aborted"]:
                 self.hit("abort.sample")
+            else:
+                for b in sample_bins(i):
+                    self.hit(b)
         elif name == "transfer":
             self.hit(f"transfer.mode=ca{int(i['change_aware'])}_cr{int(i['code_round'])}_vfy{int(i['verify'])}")
             if i["auto"]:
@@ -276,10 +304,12 @@ class Coverage(uvm_subscriber):
             self.hit(f"err.{i['code']}")
         elif name == "irq":
             self.hit(f"irq.{i['source']}")
+        elif name == "w1c":
+            self.hit(f"w1c.{i['name']}")
         elif name == "readout":
             self.hit(f"readout.slot{i['slot']}.{'G-' if i['pol'] else 'G+'}")
         elif name == "readout_wait":
-            self.hit("readout.wait")
+            self.hit("readout.wait" if i["behind"] == "readout" else "readout.wait_queued")
         elif name == "abort":
             self.hit(f"abort.{i['what']}")
         elif name == "form":
@@ -287,16 +317,28 @@ class Coverage(uvm_subscriber):
                 self.hit("form.pulses")
             if i["failures"]:
                 self.hit("form.failure")
+        elif name == "access":
+            self.hit(f"{'mem' if i['mem'] else 'reg'}.{i['name']}.{'wr' if i['write'] else 'rd'}")
 
     def report_phase(self):
+        TOTAL.update({k: v for k, v in self.bins.items()})
         hit = sum(1 for v in self.bins.values() if v)
-        lines = [f"  {'*' if k in self.goals else ' '} {k:32s} {v}" for k, v in self.bins.items()]
-        self.logger.info(f"coverage: {hit}/{len(self.bins)} bins hit; goals (*) {len(self.goals)}\n"
-                         + "\n".join(lines))
+        goals_hit = sum(1 for g in self.goals if self.bins[g])
+        self.logger.info(f"coverage of this test: {hit}/{len(self.bins)} bins hit; goals "
+                         f"{goals_hit}/{len(self.goals)}: "
+                         + ", ".join(f"{g}={self.bins[g]}" for g in self.goals))
 
     def check_phase(self):
         missed = [g for g in self.goals if not self.bins[g]]
         assert not missed, f"coverage goals missed: {missed}"
+
+
+def coverage_table(bins: Counter, goals=()) -> str:
+    """Bins grouped by their prefix, with hit counts (* = a goal)."""
+    lines = []
+    for k, v in bins.items():
+        lines.append(f"  {'*' if k in goals else ' '} {'MISS' if not v else '    '} {k:34s} {v}")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------- env
