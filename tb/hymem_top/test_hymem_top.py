@@ -282,8 +282,13 @@ def test_hymem_top(sim, seed, params, request):
     if smoke and sim not in SMOKE_SIMS:
         pytest.skip(f"the published geometry runs on {', '.join(SMOKE_SIMS)} only (see PARAM_SETS)")
     smoke = smoke and not os.environ.get("COCOTB_TEST_FILTER")
-    simrun.run(TOPLEVEL, "test_hymem_top", sim, parameters=params, seed=seed,
-               testcase=list(SMOKE_TESTS) + ["CoverageClosureTest"] if smoke else None,
-               # assertion rewriting only for the testbench's own files (cocotb's default
-               # rewrites every module the test imports, numpy and the RDL compiler included)
-               extra_env={"COCOTB_REWRITE_ASSERTION_FILES": "test_hymem_top.py top_*.py"})
+    run_dir = simrun.run(
+        TOPLEVEL, "test_hymem_top", sim, parameters=params, seed=seed,
+        testcase=list(SMOKE_TESTS) + ["CoverageClosureTest"] if smoke else None,
+        # assertion rewriting only for the testbench's own files (cocotb's default rewrites
+        # every module the test imports, numpy and the RDL compiler included: seconds per run
+        # when bytecode is not cached)
+        extra_env={"COCOTB_REWRITE_ASSERTION_FILES": "test_hymem_top.py top_*.py"})
+    for line in (run_dir / "sim.log").read_text(errors="replace").splitlines():
+        if "coverage of the run:" in line:                 # shown with pytest -rP
+            print(line.split("]: ", 1)[-1])
