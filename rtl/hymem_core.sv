@@ -14,8 +14,10 @@
 //                     read-out buffer (readout_o: 8-bit ADC code per line)
 //     cmd_abort_i     abort the running operation at its next safe point and
 //                     drop queued commands
-//   A command that arrives while another operation runs is queued (one of each
-//   kind) and starts when the machine is idle, transfers first: so a transfer
+//   A command that arrives while the machine is idle starts in the cycle of its
+//   pulse (it never occupies its queue slot, so the same command right behind it
+//   queues). A command that arrives while another operation runs is queued (one
+//   of each kind) and starts when the machine is idle, transfers first: so a transfer
 //   requested during a sample runs after that sample, and a sample requested
 //   during a transfer runs after it; no update is lost or applied twice.
 //   After every k-th completed sample (k = cfg_k_i; 0 = never) a transfer
@@ -202,22 +204,25 @@ module hymem_core #(
     if (auto_xfer) q_xfer_d = 1'b1;
 
     case (run_q)
-      R_IDLE: begin
-        // priority: transfer, forming, sample, read-out
-        if (q_xfer_q) begin
+      R_IDLE: if (!cmd_abort_i) begin
+        // priority: transfer, forming, sample, read-out. A command that arrives while idle
+        // starts in the cycle of its pulse (q_*_d): it is never seen as queued, so a second
+        // command right behind it queues (instead of ERR 7) and a READOUT read right behind
+        // CMD.READOUT waits for the read-out (instead of ERR 6).
+        if (q_xfer_d) begin
           q_xfer_d = 1'b0;
           xf_start = 1'b1;
           since_d  = '0;
           run_d    = R_XFER;
-        end else if (q_form_q) begin
+        end else if (q_form_d) begin
           q_form_d = 1'b0;
           fm_start = 1'b1;
           run_d    = R_FORM;
-        end else if (q_sample_q) begin
+        end else if (q_sample_d) begin
           q_sample_d = 1'b0;
           upd_start  = 1'b1;
           run_d      = R_UPD;
-        end else if (q_read_q) begin
+        end else if (q_read_d) begin
           run_d = R_READ;
         end
       end

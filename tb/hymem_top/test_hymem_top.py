@@ -1,0 +1,294 @@
+"""hymem_top: the pyuvm environment of the whole controller behind APB4.
+
+The environment (top_env.HymemEnv) follows pyuvm's TinyALU example:
+
+* an APB agent (top_apb): sequencer, a driver on cocotbext-apb's ``ApbHost`` (parked while
+  the bus is idle), and a monitor of the pins with APB4 protocol checks;
+* the macro model (``hymem.macro.HybridArray``) on the macro port, its memristor operations
+  logged (``hymem.scoreboard.OpLog``);
+* a scoreboard that calls a plain reference model (top_model): the register model built
+  from ``hymem.regmap`` (the RDL) and the controller model on ``hymem.engine``, whose
+  transfers are replayed against the RTL's memristor operations
+  (``hymem.scoreboard.ReplayProgrammer``); every read, PSLVERR, ERR code, wait state and
+  the level of irq_o are predicted, and hidden weights and flags are compared with the
+  macro's backdoor whenever the controller is idle;
+* a functional-coverage collector fed by the scoreboard's events (modes, configurations,
+  commands, error codes, interrupts, W1C, queueing, aborts, read-outs, every register and
+  window accessed).
+
+Each test below is a pyuvm test (a cocotb test of the same name: COCOTB_TEST_FILTER=BusyTest
+runs one) that starts the clock and the reset and runs its sequences (top_sequences); its
+``goals`` are coverage bins it must hit. The last test, CoverageClosureTest, prints the
+coverage of the whole run and fails on any bin no test hit (when every test ran).
+
+Register tests here are integration tests through the whole top, generated from the RDL;
+the register block's own exhaustive tests (every strobe, every field kind, pulses, hardware
+set against W1C) are tb/hymem_regs', the RDL's consistency tb/test_regmap.py's.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+import pyuvm
+from pyuvm import ConfigDB, uvm_test
+
+from hymem import regmap, simrun, tbkit
+
+import top_env
+from top_env import HymemEnv, all_bins, coverage_table, ctx
+from top_model import Build
+import top_sequences as S
+
+TOPLEVEL = "hymem_top"
+
+#: Parameter sets: "small" runs every test on both simulators (VerifyLimit > 0 for the
+#: verify modes, buffers shallower than their windows for ERR 9). "default", the published
+#: geometry (128 lines: the full-width READOUT window, HWCFG at the defaults), runs
+#: SMOKE_TESTS on Icarus only: Icarus simulates it about 8x slower than the small build,
+#: and a Verilator build of it costs about a minute and a half of CPU from a cold cache.
+PARAM_SETS = {
+    "small": dict(Lines=16, Slots=4, FecapRows=64, XDepth=64, EDepth=32, VerifyLimit=2),
+    "default": {},
+}
+SMOKE_TESTS = ("IdentityTest", "SmokeTest", "ReadoutTest")
+SMOKE_SIMS = ("icarus",)
+
+#: Tests that ran in this simulation (the closure check needs all of them).
+RAN: set[str] = set()
+
+
+class HymemTest(uvm_test):
+    """Base test: the environment, clock and reset, then ``sequences()`` in order."""
+
+    pristine = False
+
+    def goals(self, build: Build, rm: regmap.RegMap) -> list[str]:
+        return []
+
+    def sequences(self) -> list:
+        return []
+
+    def build_phase(self):
+        build, rm = Build.from_params(tbkit.params()), regmap.load()
+        ConfigDB().set(None, "*", "COVERAGE_GOALS", self.goals(build, rm))
+        ConfigDB().set(None, "*", "PRISTINE", self.pristine)
+        self.env = HymemEnv("env", self)
+
+    async def run_phase(self):
+        self.raise_objection()
+        await self.env.clkrst.start()
+        for seq in self.sequences():
+            await seq.start(ctx().seqr)
+        self.drop_objection()
+
+    def check_phase(self):
+        m = ctx().model
+        assert not m.busy, "the test ended with an operation running or queued"
+        assert self.env.apb.monitor.count > 0
+        RAN.add(type(self).__name__)
+
+
+def _bins(build, rm, prefix: str) -> list[str]:
+    return [b for b in all_bins(build, rm) if b.startswith(prefix)]
+
+
+def _errs(rm, *names: str) -> list[str]:
+    E = {v: k for k, v in rm.error_codes.items()}
+    return [f"err.{E[n]}" for n in names]
+
+
+@pyuvm.test()
+class IdentityTest(HymemTest):
+    """ID and HWCFG0..2 equal the build parameters; every register and READOUT word reads
+    its reset value (the scoreboard predicts each from the RDL and the build)."""
+
+    def goals(self, build, rm):
+        return [f"reg.{r.name}.rd" for r in rm.registers if r.sw_readable]
+
+    def sequences(self):
+        return [S.IdentitySeq(), S.ResetValuesSeq()]
+
+
+@pyuvm.test()
+class RegisterTest(HymemTest):
+    """Register tests generated from the RDL, through the top: rw masks, read-only and
+    write-only accesses, misaligned and unmapped addresses, vector words beyond the build,
+    ERR capture and CMD.ERR_CLEAR, IRQ_STATUS.ERROR W1C; a hard reset restores every reset
+    value."""
+
+    def goals(self, build, rm):
+        return (_errs(rm, "unmapped address", "write to a read-only register",
+                      "read of a write-only register", "misaligned address")
+                + ["cmd.ERR_CLEAR", "w1c.ERROR"]
+                + [f"reg.{r.name}.wr" for r in rm.registers if r.sw_writable])
+
+    def sequences(self):
+        return [S.RwMasksSeq(), S.AccessErrorsSeq(), S.HardResetSeq()]
+
+
+@pyuvm.test()
+class IllegalConfigTest(HymemTest):
+    """Every hymem_cfg_check rule: rejected with its code, nothing changed; legal boundaries."""
+
+    def goals(self, build, rm):
+        return _errs(rm, "illegal value", "not in this build")
+
+    def sequences(self):
+        return [S.IllegalConfigSeq()]
+
+
+@pyuvm.test()
+class BusyTest(HymemTest):
+    """Busy rules: configuration and buffer writes while a sample runs or is queued (6),
+    SEED_LOAD while busy (6), commands queued one of each (a second SAMPLE right behind the
+    first queues, a third gets 7); queued commands run transfers first; READOUT reads wait
+    for a running and for a queued read-out."""
+
+    def goals(self, build, rm):
+        return (_errs(rm, "busy", "command queue slot taken") + ["readout.wait", "readout.wait_queued"]
+                + _bins(build, rm, "queued."))
+
+    def sequences(self):
+        return [S.BusySeq()]
+
+
+@pyuvm.test()
+class SmokeTest(HymemTest):
+    """The firmware's basic flow on the whole array: sample, transfer, read-out, counters."""
+
+    def goals(self, build, rm):
+        return ["cmd.SAMPLE", "cmd.TRANSFER", "cmd.READOUT", "transfer.mode=ca1_cr0_vfy0"]
+
+    def sequences(self):
+        return [S.SmokeSeq()]
+
+
+@pyuvm.test()
+class SampleTest(HymemTest):
+    """Training samples with constrained-random configurations and vectors, scoreboarded."""
+
+    def goals(self, build, rm):
+        return _bins(build, rm, "sample.") + ["k=0", "cmd.SEED_LOAD"]
+
+    def sequences(self):
+        return [S.RandomSamplesSeq(n=8)]
+
+
+@pyuvm.test()
+class TransferTest(HymemTest):
+    """Transfers in every mode of the build, verify retries and failures, K-triggered
+    transfers (K = 1, K = 3), a TRANSFER command queued behind a sample."""
+
+    def goals(self, build, rm):
+        return (_bins(build, rm, "transfer.mode=") + _bins(build, rm, "verify.")
+                + ["k=1.auto_transfer", "k>1.auto_transfer", "queued.transfer", "cmd.CNT_CLEAR"])
+
+    def sequences(self):
+        return [S.TransferModesSeq(), S.KTransferSeq()]
+
+
+@pyuvm.test()
+class AbortTest(HymemTest):
+    """ABORT of a sample and of a transfer in mid-array (queued command dropped), with
+    nothing running, and together with a command."""
+
+    def goals(self, build, rm):
+        return _bins(build, rm, "abort.")
+
+    def sequences(self):
+        return [S.AbortSeq()]
+
+
+@pyuvm.test()
+class ReadoutTest(HymemTest):
+    """Every memristor row read out: the ADC codes the macro model returned."""
+
+    def goals(self, build, rm):
+        return _bins(build, rm, "readout.slot") + ["mem.READOUT.rd"]
+
+    def sequences(self):
+        return [S.ReadoutSeq()]
+
+
+@pyuvm.test()
+class FormTest(HymemTest):
+    """Forming of a pristine array (pulses bounded by FORM.MAX) and the all-fail case."""
+
+    pristine = True
+
+    def goals(self, build, rm):
+        return ["form.pulses", "form.failure", "cmd.FORM", "cmd.FAIL_CLEAR"]
+
+    def sequences(self):
+        return [S.FormSeq(pristine=True, max_pulses=3)]
+
+
+@pyuvm.test()
+class InterruptTest(HymemTest):
+    """IRQ_ENABLE x IRQ_STATUS -> irq_o for every source and enable pattern; W1C of each."""
+
+    def goals(self, build, rm):
+        return _bins(build, rm, "irq.") + _bins(build, rm, "w1c.")
+
+    def sequences(self):
+        return [S.InterruptSeq()]
+
+
+@pyuvm.test()
+class CoverageClosureTest(uvm_test):
+    """Coverage of the whole run (every test's bins merged), printed; when every test of
+    this module ran, every bin of the build must have been hit."""
+
+    def build_phase(self):
+        pass
+
+    async def run_phase(self):
+        pass
+
+    def report_phase(self):
+        build, rm = Build.from_params(tbkit.params()), regmap.load()
+        bins = all_bins(build, rm)
+        total = {b: top_env.TOTAL.get(b, 0) for b in bins}
+        hit = sum(1 for v in total.values() if v)
+        groups: dict[str, list[int]] = {}
+        for b, v in total.items():
+            g = groups.setdefault(re.split(r"[.=>]", b)[0], [0, 0])
+            g[0] += bool(v)
+            g[1] += 1
+        summary = ", ".join(f"{g} {h}/{n}" for g, (h, n) in groups.items())
+        self.logger.info(f"coverage of the run: {hit}/{len(bins)} bins hit ({summary})\n"
+                         + coverage_table(total))
+
+    def check_phase(self):
+        tests = {c.__name__ for c in HymemTest.__subclasses__()}
+        if RAN != tests:
+            self.logger.info(f"coverage closure not checked: tests not run: {sorted(tests - RAN)}")
+            return
+        build, rm = Build.from_params(tbkit.params()), regmap.load()
+        missed = [b for b in all_bins(build, rm) if not top_env.TOTAL.get(b)]
+        assert not missed, f"coverage bins no test hit: {missed}"
+
+
+# ------------------------------------------------------------ pytest: the RTL
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("params", PARAM_SETS.values(), ids=PARAM_SETS.keys())
+def test_hymem_top(sim, seed, params, request):
+    smoke = request.node.callspec.id.endswith("default")
+    if smoke and sim not in SMOKE_SIMS:
+        pytest.skip(f"the published geometry runs on {', '.join(SMOKE_SIMS)} only (see PARAM_SETS)")
+    smoke = smoke and not os.environ.get("COCOTB_TEST_FILTER")
+    run_dir = simrun.run(
+        TOPLEVEL, "test_hymem_top", sim, parameters=params, seed=seed,
+        testcase=list(SMOKE_TESTS) + ["CoverageClosureTest"] if smoke else None,
+        # assertion rewriting only for the testbench's own files (cocotb's default rewrites
+        # every module the test imports, numpy and the RDL compiler included: seconds per run
+        # when bytecode is not cached)
+        extra_env={"COCOTB_REWRITE_ASSERTION_FILES": "test_hymem_top.py top_*.py"})
+    for line in (run_dir / "sim.log").read_text(errors="replace").splitlines():
+        if "coverage of the run:" in line:                 # shown with pytest -rP
+            print(line.split("]: ", 1)[-1])

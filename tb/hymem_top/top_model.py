@@ -1,0 +1,742 @@
+"""The plain reference model of hymem_top that the scoreboard calls (no pyuvm, no cocotb).
+
+Two parts:
+
+* :class:`RegModel`, the register model, built from ``hymem.regmap`` (the RDL): a mirror
+  of every stored field (rw fields byte-merged under PSTRB, IRQ_STATUS write-1-to-clear,
+  ERR), the error code of every access from its address alone (1 unmapped, 2 write to a
+  read-only register or window, 3 read of a write-only one, 4 misaligned) and the legality
+  rules of the checked registers as ``rtl/hymem_cfg_check.sv``'s header states them (5
+  illegal value, 9 not in this build; 6 busy and 7 queue slot taken come from the
+  controller's state).
+* :class:`Controller`, the controller behind the registers: the scheduler of
+  ``rtl/hymem_core.sv``'s header (one operation at a time, one queued command of each
+  kind, transfers first, a transfer after every K-th sample, ABORT), the vector buffers,
+  and the digital state as ``hymem.engine.EngineState`` (hidden weights, flags, PRNG
+  lanes, counters, failure log). Memristor operations are scoreboarded against the macro
+  model's log (``hymem.scoreboard.OpLog`` / ``ReplayProgrammer``); forming, which the
+  engine does not model, is replayed here from the RTL header's algorithm.
+
+Time is not modelled: the model does not know how many cycles an operation takes. It
+knows that an operation has ended when the controller says so over the bus (STATUS.BUSY
+low, or STATUS showing a later operation running, or a READOUT read that waited for its
+read-out), and applies the operation to the reference then. Until then, values that
+depend on how far the operation got (STATUS phases, counters, IRQ_STATUS.DONE...) are
+"unknown": a prediction is a value and a mask of the bits it fixes, and the scoreboard
+counts both kinds. Everything is fixed whenever the controller is idle.
+
+What the model assumes the stimulus avoids (it would be a race, not a DUT property): a
+command that races the end of the operation it should queue behind (sequences issue it
+right after STATUS showed that operation running), new commands between an ABORT and the
+end of the aborted operation, and aborting forming.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hymem import engine, regmap, simrun
+from hymem.scoreboard import ReplayProgrammer
+
+M32 = 0xFFFF_FFFF
+PRIORITY = ("transfer", "form", "sample", "readout")          # the scheduler's start order
+CMD_OF = {"sample": "SAMPLE", "transfer": "TRANSFER", "form": "FORM", "readout": "READOUT"}
+
+
+class ModelError(AssertionError):
+    """The DUT did something the reference model says it must not (a scoreboard failure)."""
+
+
+class StimulusError(RuntimeError):
+    """The stimulus did something the model does not cover (a testbench bug)."""
+
+
+# -------------------------------------------------------------------------- build
+
+
+def top_defaults() -> dict[str, int]:
+    """hymem_top's parameter defaults, read from rtl/hymem_top.sv."""
+    text = (simrun.rtl_dir() / "hymem_top.sv").read_text()
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r"parameter\s+int\s+(\w+)\s*=\s*(\d+)", text)}
+
+
+@dataclass(frozen=True)
+class Build:
+    lines: int
+    slots: int
+    mag_width: int
+    code_bits: int
+    fecap_rows: int
+    adc_bits: int
+    xdepth: int
+    edepth: int
+    verify_limit: int
+
+    @classmethod
+    def from_params(cls, params: dict) -> "Build":
+        p = {**top_defaults(), **params}
+        return cls(p["Lines"], p["Slots"], p["MagWidth"], p["CodeBits"], p["FecapRows"],
+                   p["AdcBits"], p["XDepth"], p["EDepth"], p["VerifyLimit"])
+
+    @property
+    def geom(self) -> engine.Geometry:
+        return engine.Geometry(lines=self.lines, slots=self.slots, mag_width=self.mag_width,
+                               code_bits=self.code_bits, fecap_rows=self.fecap_rows)
+
+    def hwcfg(self) -> dict[tuple[str, str], int]:
+        """What the HWCFG registers must read: (register, field) -> value."""
+        return {("HWCFG0", "LINES"): self.lines, ("HWCFG0", "SLOTS"): self.slots,
+                ("HWCFG0", "MAG_WIDTH"): self.mag_width, ("HWCFG0", "CODE_BITS"): self.code_bits,
+                ("HWCFG1", "XDEPTH"): self.xdepth, ("HWCFG1", "EDEPTH"): self.edepth,
+                ("HWCFG2", "VERIFY_LIMIT"): self.verify_limit, ("HWCFG2", "ADC_BITS"): self.adc_bits}
+
+
+def bmask(strb: int) -> int:
+    return sum(0xFF << (8 * b) for b in range(4) if (strb >> b) & 1)
+
+
+def fmask(f: regmap.Field) -> int:
+    return (1 << f.width) - 1
+
+
+@dataclass
+class Bit:
+    """An IRQ_STATUS bit: its value and whether the model knows it."""
+    value: int = 0
+    known: bool = True
+
+
+@dataclass
+class Prediction:
+    code: int                 # ERR code of the access (0: accepted)
+    value: int = 0            # read data
+    mask: int = M32           # bits of `value` the model fixes
+    waits: bool | None = False  # wait states expected (True), forbidden (False), either (None)
+    target: object = None     # the register or memory window
+
+
+# ------------------------------------------------------------------ register model
+
+
+class RegModel:
+    """Mirror and access rules of the register block, from the register description."""
+
+    #: strobe < pulse cross-register rules: (register, field) < (register, field)
+    CROSS = ((("T_FE1", "SENSE"), ("T_FE0", "PULSE")), (("T_MR2", "ADC"), ("T_MR1", "READ")))
+
+    def __init__(self, rm: regmap.RegMap, build: Build):
+        self.rm, self.b = rm, build
+        codes = {v: k for k, v in rm.error_codes.items()}
+        self.E = dict(unmapped=codes["unmapped address"], read_only=codes["write to a read-only register"],
+                      write_only=codes["read of a write-only register"],
+                      misaligned=codes["misaligned address"], illegal=codes["illegal value"],
+                      busy=codes["busy"], queued=codes["command queue slot taken"],
+                      build=codes["not in this build"])
+        self.reset()
+
+    def reset(self) -> None:
+        self.q = {r.name: r.reset for r in self.rm.registers if r.write_mask}
+        self.err = (0, 0)
+        self.irq = {f.name: Bit() for f in self.rm["IRQ_STATUS"].fields}
+
+    # -- fields
+
+    def field(self, reg: str, name: str, value: int | None = None) -> int:
+        f = self.rm[reg].field(name)
+        v = self.q[reg] if value is None else value
+        return (v >> f.lsb) & fmask(f)
+
+    def fields(self, reg: str, value: int) -> dict[str, int]:
+        return {f.name: (value >> f.lsb) & fmask(f) for f in self.rm[reg].fields}
+
+    def pack(self, reg: str, **fields) -> int:
+        v = 0
+        for name, x in fields.items():
+            f = self.rm[reg].field(name)
+            v |= (int(x) & fmask(f)) << f.lsb
+        return v
+
+    # -- addresses
+
+    def decode(self, addr: int):
+        return None if addr & 3 else self.rm.decode(addr)
+
+    def static_code(self, addr: int, write: bool) -> int:
+        if addr & 3:
+            return self.E["misaligned"]
+        t = self.rm.decode(addr)
+        if t is None:
+            return self.E["unmapped"]
+        writable = t.sw_writable if isinstance(t, regmap.Register) else t.sw_write
+        readable = t.sw_readable if isinstance(t, regmap.Register) else t.sw_read
+        if write and not writable:
+            return self.E["read_only"]
+        if not write and not readable:
+            return self.E["write_only"]
+        return 0
+
+    def merged(self, reg: regmap.Register, wdata: int, strb: int) -> int:
+        """The value the register would hold after the write (for CMD: the bits written)."""
+        bm = bmask(strb)
+        fm = sum(f.mask for f in reg.fields)
+        if all(f.kind == "pulse" for f in reg.fields):
+            return wdata & bm & fm
+        return ((self.q[reg.name] & ~bm) | (wdata & bm)) & reg.write_mask
+
+    # -- legality (rtl/hymem_cfg_check.sv header; busy and queue rules in Controller)
+
+    def illegal(self, reg: str, value: int) -> int:
+        """ERR code a write of ``value`` to checked register ``reg`` gets when idle (0: legal)."""
+        b, f = self.b, self.fields(reg, value)
+        bad = False
+        if reg == "LAYER":
+            bad = not (1 <= f["N_IN"] <= b.xdepth and 1 <= f["N_OUT"] <= b.edepth
+                       and f["N_IN"] * f["N_OUT"] <= b.lines * b.slots)
+        elif reg == "LR":
+            bad = f["SHIFT"] > 23
+        elif reg == "MASK_P":
+            bad = f["P16"] > 65536
+        elif reg == "MODE":
+            return self.E["build"] if f["VERIFY_MAX"] > b.verify_limit else 0
+        elif reg == "READOUT_SEL":
+            bad = f["SLOT"] >= b.slots
+        elif reg.startswith("T_"):
+            bad = any(v == 0 for v in f.values())            # every width >= 1
+            for (sr, sf), (pr, pf) in self.CROSS:             # strobe < pulse
+                if reg in (sr, pr):
+                    s = f[sf] if reg == sr else self.field(sr, sf)
+                    p = f[pf] if reg == pr else self.field(pr, pf)
+                    bad = bad or not s < p
+        return self.E["illegal"] if bad else 0
+
+    def windows(self) -> tuple[np.ndarray, np.ndarray]:
+        """Verify windows (lo, hi) per level, from VFY_LO* / VFY_HI*."""
+        lo, hi = np.zeros(8, np.int64), np.zeros(8, np.int64)
+        for arr, base in ((lo, "VFY_LO"), (hi, "VFY_HI")):
+            for reg in (r for r in self.rm.registers if r.name.startswith(base)):
+                for f in reg.fields:
+                    arr[int(f.name[1:])] = self.field(reg.name, f.name)
+        return lo, hi
+
+
+# --------------------------------------------------------------------- controller
+
+
+@dataclass
+class Op:
+    kind: str                 # sample / transfer / form / readout
+    cfg: dict                 # what the operation latches when it starts
+    auto: bool = False        # a transfer started by the K rule
+    abort: bool = False       # ABORT arrived while it ran
+
+
+@dataclass
+class Stats:
+    reads_exact: int = 0      # reads whose every bit was predicted
+    reads_masked: int = 0     # reads with bits the model could not fix (an operation ran)
+    writes: int = 0
+    rejected: int = 0
+    err_checked: int = 0      # rejections whose ERR code was read back before the next one
+    err_unchecked: int = 0    # rejections overwritten by another before an ERR read
+    irq_checked: int = 0      # transfers whose irq_o level was predicted and compared
+    state_checks: int = 0     # idle points: hidden weights + flags compared, port quiescent
+    mr_ops: int = 0           # memristor operations matched against the reference
+    ops: dict = field(default_factory=dict)
+
+
+class Controller:
+    """The controller behind the registers (see the module doc). ``array``: the macro model
+    (its backdoor gives hidden weights and flags); ``oplog``: its memristor operations;
+    ``quiescent``: raises if the macro port is not quiescent."""
+
+    def __init__(self, build: Build, regs: RegModel, array, oplog, quiescent):
+        self.b, self.r, self.array, self.oplog, self.quiescent = build, regs, array, oplog, quiescent
+        self.geom = build.geom
+        self.stats = Stats()
+        self.events: list[tuple[str, dict]] = []
+        self.xbuf = np.zeros(build.xdepth, np.int64)
+        self.ebuf = np.zeros(build.edepth, np.int64)
+        self.xset = np.zeros(build.xdepth, bool)
+        self.eset = np.zeros(build.edepth, bool)
+        self.mr_ops: list[dict] = []
+        self.ref: engine.EngineState | None = None
+        self.running: Op | None = None
+        self.queue: dict[str, Op] = {}
+        self.hard_reset()
+
+    # ------------------------------------------------------------------ state
+
+    def hard_reset(self) -> None:
+        """rst_ni: the controller's state is lost; the arrays and the vector RAMs keep theirs."""
+        if self.busy:
+            raise StimulusError("a hard reset while an operation runs is not modelled")
+        self.r.reset()
+        self._new_engine(keep=False)
+        self.forms = 0
+        self.aborted, self.abort_slot, self.upd_slot = False, 0, 0
+        self.readout = np.zeros(self.b.lines, np.int64)   # the sequencer's capture register
+        self.counters_known = self.fail_known = True
+        self.readout_fresh = False
+        self.err_pending = False
+        self.w1c_busy: set[str] = set()
+        self.failed_busy = False
+        self.mr_ops += self.oplog.take()
+        self._check_consumed("reset")
+
+    def _new_engine(self, keep: bool) -> None:
+        n_in, n_out = self.r.field("LAYER", "N_IN"), self.r.field("LAYER", "N_OUT")
+        # LAYER's reset value (64 x 16) can exceed a small build's array: the engine models
+        # only tiles that fit, and samples / transfers need one (_latch)
+        self.layer_ok = 1 <= n_in * n_out <= self.geom.synapses
+        new = engine.EngineState(n_in if self.layer_ok else 1, n_out if self.layer_ok else 1,
+                                 self.geom)
+        if keep:
+            old = self.ref
+            new.h, new.flags, new.prng, new.counters = old.h, old.flags, old.prng, old.counters
+            new.fail, new.samples_since_transfer = old.fail, old.samples_since_transfer
+        else:
+            new.h[0] = self.array.backdoor.hidden_weights()
+            new.flags[0] = self.array.backdoor.flags()
+        self.ref = new
+
+    def sync_from_backdoor(self) -> None:
+        """The test poked hidden weights or flags through the backdoor (idle only)."""
+        if self.busy:
+            raise StimulusError("backdoor pokes are modelled only while the controller is idle")
+        self.ref.h[0] = self.array.backdoor.hidden_weights()
+        self.ref.flags[0] = self.array.backdoor.flags()
+
+    @property
+    def busy(self) -> bool:
+        return self.running is not None or bool(self.queue)
+
+    @property
+    def vec_locked(self) -> bool:
+        """x and e must not change: a sample runs or is queued."""
+        return (self.running is not None and self.running.kind == "sample") or "sample" in self.queue
+
+    def counters(self) -> dict[str, int]:
+        c = self.ref.counters.as_dict(0)
+        c["forms"] = self.forms
+        return {k: v & M32 for k, v in c.items()}
+
+    @property
+    def fail_any(self) -> bool:
+        return bool(self.ref.fail.first[0] >= 0)
+
+    def irq_expect(self) -> int | None:
+        """irq_o now: 0/1, or None if it depends on an IRQ_STATUS bit the model does not know."""
+        en = self.r.q["IRQ_ENABLE"]
+        one = unknown = False
+        for f in self.r.rm["IRQ_STATUS"].fields:
+            if not (en >> f.lsb) & 1:
+                continue
+            bit = self.r.irq[f.name]
+            one |= bit.known and bool(bit.value)
+            unknown |= not bit.known
+        return 1 if one else None if unknown else 0
+
+    def _emit(self, event: str, **info) -> None:
+        self.events.append((event, info))
+
+    # --------------------------------------------------------------- accesses
+
+    def access(self, write: bool, addr: int, wdata: int = 0, strb: int = 0xF) -> Prediction:
+        """What the access must get, from the state before it (a READOUT read that waits for
+        a running read-out first lets the model finish that read-out)."""
+        r = self.r
+        code = r.static_code(addr, write)
+        t = r.decode(addr)
+        if code:
+            return Prediction(code, target=t)
+        if isinstance(t, regmap.Memory):
+            word = (addr - t.addr) >> 2
+            if write:
+                depth = self.b.xdepth if t.name == "XBUF" else self.b.edepth
+                code = (r.E["busy"] if self.vec_locked else
+                        r.E["build"] if word >= depth // 4 else 0)
+                return Prediction(code, target=t)
+            waits = None
+            if "readout" in self.queue or (self.running is not None
+                                           and self.running.kind == "readout"):
+                # the read waits (PREADY low) until every requested read-out has completed:
+                # the read-out and whatever it is queued behind (it starts last)
+                waits = True if self.readout_fresh else None
+                if waits:
+                    self._emit("readout_wait", behind=self.running.kind)
+                while self.running is not None:
+                    self._complete(None)
+            b = self.readout[4 * word: 4 * word + 4] if 4 * word < self.b.lines else []
+            return Prediction(0, sum(int(x) << (8 * i) for i, x in enumerate(b)), M32, waits, t)
+        if write:
+            if t.checked:
+                v = r.merged(t, wdata, strb)
+                if t.name == "CMD":
+                    bits = r.fields("CMD", v)
+                    if any(bits[CMD_OF[k]] and k in self.queue for k in PRIORITY):
+                        code = r.E["queued"]
+                    elif bits["SEED_LOAD"] and self.busy:
+                        code = r.E["busy"]
+                elif self.busy:
+                    code = r.E["busy"]
+                else:
+                    code = r.illegal(t.name, v)
+            return Prediction(code, target=t)
+        value, mask = 0, M32              # bits outside every field read 0
+        for f in t.fields:
+            if not f.sw_read:
+                continue
+            if f.kind == "rw":
+                x, known = (r.q[t.name] >> f.lsb) & fmask(f), True
+            elif f.kind == "const":
+                x, known = f.reset, True
+            elif f.kind == "w1c":
+                x, known = r.irq[f.name].value, r.irq[f.name].known
+            elif f.kind == "hw_we":                       # ERR
+                x, known = r.err[0] if f.name == "CODE" else r.err[1], True
+            else:
+                x, known = self._hw(t.name, f.name)
+            value |= (int(x) & fmask(f)) << f.lsb
+            mask &= M32 if known else ~f.mask
+        return Prediction(0, value, mask, False, t)
+
+    def _hw(self, reg: str, name: str) -> tuple[int, bool]:
+        """A field the controller drives: (value, known)."""
+        idle = not self.busy
+        if reg.startswith("HWCFG"):
+            return self.b.hwcfg()[(reg, name)], True
+        if reg == "STATUS":
+            if name == "SEQ_ERR":
+                return 0, True
+            if name == "FAIL_ANY":
+                return int(self.fail_any), self.fail_known and (idle or self.fail_any)
+            if not idle:
+                return 0, False
+            return dict(ABORTED=int(self.aborted), UPD_SLOT=self.upd_slot,
+                        ABORT_SLOT=self.abort_slot).get(name, 0), True
+        if reg == "SAMPLES_SINCE":
+            return int(self.ref.samples_since_transfer[0]) & 0xFFFF, idle
+        if reg.startswith("CNT_"):
+            return self.counters()[reg[4:].lower()], idle and self.counters_known
+        if reg in ("FAIL_FIRST", "FAIL_LAST"):
+            v = int((self.ref.fail.first if reg == "FAIL_FIRST" else self.ref.fail.last)[0])
+            return max(v, 0), idle and self.fail_known
+        raise KeyError(f"no model of {reg}.{name}")
+
+    def commit(self, write: bool, addr: int, wdata: int, strb: int, pred: Prediction) -> None:
+        """The access happened as predicted: its effects."""
+        r, t = self.r, pred.target
+        self.readout_fresh = False
+        if pred.code:
+            self.stats.rejected += 1
+            if self.err_pending:
+                self.stats.err_unchecked += 1
+            self.err_pending = True
+            r.err = (pred.code, addr)
+            r.irq["ERROR"] = Bit(1, True)
+            self._emit("err", code=pred.code, write=write)
+            return
+        self._emit("access", name=t.name, write=write, mem=isinstance(t, regmap.Memory))
+        if not write:
+            if isinstance(t, regmap.Register) and t.name == "ERR" and self.err_pending:
+                self.stats.err_checked += 1
+                self.err_pending = False
+            return
+        self.stats.writes += 1
+        if isinstance(t, regmap.Memory):
+            buf, seen = (self.xbuf, self.xset) if t.name == "XBUF" else (self.ebuf, self.eset)
+            w = (addr - t.addr) >> 2
+            for b in range(4):
+                if (strb >> b) & 1:
+                    x = (wdata >> (8 * b)) & 0xFF
+                    buf[4 * w + b] = x - 256 if x > 127 else x
+                    seen[4 * w + b] = True
+            return
+        if t.name == "CMD":
+            self.command(r.fields("CMD", r.merged(t, wdata, strb)))
+        elif t.name == "IRQ_STATUS":
+            for f in t.fields:
+                if ((wdata & bmask(strb)) >> f.lsb) & 1:
+                    if r.irq[f.name].known and r.irq[f.name].value:
+                        self._emit("w1c", name=f.name)      # a bit known to be set, cleared
+                    if self.busy and f.name != "ERROR":
+                        r.irq[f.name] = Bit(0, False)
+                        self.w1c_busy.add(f.name)
+                    else:
+                        r.irq[f.name] = Bit(0, True)
+        else:
+            old = r.q[t.name]
+            r.q[t.name] = r.merged(t, wdata, strb)
+            if t.name == "LAYER" and r.q[t.name] != old:
+                self._new_engine(keep=True)
+
+    # --------------------------------------------------------------- commands
+
+    def command(self, bits: dict[str, int]) -> None:
+        """An accepted write to CMD (field name -> bit)."""
+        kinds = [k for k in PRIORITY if bits[CMD_OF[k]]]
+        for name, v in bits.items():
+            if v:
+                self._emit("cmd", name=name)
+        was_idle = not self.busy
+        if kinds:
+            self.aborted = False                     # a new command clears STATUS.ABORTED
+        if kinds and bits["ABORT"]:
+            # ABORT drops queued commands, those of its own write too (rtl/hymem_core.sv)
+            if "readout" in kinds and self.running is not None and self.running.kind == "readout":
+                raise StimulusError("READOUT + ABORT while a read-out runs is not modelled")
+            self._emit("abort", what="with_command")
+            kinds = []
+        for k in kinds:
+            if not was_idle:
+                self._emit("queued", kind=k, behind=self.running.kind if self.running else None)
+            self.queue[k] = Op(k, self._latch(k))
+            for name in ("DONE", "FAIL") if k != "readout" else ("DONE",):
+                bit = self.r.irq[name]
+                if not bit.value:
+                    bit.known = False                # may be set at a time the model cannot see
+        if self.running is None and self.queue:
+            self._start_next()
+        # a READOUT read in the next access waits for this read-out (it takes several cycles)
+        self.readout_fresh = "readout" in kinds
+        if bits["ABORT"]:
+            self._abort()
+        if bits["SEED_LOAD"]:
+            self.ref.seed(self.r.field("SEED", "SEED"))
+        if bits["CNT_CLEAR"]:
+            self.ref.counters = engine.Counters.zeros(1)
+            self.forms = 0
+            self.counters_known = not self.busy
+        if bits["ERR_CLEAR"]:
+            self.r.err = (0, 0)
+            self.err_pending = False
+        if bits["FAIL_CLEAR"]:
+            self.ref.fail = engine.FailureLog(np.full(1, -1), np.full(1, -1))
+            self.fail_known = not self.busy
+
+    def _latch(self, kind: str) -> dict:
+        r = self.r
+        if kind in ("sample", "transfer") and not self.layer_ok:
+            raise StimulusError(f"a {kind} with LAYER {r.q['LAYER']:#010x} larger than the array "
+                                f"is not modelled")
+        if kind == "sample":
+            n_in, n_out = r.field("LAYER", "N_IN"), r.field("LAYER", "N_OUT")
+            if not (self.xset[:n_in].all() and self.eset[:n_out].all()):
+                raise StimulusError("a sample uses x or e entries that were never written")
+            return dict(x=self.xbuf[:n_in].copy(), e=self.ebuf[:n_out].copy(),
+                        ucfg=engine.UpdateConfig(
+                            lr_mult=r.field("LR", "MULT"), lr_shift=r.field("LR", "SHIFT"),
+                            p16=r.field("MASK_P", "P16"),
+                            stoch_round=bool(r.field("MODE", "STOCH_ROUND")),
+                            code_round=bool(r.field("MODE", "CODE_ROUND")),
+                            skip_zero=bool(r.field("MODE", "SKIP_ZERO"))),
+                        k=r.field("XFER_K", "K"))
+        if kind == "transfer":
+            return dict(tcfg=engine.TransferConfig(
+                change_aware=bool(r.field("MODE", "CHANGE_AWARE")),
+                code_round=bool(r.field("MODE", "CODE_ROUND")),
+                verify_max=r.field("MODE", "VERIFY_MAX")), windows=r.windows(),
+                k=r.field("XFER_K", "K"))
+        if kind == "form":
+            return dict(target=r.field("FORM", "TARGET"), max=r.field("FORM", "MAX"))
+        return dict(slot=r.field("READOUT_SEL", "SLOT"), pol=r.field("READOUT_SEL", "POL"))
+
+    def _start_next(self) -> None:
+        self.running = None
+        for k in PRIORITY:
+            if k in self.queue:
+                self.running = self.queue.pop(k)
+                return
+
+    def _abort(self) -> None:
+        run = self.running
+        if run is None:
+            self._emit("abort", what="idle")
+            return
+        if self.queue:
+            self._emit("abort", what="dropped_queue", kinds=sorted(self.queue))
+        self.queue.clear()                             # queued commands are dropped
+        if run.kind == "form":
+            raise StimulusError("aborting forming is not modelled")
+        if run.kind != "readout":                      # a read-out in flight completes
+            run.abort = True
+
+    # ------------------------------------------------------- what the DUT says
+
+    def observe_status(self, v: int) -> None:
+        """A STATUS read: bring the scheduler model to a state consistent with it."""
+        s = self.r.fields("STATUS", v)
+        if s["BUSY"] == 0:
+            while self.busy:
+                self._complete(s)
+            return
+        if not self.busy:
+            raise ModelError(f"STATUS.BUSY = 1 ({v:#010x}) but nothing runs or is queued")
+        want = (("sample",) if s["UPD_BUSY"] else ("transfer", "form") if s["XFER_BUSY"]
+                else ("readout",) if s["READOUT_BUSY"] else None)
+        while want and (self.running is None or self.running.kind not in want):
+            if self.running is None:
+                raise ModelError(f"STATUS ({v:#010x}) shows {'/'.join(want)} running; the model has "
+                                 f"nothing like it left to run")
+            self._complete(s)
+
+    # ------------------------------------------------ operations on the reference
+
+    def _complete(self, status: dict | None) -> None:
+        """The running operation has ended: apply it to the reference, start the next one;
+        when nothing is left, the controller is idle: check the state."""
+        op = self.running
+        aborted_at = None
+        if op.abort:
+            if status is None:
+                raise StimulusError("an aborted operation must be seen to end by a STATUS read")
+            if status["ABORTED"]:
+                aborted_at = status["ABORT_SLOT"]
+        self.mr_ops += self.oplog.take()
+        n_ops = len(self.mr_ops)
+        getattr(self, "_apply_" + op.kind)(op, aborted_at)
+        if aborted_at is not None:
+            self.aborted, self.abort_slot = True, aborted_at
+        self.stats.ops[op.kind] = self.stats.ops.get(op.kind, 0) + 1
+        self.stats.mr_ops += n_ops - len(self.mr_ops)
+        self._start_next()
+        if self.running is None:
+            self._went_idle()
+
+    def _consume(self, n: int) -> list[dict]:
+        ops, self.mr_ops = self.mr_ops[:n], self.mr_ops[n:]
+        reads = [o for o in ops if o["kind"] == "read"]
+        if reads:                        # the read-out window shows the sequencer's last read
+            self.readout = np.asarray(reads[-1]["adc"], np.int64).copy()
+        return ops
+
+    def _apply_sample(self, op: Op, aborted_at) -> None:
+        c = op.cfg
+        self.ref.apply_sample(c["x"], c["e"], c["ucfg"], abort_slot=aborted_at)
+        self.upd_slot = self.b.slots - 1 if aborted_at is None else aborted_at
+        u = c["ucfg"]
+        self._emit("sample", stoch_round=u.stoch_round, code_round=u.code_round,
+                   skip_zero=u.skip_zero, k=c["k"], aborted=aborted_at is not None,
+                   p16=u.p16, lr_shift=u.lr_shift, n_in=len(c["x"]), n_out=len(c["e"]),
+                   synapses=self.geom.synapses)
+        since = int(self.ref.samples_since_transfer[0]) & 0xFFFF
+        if aborted_at is None and c["k"] != 0 and since == c["k"]:   # RTL: since + 1 == K
+            self.queue["transfer"] = Op("transfer", self._latch("transfer"), auto=True)
+
+    def _apply_transfer(self, op: Op, aborted_at) -> None:
+        c, ref = op.cfg, self.ref
+        before = ref.counters.as_dict(0)
+        prog = ReplayProgrammer(self.mr_ops, self.b.slots, self.b.lines, windows=c["windows"])
+        used = ref.used.copy()
+        if aborted_at is not None:           # the slot at the abort point and later: not visited
+            ref.used[:, aborted_at:] = False
+        try:
+            ref.transfer(c["tcfg"], prog)
+        finally:
+            ref.used = used
+        self._consume(prog.i)
+        after = ref.counters.as_dict(0)
+        failed = after["failures"] - before["failures"]
+        if failed:
+            self.failed_busy = True
+        t = c["tcfg"]
+        self._emit("transfer", change_aware=t.change_aware, code_round=t.code_round,
+                   verify=t.verify_max > 0, auto=op.auto, k=c["k"], aborted=aborted_at is not None,
+                   retries=after["vfy_retries"] - before["vfy_retries"], failures=failed,
+                   programmed=after["xfer_programmed"] - before["xfer_programmed"])
+
+    def _apply_form(self, op: Op, aborted_at) -> None:
+        L, S = self.b.lines, self.b.slots
+        target, top = op.cfg["target"], op.cfg["max"]
+        ops, i, failures, pulses = self.mr_ops, 0, [], 0
+
+        def expect(kind, slot, pol, mask, what):
+            nonlocal i
+            if i >= len(ops):
+                raise ModelError(f"forming slot {slot} pol {pol}: the RTL did no {what}")
+            o = ops[i]
+            i += 1
+            if (o["kind"] != kind or o["slot"] != slot or not (o["mask"] == mask).all()
+                    or not (o["pol"][mask] == bool(pol)).all()):
+                raise ModelError(
+                    f"forming slot {slot} pol {pol}: expected a {what} on lines "
+                    f"{np.nonzero(mask)[0][:8].tolist()}, the RTL did {o['kind']} on slot {o['slot']} "
+                    f"lines {np.nonzero(o['mask'])[0][:8].tolist()}")
+            return o
+
+        # rtl/hymem_xfer_engine.sv: every slot, G+ then G-: read the lines still to form,
+        # pulse those below FORM.TARGET, at most FORM.MAX pulses; the rest are failures
+        for s in range(S):
+            for pol in (0, 1):
+                todo, tries = np.ones(L, bool), 0
+                while True:
+                    passed = expect("read", s, pol, todo, "forming read")["adc"] >= target
+                    left = todo & ~passed
+                    if tries == top:
+                        failures += [s * L + int(x) for x in np.nonzero(left)[0]]
+                    if not left.any() or tries == top:
+                        break
+                    tries += 1
+                    expect("form", s, pol, left, "forming pulse")
+                    pulses += int(left.sum())
+                    todo = left
+        self._consume(i)
+        self.forms += pulses
+        ref = self.ref
+        ref.counters.failures += len(failures)
+        if failures:
+            if ref.fail.first[0] < 0:
+                ref.fail.first[0] = failures[0]
+            ref.fail.last[0] = failures[-1]
+            self.failed_busy = True
+        self._emit("form", pulses=pulses, failures=len(failures))
+
+    def _apply_readout(self, op: Op, aborted_at) -> None:
+        s, pol = op.cfg["slot"], op.cfg["pol"]
+        if not self.mr_ops:
+            raise ModelError(f"read-out of slot {s} pol {pol}: the RTL did no memristor read")
+        o = self.mr_ops[0]
+        if o["kind"] != "read" or o["slot"] != s or not o["mask"].all() or not (o["pol"] == bool(pol)).all():
+            raise ModelError(f"read-out of slot {s} pol {pol} on every line: the RTL did {o['kind']} on "
+                             f"slot {o['slot']} ({int(o['mask'].sum())} lines)")
+        self._consume(1)
+        self._emit("readout", slot=s, pol=pol)
+
+    # ------------------------------------------------------------- idle checks
+
+    def _went_idle(self) -> None:
+        """Nothing runs or is queued: DONE (and FAIL) are set, and the arrays must hold exactly
+        what the reference holds."""
+        irq = self.r.irq
+        # a W1C while the model thought the controller busy may have come after the set
+        irq["DONE"] = Bit(1, "DONE" not in self.w1c_busy)
+        if self.failed_busy:
+            irq["FAIL"] = Bit(1, "FAIL" not in self.w1c_busy)
+        elif not irq["FAIL"].known:                 # nothing can have set it
+            irq["FAIL"] = Bit(0, True)
+        self.w1c_busy.clear()
+        self.failed_busy = False
+        self.mr_ops += self.oplog.take()
+        self._check_consumed("the controller is idle")
+        h = self.array.backdoor.hidden_weights()
+        if not (h == self.ref.h[0]).all():
+            bad = np.argwhere(h != self.ref.h[0])[:6].tolist()
+            raise ModelError(f"hidden weights differ from hymem.engine at (slot, line) {bad}: RTL "
+                             f"{[int(h[s, l]) for s, l in bad]}, reference "
+                             f"{[int(self.ref.h[0][s, l]) for s, l in bad]}")
+        fl = self.array.backdoor.flags()
+        if not (fl == self.ref.flags[0]).all():
+            bad = np.argwhere(fl != self.ref.flags[0])[:6].tolist()
+            raise ModelError(f"change flags differ from hymem.engine at (slot, line) {bad}")
+        self.quiescent()
+        self.stats.state_checks += 1
+
+    def _check_consumed(self, when: str) -> None:
+        if self.mr_ops:
+            o = self.mr_ops[0]
+            raise ModelError(f"{when}: the RTL did {len(self.mr_ops)} memristor operations the "
+                             f"reference did not; first: {o['kind']} on slot {o['slot']}")

@@ -1,0 +1,757 @@
+"""Sequences of the hymem_top environment.
+
+Every access is an :class:`ApbItem` through the APB sequencer, so the monitor and the
+scoreboard see all of them. Functional sequences program the controller with the
+project's firmware driver (``hymem.firmware.Hymem``) over :class:`SeqBus`; register tests
+are generated from ``hymem.regmap`` (the RDL): nothing here lists a register by hand
+except the rules of hymem_cfg_check (the header's legality table) used to build illegal
+values. Directed sequences also assert their own intent (the code they set out to
+provoke), independently of the scoreboard, which predicts every access anyway.
+
+Waiting is by edges, never by polling the bus or the clock: an operation's end is the
+falling edge of the controller's ``busy`` net (the source of STATUS.BUSY), the firmware
+flow of InterruptSeq waits for the rising edge of ``irq_o``, and a sequence that must act
+in the middle of an operation (AbortSeq) waits for value changes of the net it watches;
+STATUS is then read over the bus, which is how the scoreboard learns the operation ended.
+"""
+
+from __future__ import annotations
+
+import cocotb
+import numpy as np
+from cocotb.triggers import FallingEdge, RisingEdge, SimTimeoutError, ValueChange, with_timeout
+from pyuvm import uvm_sequence
+
+from hymem import firmware
+
+from top_apb import ApbItem
+from top_env import ctx
+from top_model import M32, RegModel
+
+
+#: Longest wait for an edge (simulated time): a controller that never finishes fails the
+#: test instead of hanging the regression. Forming the small build's pristine array, the
+#: longest operation here, takes about 8 ms.
+EDGE_TIMEOUT_MS = 50
+
+
+class SeqError(AssertionError):
+    """A directed sequence did not get what it set out to provoke."""
+
+
+async def edge(trigger, what: str):
+    """Await ``trigger`` (an edge), at most EDGE_TIMEOUT_MS of simulated time."""
+    try:
+        return await with_timeout(trigger, EDGE_TIMEOUT_MS, "ms")
+    except SimTimeoutError:
+        raise SeqError(f"no {what} within {EDGE_TIMEOUT_MS} ms") from None
+
+
+class SeqBus:
+    """firmware.Hymem's bus over a sequence: PSLVERR raises, as the firmware expects."""
+
+    def __init__(self, seq: "HymemSeq"):
+        self.seq = seq
+
+    async def read(self, addr: int) -> int:
+        it = await self.seq.access(False, addr)
+        if it.slverr:
+            raise firmware.FirmwareError(f"read {addr:#05x}: PSLVERR")
+        return it.rdata
+
+    async def write(self, addr: int, data: int, strb: int = 0xF) -> None:
+        it = await self.seq.access(True, addr, data, strb)
+        if it.slverr:
+            raise firmware.FirmwareError(f"write {addr:#05x} = {data:#010x}: PSLVERR")
+
+
+class HymemSeq(uvm_sequence):
+    """Base: accesses, register helpers, the firmware driver, waiting for edges."""
+
+    def __init__(self, name: str | None = None):
+        super().__init__(name or type(self).__name__)
+        self.c = ctx()
+        self.rm, self.b, self.rng = self.c.rm, self.c.build, self.c.rng
+
+    @property
+    def model(self):
+        return self.c.model
+
+    @property
+    def fw(self) -> firmware.Hymem:
+        if not hasattr(self, "_fw"):
+            self._fw = firmware.Hymem(SeqBus(self), self.rm)
+        return self._fw
+
+    async def run(self, seq: "HymemSeq") -> None:
+        await seq.start(self.sequencer)
+
+    # -- accesses
+
+    async def access(self, write: bool, addr: int, data: int = 0, strb: int = 0xF) -> ApbItem:
+        item = ApbItem("apb", write, addr, int(data) & M32, strb if write else 0,
+                       int(self.rng.integers(8)))        # PPROT: accepted and ignored
+        await self.start_item(item)
+        await self.finish_item(item)
+        return item
+
+    async def read(self, reg: str, field: str | None = None) -> int:
+        return await self.fw.read(reg, field)
+
+    async def expect_error(self, write: bool, addr: int, code: int, data: int = 0,
+                           strb: int = 0xF) -> None:
+        """An access that must be rejected with ``code``: PSLVERR, then ERR holds code and address."""
+        it = await self.access(write, addr, data, strb)
+        if not it.slverr:
+            raise SeqError(f"{it}: accepted, expected ERR {code} ({self.rm.error_codes[code]})")
+        err = await self.read("ERR")
+        got = (self.model.r.field("ERR", "CODE", err), self.model.r.field("ERR", "ADDR", err))
+        if got != (code, addr):
+            raise SeqError(f"{it}: ERR holds code {got[0]} address {got[1]:#05x}, expected {code} {addr:#05x}")
+
+    async def expect_ok(self, write: bool, addr: int, data: int = 0, strb: int = 0xF) -> ApbItem:
+        it = await self.access(write, addr, data, strb)
+        if it.slverr:
+            raise SeqError(f"{it}: rejected (PSLVERR), expected it to be accepted")
+        return it
+
+    async def cmd(self, *names: str, code: int = 0) -> None:
+        v = self.model.r.pack("CMD", **{n: 1 for n in names})
+        if code:
+            await self.expect_error(True, self.rm["CMD"].addr, code, v)
+        else:
+            await self.expect_ok(True, self.rm["CMD"].addr, v)
+
+    async def wait_idle(self) -> None:
+        """Until nothing runs or is queued: STATUS, then (if BUSY) the falling edge of the
+        controller's busy net, then STATUS again (the scoreboard completes the operations)."""
+        if not await self.read("STATUS", "BUSY"):
+            return
+        busy = cocotb.top.busy
+        if busy.value == 1:
+            await edge(FallingEdge(busy), "end of the operation (falling edge of busy)")
+        if await self.read("STATUS", "BUSY"):
+            raise SeqError("STATUS.BUSY reads 1 after the controller's busy net fell")
+
+    async def expect_status(self, field: str, value: int = 1) -> int:
+        """STATUS now: `field` must read `value` (e.g. UPD_BUSY right after CMD.SAMPLE)."""
+        s = await self.read("STATUS")
+        if self.model.r.field("STATUS", field, s) != value:
+            raise SeqError(f"STATUS = {s:#010x}: {field} is not {value}")
+        return s
+
+    async def wait_net(self, net: str, value: int) -> None:
+        """Until the controller's internal net `net` (a dotted path below the top) holds
+        `value`, woken by its value changes only."""
+        sig = cocotb.top
+        for part in net.split("."):
+            sig = getattr(sig, part)
+        while sig.value != value:
+            await edge(ValueChange(sig), f"change of {net} (waiting for {value})")
+
+    # -- configuration
+
+    async def write_config(self, values: dict[str, int]) -> None:
+        """Write registers (name -> value) in an order every intermediate state of which is
+        legal for the strobe < pulse rules: strobes to 1, then the rest, then the strobes."""
+        r = self.model.r
+        strobe_regs = {sr: sf for (sr, sf), _ in RegModel.CROSS}
+        first = {n: r.pack(n, **{**r.fields(n, values.get(n, r.q[n])), sf: 1})
+                 for n, sf in strobe_regs.items() if n in values}
+        for n, v in first.items():
+            await self.fw.write(n, v)
+        for n, v in values.items():
+            if n not in strobe_regs:
+                await self.fw.write(n, v)
+        for n in first:
+            await self.fw.write(n, values[n])
+
+    async def set_timing(self, timing: dict = firmware.FAST_TIMING) -> None:
+        await self.fw.set_timing(timing)
+
+    async def configure(self, **kw) -> None:
+        """firmware.Hymem.configure, with the fast co-simulation timing."""
+        await self.fw.configure(timing=firmware.FAST_TIMING, **kw)
+
+    async def vectors(self, n_in: int, n_out: int, extremes: bool = True):
+        """Random int8 x and e (with the extremes now and then), written to the buffers."""
+        x = self.rng.integers(-128, 128, n_in)
+        e = self.rng.integers(-128, 128, n_out)
+        if extremes:
+            for v in (x, e):
+                pick = self.rng.random(len(v)) < 0.05
+                v[pick] = self.rng.choice([-128, 127, 0], int(pick.sum()))
+        await self.fw.write_vector("XBUF", x)
+        await self.fw.write_vector("EBUF", e)
+        return x, e
+
+    def small_layer(self, slots: float = 1.5) -> tuple[int, int]:
+        """A tile that fills about `slots` slots (transfers visit only used slots)."""
+        n_in = min(self.b.xdepth, max(1, self.b.lines // 4))
+        n_out = max(1, min(self.b.edepth, int(slots * self.b.lines) // n_in))
+        return n_in, n_out
+
+    def full_layer(self) -> tuple[int, int]:
+        n_in = min(self.b.xdepth, self.b.lines)
+        return n_in, min(self.b.edepth, self.b.lines * self.b.slots // n_in)
+
+
+# ---------------------------------------------------------------- small building blocks
+
+
+class CheckStateSeq(HymemSeq):
+    """Read everything the controller reports about its work (counters, samples since the
+    last transfer, failure log, STATUS, IRQ_STATUS, ERR): the scoreboard predicts each."""
+
+    async def body(self):
+        for r in self.rm.registers:
+            if r.name.startswith(("CNT_", "FAIL_")) or r.name in ("SAMPLES_SINCE", "STATUS",
+                                                                   "IRQ_STATUS", "ERR"):
+                await self.read(r.name)
+
+
+# ----------------------------------------------------------------- register tests
+
+
+class IdentitySeq(HymemSeq):
+    """ID is 'HYM1' and HWCFG0..2 equal the build parameters (the firmware's identify())."""
+
+    async def body(self):
+        hw = await self.fw.identify()
+        b = self.b
+        want = dict(lines=b.lines, slots=b.slots, mag_width=b.mag_width, code_bits=b.code_bits,
+                    xdepth=b.xdepth, edepth=b.edepth, verify_limit=b.verify_limit, adc_bits=b.adc_bits)
+        got = {k: getattr(hw, k) for k in want}
+        if got != want:
+            raise SeqError(f"HWCFG reads {got}, the build is {want}")
+
+
+class ResetValuesSeq(HymemSeq):
+    """Every readable register and every READOUT word, read (reset values predicted)."""
+
+    async def body(self):
+        for r in self.rm.registers:
+            if r.sw_readable:
+                await self.read(r.name)
+        m = self.rm.mem("READOUT")
+        for w in range(m.words):
+            await self.expect_ok(False, m.addr + 4 * w)
+
+
+def random_field(rng, width: int) -> int:
+    """Random field value, log-uniform in magnitude (small values as likely as large)."""
+    bits = int(rng.integers(0, width + 1))
+    return int(rng.integers(0, 1 << bits)) if bits else 0
+
+
+class RwMasksSeq(HymemSeq):
+    """Every register with rw fields (from the RDL), through the whole top: all ones and all
+    zeros (the stored bits read back are the field masks, as the RDL declares them), then a
+    random legal value under a random strobe, each read back. Illegal values are rejected
+    (the scoreboard predicts which). Ends with every register at its reset value.
+    (Every strobe pattern of every field is tb/hymem_regs' job, on the register block.)"""
+
+    async def body(self):
+        r = self.model.r
+        for reg in (x for x in self.rm.registers if any(f.kind == "rw" for f in x.fields)):
+            for v in (M32, 0):
+                await self.access(True, reg.addr, v)
+                await self.read(reg.name)
+            # a random strobe, or the whole word when the stored bytes leave no legal value
+            # (LAYER's reset value does not fit a small array)
+            for strb in [int(self.rng.integers(1, 16))] * 100 + [0xF] * 400:
+                v = sum(random_field(self.rng, f.width) << f.lsb for f in reg.fields)
+                if not reg.checked or not r.illegal(reg.name, r.merged(reg, v, strb)):
+                    break
+            else:
+                raise SeqError(f"no legal random value of {reg.name} found")
+            await self.access(True, reg.addr, v, strb)
+            await self.read(reg.name)
+        # back to the reset values, except those illegal in this build (LAYER's 64 x 16 does
+        # not fit a small array): those keep the last legal value written
+        await self.write_config({reg.name: reg.reset for reg in self.rm.registers
+                                 if any(f.kind == "rw" for f in reg.fields)
+                                 and (reg.name.startswith("T_") or not r.illegal(reg.name, reg.reset))})
+
+
+class AccessErrorsSeq(HymemSeq):
+    """Generated from the RDL, through the whole top: writes to every read-only register and
+    window -> 2, reads of every write-only one -> 3; misaligned accesses (every window, some
+    registers) -> 4; unmapped addresses (every gap next to a mapped word, random others) -> 1;
+    vector-window words beyond the built depth -> 9; each followed by an ERR read (code and
+    address). Then CMD.ERR_CLEAR and IRQ_STATUS.ERROR write-1-to-clear (kept by a 0 and by
+    a write whose strobes miss its byte)."""
+
+    async def body(self):
+        rm, E, b = self.rm, self.model.r.E, self.b
+        for reg in rm.registers:
+            if not reg.sw_writable:
+                await self.expect_error(True, reg.addr, E["read_only"], int(self.rng.integers(2**32)))
+            if not reg.sw_readable:
+                await self.expect_error(False, reg.addr, E["write_only"])
+        for m in rm.memories:
+            for w in (0, m.words - 1, int(self.rng.integers(m.words))):
+                if not m.sw_write:
+                    await self.expect_error(True, m.addr + 4 * w, E["read_only"], 0x5A5A5A5A)
+                if not m.sw_read:
+                    await self.expect_error(False, m.addr + 4 * w, E["write_only"])
+            depth = {"XBUF": b.xdepth, "EBUF": b.edepth}.get(m.name)
+            if m.sw_write and depth is not None and depth // 4 < m.words:
+                for w in (depth // 4, m.words - 1):          # beyond this build's buffer
+                    await self.expect_error(True, m.addr + 4 * w, E["build"], 0x01020304)
+        regs = [x.addr for x in rm.registers]
+        starts = ([regs[int(i)] for i in self.rng.choice(len(regs), 6, replace=False)]
+                  + [m.addr for m in rm.memories] + [m.end - 4 for m in rm.memories])
+        for a in starts:
+            off = int(self.rng.integers(1, 4))
+            await self.expect_error(False, a + off, E["misaligned"])
+            await self.expect_error(True, a + off, E["misaligned"], int(self.rng.integers(2**32)),
+                                    int(self.rng.integers(16)))
+        mapped = {x.addr for x in rm.registers} | {a for m in rm.memories for a in range(m.addr, m.end, 4)}
+        unmapped = sorted(set(range(0, 1 << rm.addr_bits, 4)) - mapped)
+        near = [a for a in unmapped if a - 4 in mapped or a + 4 in mapped]
+        far = [a for a in unmapped if a not in near]
+        pick = near + [int(x) for x in self.rng.choice(far, 4, replace=False)] + [unmapped[-1]]
+        for n, a in enumerate(pick):
+            if n % 2:
+                await self.expect_error(False, a, E["unmapped"])
+            else:
+                await self.expect_error(True, a, E["unmapped"], int(self.rng.integers(2**32)))
+        await self.cmd("ERR_CLEAR")
+        if await self.read("ERR"):
+            raise SeqError("CMD.ERR_CLEAR did not clear ERR")
+        f = rm["IRQ_STATUS"].field("ERROR")
+        st = rm["IRQ_STATUS"].addr
+        if not (await self.read("IRQ_STATUS")) & f.mask:
+            raise SeqError("IRQ_STATUS.ERROR not set by rejections")
+        await self.expect_ok(True, st, 0)
+        await self.expect_ok(True, st, M32, 0xF & ~(1 << (f.lsb // 8)))
+        if not (await self.read("IRQ_STATUS")) & f.mask:
+            raise SeqError("IRQ_STATUS.ERROR cleared by a 0 or by a write without its byte")
+        await self.expect_ok(True, st, f.mask)
+        if (await self.read("IRQ_STATUS")) & f.mask:
+            raise SeqError("IRQ_STATUS.ERROR not cleared by writing 1")
+
+
+class HardResetSeq(HymemSeq):
+    """Scramble every writable register, reset (rst_ni), read every reset value again."""
+
+    async def body(self):
+        for reg in self.rm.registers:
+            if any(f.kind == "rw" for f in reg.fields):
+                await self.access(True, reg.addr, int(self.rng.integers(2**32)))
+        await self.c.clkrst.reset()
+        await self.run(ResetValuesSeq())
+
+
+# ------------------------------------------------------------- illegal configurations
+
+
+class IllegalConfigSeq(HymemSeq):
+    """Each rule of hymem_cfg_check's header, violated and at its legal boundary: a violation
+    is rejected with PSLVERR and its code (5, or 9 for a mode this build lacks), the register
+    keeps its value, and nothing else changed (every configuration register is read back and
+    predicted). Violations also through partial strobes (the merged value is checked)."""
+
+    def cases(self) -> list[tuple[str, dict, int]]:
+        b, r, E = self.b, self.model.r, self.model.r.E
+        syn = b.lines * b.slots
+        n_big = -(-(syn + 1) // b.xdepth)               # with N_IN = XDepth: product > Lines*Slots
+        c = [("LAYER", dict(N_IN=0, N_OUT=1), E["illegal"]),
+             ("LAYER", dict(N_IN=1, N_OUT=0), E["illegal"]),
+             ("LAYER", dict(N_IN=b.xdepth + 1, N_OUT=1), E["illegal"]),
+             ("LAYER", dict(N_IN=1, N_OUT=b.edepth + 1), E["illegal"]),
+             ("LAYER", dict(N_IN=b.xdepth, N_OUT=syn // b.xdepth), 0),
+             ("LR", dict(MULT=255, SHIFT=24), E["illegal"]),
+             ("LR", dict(MULT=1, SHIFT=31), E["illegal"]),
+             ("LR", dict(MULT=128, SHIFT=23), 0),
+             ("MASK_P", dict(P16=65537), E["illegal"]),
+             ("MASK_P", dict(P16=(1 << 17) - 1), E["illegal"]),
+             ("MASK_P", dict(P16=65536), 0),
+             ("MODE", dict(VERIFY_MAX=b.verify_limit + 1), E["build"]),
+             ("MODE", dict(VERIFY_MAX=255), E["build"] if b.verify_limit < 255 else 0),
+             ("MODE", dict(VERIFY_MAX=b.verify_limit, STOCH_ROUND=1), 0)]
+        if n_big <= b.edepth:
+            c.append(("LAYER", dict(N_IN=b.xdepth, N_OUT=n_big), E["illegal"]))
+        if b.slots < 1 << self.rm["READOUT_SEL"].field("SLOT").width:
+            c += [("READOUT_SEL", dict(SLOT=b.slots), E["illegal"]),
+                  ("READOUT_SEL", dict(SLOT=b.slots - 1, POL=1), 0)]
+        for reg in (x for x in self.rm.registers if x.name.startswith("T_")):
+            for f in reg.fields:                         # every width >= 1
+                c.append((reg.name, {f.name: 0}, E["illegal"]))
+        for (sr, sf), (pr, pf) in RegModel.CROSS:        # strobe < pulse, either side written
+            pulse, strobe = r.field(pr, pf), r.field(sr, sf)
+            c += [(sr, {sf: pulse}, E["illegal"]), (sr, {sf: pulse + 7}, E["illegal"]),
+                  (pr, {pf: strobe}, E["illegal"]), (pr, {pf: max(strobe - 1, 1)}, E["illegal"]),
+                  (sr, {sf: pulse - 1}, 0), (sr, {sf: strobe}, 0), (pr, {pf: strobe + 1}, 0),
+                  (pr, {pf: pulse}, 0)]
+        return c
+
+    async def body(self):
+        await self.set_timing()
+        r = self.model.r
+        config = [x for x in self.rm.registers if x.checked and x.sw_readable]
+        for n, (reg, fields, code) in enumerate(self.cases()):
+            R = self.rm[reg]
+            before = await self.read(reg)
+            new = r.pack(reg, **{**r.fields(reg, before), **fields})
+            if code:
+                # the whole word, or only the bytes that carry the offending fields
+                strb = 0xF
+                if n % 2:
+                    strb = 0
+                    for name in fields:
+                        f = R.field(name)
+                        for bit in range(f.lsb, f.lsb + f.width):
+                            strb |= 1 << (bit // 8)
+                await self.expect_error(True, R.addr, code, new, strb)
+                if await self.read(reg) != before:
+                    raise SeqError(f"{reg} changed by a rejected write")
+                if n % 3 == 0:
+                    for x in config:                     # nothing else changed (predicted)
+                        await self.read(x.name)
+            else:
+                await self.expect_ok(True, R.addr, new)
+                if await self.read(reg) != new:
+                    raise SeqError(f"{reg} does not read back the legal value {new:#010x}")
+        await self.set_timing()
+
+
+# ------------------------------------------------------------------ busy rules
+
+
+class BusySeq(HymemSeq):
+    """While a sample runs: every configuration register (generated: the checked ones) and
+    both vector windows -> 6, SEED_LOAD -> 6; commands queue (one of each kind, a second
+    SAMPLE right behind the first included: a third one -> 7); IRQ_ENABLE and IRQ_STATUS
+    still writable. The queued commands then run transfers first. While a transfer runs with
+    no sample queued the vector windows are writable. A READOUT read right after CMD.READOUT
+    waits for the read-out (wait states), also when the read-out is queued behind a sample."""
+
+    async def body(self):
+        E = self.model.r.E
+        n_in, n_out = self.full_layer()
+        await self.configure(n_in=n_in, n_out=n_out, lr_mult=255, lr_shift=2, p16=65536,
+                             skip_zero=False, k=0)           # a long sample: every slot read and written
+        await self.fw.write("FORM", TARGET=0)        # the queued forming: one read per row, no pulse
+        await self.vectors(n_in, n_out, extremes=False)
+        await self.cmd("SAMPLE")
+        await self.cmd("SAMPLE")                     # queued behind the running one
+        await self.cmd("SAMPLE", code=E["queued"])
+        await self.expect_status("UPD_BUSY")
+        for reg in self.rm.registers:
+            if reg.checked and reg.sw_readable:
+                await self.expect_error(True, reg.addr, E["busy"], self.model.r.q[reg.name])
+        for m in self.rm.memories:
+            if m.sw_write:
+                await self.expect_error(True, m.addr, E["busy"], 0x01020304)
+        await self.cmd("SEED_LOAD", code=E["busy"])
+        for kind in ("TRANSFER", "FORM", "READOUT"):
+            await self.cmd(kind)
+            await self.cmd(kind, code=E["queued"])
+        await self.expect_ok(True, self.rm["IRQ_ENABLE"].addr, 0)
+        await self.expect_ok(True, self.rm["IRQ_STATUS"].addr, M32)
+        await self.wait_idle()                       # transfer, form, sample, read-out, in that order
+        await self.run(CheckStateSeq())
+        # vector writes while only a transfer runs: accepted; once a sample is queued: 6
+        await self.cmd("TRANSFER")
+        await self.expect_status("XFER_BUSY")
+        x, e = await self.vectors(n_in, n_out)
+        await self.cmd("SAMPLE")
+        await self.expect_error(True, self.rm.mem("XBUF").addr, E["busy"], 0)
+        await self.wait_idle()
+        await self.run(CheckStateSeq())
+        # the READOUT window waits while a read-out runs, and while it is queued behind a
+        # sample (a short one: every slot skipped)
+        await self.fw.write("READOUT_SEL", SLOT=self.b.slots - 1, POL=1)
+        await self.cmd("READOUT")
+        await self.expect_ok(False, self.rm.mem("READOUT").addr)
+        await self.wait_idle()
+        await self.fw.write("MASK_P", P16=0)
+        await self.fw.write("MODE", SKIP_ZERO=1)
+        await self.cmd("SAMPLE")
+        await self.cmd("READOUT")
+        await self.expect_ok(False, self.rm.mem("READOUT").addr + 4)
+        await self.wait_idle()
+
+
+# ------------------------------------------------------------- training samples
+
+
+class RandomSamplesSeq(HymemSeq):
+    """Training samples with random configurations and random x and e, each scoreboarded
+    against hymem.engine (weights, flags, counters). Constrained so that any 8 consecutive
+    samples cover the sample coverage bins: every (stochastic rounding, code rounding,
+    skip-zero) combination once, mask probability 0, 1 and in between, learning-rate shift
+    0 and above 16, the full array, a single-input tile; the rest (tile, multiplier, seed
+    reloads, change-aware and verify bits that samples must ignore) is random."""
+
+    def __init__(self, name=None, n: int = 8):
+        super().__init__(name)
+        self.n = n
+
+    async def body(self):
+        b, rng = self.b, self.rng
+        await self.set_timing()
+        modes = rng.permutation(8)
+        p16s = rng.permutation([0, 65536] + [-1] * 6)
+        special = rng.permutation(["shift0", "shift_big", "full", "n_in1"] + [""] * 4)
+        for i in range(self.n):
+            mode, p16, sp = int(modes[i % 8]), int(p16s[i % 8]), special[i % 8]
+            if p16 < 0:
+                p16 = int(rng.integers(1, 65536))
+            if sp == "full":
+                n_in, n_out = self.full_layer()
+            elif sp == "n_in1":
+                n_in, n_out = 1, int(rng.integers(1, min(b.edepth, b.lines * b.slots) + 1))
+            elif rng.random() < 0.5:
+                n_in = int(rng.integers(1, min(b.xdepth, b.lines * b.slots) + 1))
+                n_out = int(rng.integers(1, min(b.edepth, b.lines * b.slots // n_in) + 1))
+            else:                                       # about one or two slots
+                n_in, n_out = self.small_layer(float(rng.uniform(0.3, 2.0)))
+            shift = (0 if sp == "shift0" else int(rng.integers(17, 24)) if sp == "shift_big"
+                     else int(rng.integers(1, 10)))
+            await self.fw.configure(
+                n_in=n_in, n_out=n_out, lr_mult=int(rng.integers(0, 256)), lr_shift=shift,
+                p16=p16, stoch_round=bool(mode & 1), code_round=bool(mode & 2),
+                skip_zero=bool(mode & 4), change_aware=bool(rng.integers(2)),
+                verify_max=int(rng.integers(0, min(b.verify_limit, 3) + 1)), k=0,
+                seed=int(rng.integers(2**32)) if i == 0 or rng.random() < 0.4 else None,
+                timing=None)
+            await self.vectors(n_in, n_out)
+            await self.cmd("SAMPLE")
+            await self.wait_idle()
+            await self.run(CheckStateSeq())
+
+
+class KTransferSeq(HymemSeq):
+    """K = 1 (a transfer after every sample), K = 3 (after the third), and a TRANSFER
+    command queued during a sample whose completion triggers the K transfer too."""
+
+    async def body(self):
+        n_in, n_out = self.small_layer(1.0)
+        await self.configure(n_in=n_in, n_out=n_out, lr_mult=255, lr_shift=1, p16=40000, k=1,
+                             change_aware=True)
+        for _ in range(2):
+            await self.vectors(n_in, n_out)
+            await self.cmd("SAMPLE")
+            await self.wait_idle()
+        await self.fw.write("XFER_K", K=3)
+        await self.cmd("CNT_CLEAR")
+        for _ in range(3):
+            await self.vectors(n_in, n_out)
+            await self.cmd("SAMPLE")
+            await self.wait_idle()
+            await self.run(CheckStateSeq())
+        await self.vectors(n_in, n_out)
+        await self.cmd("SAMPLE")
+        await self.cmd("TRANSFER")                     # queued; then K=3 is not reached
+        await self.wait_idle()
+        await self.run(CheckStateSeq())
+
+
+class SmokeSeq(HymemSeq):
+    """The firmware's basic flow on the build's whole array: one sample on the full tile
+    (every synapse updated), a change-aware transfer, a read-out of the first slot's G+
+    row and the last slot's G- row, the counters. (The published geometry runs only this
+    and IdentityTest: Icarus simulates it about 8x slower than the small build.)"""
+
+    async def body(self):
+        n_in, n_out = self.full_layer()
+        await self.configure(n_in=n_in, n_out=n_out, lr_mult=255, lr_shift=3, p16=65536,
+                             change_aware=True, k=0)
+        await self.vectors(n_in, n_out)
+        await self.cmd("SAMPLE")
+        await self.wait_idle()
+        await self.cmd("TRANSFER")
+        await self.wait_idle()
+        for slot, pol in ((0, 0), (self.b.slots - 1, 1)):
+            await self.fw.readout(slot, pol)
+        await self.wait_idle()
+        await self.run(CheckStateSeq())
+
+
+# ----------------------------------------------------------------------- transfers
+
+
+class TransferModesSeq(HymemSeq):
+    """A sample with large increments, then CMD.TRANSFER, in every mode combination the
+    build has (change-aware x round-to-nearest x verify); then a verify that must fail (the
+    windows of levels 1..7 emptied): retries, failures, failure log, FAIL interrupt."""
+
+    async def body(self):
+        b = self.b
+        n_in, n_out = self.small_layer(1.5)
+        verify = (0, min(b.verify_limit, 3)) if b.verify_limit else (0,)
+        await self.set_timing()
+        for ca in (0, 1):
+            for cr in (0, 1):
+                for v in verify:
+                    await self.fw.configure(n_in=n_in, n_out=n_out, lr_mult=255,
+                                            lr_shift=int(self.rng.integers(0, 3)), p16=50000,
+                                            code_round=bool(cr), change_aware=bool(ca),
+                                            verify_max=v, k=0, timing=None)
+                    await self.vectors(n_in, n_out)
+                    await self.cmd("SAMPLE")
+                    await self.cmd("TRANSFER")
+                    await self.wait_idle()
+                    await self.run(CheckStateSeq())
+        if b.verify_limit:
+            r = self.model.r
+            empty = {}
+            for reg in (x for x in self.rm.registers if x.name.startswith("VFY_")):
+                lo = reg.name.startswith("VFY_LO")
+                empty[reg.name] = r.pack(reg.name, **{f.name: (255 if lo else 0) if f.name != "L0"
+                                                       else r.field(reg.name, "L0") for f in reg.fields})
+            saved = {n: r.q[n] for n in empty}
+            await self.write_config(empty)
+            await self.fw.write("MODE", CHANGE_AWARE=0, VERIFY_MAX=1)
+            await self.cmd("TRANSFER")
+            await self.wait_idle()
+            await self.run(CheckStateSeq())
+            await self.write_config(saved)
+
+
+# ------------------------------------------------------------------------- abort
+
+
+class AbortSeq(HymemSeq):
+    """ABORT of a sample in mid-array (issued when the update engine reaches a random slot;
+    the slot where it took effect is read from STATUS and given to the reference), of a
+    transfer in mid-array with a sample queued behind it (dropped), with nothing running (no
+    effect), and in one write with SAMPLE while idle (the sample is dropped); the next
+    command clears STATUS.ABORTED."""
+
+    async def body(self):
+        b = self.b
+        n_in, n_out = self.full_layer()
+        await self.configure(n_in=n_in, n_out=n_out, lr_mult=200, lr_shift=3, p16=65536,
+                             skip_zero=False, change_aware=True, k=0)
+        await self.vectors(n_in, n_out)
+        await self.cmd("SAMPLE")
+        # a middle slot: an abort that comes too late for the last slot has no effect
+        await self.wait_net("upd_slot", int(self.rng.integers(1, b.slots - 1)))
+        await self.cmd("ABORT")
+        await self.wait_idle()
+        await self.run(CheckStateSeq())
+        await self.cmd("SAMPLE")                      # same x, e; clears ABORTED
+        await self.wait_idle()
+        await self.run(CheckStateSeq())
+        # a transfer of every synapse (all flags set), a sample queued behind it, ABORT
+        macro = self.c.macro
+        macro.array.backdoor.poke_hidden(self.rng.integers(-(2**b.mag_width) + 1, 2**b.mag_width,
+                                                           (b.slots, b.lines)))
+        macro.array.backdoor.poke_flags(np.ones((b.slots, b.lines), bool))
+        self.model.sync_from_backdoor()
+        await self.cmd("TRANSFER")
+        await self.wait_net("u_core.u_xfer.slot_q", int(self.rng.integers(1, b.slots - 1)))
+        await self.cmd("SAMPLE")
+        await self.cmd("ABORT")
+        await self.wait_idle()
+        await self.run(CheckStateSeq())
+        await self.cmd("ABORT")                        # nothing runs: no effect
+        await self.cmd("SAMPLE", "ABORT")              # idle: the sample is dropped at once
+        await self.run(CheckStateSeq())
+        await self.cmd("TRANSFER")                     # clears ABORTED, finishes the job
+        await self.wait_idle()
+        await self.run(CheckStateSeq())
+
+
+# -------------------------------------------------------------------- read-out, forming
+
+
+class ReadoutSeq(HymemSeq):
+    """Random conductances (backdoor), then every memristor row read out with the firmware's
+    readout(): the window returns the ADC codes the macro model gave (scoreboard), close to
+    the conductances (0.5 uS per code, read noise)."""
+
+    async def body(self):
+        b = self.b
+        await self.set_timing()
+        await self.fw.identify()
+        g = self.rng.uniform(0.0, 120.0, (b.slots, 2, b.lines))
+        self.c.macro.array.backdoor.poke_conductance(g)
+        for s in range(b.slots):
+            for pol in (0, 1):
+                codes = await self.fw.readout(s, pol)
+                err = np.abs(codes * 0.5 - g[s, pol])
+                if not (err.mean() < 1.5 and err.max() < 8.0):
+                    raise SeqError(f"read-out slot {s} pol {pol}: codes far from the conductances "
+                                   f"(mean error {err.mean():.2f} uS, max {err.max():.2f} uS)")
+        await self.run(CheckStateSeq())
+
+
+class FormSeq(HymemSeq):
+    """CMD.FORM: on a pristine array (ConfigDB PRISTINE) with FORM.MAX pulses per device
+    (replayed and counted); then FORM.TARGET above every device with FORM.MAX = 0: every
+    device fails, failure log and FAIL interrupt, CMD.FAIL_CLEAR clears the log."""
+
+    def __init__(self, name=None, pristine: bool = False, max_pulses: int = 4):
+        super().__init__(name)
+        self.pristine, self.max_pulses = pristine, max_pulses
+
+    async def body(self):
+        await self.set_timing()
+        if self.pristine:
+            await self.fw.write("FORM", MAX=self.max_pulses)
+            await self.cmd("FORM")
+            await self.wait_idle()
+            await self.run(CheckStateSeq())
+        await self.fw.write("FORM", TARGET=255, MAX=0)
+        await self.cmd("FORM")
+        await self.wait_idle()
+        await self.run(CheckStateSeq())
+        await self.cmd("FAIL_CLEAR")
+        await self.run(CheckStateSeq())
+
+
+class InterruptSeq(HymemSeq):
+    """IRQ_ENABLE x IRQ_STATUS -> irq_o (the scoreboard checks irq_o in every transfer).
+    Each source alone, the firmware's way: enabled, cleared (W1C), caused, and for DONE
+    and FAIL the rising edge of irq_o awaited; then seen in IRQ_STATUS and cleared by W1C.
+    Then all sources set under every enable pattern, and cleared one by one."""
+
+    async def body(self):
+        r, rm = self.model.r, self.rm
+        await self.set_timing()
+        st, en = rm["IRQ_STATUS"], rm["IRQ_ENABLE"]
+        sources = list(st.fields)
+        irq = cocotb.top.irq_o
+
+        async def cause(name, wait_irq: bool):
+            if name == "ERROR":
+                await self.expect_error(False, rm["CMD"].addr, r.E["write_only"])
+                return
+            if name == "DONE":
+                await self.cmd("READOUT")
+            elif name == "FAIL":
+                await self.fw.write("FORM", TARGET=255, MAX=0)
+                await self.cmd("FORM")
+            else:
+                raise SeqError(f"no way to raise IRQ source {name}")
+            if wait_irq:
+                if irq.value != 1:
+                    await edge(RisingEdge(irq), f"rising edge of irq_o ({name})")
+            await self.wait_idle()
+
+        await self.expect_ok(True, st.addr, M32)
+        for f in sources:
+            await self.expect_ok(True, en.addr, en.field(f.name).mask)
+            await self.expect_ok(True, st.addr, f.mask)
+            await cause(f.name, wait_irq=True)
+            if not (await self.read("IRQ_STATUS")) & f.mask:
+                raise SeqError(f"IRQ_STATUS.{f.name} not set")
+            await self.expect_ok(True, st.addr, M32)       # W1C everything
+            await self.read("IRQ_STATUS")
+        await self.expect_ok(True, en.addr, 0)
+        for f in sources:
+            await cause(f.name, wait_irq=False)
+        for pattern in range(1 << len(sources)):
+            await self.expect_ok(True, en.addr, sum(en.field(f.name).mask for k, f in enumerate(sources)
+                                                    if (pattern >> k) & 1))
+            await self.read("IRQ_STATUS")
+        await self.expect_ok(True, en.addr, sum(f.mask for f in en.fields))
+        for f in sources:
+            await self.expect_ok(True, st.addr, f.mask)
+            await self.read("IRQ_STATUS")
+        await self.run(CheckStateSeq())
