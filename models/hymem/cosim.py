@@ -61,6 +61,15 @@ class CosimConfig:
     progress_every: int = 100
     json_out: str = ""
 
+    def __post_init__(self) -> None:
+        # what the RTL's registers can hold (XFER_K.K 16 bits, MODE.VERIFY_MAX up to the default
+        # build's HWCFG2.VERIFY_LIMIT); the rest is checked by reference.Options
+        for name, lo, hi in (("samples", 0, 10_000_000), ("k", 1, 65535),
+                             ("verify_retries", 0, 15), ("progress_every", 0, 10_000_000)):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+                raise ValueError(f"{name} must be an integer in {lo}..{hi}; got {v!r}")
+
     def options(self) -> reference.Options:
         return reference.Options(arch=reference.parse_arch(self.arch), scheme="hybrid",
                                  epochs=1, lr=self.lr, k=self.k, p=self.p, seed=self.seed,

@@ -316,7 +316,12 @@ def run(toplevel: str, test_module: str, sim: str, *,
     if test_dir.exists():
         shutil.rmtree(test_dir)
     test_dir.mkdir(parents=True)
-    env = {"HYMEM_PARAMS": json.dumps(parameters), "HYMEM_SIM": sim}
+    env = {"HYMEM_PARAMS": json.dumps(parameters), "HYMEM_SIM": sim,
+           # pytest's assertion rewriting for the test module and tb files only: cocotb's
+           # default ("*.py") rewrites every module imported after it (numpy, scipy, numba...),
+           # which, where PYTHONDONTWRITEBYTECODE is set, recompiled them all in every simulation
+           # (about 10 s per run, measured)
+           "COCOTB_REWRITE_ASSERTION_FILES": f"test_*.py {test_module.rsplit('.', 1)[-1]}.py"}
     env.update(extra_env or {})
     plusargs = []
     if waves and sim == "icarus":

@@ -32,5 +32,14 @@ def test_hymem_cosim(sim, seed, request):
 
 
 def test_cosim_rejects_bad_config():
+    """Bad options fail before any simulation, naming the parameter and its range."""
     with pytest.raises(ValueError, match="arrays"):
         cosim.run(cosim.CosimConfig(arch="64-512-10"), "icarus")
+    for kw, msg in ((dict(samples=-1), "samples must be an integer in 0..10000000"),
+                    (dict(k=0), "k must be an integer in 1..65535"),
+                    (dict(k=65536), "k must be an integer in 1..65535"),
+                    (dict(verify_retries=16), "verify_retries must be an integer in 0..15")):
+        with pytest.raises(ValueError, match=msg):
+            cosim.CosimConfig(**kw)
+    with pytest.raises(ValueError, match="p must be"):
+        cosim.CosimConfig(p=1.5).options()
