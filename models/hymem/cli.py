@@ -228,6 +228,12 @@ def _cmd_cosim(args) -> int:
     except simrun.SimulationFailed as e:
         print(f"hymem cosim: the co-simulation failed (state mismatch or protocol error):\n{e}",
               file=sys.stderr)
+        result = getattr(e, "result", None)
+        if result is not None:
+            print(f"state match: False ({result.get('mismatch')})", file=sys.stderr)
+            if args.json:
+                Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+                Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
         return 1
     res["wall_time_s"] = time.time() - t0
     # an independent run of the fast reference: same options, seeds and device model

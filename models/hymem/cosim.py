@@ -60,12 +60,16 @@ class CosimConfig:
     stochastic_rounding: bool = False
     progress_every: int = 100
     json_out: str = ""
+    # test hook: after this sample (-1: never) one hidden weight of array 0 is changed behind the
+    # controller's back, to show that the scoreboard catches it (tb/hymem_cosim)
+    corrupt_at: int = -1
 
     def __post_init__(self) -> None:
         # what the RTL's registers can hold (XFER_K.K 16 bits, MODE.VERIFY_MAX up to the default
         # build's HWCFG2.VERIFY_LIMIT); the rest is checked by reference.Options
         for name, lo, hi in (("samples", 0, 10_000_000), ("k", 1, 65535),
-                             ("verify_retries", 0, 15), ("progress_every", 0, 10_000_000)):
+                             ("verify_retries", 0, 15), ("progress_every", 0, 10_000_000),
+                             ("corrupt_at", -1, 10_000_000)):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
                 raise ValueError(f"{name} must be an integer in {lo}..{hi}; got {v!r}")
@@ -92,7 +96,6 @@ def run(cfg: CosimConfig, sim: str, *, waves: bool = False, console: bool = Fals
     from pathlib import Path
 
     from . import simrun
-    from .firmware import COSIM_TIMING_CLK_NS
 
     n_arrays = arrays_needed(cfg)
     if n_arrays > MAX_ARRAYS:
@@ -101,14 +104,26 @@ def run(cfg: CosimConfig, sim: str, *, waves: bool = False, console: bool = Fals
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cosim.json"
         c = CosimConfig(**{**asdict(cfg), "json_out": str(out)})
-        simrun.run(HARNESS, "hymem.cosim", sim,
-                   parameters={"NArrays": n_arrays, "ClkPeriodNs": COSIM_TIMING_CLK_NS},
-                   defines=_clock_defines(sim), seed=cfg.seed, waves=waves,
-                   extra_env={"HYMEM_COSIM": json.dumps(asdict(c))},
-                   extra_sources=[simrun.repo_root() / "tb" / "hymem_cosim" / f"{HARNESS}.sv"],
-                   run_name=run_name or f"cosim-{cfg.dataset}-{cfg.arch}-s{cfg.seed}",
-                   console=console, public_all=False, verilator_args=_verilator_args(sim))
+        try:
+            _run_harness(simrun, c, sim, n_arrays, waves, console, run_name)
+        except simrun.SimulationFailed as e:
+            # a state mismatch still leaves its JSON (state_match false, what differed)
+            e.result = json.loads(out.read_text()) if out.exists() else None
+            raise
         return json.loads(out.read_text())
+
+
+def _run_harness(simrun, c: CosimConfig, sim: str, n_arrays: int, waves: bool, console: bool,
+                 run_name: str | None) -> None:
+    from .firmware import COSIM_TIMING_CLK_NS
+
+    simrun.run(HARNESS, "hymem.cosim", sim,
+               parameters={"NArrays": n_arrays, "ClkPeriodNs": COSIM_TIMING_CLK_NS},
+               defines=_clock_defines(sim), seed=c.seed, waves=waves,
+               extra_env={"HYMEM_COSIM": json.dumps(asdict(c))},
+               extra_sources=[simrun.repo_root() / "tb" / "hymem_cosim" / f"{HARNESS}.sv"],
+               run_name=run_name or f"cosim-{c.dataset}-{c.arch}-s{c.seed}",
+               console=console, public_all=False, verilator_args=_verilator_args(sim))
 
 
 def _clock_defines(sim: str) -> dict:
@@ -274,10 +289,26 @@ async def cosim(dut):
                                          ucfg.lr_mult, ucfg.lr_shift))
         await _all(jobs)
         net.samples += 1
-        if net.samples % cfg.k == 0:          # the controllers transferred by themselves
-            net.transfers += 1
-            await check.transfer()
-        check.sample(t)
+        if t == cfg.corrupt_at:
+            bd = arrays[0].array.backdoor
+            h = bd.hidden_weights()
+            h[0, 0] = h[0, 0] - 1 if h[0, 0] > 0 else h[0, 0] + 1
+            bd.poke_hidden(h)
+            _log(f"cosim: sample {t}: hidden weight (slot 0, line 0) of array 0 changed on purpose")
+        try:
+            if net.samples % cfg.k == 0:          # the controllers transferred by themselves
+                net.transfers += 1
+                await check.transfer()
+            check.sample(t)
+        except AssertionError as e:
+            mismatch = f"sample {t}: {e}"
+            _log(f"cosim: STATE MISMATCH at {mismatch}")
+            if cfg.json_out:
+                with open(cfg.json_out, "w") as f:
+                    json.dump(dict(dataset=cfg.dataset, arch=cfg.arch, samples=t + 1,
+                                   state_match=False, mismatch=mismatch, options=asdict(cfg)),
+                              f, indent=2)
+            raise
         if cfg.progress_every and (t + 1) % cfg.progress_every == 0:
             el = time.perf_counter() - t_train
             _log(f"cosim: {t + 1}/{n} samples, running train accuracy {correct / (t + 1):.3f}, "

@@ -10,7 +10,7 @@ long run (accuracy) is `make sim`.
 
 import pytest
 
-from hymem import cosim
+from hymem import cosim, simrun
 
 CFG = dict(dataset="digits", arch="64-32-10", samples=4, k=4, p=0.5, lr=0.1, progress_every=2)
 
@@ -29,6 +29,18 @@ def test_hymem_cosim(sim, seed, request):
     assert 0.0 <= res["test_accuracy"] <= 1.0
     for key in ("test_accuracy", "reference_test_accuracy", "samples_per_s", "counters"):
         assert key in res
+
+
+def test_hymem_cosim_catches_corruption(sim):
+    """The scoreboard is not vacuous: one hidden weight changed behind the controller's back
+    (a FeCAP the controller did not write) fails the run at that sample, with state_match
+    false in the JSON."""
+    cfg = cosim.CosimConfig(**{**CFG, "samples": 3, "corrupt_at": 1})
+    with pytest.raises(simrun.SimulationFailed) as exc:
+        cosim.run(cfg, sim, run_name="cosim-corrupt")
+    res = exc.value.result
+    assert res is not None and res["state_match"] is False
+    assert res["mismatch"].startswith("sample 1: ") and "slot" in res["mismatch"]
 
 
 def test_cosim_rejects_bad_config():
