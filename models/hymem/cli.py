@@ -215,9 +215,9 @@ def _cmd_cosim(args) -> int:
         print(f"hymem cosim: {e}", file=sys.stderr)
         return 2
     n_arrays = cosim.arrays_needed(cfg)
-    if n_arrays > cosim.MAX_ARRAYS:
-        print(f"hymem cosim: {args.arch} needs {n_arrays} arrays; co-simulation supports at most "
-              f"{cosim.MAX_ARRAYS} (use a smaller network, e.g. digits 64-16-10)", file=sys.stderr)
+    if n_arrays > cosim.MAX_ARRAYS:      # cosim.run's own check, before the banner below
+        print(f"hymem cosim: arch {cfg.arch} needs {n_arrays} arrays; the co-simulation supports "
+              f"1..{cosim.MAX_ARRAYS} (use a smaller network, e.g. digits 64-16-10)", file=sys.stderr)
         return 2
     samples = args.samples or len(data.y_train)
     print(f"hymem cosim: {args.dataset} {args.arch} ({n_arrays} arrays), {samples} samples, "

@@ -123,16 +123,11 @@ def _run_harness(simrun, c: CosimConfig, sim: str, n_arrays: int, waves: bool, c
                extra_env={"HYMEM_COSIM": json.dumps(asdict(c))},
                extra_sources=[simrun.repo_root() / "tb" / "hymem_cosim" / f"{HARNESS}.sv"],
                run_name=run_name or f"cosim-{c.dataset}-{c.arch}-s{c.seed}",
-               console=console, public_all=False, verilator_args=_verilator_args(sim))
+               console=console, public_all=False)
 
 
 def _clock_defines(sim: str) -> dict:
     return {"HYMEM_HDL_CLOCK": 1} if hdl_clock(sim) else {}
-
-
-def _verilator_args(sim: str) -> tuple:
-    from . import simrun
-    return simrun.TIMING_ARGS if hdl_clock(sim) and sim == "verilator" else ()
 
 
 def arrays_needed(cfg: CosimConfig) -> int:
@@ -370,10 +365,7 @@ def device_draws(net, data, n: int) -> list[float]:
             tcfg = engine.TransferConfig(change_aware=False, code_round=layer.tcfg.code_round,
                                          verify_max=layer.tcfg.verify_max)
             reference.fastengine.transfer(st, tcfg, prog)
-            codes = np.asarray(prog.read_adc(), dtype=np.uint8)
-            t = layer.tiling
-            layer.w = reference.fastengine.weights_from_adc(codes, t.syn, t.w_dst, layer.adc_to_w,
-                                                            (layer.n_out, layer.n_in))
+            layer.w = layer.weights_from_adc(prog.read_adc())
         accs.append(net.evaluate(data.x_test, data.y_test))
     for layer, w in zip(net.layers, saved):
         layer.w = w
@@ -427,9 +419,7 @@ class Checker:
         await _all(self._readout(a) for a in self.arrays)
         for li, layer in enumerate(self.layers):
             codes = np.stack([a.codes for a in self.arrays if a.layer == li])
-            self.rtl_w[li] = reference.fastengine.weights_from_adc(
-                codes, layer.tiling.syn, layer.tiling.w_dst, layer.adc_to_w,
-                (layer.n_out, layer.n_in))
+            self.rtl_w[li] = layer.weights_from_adc(codes)
             layer.w = self.rtl_w[li]
         for a in self.arrays:
             a.port.check_quiescent()

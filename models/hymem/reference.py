@@ -320,10 +320,15 @@ class HybridLayer:
 
     def refresh(self) -> None:
         """Read every memristor through the ADC and rebuild the cached float weights."""
-        codes = np.asarray(self.programmer.read_adc(), dtype=np.uint8)
+        self.w = self.weights_from_adc(self.programmer.read_adc())
+
+    def weights_from_adc(self, codes) -> np.ndarray:
+        """Float weights of this layer from the ADC codes of its arrays' memristor rows
+        (``(tiles, 2 * slots, lines)``), e.g. read out of the co-simulated RTL."""
         t = self.tiling
-        self.w = fastengine.weights_from_adc(codes, t.syn, t.w_dst, self.adc_to_w,
-                                             (self.n_out, self.n_in), self.force_numpy)
+        return fastengine.weights_from_adc(np.asarray(codes, dtype=np.uint8), t.syn, t.w_dst,
+                                           self.adc_to_w, (self.n_out, self.n_in),
+                                           self.force_numpy)
 
     def weights(self) -> np.ndarray:
         return self.w

