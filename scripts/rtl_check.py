@@ -4,11 +4,13 @@
     python scripts/rtl_check.py lint  [MODULE ...]
     python scripts/rtl_check.py synth [MODULE ...] [--json FILE]
 
-Every ``rtl/<module>.sv`` is one module, checked as a top level with its
-default parameters (its submodules come from the other files). ``lint`` fails
-on any warning. ``synth`` runs a generic Yosys flow, fails on latches, on logic
-left unmapped to gates, or on ``check`` problems (undriven nets, multiple
-drivers, combinational loops), and prints a cell-count table.
+Every ``rtl/<module>.sv`` is one module. ``lint`` checks each as a top level with
+its default parameters (its submodules come from the other files) and fails on
+any warning. ``synth`` runs one hierarchical generic Yosys flow on hymem_top
+(every module once, with the parameters the top gives it; a module the top does
+not use is synthesized alone), fails on latches, on logic left unmapped to
+gates, or on ``check`` problems (undriven nets, multiple drivers, combinational
+loops), and prints a cell-count table per module and for the whole design.
 """
 
 from __future__ import annotations

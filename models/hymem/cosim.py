@@ -404,11 +404,6 @@ class Checker:
     async def transfer(self) -> None:
         """After a transfer in the RTL: the reference transfers with the RTL's logs, then every
         array's counters are compared and its memristors read out."""
-        if os.environ.get("HYMEM_COSIM_DEBUG"):
-            for a in self.arrays:
-                _log(f"debug array {a.k}: ops {len(a.log.ops)}, TRANSFERS {await a.fw.read('CNT_TRANSFERS')}, "
-                     f"SAMPLES {await a.fw.read('CNT_SAMPLES')}, since {await a.fw.read('SAMPLES_SINCE')}, "
-                     f"STATUS 0x{await a.fw.read('STATUS'):08X}")
         for li, layer in enumerate(self.layers):
             mine = [a for a in self.arrays if a.layer == li]
             prog = LayerReplayProgrammer([a.log.take() for a in mine], layer.geom.slots,
