@@ -361,3 +361,46 @@ def test_stuck_low_device_never_forms():
         b.form(np.ones(4, bool), pulse_s=300e-6)
     g = b.conductance_us()
     assert g[0] < 1.0 and (g[1:] >= 20.0).all()
+
+
+# --------------------------------------------------------------- keyed device noise
+
+
+def test_keyed_draws_are_standard_and_independent():
+    k = dv.device_keys(42, np.arange(400)[:, None], np.arange(250)[None, :])     # 100,000 devices
+    assert len(np.unique(k)) == k.size
+    z1, z2 = dv.keyed_normal(k, 1, 0), dv.keyed_normal(k, 2, 0)
+    z3 = dv.keyed_normal(k, 1, 1)                                  # the next event's draw
+    for z in (z1, z2, z3):
+        assert abs(z.mean()) < 0.015 and abs(z.std() - 1) < 0.015
+        assert abs(np.mean(z ** 4) - 3) < 0.1                      # Gaussian tails
+    for a, b in ((z1, z2), (z1, z3), (z1[:, 1:], z1[:, :-1]), (z1[1:], z1[:-1])):
+        assert abs(np.corrcoef(a.ravel(), b.ravel())[0, 1]) < 0.015
+    u = dv.keyed_uniform(k, 5, 0)
+    assert 0 < u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.005
+    # a function of (key, stream, count) only
+    assert np.array_equal(dv.keyed_normal(k[:3, :3], 1, 0), z1[:3, :3])
+
+
+def test_keyed_memristors_ignore_operation_order():
+    """Two banks with the same device keys, shaped differently, get the same operations in
+    different orders and batches: identical conductances and reads. Unkeyed, they differ."""
+    keys = dv.device_keys(7, np.arange(8)[:, None], np.arange(16)[None, :])     # (8, 16)
+    a = dv.MemristorBank((8, 16), None, 1, formed=True, keys=keys)
+    b = dv.MemristorBank((16, 8), None, 2, formed=True, keys=keys.T)   # transposed, other rng
+    i = np.random.default_rng(3).uniform(20, 200, size=(8, 16))
+    for r in range(8):                                                 # a: row by row
+        a.reset((r, slice(None)))
+        a.set_compliance((r, slice(None)), i[r])
+    b.reset(None)                                                      # b: all at once
+    b.set_compliance(None, i.T)
+    assert np.array_equal(a.g_us, b.g_us.T)
+    ra = np.stack([a.read_us((r, slice(None))) for r in reversed(range(8))])[::-1]
+    assert np.array_equal(ra, b.read_us().T)
+    assert np.array_equal(a.read_us(), b.read_us().T)                 # the second read too
+    assert not np.array_equal(a.read_us(), a.read_us())               # fresh noise per read
+    assert (a.programs == 3).all() and (a.reads == 4).all()     # the formed RESET + 2
+    c = dv.MemristorBank((8, 16), None, 1, formed=True)                # unkeyed
+    c.reset(None)
+    c.set_compliance(None, i)
+    assert not np.array_equal(c.g_us, a.g_us)

@@ -490,3 +490,68 @@ def test_default_verify_windows():
     m = np.asarray(dv.MemristorParams().level_mean_us) / 0.5
     assert ((lo <= m) & (m <= hi)).all()
     assert lo[0] == 0 and hi[-1] == 255
+
+
+# ------------------------------------------------------------ keyed device noise
+
+
+def _transfer_through_array(a: macro.HybridArray, slot: int, h_slot, pol, mask) -> None:
+    """One published transfer of a slot through the array's row operations: RESET both
+    devices, precharge, DAC-free transfer, write the MSB rows back."""
+    a.mr_reset(slot, np.zeros(L, dtype=bool), mask)
+    a.mr_reset(slot, np.ones(L, dtype=bool), mask)
+    a.tl_precharge()
+    a.mr_transfer(slot, pol, mask)
+    rows = engine.encode_slot(np.asarray(h_slot) < 0, np.abs(h_slot), G)
+    for k in range(1, 8):
+        a.fe_write_row(G.data_row(slot, k), rows[k])
+
+
+def test_keyed_array_and_programmer_draw_the_same_devices():
+    """Same devices (keys), same operations, different order and batching: the macro model
+    of one array, slot by slot, and the reference's programmer of two arrays at once give
+    identical conductances and ADC codes (docs/models.md, keyed devices)."""
+    keys = [0xDEADBEEF12345678, 7]
+    rng = np.random.default_rng(5)
+    h = rng.integers(-511, 512, size=(2, G.slots, L))
+    arrays = [macro.HybridArray(G, rng=100 + i, key=k) for i, k in enumerate(keys)]
+    prog = macro.ArrayProgrammer(2, G, rng=99, keys=np.array(keys, dtype=np.uint64))
+    cs, cm = [], []
+    for i, a in enumerate(arrays):
+        a.backdoor.poke_hidden(h[i])
+        s_, m_ = a.backdoor.codes()
+        cs.append(s_), cm.append(m_)
+    cs, cm = np.stack(cs).astype(bool), np.stack(cm)
+    mask = cm != 0
+    for slot in reversed(range(G.slots)):              # the array: slots in reverse order
+        for i, a in enumerate(arrays):
+            _transfer_through_array(a, slot, h[i, slot], cs[i, slot], mask[i, slot])
+    for slot in range(G.slots):                        # the programmer: both arrays at once
+        m = mask[:, slot]
+        prog.reset(slot, np.zeros((2, L), dtype=bool), m)
+        prog.reset(slot, np.ones((2, L), dtype=bool), m)
+        prog.transfer_set(slot, cs[:, slot], m, cm[:, slot])
+    g_arr = np.stack([a.backdoor.conductances() for a in arrays])      # (2, S, 2, L)
+    assert np.array_equal(g_arr, prog.conductances())
+    codes_arr = np.stack([a.read_conductances_us() for a in arrays])
+    assert np.array_equal(codes_arr, prog.read_conductances_us())
+    # a second read draws new noise, the same on both sides
+    assert np.array_equal(np.stack([a.read_conductances_us() for a in arrays]),
+                          prog.read_conductances_us())
+    # unkeyed, the same operations give other values (the generators' order)
+    plain = macro.ArrayProgrammer(2, G, rng=99)
+    for slot in range(G.slots):
+        m = mask[:, slot]
+        plain.reset(slot, np.zeros((2, L), dtype=bool), m)
+        plain.reset(slot, np.ones((2, L), dtype=bool), m)
+        plain.transfer_set(slot, cs[:, slot], m, cm[:, slot])
+    assert not np.array_equal(plain.conductances(), prog.conductances())
+
+
+def test_keys_bad_input():
+    with pytest.raises(ValueError, match=r"key must be an integer in \[0, 2\^64\); got -1"):
+        macro.HybridArray(G, rng=1, key=-1)
+    with pytest.raises(ValueError, match=r"keys must be 2 integers \(one per array\)"):
+        macro.ArrayProgrammer(2, G, rng=1, keys=[1, 2, 3])
+    with pytest.raises(ValueError, match=r"keys must be an integer array of the bank's shape"):
+        dv.MemristorBank((2, 3), None, 1, keys=np.zeros((3, 2), dtype=np.uint64))

@@ -236,15 +236,20 @@ def _cmd_cosim(args) -> int:
                 Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
         return 1
     res["wall_time_s"] = time.time() - t0
-    # an independent run of the fast reference: same options, seeds and device model
+    # an independent run of the fast reference: same options, seeds and (keyed) devices
     ropts = reference.Options(**{**opts.__dict__, "max_train_samples": samples})
-    indep, _ = reference.train(ropts, data, programmer_factory=programmer.physical_factory())
+    indep, _ = reference.train(ropts, data,
+                               programmer_factory=programmer.physical_factory(keyed=True))
     res["reference_independent_test_accuracy"] = indep.test_accuracy
     res["sim"] = args.sim
     print()
     print(f"{'':<38}{'co-simulation':>16}{'reference':>12}")
-    print(f"{'test accuracy':<38}{res['test_accuracy']:>16.4f}{res['reference_test_accuracy']:>12.4f}")
-    print(f"{'  same hidden weights, %d device draws' % len(res['reference_device_draws']):<38}"
+    print(f"{'test accuracy':<38}{res['test_accuracy']:>16.4f}{res['reference_test_accuracy']:>12.4f}"
+          f"  (difference {100 * res['accuracy_diff']:+.2f} points)")
+    print(f"{'  read-out ADC codes identical':<38}{'':>16}"
+          f"{100 * res['adc_codes_identical']:>11.3f}%  of {res['adc_codes_compared']:,}, "
+          f"largest difference {res['adc_codes_max_diff']}")
+    print(f"{'  same hidden weights, %d other devices' % len(res['reference_device_draws']):<38}"
           f"{'':>16}{res['reference_device_mean']:>12.4f}  +- {res['reference_device_std']:.4f} "
           f"(min {min(res['reference_device_draws']):.4f}, max {max(res['reference_device_draws']):.4f})")
     print(f"{'  (independent reference run)':<38}{'':>16}{indep.test_accuracy:>12.4f}")

@@ -16,13 +16,25 @@ transfer every memristor operation of every array must equal the reference's
 (:class:`hymem.scoreboard.LayerReplayProgrammer`) and all counters read over APB must equal
 its counters. ``state_match`` is true when all of that held throughout.
 
-Accuracy: ``test_accuracy`` uses the weights read out of the co-simulated arrays.
-``reference_test_accuracy`` uses the shadow's hidden weights (identical, as just checked)
-transferred into the reference's own device-physics model (same model family, its own random
-draws): the analogue path cannot be identical because the RTL's macro model also draws noise
-on every FeCAP and memristor operation in its own order. ``reference_independent_test_accuracy``
-is a separate run of the fast reference with the same options and seeds, whose trajectory
-diverges from the co-simulation's as soon as one analogue draw differs.
+Analogue path: both sides use keyed devices (:mod:`hymem.devices`): every array's devices
+are identified by its PRNG seed, and each memristor's draws (its device-to-device parameters,
+every RESET/SET and every read) depend only on that identity and its own count of events, not
+on the order in which the macro model (row by row, as the RTL pulses it) or the reference's
+programmer (all arrays of a layer at once) apply them. The shadow's memristors are
+programmed by replaying the RTL's operations and read out after every transfer, as the host
+reads the RTL's; the ADC codes of both read-outs are compared (``adc_codes_identical``).
+One physical difference remains, documented and measured: the reference does not model the
+FeCAP wear of the update's row operations (each sample reads and rewrites FeCAP rows, the
+MSB units among them), so the MSB units' windows, hence the transfer currents, differ by
+about 1e-4 relative, which moves a few ADC codes by one.
+
+Accuracy: ``test_accuracy`` uses the weights read out of the co-simulated arrays;
+``reference_test_accuracy`` the shadow's own read-out after the same last transfer
+(``accuracy_diff`` = the difference; ``accuracy_within_0p5`` what issue 7 asks for).
+``reference_device_draws`` are the shadow's final hidden weights programmed into other
+devices (other keys): the spread the analogue path alone gives.
+``reference_independent_test_accuracy`` (``hymem cosim``) is a separate run of the fast
+reference with the same options, seeds and devices, which follows its own forward passes.
 """
 
 from __future__ import annotations
@@ -41,6 +53,7 @@ from .apb import Apb4Master
 from .firmware import COSIM_TIMING, COSIM_TIMING_CLK_NS, Hymem
 from .macro_port import MacroPortModel
 from .programmer import physical_factory
+from .devices import device_keys
 from .scoreboard import LayerReplayProgrammer, OpLog
 
 @dataclass
@@ -149,12 +162,13 @@ def _log(msg: str) -> None:
 class Array:
     """One co-simulated controller: its APB driver, macro model and operation log."""
 
-    def __init__(self, dut, k: int, layer: int, tile: int, geom, rng_seed: int):
+    def __init__(self, dut, k: int, layer: int, tile: int, geom, seed: int):
         self.k, self.layer, self.tile = k, layer, tile
         scope = dut.gen_array[k]
         self.bus = Apb4Master(scope, dut.clk_i, prefix="apb_")
         self.fw = Hymem(self.bus, name=f"array{k}")
-        self.array = macro.HybridArray(geom, rng=rng_seed)
+        # keyed devices: the array's seed identifies them, as in the shadow's programmer
+        self.array = macro.HybridArray(geom, rng=seed & 0x7FFF_FFFF, key=seed)
         self.log = OpLog(self.array)
         self.port = MacroPortModel(scope, self.array, scope=scope)
         self.irq = scope.irq
@@ -213,7 +227,8 @@ async def cosim(dut):
     cfg = CosimConfig(**json.loads(os.environ.get("HYMEM_COSIM", "{}")))
     opts = cfg.options()
     data = datasets.load(cfg.dataset)
-    net = reference.Network(opts, physical_factory())        # host + shadow reference
+    factory = physical_factory(keyed=True)
+    net = reference.Network(opts, factory)                  # host + shadow reference
     _log(f"cosim: dataset and reference network ready in {time.perf_counter() - t_start:.1f} s")
     layers = net.layers
     geom = net.geom
@@ -224,7 +239,7 @@ async def cosim(dut):
     for li, layer in enumerate(layers):
         for t in range(layer.tiling.n):
             arrays.append(Array(dut, len(arrays), li, t, geom,
-                                int(reference.array_seed(opts.seed, li, t) & 0x7FFF_FFFF)))
+                                int(reference.array_seed(opts.seed, li, t))))
     for a in arrays:
         a.port.start()
     if hdl_clock(os.environ.get("HYMEM_SIM", "")):   # the harness's: its ClkPeriodNs
@@ -252,10 +267,13 @@ async def cosim(dut):
         await a.fw.write("IRQ_ENABLE", DONE=1)
         a.array.backdoor.poke_hidden(st.h[a.tile])
         a.array.backdoor.poke_flags(st.used[a.tile])
-    # the shadow starts from the same state: every synapse flagged, counters at zero
-    for layer in layers:
+    # the shadow starts from the same state: every synapse flagged, counters at zero, and
+    # fresh (formed, RESET) devices, which the replay of the RTL's first transfer programs
+    for li, layer in enumerate(layers):
         layer.state.flags[:] = layer.state.used
         layer.state.counters = engine.Counters.zeros(layer.state.n)
+        layer.programmer = factory(layer.tiling.n, geom, np.random.default_rng([opts.seed, 3, li]),
+                                   keys=reference.layer_keys(opts.seed, li, layer.tiling.n))
     await _all(a.command("TRANSFER") for a in arrays)
     await _all(a.wait_done() for a in arrays)
     check = Checker(dut, arrays, layers)
@@ -315,8 +333,8 @@ async def cosim(dut):
         layer.w = check.rtl_w[li]
     t_eval = time.perf_counter()
     acc = net.evaluate(data.x_test, data.y_test)
-    for layer in layers:
-        layer.refresh()                   # the shadow's own device-physics memristors
+    for li, layer in enumerate(layers):
+        layer.w = check.ref_w[li]         # the shadow's read-out after the same last transfer
     ref_acc = net.evaluate(data.x_test, data.y_test)
     draws = device_draws(net, data, DEVICE_DRAWS)
     _log(f"cosim: evaluation and device draws in {time.perf_counter() - t_eval:.1f} s")
@@ -324,6 +342,11 @@ async def cosim(dut):
     stats = [a.port.stats() for a in arrays]
     res = dict(dataset=cfg.dataset, arch=cfg.arch, samples=n, test_accuracy=acc,
                reference_test_accuracy=ref_acc, state_match=True,
+               accuracy_diff=acc - ref_acc,
+               accuracy_within_0p5=bool(abs(acc - ref_acc) <= 0.005),
+               adc_codes_identical=check.codes_same / max(check.codes_total, 1),
+               adc_codes_compared=check.codes_total,
+               adc_codes_max_diff=check.codes_max_diff,
                reference_device_draws=draws,
                reference_device_mean=float(np.mean(draws)),
                reference_device_std=float(np.std(draws)),
@@ -336,6 +359,9 @@ async def cosim(dut):
     _log(f"cosim: the shadow's final hidden weights programmed into {DEVICE_DRAWS} fresh "
          f"device draws: test accuracy {np.mean(draws):.4f} +- {np.std(draws):.4f} "
          f"(min {min(draws):.4f}, max {max(draws):.4f})")
+    _log(f"cosim: read-outs: {check.codes_same} of {check.codes_total} ADC codes identical to "
+         f"the reference's ({100 * res['adc_codes_identical']:.3f} %), largest difference "
+         f"{check.codes_max_diff} code(s)")
     _log(f"cosim: done: test accuracy {acc:.4f} (reference {ref_acc:.4f}), "
          f"{n / train_s:.1f} samples/s, hidden weights, flags, memristor operations and "
          f"counters matched the reference throughout")
@@ -349,19 +375,21 @@ DEVICE_DRAWS = 8
 
 def device_draws(net, data, n: int) -> list[float]:
     """Test accuracy of the shadow's final hidden weights programmed (all synapses, the run's
-    code mode and verify) into ``n`` fresh draws of the reference's device-physics model: the
-    spread the analogue path alone gives to the accuracy of one digital state."""
+    code mode and verify) into ``n`` other sets of devices (other keys) of the reference's
+    device-physics model: the spread the analogue path alone gives to the accuracy of one
+    digital state."""
     import copy
 
     accs = []
     saved = [layer.w for layer in net.layers]
-    factory = physical_factory()
+    factory = physical_factory(keyed=True)
     for d in range(n):
         for li, layer in enumerate(net.layers):
             st = copy.deepcopy(layer.state)
             st.flags[:] = st.used
+            keys = device_keys(reference.layer_keys(net.opts.seed, li, layer.tiling.n), 0xD1A, d)
             prog = factory(layer.tiling.n, layer.geom,
-                           np.random.default_rng([net.opts.seed, 0xD1A, d, li]))
+                           np.random.default_rng([net.opts.seed, 0xD1A, d, li]), keys=keys)
             tcfg = engine.TransferConfig(change_aware=False, code_round=layer.tcfg.code_round,
                                          verify_max=layer.tcfg.verify_max)
             reference.fastengine.transfer(st, tcfg, prog)
@@ -384,6 +412,8 @@ class Checker:
     def __init__(self, dut, arrays, layers):
         self.dut, self.arrays, self.layers = dut, arrays, layers
         self.rtl_w = [None] * len(layers)
+        self.ref_w = [None] * len(layers)
+        self.codes_same = self.codes_total = self.codes_max_diff = 0
 
     def sample(self, t: int) -> None:
         for a in self.arrays:
@@ -415,7 +445,14 @@ class Checker:
         for li, layer in enumerate(self.layers):
             codes = np.stack([a.codes for a in self.arrays if a.layer == li])
             self.rtl_w[li] = layer.weights_from_adc(codes)
-            layer.w = self.rtl_w[li]
+            # the shadow reads its own (keyed) devices out the same way
+            ref = layer.programmer.read_adc()
+            self.ref_w[li] = layer.weights_from_adc(ref)
+            d = np.abs(codes.astype(np.int64) - ref.astype(np.int64))
+            self.codes_same += int((d == 0).sum())
+            self.codes_total += d.size
+            self.codes_max_diff = max(self.codes_max_diff, int(d.max()))
+            layer.w = self.rtl_w[li]          # the host computes with what it read
         for a in self.arrays:
             a.port.check_quiescent()
 

@@ -2,6 +2,15 @@
 
 Vectorized NumPy models of banks of devices of any shape. Every random draw comes from a
 ``numpy.random.Generator`` passed in (never NumPy's global state), so a seed reproduces a run.
+
+Keyed devices (``keys=``, optional): each device has a 64-bit identity, and its memristor
+draws (device-to-device parameters, the cycle-to-cycle part of every RESET and SET, read
+noise, forming) and its FeCAP device-to-device parameters come from a counter-based stream
+keyed by (identity, draw, that device's own count of such events) instead of the bank's
+generator. A device then behaves the same whatever order, batching or bank shape its
+operations come in: the co-simulation's macro model (one array, row by row, as the RTL pulses
+it) and the fast reference's programmer (all arrays of a layer at once) give identical
+conductances for the same operations (:func:`device_keys`, docs/models.md).
 Parameters are frozen dataclasses: a published figure is the default of its field, imported
 from :mod:`hymem.published` (which names the source); a parameter the paper does not give is
 marked "assumption" with the reason. ``docs/models.md`` describes the physics and every
@@ -55,6 +64,71 @@ def _check_rng(rng) -> np.random.Generator:
     raise ValueError(f"rng must be a numpy.random.Generator or an integer seed; got {rng!r}")
 
 
+# -------------------------------------------------------- keyed (counter-based) noise
+
+_M64 = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finalizer on a uint64 array (wrapping arithmetic)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def device_keys(base, *coords) -> np.ndarray:
+    """64-bit device identities: ``base`` (an int or an array, e.g. one per array) combined
+    with integer coordinates (broadcast together), e.g. ``device_keys(array_key, KIND_MR,
+    rows[:, None], lines[None, :])``. Equal inputs give equal keys on any machine."""
+    with np.errstate(over="ignore"):
+        k = _mix64(np.asarray(base, dtype=np.uint64) + np.uint64(_GOLDEN))
+        for c in coords:
+            c = np.asarray(c)
+            if c.dtype.kind not in "iu":
+                raise ValueError(f"device key coordinates must be integers; got {c.dtype}")
+            k = _mix64(k ^ (c.astype(np.uint64) * np.uint64(_GOLDEN) + np.uint64(0x632BE59BD9B4E019)))
+    return k
+
+
+def _keyed_bits(keys: np.ndarray, stream: int, count) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        x = keys ^ np.uint64((stream * 0xD1B54A32D192ED03) & _M64)
+        x = _mix64(x + np.asarray(count, dtype=np.uint64) * np.uint64(_GOLDEN))
+        return _mix64(x)
+
+
+def keyed_uniform(keys: np.ndarray, stream: int, count) -> np.ndarray:
+    """Uniform draws in (0, 1), one per key: a function of (key, stream, count) only."""
+    b = _keyed_bits(keys, stream, count)
+    return ((b >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / (1 << 53))
+
+
+def keyed_normal(keys: np.ndarray, stream: int, count) -> np.ndarray:
+    """Standard normal draws, one per key (Box-Muller on two keyed uniforms)."""
+    u1 = keyed_uniform(keys, 2 * stream, count)
+    u2 = keyed_uniform(keys, 2 * stream + 1, count)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * math.pi * u2)
+
+
+# keyed streams (never reuse a number for another draw)
+_K_SET, _K_RESET, _K_RELAX, _K_FORM_TAU, _K_LIFE, _K_FAILS_HIGH = 1, 2, 3, 4, 5, 6
+_K_PROGRAM, _K_READ, _K_FORM_HIT, _K_FORM_G = 7, 8, 9, 10
+_K_WINDOW, _K_TAU = 11, 12
+
+
+def _check_keys(keys, shape) -> np.ndarray | None:
+    if keys is None:
+        return None
+    k = np.asarray(keys)
+    if k.dtype.kind not in "iu" or k.shape != shape:
+        raise ValueError(f"keys must be an integer array of the bank's shape {shape}; got "
+                         f"{k.dtype} {k.shape}")
+    return k.astype(np.uint64)
+
+
 def _check_shape(shape) -> tuple[int, ...]:
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
@@ -72,9 +146,10 @@ class _Bank:
 
     OPS: tuple[str, ...] = ()
 
-    def __init__(self, shape, rng) -> None:
+    def __init__(self, shape, rng, keys=None) -> None:
         self.shape = _check_shape(shape)
         self.rng = _check_rng(rng)
+        self.keys = _check_keys(keys, self.shape)    # device identities (keyed noise) or None
         self.ops = {op: 0 for op in self.OPS}          # device operations (one per device)
         self.energy_j = {op: 0.0 for op in self.OPS}   # energy per operation type
 
@@ -226,15 +301,19 @@ class MemristorBank(_Bank):
 
     A new bank is pristine (unformed) unless ``formed=True``, in which case every device is
     formed and RESET.
+
+    ``keys`` (optional, an integer array of the bank's shape): device identities for keyed
+    noise (module docstring); ``programs``, ``reads`` and ``form_pulses`` count each device's
+    events, which index its keyed draws.
     """
 
     OPS = ("form", "reset", "set", "read")
 
     def __init__(self, shape, params: MemristorParams | None = None, rng=None, *,
-                 formed: bool = False) -> None:
+                 formed: bool = False, keys=None) -> None:
         if rng is None:
             raise ValueError("rng must be a numpy.random.Generator or an integer seed; got None")
-        super().__init__(shape, rng)
+        super().__init__(shape, rng, keys)
         self.params = p = params or MemristorParams()
         if not isinstance(p, MemristorParams):
             raise ValueError(f"params must be a MemristorParams; got {type(p).__name__}")
@@ -246,13 +325,24 @@ class MemristorBank(_Bank):
         self.stuck = np.zeros(n, dtype=np.int8)
         self.t_prog_s = np.zeros(n)
         self.now_s = 0.0
+        self.programs = np.zeros(n, dtype=np.int64)     # RESETs + SETs (keyed c2c draws)
+        self.reads = np.zeros(n, dtype=np.int64)        # reads (keyed read noise)
+        self.form_pulses = np.zeros(n, dtype=np.int64)  # forming pulses (keyed)
         # per-device (device-to-device) draws, fixed for the life of the device
-        self._z_set = r.standard_normal(n)      # its SET strength
-        self._z_reset = r.standard_normal(n)    # its RESET strength
-        self._z_relax = r.standard_normal(n)
-        self.form_tau_scale = np.exp(p.form_tau_sigma_ln * r.standard_normal(n))
-        self.life_cycles = p.endurance_cycles * np.exp(p.endurance_sigma_ln * r.standard_normal(n))
-        self._fails_high = r.random(n) < p.stuck_high_fraction
+        k = self.keys
+        if k is None:
+            z = [r.standard_normal(n) for _ in range(5)]
+            u_high = r.random(n)
+        else:
+            z = [keyed_normal(k, st, 0) for st in (_K_SET, _K_RESET, _K_RELAX, _K_FORM_TAU,
+                                                   _K_LIFE)]
+            u_high = keyed_uniform(k, _K_FAILS_HIGH, 0)
+        self._z_set = z[0]                      # its SET strength
+        self._z_reset = z[1]                    # its RESET strength
+        self._z_relax = z[2]
+        self.form_tau_scale = np.exp(p.form_tau_sigma_ln * z[3])
+        self.life_cycles = p.endurance_cycles * np.exp(p.endurance_sigma_ln * z[4])
+        self._fails_high = u_high < p.stuck_high_fraction
         self._sig_set = p.set_sigma_us
         if formed:
             self.formed[...] = True
@@ -260,19 +350,34 @@ class MemristorBank(_Bank):
 
     # -- internals
 
-    def _lognormal(self, mean_us, sigma_us, z_d) -> np.ndarray:
-        """Log-normal conductances with the given mean and sigma (uS), d2d part from ``z_d``."""
+    def _draw(self, sel, stream: int, counter: np.ndarray, uniform: bool = False) -> np.ndarray:
+        """Draws for the selected devices: the generator's, or keyed by each device's
+        ``counter`` (which then counts this event)."""
+        if self.keys is None:
+            shape = np.shape(counter[sel])
+            return self.rng.random(shape) if uniform else self.rng.standard_normal(shape)
+        c = counter[sel]
+        out = (keyed_uniform if uniform else keyed_normal)(self.keys[sel], stream, c)
+        counter[sel] = c + 1
+        return out
+
+    def _lognormal(self, mean_us, sigma_us, z_d, sel) -> np.ndarray:
+        """Log-normal conductances with the given mean and sigma (uS), d2d part from ``z_d``,
+        cycle-to-cycle part drawn for the selected devices (one programming event each)."""
         p = self.params
         mean_us = np.maximum(mean_us, 1e-9)
         s_ln = np.sqrt(np.log1p((sigma_us / mean_us) ** 2))
         f = p.d2d_fraction
-        z_c = self.rng.standard_normal(np.shape(z_d))
+        if self.keys is None:
+            z_c = self.rng.standard_normal(np.shape(z_d))
+        else:
+            z_c = self._draw(sel, _K_PROGRAM, self.programs)
         z = math.sqrt(f) * z_d + math.sqrt(1.0 - f) * z_c
         return mean_us * np.exp(s_ln * z - 0.5 * s_ln ** 2)
 
     def _program_reset(self, sel) -> None:
         p = self.params
-        self.g_us[sel] = self._lognormal(p.level_mean_us[0], p.hrs_sigma_us, self._z_reset[sel])
+        self.g_us[sel] = self._lognormal(p.level_mean_us[0], p.hrs_sigma_us, self._z_reset[sel], sel)
         self.t_prog_s[sel] = self.now_s
 
     def _wear(self, sel) -> None:
@@ -316,7 +421,12 @@ class MemristorBank(_Bank):
         sel = self._sel(where)
         todo = ~self.formed[sel]
         tau = p.form_tau_s * self.form_tau_scale[sel] * math.exp(-(v - p.form_v) / p.form_v_accel)
-        hit = todo & (self.rng.random(np.shape(todo)) < -np.expm1(-pulse_s / tau))
+        if self.keys is None:
+            hit = todo & (self.rng.random(np.shape(todo)) < -np.expm1(-pulse_s / tau))
+        else:
+            cnt = self.form_pulses[sel]
+            u = keyed_uniform(self.keys[sel], _K_FORM_HIT, cnt)
+            hit = todo & (u < -np.expm1(-pulse_s / tau))
         n = int(np.size(todo))
         self._count("form", n, v * p.form_current_ua * 1e-6 * pulse_s)
         if hit.any():
@@ -324,10 +434,16 @@ class MemristorBank(_Bank):
             f = self.formed[sel]
             g = self.g_us[sel]
             f[hit] = True
-            g[hit] = g_target * (1.0 + np.abs(0.1 * self.rng.standard_normal(int(hit.sum()))))
+            if self.keys is None:
+                z = self.rng.standard_normal(int(hit.sum()))
+            else:
+                z = keyed_normal(self.keys[sel][hit], _K_FORM_G, cnt[hit])
+            g[hit] = g_target * (1.0 + np.abs(0.1 * z))
             self.formed[sel] = f
             self.g_us[sel] = g
             self._apply_stuck(sel)   # a stuck device stays stuck: stuck low never forms
+        if self.keys is not None:
+            self.form_pulses[sel] = cnt + todo
         return hit
 
     def reset(self, where=None) -> None:
@@ -363,7 +479,7 @@ class MemristorBank(_Bank):
         mean = p.mean_g_us(i)
         g1 = p.level_mean_us[1]
         sigma = self._sig_set * np.minimum(1.0, mean / g1)
-        g_new = self._lognormal(mean, sigma, self._z_set[sel])
+        g_new = self._lognormal(mean, sigma, self._z_set[sel], sel)
         g_new = np.where(i <= p.i_set_min_ua, self.g_us[sel], g_new)
         self.g_us[sel] = np.maximum(self.g_us[sel], g_new)
         self.t_prog_s[sel] = self.now_s
@@ -387,16 +503,20 @@ class MemristorBank(_Bank):
         """Read the selected devices at ``read_v`` (400 mV): conductance plus read noise (uS).
 
         Returns an array of the selection's shape (a full-shape array for a mask, zero
-        outside it). ``rng`` overrides the bank's generator for the noise.
+        outside it). ``rng`` overrides the bank's generator (or, for keyed devices, the keyed
+        stream) for the noise.
         """
         p = self.params
         pulse_s = p.read_pulse_s if pulse_s is None else _check("pulse_s", pulse_s, 0, 1.0,
                                                                   lo_open=True)
-        r = self.rng if rng is None else _check_rng(rng)
         sel = self._sel(where)
         g = self.conductance_us(sel)
         noise = np.sqrt((p.read_noise_rel * g) ** 2 + p.read_noise_us ** 2)
-        out = np.maximum(g + noise * r.standard_normal(np.shape(g)), 0.0)
+        if rng is None and self.keys is not None:
+            z = self._draw(sel, _K_READ, self.reads)
+        else:
+            z = (self.rng if rng is None else _check_rng(rng)).standard_normal(np.shape(g))
+        out = np.maximum(g + noise * z, 0.0)
         self._count("read", np.size(g), p.read_v ** 2 * g * 1e-6 * pulse_s)
         if isinstance(sel, np.ndarray):
             full = np.zeros(self.shape)
@@ -523,14 +643,18 @@ class FecapBank(_Bank):
     switching-time factor. Faults (public, see :meth:`inject`): ``weak``, ``read_flip``
     (the cell behaves as if it held the other bit), per bit line ``sa_stuck`` (-1 none, 0,
     1) and ``sa_flip_p`` (probability that the sense amplifier inverts).
+
+    ``keys`` (optional): device identities; the device-to-device draws (``window0_v``,
+    ``tau_scale``) are then keyed (module docstring). Switching times and sense noise, which
+    only decide digital outcomes, always come from the generator.
     """
 
     OPS = ("read", "write0", "write1")
 
-    def __init__(self, shape, params: FecapParams | None = None, rng=None) -> None:
+    def __init__(self, shape, params: FecapParams | None = None, rng=None, keys=None) -> None:
         if rng is None:
             raise ValueError("rng must be a numpy.random.Generator or an integer seed; got None")
-        super().__init__(shape, rng)
+        super().__init__(shape, rng, keys)
         self.params = p = params or FecapParams()
         if not isinstance(p, FecapParams):
             raise ValueError(f"params must be a FecapParams; got {type(p).__name__}")
@@ -538,9 +662,11 @@ class FecapBank(_Bank):
         n = self.shape
         self.bits = np.zeros(n, dtype=bool)
         self.cycles = np.full(n, float(p.initial_cycles))
-        self.window0_v = np.maximum(p.window_median_v + p.window_sigma_v * r.standard_normal(n),
-                                    0.0)
-        self.tau_scale = np.exp(p.tau_sigma_ln * r.standard_normal(n))
+        k = self.keys          # keyed: the device-to-device draws only (sensing stays digital)
+        z_w = r.standard_normal(n) if k is None else keyed_normal(k, _K_WINDOW, 0)
+        z_t = r.standard_normal(n) if k is None else keyed_normal(k, _K_TAU, 0)
+        self.window0_v = np.maximum(p.window_median_v + p.window_sigma_v * z_w, 0.0)
+        self.tau_scale = np.exp(p.tau_sigma_ln * z_t)
         self.sa_offset_v = p.sense_offset_sigma_v * r.standard_normal(n[-1])
         self.weak = np.zeros(n, dtype=bool)
         self.read_flip = np.zeros(n, dtype=bool)

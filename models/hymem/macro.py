@@ -117,11 +117,31 @@ class _Pulse:
                  "pol", "code", "v", "mask", "e0")
 
 
+#: Device kinds in :func:`array_device_keys`.
+KEY_FECAP, KEY_MEMRISTOR = 0xFE, 0x3E
+
+
+def array_device_keys(key, geom: Geometry = DEFAULT_GEOMETRY) -> tuple[np.ndarray, np.ndarray]:
+    """Device identities of one array with identity ``key`` (any integer below 2^64; the
+    co-simulation and the reference use the array's PRNG seed,
+    :func:`hymem.reference.array_seed`): FeCAPs ``(fecap_rows, lines)`` and memristors
+    ``(memristor_rows, lines)``, keyed by (key, kind, row, line)."""
+    if not isinstance(key, (int, np.integer)) or not 0 <= int(key) < 2 ** 64:
+        raise ValueError(f"key must be an integer in [0, 2^64); got {key!r}")
+    lines = np.arange(geom.lines)[None, :]
+    fe = dv.device_keys(int(key), KEY_FECAP, np.arange(geom.fecap_rows)[:, None], lines)
+    mr = dv.device_keys(int(key), KEY_MEMRISTOR, np.arange(geom.memristor_rows)[:, None], lines)
+    return fe, mr
+
+
 class HybridArray:
     """One hybrid FeCAP + memristor array: ``geom.fecap_rows`` x ``geom.lines`` FeCAPs and
     ``2 * geom.slots`` x ``geom.lines`` memristors (default 128 x 128 + 16 x 128).
 
     ``rng``: a ``numpy.random.Generator`` (or an int seed) for every random draw.
+    ``key``: optional 64-bit identity of the array: its devices are then keyed
+    (:func:`array_device_keys`), so that they draw the same analogue values as the same
+    devices in an :class:`ArrayProgrammer` given the same key, whatever the operation order.
     ``formed``: the memristors start formed and RESET (the array as used after its forming
     step); ``False`` gives pristine devices that must be formed through :meth:`mr_form`.
 
@@ -141,7 +161,7 @@ class HybridArray:
     def __init__(self, geom: Geometry = DEFAULT_GEOMETRY, *, memristor: dv.MemristorParams | None = None,
                  fecap: dv.FecapParams | None = None, transfer: dv.TransferLineParams | None = None,
                  adc: AdcParams | None = None, timing: PortTiming | None = None, rng=None,
-                 formed: bool = True) -> None:
+                 formed: bool = True, key: int | None = None) -> None:
         if not isinstance(geom, Geometry):
             raise ValueError(f"geom must be a hymem.engine.Geometry; got {type(geom).__name__}")
         if rng is None:
@@ -156,8 +176,13 @@ class HybridArray:
         self.adc = adc or AdcParams()
         self.timing = timing or PortTiming()
         self.rng = rng
-        self.fe = dv.FecapBank((geom.fecap_rows, self.L), fecap, rng)
-        self.mr = dv.MemristorBank((geom.memristor_rows, self.L), memristor, rng, formed=formed)
+        self.key = key
+        fe_keys = mr_keys = None
+        if key is not None:
+            fe_keys, mr_keys = array_device_keys(key, geom)
+        self.fe = dv.FecapBank((geom.fecap_rows, self.L), fecap, rng, keys=fe_keys)
+        self.mr = dv.MemristorBank((geom.memristor_rows, self.L), memristor, rng, formed=formed,
+                                   keys=mr_keys)
         self.now_ns = 0.0
         self.pending: dict[int, float] = {}     # row -> time of its destructive read
         self.precharged = False
@@ -992,12 +1017,16 @@ class ArrayProgrammer:
       :func:`default_verify_windows`, the same numbers the controller's registers should hold).
 
     Masks, polarities and codes are (n, L).
+
+    ``keys``: optional identities of the ``n`` arrays (as :class:`HybridArray`'s ``key``):
+    the memristors and the MSB units are then keyed devices, identical to the same devices of
+    a keyed :class:`HybridArray` (the MSB unit u of slot s is its FeCAP row ``s * R + 1 + u``).
     """
 
     def __init__(self, n: int, geom: Geometry = DEFAULT_GEOMETRY, *,
                  memristor: dv.MemristorParams | None = None, fecap: dv.FecapParams | None = None,
                  transfer: dv.TransferLineParams | None = None, adc: AdcParams | None = None,
-                 verify_windows=None, rng=None) -> None:
+                 verify_windows=None, rng=None, keys=None) -> None:
         if not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n must be an integer >= 1; got {n!r}")
         if rng is None:
@@ -1007,9 +1036,21 @@ class ArrayProgrammer:
         self.transfer = transfer or dv.TransferLineParams()
         self.adc = adc or AdcParams()
         U = self.transfer.total_units
+        mr_keys = msb_keys = None
+        if keys is not None:
+            keys = np.asarray(keys)
+            if keys.shape != (self.n,) or keys.dtype.kind not in "iu":
+                raise ValueError(f"keys must be {self.n} integers (one per array); got "
+                                 f"{keys.dtype} {keys.shape}")
+            fe, mr = zip(*(array_device_keys(int(k), geom) for k in keys))
+            mr_keys = np.stack(mr)
+            rows = (np.arange(geom.slots)[:, None] * geom.rows_per_synapse + 1
+                    + np.arange(U)[None, :])                             # (S, U)
+            msb_keys = np.stack(fe)[:, rows, :]                          # (n, S, U, L)
+        self.keys = keys
         self.mr = dv.MemristorBank((self.n, geom.memristor_rows, geom.lines), memristor, rng,
-                                   formed=True)
-        self.msb = dv.FecapBank((self.n, geom.slots, U, geom.lines), fecap, rng)
+                                   formed=True, keys=mr_keys)
+        self.msb = dv.FecapBank((self.n, geom.slots, U, geom.lines), fecap, rng, keys=msb_keys)
         lo, hi = verify_windows if verify_windows is not None else \
             default_verify_windows(self.mr.params, self.adc)
         self.vfy_lo, self.vfy_hi = np.asarray(lo), np.asarray(hi)

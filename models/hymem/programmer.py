@@ -98,7 +98,7 @@ class ReadoutProgrammer(Programmer, Protocol):
         ...
 
 
-ProgrammerFactory = Callable[[int, Geometry, np.random.Generator], ReadoutProgrammer]
+ProgrammerFactory = Callable[..., ReadoutProgrammer]   # (n, geom, rng[, keys=]) (physical_factory)
 
 
 class StatisticalProgrammer:
@@ -347,6 +347,13 @@ class PhysicalProgrammer:
         return self.writes
 
 
-def physical_factory(**kw):
-    """Programmer factory for :class:`hymem.reference.Network` using the device physics."""
-    return lambda n, geom, rng: PhysicalProgrammer(n, geom, rng, **kw)
+def physical_factory(*, keyed: bool = False, **kw):
+    """Programmer factory for :class:`hymem.reference.Network` using the device physics.
+
+    ``keyed``: the network passes each layer's array seeds as device identities (``keys``,
+    :class:`hymem.macro.ArrayProgrammer`): order-independent device noise, identical to the
+    co-simulation's macro models (``hymem cosim``)."""
+    def make(n, geom, rng, keys=None):
+        return PhysicalProgrammer(n, geom, rng, keys=keys, **kw)
+    make.keyed = keyed
+    return make

@@ -142,6 +142,12 @@ def array_seed(run_seed: int, layer: int, array: int) -> int:
     return splitmix64(((run_seed << 32) ^ (layer << 20) ^ array) & ((1 << 64) - 1)) & 0xFFFFFFFF
 
 
+def layer_keys(run_seed: int, layer: int, n: int) -> np.ndarray:
+    """Device-identity keys of the ``n`` arrays of a layer (keyed device noise,
+    :func:`hymem.macro.array_device_keys`): their :func:`array_seed` values."""
+    return np.array([array_seed(run_seed, layer, k) for k in range(n)], dtype=np.uint64)
+
+
 def run_rngs(run_seed: int) -> dict[str, np.random.Generator]:
     """NumPy generators of a run: ``order`` (sample order), ``init`` (initial weights);
     the programmer of layer ``l`` gets ``default_rng([run_seed, 3, l])``."""
@@ -411,7 +417,12 @@ class Network:
                 self.layers.append(FloatLayer(h0 * (w_step / code_lsbs), opts.lr))
             else:
                 tiling_n = len(tile_layer(n_in, n_out, geom.synapses, geom.lines))
-                prog = factory(tiling_n, geom, np.random.default_rng([opts.seed, 3, li]))
+                rng = np.random.default_rng([opts.seed, 3, li])
+                if getattr(factory, "keyed", False):     # device identities: the array seeds
+                    prog = factory(tiling_n, geom, rng,
+                                   keys=layer_keys(opts.seed, li, tiling_n))
+                else:
+                    prog = factory(tiling_n, geom, rng)
                 self.layers.append(HybridLayer(li, n_in, n_out, h0, opts, prog, geom, w_step,
                                                stats.level_mean_us, force_numpy, record))
         self.binary = arch[-1] == 1

@@ -127,7 +127,9 @@ class LayerReplayProgrammer:
     against its own RTL log (:class:`ReplayProgrammer`), and every call is also passed on to
     ``inner`` (e.g. the reference's device-physics programmer) so that the reference's
     memristors follow the same operations. Verify outcomes come from the RTL's logged ADC
-    codes, so the reference's digital decisions follow the RTL's analogue results.
+    codes, so the reference's digital decisions follow the RTL's analogue results; the verify
+    is still passed on to ``inner``, whose devices take the same reads (keyed devices count
+    their reads, docs/models.md).
 
     The engine calls with one row per array; arrays whose row is empty did nothing in the RTL
     (a slot without candidates, no SET) and consume no logged operation.
@@ -167,6 +169,8 @@ class LayerReplayProgrammer:
             if mask[k].any():
                 out[k] = rp.verify(slot, mask[k][None], np.asarray(pol)[k][None],
                                    np.asarray(code_mag)[k][None])[0]
+        if self.inner is not None and mask.any():
+            self.inner.verify(slot, mask, pol, code_mag)      # the same reads (result unused)
         return out
 
     def done(self) -> None:

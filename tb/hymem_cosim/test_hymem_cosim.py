@@ -29,6 +29,11 @@ def test_hymem_cosim(sim, seed, request):
     assert 0.0 <= res["test_accuracy"] <= 1.0
     for key in ("test_accuracy", "reference_test_accuracy", "samples_per_s", "counters"):
         assert key in res
+    # keyed devices: the shadow's memristors, programmed and read by the same operations,
+    # read out the same ADC codes (3 arrays x 16 rows x 128 lines, after each of 2 transfers)
+    assert res["adc_codes_compared"] == 2 * 3 * 16 * 128
+    assert res["adc_codes_identical"] >= 0.999 and res["adc_codes_max_diff"] <= 1
+    assert res["accuracy_within_0p5"] is True
 
 
 def test_hymem_cosim_catches_corruption(sim):
