@@ -343,7 +343,7 @@ async def cosim(dut):
     for a in arrays:
         rows = a.array._msb_rows                                         # (S, U)
         w_rtl = a.array.fe._window((rows,))                              # (S, U, L)
-        w_ref = layers[a.layer].programmer._p.msb._window((a.tile,))     # (S, U, L)
+        w_ref = layers[a.layer].programmer.model.msb._window((a.tile,))     # (S, U, L)
         msb_diff = max(msb_diff, float(np.max(np.abs(w_rtl / w_ref - 1.0))))
     counters = await check.counters_total()
     stats = [a.port.stats() for a in arrays]

@@ -315,6 +315,11 @@ class PhysicalProgrammer:
         self.n, self.geom = n, geom
         self.writes = np.zeros((n, geom.memristor_rows, geom.lines), dtype=np.int64)
 
+    @property
+    def model(self):
+        """The :class:`hymem.macro.ArrayProgrammer` underneath (its device banks)."""
+        return self._p
+
     def _count(self, slot, pol, mask):
         k, l = np.nonzero(np.asarray(mask, dtype=bool))
         self.writes[k, 2 * slot + np.asarray(pol, dtype=bool)[k, l].astype(np.int64), l] += 1
