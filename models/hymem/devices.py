@@ -552,6 +552,12 @@ class FecapParams:
     window_median_v: float = pub.FECAP_WINDOW_MEDIAN_V
     window_worst_v: float = pub.FECAP_WINDOW_WORST_V
     window_population: int = pub.FECAP_POPULATION
+    # Assumption: the normal spread is cut at 100 mV (the published worst case minus about one
+    # spread of a 16,384-device sample minimum). The published population had no woken
+    # device below 120 mV; the normal tail beyond it is an extrapolation that would put a cell
+    # at the sense reference (60 mV) in a few arrays per hundred: read errors the published
+    # arrays do not show. Weak cells are modelled by fault injection (`inject(weak=True)`).
+    window_floor_v: float = 0.100
     # -- programming pulse (published: 3 V, 2 us)
     pulse_v: float = pub.FECAP_PULSE_V
     pulse_s: float = pub.FECAP_PULSE_S
@@ -591,6 +597,7 @@ class FecapParams:
     def __post_init__(self) -> None:
         _check("window_median_v", self.window_median_v, 0, 5, lo_open=True)
         _check("window_worst_v", self.window_worst_v, 0, self.window_median_v, hi_open=True)
+        _check("window_floor_v", self.window_floor_v, 0, self.window_worst_v)
         if not isinstance(self.window_population, (int, np.integer)) or self.window_population < 2:
             raise ValueError(f"window_population must be an integer >= 2; "
                              f"got {self.window_population!r}")
@@ -665,7 +672,7 @@ class FecapBank(_Bank):
         k = self.keys          # keyed: the device-to-device draws only (sensing stays digital)
         z_w = r.standard_normal(n) if k is None else keyed_normal(k, _K_WINDOW, 0)
         z_t = r.standard_normal(n) if k is None else keyed_normal(k, _K_TAU, 0)
-        self.window0_v = np.maximum(p.window_median_v + p.window_sigma_v * z_w, 0.0)
+        self.window0_v = np.maximum(p.window_median_v + p.window_sigma_v * z_w, p.window_floor_v)
         self.tau_scale = np.exp(p.tau_sigma_ln * z_t)
         self.sa_offset_v = p.sense_offset_sigma_v * r.standard_normal(n[-1])
         self.weak = np.zeros(n, dtype=bool)
