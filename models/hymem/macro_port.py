@@ -57,6 +57,19 @@ DEFAULT_PINS = {**{k: f"{k}_o" for k in CONTROLS + VECTORS},
 
 _BITVEC = ("fe_mask", "mr_pol", "mr_mask")
 
+#: Default name of a harness's control monitor: the 11 control pins concatenated in
+#: ``CONTROLS`` order, first one most significant (``{fe_wl_o, fe_sl_o, ..., xfer_o}``).
+MON_SIGNAL = "macro_port_mon"
+#: Wake-ups during which the model cross-checks the control monitor against the pins.
+MON_CROSSCHECK = 64
+#: The controls whose changes bring each group of vectors up to date, and which protect
+#: which vector (rules fe.1 and mr.2: a protected vector must not change).
+_FE_CTL = ("fe_wl", "fe_sl", "fe_bl")
+_MR_CTL = ("mr_reset", "mr_set", "mr_form", "mr_read", "tl_pre", "xfer")
+_FE_VEC = ("fe_row", "fe_mask")
+_CTL_INDEX = {k: i for i, k in enumerate(CONTROLS)}
+_MR_VEC = ("mr_slot", "mr_pol", "mr_mask", "mr_code")
+
 
 @dataclass
 class ExpectedError:
@@ -108,11 +121,36 @@ class MacroPortModel:
     the pins, default ``dut``). ``raise_errors=False`` only records errors (call
     :meth:`check`).
 
+    What is watched (value-change callbacks), ``watch``:
+
+    * ``"all"``: every pin (the default on Icarus and other 4-state simulators, where a
+      vector going X/Z is an error at any time);
+    * ``"protected"`` (the default on Verilator, 2-state, where no pin is ever X/Z): the
+      controls always, a vector only while a pulse or word line that rules fe.1 / mr.2 say
+      it must be stable for is on (``fe_row_o`` while ``fe_wl_o``, ``fe_sl_o`` or
+      ``fe_bl_o`` is on, ``fe_mask_o`` while ``fe_sl_o`` or ``fe_bl_o`` is, the memristor
+      vectors while a memristor-port pulse is). Outside those windows a vector's value only
+      matters when a pulse starts, so it is read when a control of its port changes (the
+      FeCAP vectors when ``fe_wl_o``, ``fe_sl_o`` or ``fe_bl_o`` changes, the memristor
+      ones when a memristor pulse does) and handed to :class:`~hymem.macro.MacroPort` as a
+      change of that time step. The port sees the same values at every edge and every
+      change of a protected vector at its time step, so it finds the same errors; Verilator
+      evaluates every registered value-change callback at every time step, so fewer of
+      them make the simulation faster (docs/bench/cosim.md).
+
+    ``mon``: name of the harness's control monitor in ``scope`` (default ``MON_SIGNAL``):
+    the 11 control pins concatenated in ``CONTROLS`` order (testbench-only HDL, a continuous
+    assignment). If the scope has it, one value-change callback on it replaces the 11 on
+    the control pins (it changes in exactly the time steps a control does); its first
+    ``MON_CROSSCHECK`` wake-ups cross-check it against the pins. ``mon=None``: watch the
+    control pins.
+
     Counters: ``wakeups`` (time steps processed), ``py_time_s`` (Python time spent in them).
     """
 
     def __init__(self, dut, array: HybridArray, *, timing: PortTiming | None = None,
-                 pins: dict | None = None, scope=None, raise_errors: bool = True) -> None:
+                 pins: dict | None = None, scope=None, raise_errors: bool = True,
+                 watch: str | None = None, mon: str | None = MON_SIGNAL) -> None:
         if not isinstance(array, HybridArray):
             raise ValueError(f"array must be a hymem.macro.HybridArray; got {type(array).__name__}")
         self.dut = dut
@@ -182,6 +220,31 @@ class MacroPortModel:
         # else queued to the ReadWrite phase of the time step
         self._trust = bool(getattr(cocotb.handle, "_trust_inertial", False))
         self._deposit = cocotb.handle._GPISetAction.DEPOSIT.value
+        if watch is None:
+            watch = "protected" if "verilator" in (cocotb.SIM_NAME or "").lower() else "all"
+        if watch not in ("all", "protected"):
+            raise ValueError(f"watch must be 'all' or 'protected'; got {watch!r}")
+        self.watch = watch
+        self._lazy = watch == "protected"
+        self._mon_tr: dict = {}                # (previous, new) monitor value -> changes
+        self._armed_vec: set[str] = set()      # vectors with a value-change callback
+        # the control monitor: one callback for the 11 controls
+        self._mon = None
+        self._mon_last = ""
+        self._mon_check = 0
+        if mon is not None:
+            try:
+                mh = getattr(scope, mon)
+            except AttributeError:
+                mh = None
+            if mh is not None:
+                if len(mh) != len(CONTROLS):
+                    raise ValueError(f"control monitor {mon} is {len(mh)} bits wide; it must "
+                                     f"concatenate the {len(CONTROLS)} controls "
+                                     f"{', '.join(names[k] for k in CONTROLS)}")
+                self._mon = mh._handle
+                self._mon_name = mon
+                self._mon_check = MON_CROSSCHECK
 
     # -------------------------------------------------------------- lifecycle
 
@@ -192,10 +255,18 @@ class MacroPortModel:
         self.h["fe_rdata"].value = 0
         self.h["mr_rdata"].value = 0
         self._dirty = set(CONTROLS + VECTORS)   # the pins' values now (X/Z: idle)
+        if self._mon is not None:
+            self._mon_last = self._mon.get_signal_val_binstr()
         self._process()
         self._running = True
-        for k in CONTROLS + VECTORS:
+        if self._mon is not None:
+            self._arm_mon()
+        else:
+            for k in CONTROLS:
+                self._arm(k)
+        for k in (VECTORS if self.watch == "all" else self._protected()):
             self._arm(k)
+            self._armed_vec.add(k)
         self._guard = cocotb.start_soon(self._guard_task())
         return self
 
@@ -222,6 +293,7 @@ class MacroPortModel:
         for cb in self._cbs.values():
             cb.deregister()
         self._cbs.clear()
+        self._armed_vec.clear()
         for name in ("_ro", "_drv", "_rw"):
             cb = getattr(self, name)
             if cb is not None:
@@ -288,6 +360,79 @@ class MacroPortModel:
         self._cbs[name] = simulator.register_value_change_callback(
             self._raw[name], self._on_change, simulator.VALUE_CHANGE, name)
 
+    def _arm_mon(self) -> None:
+        self._cbs[MON_SIGNAL] = simulator.register_value_change_callback(
+            self._mon, self._on_mon, simulator.VALUE_CHANGE)
+
+    def _on_mon(self) -> None:
+        """The control monitor changed: as :meth:`_on_change` (the ReadOnly phase finds
+        which controls changed)."""
+        self._cbs.pop(MON_SIGNAL, None)
+        if not self._running:
+            return
+        if self._guard.done():
+            self._disarm()
+            return
+        self._arm_mon()
+        if self._ro is None:
+            self._ro = simulator.register_readonly_callback(self._on_readonly)
+
+    def _protected(self) -> list[str]:
+        """The vectors that must not change now (rules fe.1, mr.2), from the controls."""
+        sig = self.port.sig
+        out = []
+        if sig["fe_wl"] or sig["fe_sl"] or sig["fe_bl"]:
+            out.append("fe_row")
+            if sig["fe_sl"] or sig["fe_bl"]:
+                out.append("fe_mask")
+        for k in _MR_CTL:
+            if sig[k]:
+                out.extend(_MR_VEC)
+                break
+        return out
+
+    def _rearm_vectors(self) -> None:
+        """watch="protected": a callback on exactly the vectors protected now."""
+        need = self._protected()
+        armed = self._armed_vec
+        if len(need) == len(armed) and armed.issuperset(need):
+            return
+        for k in list(armed):
+            if k not in need:
+                cb = self._cbs.pop(k, None)
+                if cb is not None:
+                    cb.deregister()
+                armed.discard(k)
+        for k in need:
+            if k not in armed:
+                self._arm(k)
+                armed.add(k)
+
+    def _mon_crosscheck(self, s: str) -> None:
+        self._mon_check -= 1
+        bad = [self._pin[k] for i, k in enumerate(CONTROLS) if s[i:i + 1] != self._get[k]()]
+        if bad or len(s) != len(CONTROLS):
+            raise RuntimeError(f"control monitor {self._mon_name} = {s} disagrees with the "
+                               f"pins {', '.join(bad)}: the harness must concatenate "
+                               f"{', '.join(self._pin[k] for k in CONTROLS)} in this order")
+
+    def _mon_transition(self, prev: str, s: str, t: float) -> tuple:
+        """The controls that differ between two monitor values, read as :meth:`_read` reads
+        a pin: ((name, value), ...), and whether a FeCAP / memristor control is among them.
+        Kept for reuse when ``s`` has no X/Z (reading it then has no effect but the value)."""
+        pairs = []
+        for i, k in enumerate(CONTROLS):
+            c = s[i]
+            if c != prev[i:i + 1]:
+                pairs.append((k, self._read(k, t, c)))
+        tr = (tuple(pairs), any(k in _FE_CTL for k, _ in pairs),
+              any(k in _MR_CTL for k, _ in pairs))
+        if not s.strip("01"):
+            if len(self._mon_tr) > 512:
+                self._mon_tr.clear()
+            self._mon_tr[(prev, s)] = tr
+        return tr
+
     def _on_change(self, name: str) -> None:
         """A pin changed (simulator callbacks fire once: re-arm). The first change of a
         time step schedules one processing in its ReadOnly phase."""
@@ -299,7 +444,7 @@ class MacroPortModel:
             # and returns at once), so its cleanup never ran: stop here
             self._disarm()
             return
-        self._arm(name)
+        self._arm(name)     # (a vector no longer protected is disarmed after processing)
         self._dirty.add(name)
         if self._ro is None:
             self._ro = simulator.register_readonly_callback(self._on_readonly)
@@ -345,8 +490,9 @@ class MacroPortModel:
             self._raise_later(e)
             self._disarm()
 
-    def _read(self, name: str, t: float):
-        s = self._get[name]()
+    def _read(self, name: str, t: float, s: str | None = None):
+        if s is None:
+            s = self._get[name]()
         if name in CONTROLS:
             if s == "1" or s == "0":
                 self._defined.add(name)
@@ -373,18 +519,57 @@ class MacroPortModel:
         self.wakeups += 1
         hi, lo = simulator.get_sim_time()
         t = ((hi << 32) | lo) * self._ns_per_step
-        dirty, self._dirty = self._dirty, set()
         changes = {}
         last = self._last
-        for k in dirty:
-            v = self._read(k, t)
-            if last.get(k) != v:
-                changes[k] = last[k] = v
+        fe_grp = mr_grp = False        # a control of that port changed
+        mon = self._mon
+        if mon is not None and self._running:
+            s = mon.get_signal_val_binstr()
+            if self._mon_check:
+                self._mon_crosscheck(s)
+            prev = self._mon_last
+            if s != prev:
+                self._mon_last = s
+                tr = self._mon_tr.get((prev, s))
+                if tr is None:
+                    tr = self._mon_transition(prev, s, t)
+                pairs, fe_grp, mr_grp = tr
+                for k, v in pairs:
+                    if last.get(k) != v:
+                        changes[k] = last[k] = v
+        dirty = self._dirty
+        if dirty:
+            text = self._mon_last
+            for k in dirty:
+                if k in _CTL_INDEX:
+                    v = self._read(k, t, text[_CTL_INDEX[k]] if mon is not None else None)
+                    if k in _FE_CTL:
+                        fe_grp = True
+                    elif k in _MR_CTL:
+                        mr_grp = True
+                else:
+                    v = self._read(k, t)
+                if last.get(k) != v:
+                    changes[k] = last[k] = v
+            dirty.clear()
+        lazy = self._lazy and self._running
+        if lazy and (fe_grp or mr_grp):
+            # vectors without a callback are brought up to date when a control of their
+            # port changes (the value a pulse start or a message may use)
+            armed = self._armed_vec
+            for k in ((_FE_VEC if fe_grp else ()) + (_MR_VEC if mr_grp else ())):
+                if k not in armed:
+                    v = self._read(k, t)
+                    if last.get(k) != v:
+                        changes[k] = last[k] = v
         out, errs = self.port.apply(t, changes, changed=True)
-        if "fe_rdata" in out:
-            self._out["fe_rdata"] = bits_to_int(out["fe_rdata"])
-        if "mr_rdata" in out:
-            self._out["mr_rdata"] = codes_to_int(out["mr_rdata"], self.array.adc.bits)
+        if lazy and (fe_grp or mr_grp):
+            self._rearm_vectors()
+        if out:
+            if "fe_rdata" in out:
+                self._out["fe_rdata"] = bits_to_int(out["fe_rdata"])
+            if "mr_rdata" in out:
+                self._out["mr_rdata"] = codes_to_int(out["mr_rdata"], self.array.adc.bits)
         self.py_time_s += time.perf_counter() - t0
         for e in errs:
             self._error(e)
@@ -395,4 +580,5 @@ class MacroPortModel:
         """Wake-ups (time steps with port activity) and the Python time they took."""
         n = max(self.wakeups, 1)
         return {"wakeups": self.wakeups, "py_time_s": self.py_time_s,
+                "watch": self.watch, "control_monitor": self._mon is not None,
                 "us_per_wakeup": 1e6 * self.py_time_s / n, "errors": len(self.errors)}
