@@ -19,6 +19,14 @@ those wake-ups cost more than the model's own work (docs/bench/cosim.md). The ca
 are removed when the test ends (they belong to a guard task that cocotb cancels then) or
 on :meth:`MacroPortModel.stop`.
 
+What is watched (``watch=``, ``mon=``; see :class:`MacroPortModel`): Verilator evaluates
+every registered value-change callback at every time step, whether its signal changed or
+not, so on Verilator the model watches the 11 controls (through one control-monitor vector
+where the harness provides it) and a port's address and mask vectors only while that port
+is in use; unwatched vectors are read when a control of their port changes. Every change
+the rules forbid is still seen at its time step. On Icarus (4-state: a vector going
+X/Z is an error whenever it happens) every pin is watched.
+
 Errors: every :class:`~hymem.macro.MacroProtocolError` is recorded in ``errors`` and, unless
 a test expects it (:meth:`MacroPortModel.expect_error`), raised from the model's guard task,
 which makes cocotb fail the test (at the next scheduling point of the test, before any of
@@ -57,17 +65,17 @@ DEFAULT_PINS = {**{k: f"{k}_o" for k in CONTROLS + VECTORS},
 
 _BITVEC = ("fe_mask", "mr_pol", "mr_mask")
 
-#: Default name of a harness's control monitor: the 11 control pins concatenated in
-#: ``CONTROLS`` order, first one most significant (``{fe_wl_o, fe_sl_o, ..., xfer_o}``).
+#: Default name of a harness's port monitor: the 11 control pins in ``CONTROLS`` order, then
+#: the FeCAP row address and mask, concatenated, first one most significant
+#: (``{fe_wl_o, fe_sl_o, ..., xfer_o, fe_row_o, fe_mask_o}``).
 MON_SIGNAL = "macro_port_mon"
-#: Wake-ups during which the model cross-checks the control monitor against the pins.
+#: Wake-ups during which the model cross-checks the port monitor against the pins.
 MON_CROSSCHECK = 64
 #: The controls whose changes bring each group of vectors up to date, and which protect
 #: which vector (rules fe.1 and mr.2: a protected vector must not change).
 _FE_CTL = ("fe_wl", "fe_sl", "fe_bl")
 _MR_CTL = ("mr_reset", "mr_set", "mr_form", "mr_read", "tl_pre", "xfer")
 _FE_VEC = ("fe_row", "fe_mask")
-_CTL_INDEX = {k: i for i, k in enumerate(CONTROLS)}
 _MR_VEC = ("mr_slot", "mr_pol", "mr_mask", "mr_code")
 
 
@@ -124,26 +132,30 @@ class MacroPortModel:
     What is watched (value-change callbacks), ``watch``:
 
     * ``"all"``: every pin (the default on Icarus and other 4-state simulators, where a
-      vector going X/Z is an error at any time);
-    * ``"protected"`` (the default on Verilator, 2-state, where no pin is ever X/Z): the
-      controls always, a vector only while a pulse or word line that rules fe.1 / mr.2 say
-      it must be stable for is on (``fe_row_o`` while ``fe_wl_o``, ``fe_sl_o`` or
-      ``fe_bl_o`` is on, ``fe_mask_o`` while ``fe_sl_o`` or ``fe_bl_o`` is, the memristor
-      vectors while a memristor-port pulse is). Outside those windows a vector's value only
-      matters when a pulse starts, so it is read when a control of its port changes (the
-      FeCAP vectors when ``fe_wl_o``, ``fe_sl_o`` or ``fe_bl_o`` changes, the memristor
-      ones when a memristor pulse does) and handed to :class:`~hymem.macro.MacroPort` as a
-      change of that time step. The port sees the same values at every edge and every
-      change of a protected vector at its time step, so it finds the same errors; Verilator
-      evaluates every registered value-change callback at every time step, so fewer of
-      them make the simulation faster (docs/bench/cosim.md).
+      vector going X/Z is an error whenever it happens);
+    * ``"lazy"`` (the default on Verilator, 2-state: no pin is ever X/Z): the controls
+      always; the address and mask vectors of a port (FeCAP: ``fe_row_o``, ``fe_mask_o``;
+      memristor: ``mr_slot_o``, ``mr_pol_o``, ``mr_mask_o``, ``mr_code_o``) from the first
+      change of one of that port's pulse or word-line controls (``fe_wl_o``, ``fe_sl_o``,
+      ``fe_bl_o``; a memristor-port pulse) on, until a control of the other port is on
+      while none of them is protected (rules fe.1 / mr.2). While a port's vectors are not
+      watched, they are read whenever one of its controls changes and handed to
+      :class:`~hymem.macro.MacroPort` as changes of that time step: unwatched vectors are
+      never protected (a protecting control rising watches them from that time step on),
+      and their values matter only at those edges. So the port sees the same values at
+      every edge and every forbidden change at its time step, and finds the same errors.
+      Why: Verilator evaluates every registered value-change callback at every time step,
+      changed or not, and the memristor vectors, say, never change during an update
+      (docs/bench/cosim.md).
 
-    ``mon``: name of the harness's control monitor in ``scope`` (default ``MON_SIGNAL``):
-    the 11 control pins concatenated in ``CONTROLS`` order (testbench-only HDL, a continuous
-    assignment). If the scope has it, one value-change callback on it replaces the 11 on
-    the control pins (it changes in exactly the time steps a control does); its first
-    ``MON_CROSSCHECK`` wake-ups cross-check it against the pins. ``mon=None``: watch the
-    control pins.
+    ``mon``: name of the harness's port monitor in ``scope`` (default ``MON_SIGNAL``): the
+    11 control pins in ``CONTROLS`` order, then ``fe_row_o`` and ``fe_mask_o``, concatenated
+    (testbench-only HDL, a continuous assignment). If the scope has it, one value-change
+    callback on it replaces the 13 on those pins (it changes in exactly the time steps one
+    of them does, and a time step where a word line or pulse starts with its address or
+    mask wakes Python once, not twice); the FeCAP vectors are then always watched. Its
+    first ``MON_CROSSCHECK`` wake-ups cross-check it against the pins. ``mon=None``, or a
+    scope without it: watch the pins.
 
     Counters: ``wakeups`` (time steps processed), ``py_time_s`` (Python time spent in them).
     """
@@ -214,6 +226,7 @@ class MacroPortModel:
         self._running = False
         self._in_callback = False
         self._guard = None
+        self._guard_started = False
         self._fail = Event()
         self._fail_exc: BaseException | None = None
         # writes as cocotb makes them: with trusted inertial writes (Verilator) at once,
@@ -221,27 +234,38 @@ class MacroPortModel:
         self._trust = bool(getattr(cocotb.handle, "_trust_inertial", False))
         self._deposit = cocotb.handle._GPISetAction.DEPOSIT.value
         if watch is None:
-            watch = "protected" if "verilator" in (cocotb.SIM_NAME or "").lower() else "all"
-        if watch not in ("all", "protected"):
-            raise ValueError(f"watch must be 'all' or 'protected'; got {watch!r}")
+            watch = "lazy" if "verilator" in (cocotb.SIM_NAME or "").lower() else "all"
+        if watch not in ("all", "lazy"):
+            raise ValueError(f"watch must be 'all' or 'lazy'; got {watch!r}")
         self.watch = watch
-        self._lazy = watch == "protected"
+        self._lazy = watch == "lazy"
         self._mon_tr: dict = {}                # (previous, new) monitor value -> changes
         self._armed_vec: set[str] = set()      # vectors with a value-change callback
-        # the control monitor: one callback for the 11 controls
+        self._fe_watched = self._mr_watched = False   # lazy: a port's vectors are watched
+        # the port monitor: one callback for the 11 controls, fe_row and fe_mask
         self._mon = None
         self._mon_last = ""
         self._mon_check = 0
+        self._mon_fe = False                   # the monitor holds fe_row and fe_mask
+        self._mon_idx: dict = {}               # port signal -> its slice of the monitor
         if mon is not None:
             try:
                 mh = getattr(scope, mon)
             except AttributeError:
                 mh = None
             if mh is not None:
-                if len(mh) != len(CONTROLS):
-                    raise ValueError(f"control monitor {mon} is {len(mh)} bits wide; it must "
-                                     f"concatenate the {len(CONTROLS)} controls "
-                                     f"{', '.join(names[k] for k in CONTROLS)}")
+                nc = len(CONTROLS)
+                nr, nm = len(self.h["fe_row"]), len(self.h["fe_mask"])
+                if len(mh) != nc + nr + nm:
+                    raise ValueError(
+                        f"port monitor {mon} is {len(mh)} bits wide; it must concatenate "
+                        f"{', '.join(names[k] for k in CONTROLS)}, {names['fe_row']} and "
+                        f"{names['fe_mask']}: {nc + nr + nm} bits")
+                self._mon_idx = {k: (i, i + 1) for i, k in enumerate(CONTROLS)}
+                self._mon_idx["fe_row"] = (nc, nc + nr)
+                self._mon_idx["fe_mask"] = (nc + nr, nc + nr + nm)
+                self._mon_fe = True
+                self._mon_nc = nc
                 self._mon = mh._handle
                 self._mon_name = mon
                 self._mon_check = MON_CROSSCHECK
@@ -264,9 +288,14 @@ class MacroPortModel:
         else:
             for k in CONTROLS:
                 self._arm(k)
-        for k in (VECTORS if self.watch == "all" else self._protected()):
-            self._arm(k)
-            self._armed_vec.add(k)
+        if self._mon_fe:
+            self._fe_watched = True            # through the monitor, always
+        if not self._lazy:
+            for k in VECTORS:
+                if k not in self._mon_idx:
+                    self._arm(k)
+                    self._armed_vec.add(k)
+        self._guard_started = False
         self._guard = cocotb.start_soon(self._guard_task())
         return self
 
@@ -280,6 +309,7 @@ class MacroPortModel:
     async def _guard_task(self) -> None:
         """Lives as long as the test: raises the first unexpected error found in a callback
         (cocotb fails the test); cancelled at the end of the test, it removes the callbacks."""
+        self._guard_started = True
         try:
             await self._fail.wait()
             raise self._fail_exc
@@ -294,6 +324,7 @@ class MacroPortModel:
             cb.deregister()
         self._cbs.clear()
         self._armed_vec.clear()
+        self._fe_watched = self._mr_watched = False
         for name in ("_ro", "_drv", "_rw"):
             cb = getattr(self, name)
             if cb is not None:
@@ -365,56 +396,61 @@ class MacroPortModel:
             self._mon, self._on_mon, simulator.VALUE_CHANGE)
 
     def _on_mon(self) -> None:
-        """The control monitor changed: as :meth:`_on_change` (the ReadOnly phase finds
+        """The port monitor changed: as :meth:`_on_change` (the ReadOnly phase finds
         which controls changed)."""
         self._cbs.pop(MON_SIGNAL, None)
         if not self._running:
             return
-        if self._guard.done():
-            self._disarm()
+        if not self._guard_started and self._guard.done():
+            self._disarm()      # (see _on_change)
             return
-        self._arm_mon()
+        self._cbs[MON_SIGNAL] = simulator.register_value_change_callback(
+            self._mon, self._on_mon, simulator.VALUE_CHANGE)
         if self._ro is None:
             self._ro = simulator.register_readonly_callback(self._on_readonly)
 
-    def _protected(self) -> list[str]:
-        """The vectors that must not change now (rules fe.1, mr.2), from the controls."""
+    def _watch_ports(self) -> None:
+        """watch="lazy", after a wake-up where a FeCAP or memristor control changed: stop
+        watching a port's vectors once a control of the other port is on and none of them
+        is protected (rules fe.1, mr.2); start watching them when one of the port's own
+        controls changes (then they were just read)."""
         sig = self.port.sig
-        out = []
-        if sig["fe_wl"] or sig["fe_sl"] or sig["fe_bl"]:
-            out.append("fe_row")
-            if sig["fe_sl"] or sig["fe_bl"]:
-                out.append("fe_mask")
+        fe_on = sig["fe_wl"] or sig["fe_sl"] or sig["fe_bl"]
+        mr_on = False
         for k in _MR_CTL:
             if sig[k]:
-                out.extend(_MR_VEC)
+                mr_on = True
                 break
-        return out
+        if self._fe_watched and mr_on and not fe_on and not self._mon_fe:
+            self._unwatch(_FE_VEC)
+            self._fe_watched = False
+        if self._mr_watched and fe_on and not mr_on:
+            self._unwatch(_MR_VEC)
+            self._mr_watched = False
 
-    def _rearm_vectors(self) -> None:
-        """watch="protected": a callback on exactly the vectors protected now."""
-        need = self._protected()
-        armed = self._armed_vec
-        if len(need) == len(armed) and armed.issuperset(need):
-            return
-        for k in list(armed):
-            if k not in need:
-                cb = self._cbs.pop(k, None)
-                if cb is not None:
-                    cb.deregister()
-                armed.discard(k)
-        for k in need:
-            if k not in armed:
-                self._arm(k)
-                armed.add(k)
+    def _watch_now(self, names, t: float, changes: dict) -> None:
+        last = self._last
+        for k in names:
+            v = self._read(k, t)
+            if last.get(k) != v:
+                changes[k] = last[k] = v
+            self._arm(k)
+            self._armed_vec.add(k)
+
+    def _unwatch(self, names) -> None:
+        for k in names:
+            cb = self._cbs.pop(k, None)
+            if cb is not None:
+                cb.deregister()
+            self._armed_vec.discard(k)
 
     def _mon_crosscheck(self, s: str) -> None:
         self._mon_check -= 1
-        bad = [self._pin[k] for i, k in enumerate(CONTROLS) if s[i:i + 1] != self._get[k]()]
-        if bad or len(s) != len(CONTROLS):
-            raise RuntimeError(f"control monitor {self._mon_name} = {s} disagrees with the "
-                               f"pins {', '.join(bad)}: the harness must concatenate "
-                               f"{', '.join(self._pin[k] for k in CONTROLS)} in this order")
+        bad = [self._pin[k] for k, (a, b) in self._mon_idx.items() if s[a:b] != self._get[k]()]
+        if bad:
+            raise RuntimeError(f"port monitor {self._mon_name} disagrees with the pins "
+                               f"{', '.join(bad)}: the harness must concatenate "
+                               f"{', '.join(self._pin[k] for k in self._mon_idx)} in this order")
 
     def _mon_transition(self, prev: str, s: str, t: float) -> tuple:
         """The controls that differ between two monitor values, read as :meth:`_read` reads
@@ -439,12 +475,13 @@ class MacroPortModel:
         self._cbs.pop(name, None)       # it fired: never deregister it
         if not self._running:
             return
-        if self._guard.done():
+        if not self._guard_started and self._guard.done():
             # the test ended before the guard task ever ran (a test that starts the model
-            # and returns at once), so its cleanup never ran: stop here
+            # and returns at once), so its cleanup never ran: stop here (once it runs, its
+            # cleanup stops the callbacks before it is done)
             self._disarm()
             return
-        self._arm(name)     # (a vector no longer protected is disarmed after processing)
+        self._arm(name)
         self._dirty.add(name)
         if self._ro is None:
             self._ro = simulator.register_readonly_callback(self._on_readonly)
@@ -530,41 +567,50 @@ class MacroPortModel:
             prev = self._mon_last
             if s != prev:
                 self._mon_last = s
-                tr = self._mon_tr.get((prev, s))
-                if tr is None:
-                    tr = self._mon_transition(prev, s, t)
-                pairs, fe_grp, mr_grp = tr
-                for k, v in pairs:
-                    if last.get(k) != v:
-                        changes[k] = last[k] = v
+                nc = self._mon_nc
+                c, pc = s[:nc], prev[:nc]
+                if c != pc:
+                    tr = self._mon_tr.get((pc, c))
+                    if tr is None:
+                        tr = self._mon_transition(pc, c, t)
+                    pairs, fe_grp, mr_grp = tr
+                    for k, v in pairs:
+                        if last.get(k) != v:
+                            changes[k] = last[k] = v
+                if self._mon_fe:
+                    for k in _FE_VEC:
+                        a, b = self._mon_idx[k]
+                        if s[a:b] != prev[a:b]:
+                            v = self._read(k, t, s[a:b])
+                            if last.get(k) != v:
+                                changes[k] = last[k] = v
         dirty = self._dirty
         if dirty:
             text = self._mon_last
+            idx = self._mon_idx
             for k in dirty:
-                if k in _CTL_INDEX:
-                    v = self._read(k, t, text[_CTL_INDEX[k]] if mon is not None else None)
-                    if k in _FE_CTL:
-                        fe_grp = True
-                    elif k in _MR_CTL:
-                        mr_grp = True
-                else:
-                    v = self._read(k, t)
+                ab = idx.get(k)                # (in the monitor: only from start())
+                v = self._read(k, t, text[ab[0]:ab[1]] if ab else None)
+                if k in _FE_CTL:
+                    fe_grp = True
+                elif k in _MR_CTL:
+                    mr_grp = True
                 if last.get(k) != v:
                     changes[k] = last[k] = v
             dirty.clear()
-        lazy = self._lazy and self._running
-        if lazy and (fe_grp or mr_grp):
-            # vectors without a callback are brought up to date when a control of their
-            # port changes (the value a pulse start or a message may use)
-            armed = self._armed_vec
-            for k in ((_FE_VEC if fe_grp else ()) + (_MR_VEC if mr_grp else ())):
-                if k not in armed:
-                    v = self._read(k, t)
-                    if last.get(k) != v:
-                        changes[k] = last[k] = v
+        lazy = self._lazy and self._running and (fe_grp or mr_grp)
+        if lazy:
+            # a port's unwatched vectors are brought up to date when one of its controls
+            # changes (the values a pulse start or a message may use), then watched
+            if fe_grp and not self._fe_watched:
+                self._watch_now(_FE_VEC, t, changes)
+                self._fe_watched = True
+            if mr_grp and not self._mr_watched:
+                self._watch_now(_MR_VEC, t, changes)
+                self._mr_watched = True
         out, errs = self.port.apply(t, changes, changed=True)
-        if lazy and (fe_grp or mr_grp):
-            self._rearm_vectors()
+        if lazy and (self._mr_watched or (self._fe_watched and not self._mon_fe)):
+            self._watch_ports()
         if out:
             if "fe_rdata" in out:
                 self._out["fe_rdata"] = bits_to_int(out["fe_rdata"])
@@ -580,5 +626,6 @@ class MacroPortModel:
         """Wake-ups (time steps with port activity) and the Python time they took."""
         n = max(self.wakeups, 1)
         return {"wakeups": self.wakeups, "py_time_s": self.py_time_s,
-                "watch": self.watch, "control_monitor": self._mon is not None,
+                "watch": self.watch, "port_monitor": self._mon is not None,
+                "monitor_fields": list(self._mon_idx),
                 "us_per_wakeup": 1e6 * self.py_time_s / n, "errors": len(self.errors)}

@@ -71,7 +71,7 @@ class FakeController:
 
 #: what the model watches (MacroPortModel watch= and mon=): every rule test runs with each,
 #: the simulator's default first
-WATCH_MODES = [None, "all", "protected"]
+WATCH_MODES = [None, "all", "lazy"]
 MON_MODES = [MON_SIGNAL, None]
 
 
@@ -84,7 +84,7 @@ async def _setup(dut, watch=None, mon=MON_SIGNAL, **array_kw):
     rng = tbkit.rng()
     array = macro.HybridArray(GEOM, rng=rng, **array_kw)
     port = MacroPortModel(dut, array, watch=watch, mon=mon).start()
-    assert port.stats()["control_monitor"] == (mon is not None)
+    assert port.stats()["port_monitor"] == (mon is not None)
     await Timer(10, "ns")
     return FakeController(dut), array, port, rng
 
@@ -324,6 +324,14 @@ async def memristor_rules(dut, watch, mon):
         ("mr.4", r"ADC strobe 10 ns after the read started; at least 50 ns",
          _ev((0, {"mr_mask": ones, "mr_read": 1}), (10, {"mr_adc": 1}),
              (200, {"mr_read": 0, "mr_adc": 0}))),
+        # the FeCAP port after memristor pulses (watch="lazy" stopped watching its vectors),
+        # then the memristor port again
+        ("fe.1", r"fe_mask_o changed while fe_sl_o is on",
+         _ev((0, {"fe_row": 5, "fe_wl": 1}), (20, {"fe_mask": ones, "fe_sl": 1}),
+             (300, {"fe_mask": ~ones}), (2020, {"fe_sl": 0}), (2040, {"fe_wl": 0}))),
+        ("mr.2", r"mr_pol_o changed while mr_set_o is on",
+         _ev((0, {"mr_slot": 1, "mr_mask": ones, "mr_set": 1}), (400, {"mr_pol": ones}),
+             (1000, {"mr_set": 0}))),
     ]
     for rule, match, events in cases:
         t0 = get_sim_time("ns")
