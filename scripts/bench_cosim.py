@@ -154,9 +154,12 @@ def bench_update(sims, repeats, quick, log, profile_dir=None) -> dict:
                 r = run_update(sim, timing, model, n, build=build)
                 r["repeat"] = rep
                 runs.append(r)
+                watch = (f", model watching: {r['watch']}"
+                         f"{' + port monitor' if r.get('port_monitor') else ''}"
+                         if model == "macro" else "")
                 log(f"  update {sim:9s} {build:10s} {timing:7s} {model:5s} rep {rep}: "
                     f"{r['samples'] / r['wall_s']:7.2f} samples/s, "
-                    f"{r['samples'] / r['cpu_s']:7.2f} per CPU s ({load()})")
+                    f"{r['samples'] / r['cpu_s']:7.2f} per CPU s ({load()}{watch})")
     profiles = {}
     if profile_dir:
         Path(profile_dir).mkdir(parents=True, exist_ok=True)

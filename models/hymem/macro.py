@@ -739,6 +739,7 @@ class MacroPort:
         self.dropped: set[str] = set()  # pulses whose start was an error: ignore their end
         self.events = 0
         self._conv: dict = {}
+        self._all_lines = (1 << L) - 1
 
     def _fe_on(self) -> str | None:
         return "fe_sl" if self.sig["fe_sl"] else ("fe_bl" if self.sig["fe_bl"] else None)
@@ -765,7 +766,7 @@ class MacroPort:
                 hit = b.reshape(L, cb).astype(np.int64) @ (1 << np.arange(cb))
             else:
                 b = np.frombuffer(v.to_bytes((L + 7) // 8, "little"), dtype=np.uint8)
-                hit = np.unpackbits(b, bitorder="little")[:L].astype(bool)
+                hit = np.unpackbits(b, bitorder="little")[:L].view(bool)
             if len(self._conv) > 64:
                 self._conv.clear()
             self._conv[(k, v)] = hit
@@ -779,21 +780,24 @@ class MacroPort:
         or an int (line l at bits [3l+2:3l])."""
         self.events += 1
         a = self.array
-        t = float(t_ns)
+        t = t_ns if type(t_ns) is float else float(t_ns)
         out: dict = {}
         errs: list[MacroProtocolError] = []
         sig = self.sig
         vec = self.vec
         rising, falling, vch = [], [], []
         for k, v in changes.items():
-            if k in sig:
+            s = sig.get(k)
+            if s is not None:
                 v = 1 if v else 0
-                if v != sig[k]:
+                if v != s:
                     (rising if v else falling).append(k)
             elif k in vec:
                 vch.append(k)
             else:
                 raise ValueError(f"unknown port signal {k!r}")
+        if not falling and not vch and not rising:
+            return out, errs
         # 1. ends (pulses before the word line, so a word line falling with its pulse is
         # judged on the hold time, not as "pulse still on")
         if len(falling) > 1:
@@ -898,7 +902,10 @@ class MacroPort:
                                      f"fe_wl_o rose; at least {fmt_ns(self.timing.t_setup_ns)} ns setup "
                                      "needed", "fe.2")
         self.fe_in_wl = True
-        a.fe_begin(_FE_PULSE[k], row, self._bits("fe_mask"), t)
+        m = self.vec["fe_mask"]
+        # every line (an int mask of all ones): the same as no mask, without the conversion
+        full = type(m) is int and m == self._all_lines
+        a.fe_begin(_FE_PULSE[k], row, None if full else self._bits("fe_mask"), t)
 
     def _mr_start(self, k: str, t: float) -> None:
         kind = _MR_PULSE[k]

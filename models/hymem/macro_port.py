@@ -19,6 +19,14 @@ those wake-ups cost more than the model's own work (docs/bench/cosim.md). The ca
 are removed when the test ends (they belong to a guard task that cocotb cancels then) or
 on :meth:`MacroPortModel.stop`.
 
+What is watched (``watch=``, ``mon=``; see :class:`MacroPortModel`): Verilator evaluates
+every registered value-change callback at every time step, whether its signal changed or
+not, so on Verilator the model watches the 11 controls (through one control-monitor vector
+where the harness provides it) and a port's address and mask vectors only while that port
+is in use; unwatched vectors are read when a control of their port changes. Every change
+the rules forbid is still seen at its time step. On Icarus (4-state: a vector going
+X/Z is an error whenever it happens) every pin is watched.
+
 Errors: every :class:`~hymem.macro.MacroProtocolError` is recorded in ``errors`` and, unless
 a test expects it (:meth:`MacroPortModel.expect_error`), raised from the model's guard task,
 which makes cocotb fail the test (at the next scheduling point of the test, before any of
@@ -56,6 +64,19 @@ DEFAULT_PINS = {**{k: f"{k}_o" for k in CONTROLS + VECTORS},
                 "fe_rdata": "fe_rdata_i", "mr_rdata": "mr_rdata_i"}
 
 _BITVEC = ("fe_mask", "mr_pol", "mr_mask")
+
+#: Default name of a harness's port monitor: the 11 control pins in ``CONTROLS`` order, then
+#: the FeCAP row address and mask, concatenated, first one most significant
+#: (``{fe_wl_o, fe_sl_o, ..., xfer_o, fe_row_o, fe_mask_o}``).
+MON_SIGNAL = "macro_port_mon"
+#: Wake-ups during which the model cross-checks the port monitor against the pins.
+MON_CROSSCHECK = 64
+#: The controls whose changes bring each group of vectors up to date, and which protect
+#: which vector (rules fe.1 and mr.2: a protected vector must not change).
+_FE_CTL = ("fe_wl", "fe_sl", "fe_bl")
+_MR_CTL = ("mr_reset", "mr_set", "mr_form", "mr_read", "tl_pre", "xfer")
+_FE_VEC = ("fe_row", "fe_mask")
+_MR_VEC = ("mr_slot", "mr_pol", "mr_mask", "mr_code")
 
 
 @dataclass
@@ -108,11 +129,40 @@ class MacroPortModel:
     the pins, default ``dut``). ``raise_errors=False`` only records errors (call
     :meth:`check`).
 
+    What is watched (value-change callbacks), ``watch``:
+
+    * ``"all"``: every pin (the default on Icarus and other 4-state simulators, where a
+      vector going X/Z is an error whenever it happens);
+    * ``"lazy"`` (the default on Verilator, 2-state: no pin is ever X/Z): the controls
+      always; the address and mask vectors of a port (FeCAP: ``fe_row_o``, ``fe_mask_o``;
+      memristor: ``mr_slot_o``, ``mr_pol_o``, ``mr_mask_o``, ``mr_code_o``) from the first
+      change of one of that port's pulse or word-line controls (``fe_wl_o``, ``fe_sl_o``,
+      ``fe_bl_o``; a memristor-port pulse) on, until a control of the other port is on
+      while none of them is protected (rules fe.1 / mr.2). While a port's vectors are not
+      watched, they are read whenever one of its controls changes and handed to
+      :class:`~hymem.macro.MacroPort` as changes of that time step: unwatched vectors are
+      never protected (a protecting control rising watches them from that time step on),
+      and their values matter only at those edges. So the port sees the same values at
+      every edge and every forbidden change at its time step, and finds the same errors.
+      Why: Verilator evaluates every registered value-change callback at every time step,
+      changed or not, and the memristor vectors, say, never change during an update
+      (docs/bench/cosim.md).
+
+    ``mon``: name of the harness's port monitor in ``scope`` (default ``MON_SIGNAL``): the
+    11 control pins in ``CONTROLS`` order, then ``fe_row_o`` and ``fe_mask_o``, concatenated
+    (testbench-only HDL, a continuous assignment). If the scope has it, one value-change
+    callback on it replaces the 13 on those pins (it changes in exactly the time steps one
+    of them does, and a time step where a word line or pulse starts with its address or
+    mask wakes Python once, not twice); the FeCAP vectors are then always watched. Its
+    first ``MON_CROSSCHECK`` wake-ups cross-check it against the pins. ``mon=None``, or a
+    scope without it: watch the pins.
+
     Counters: ``wakeups`` (time steps processed), ``py_time_s`` (Python time spent in them).
     """
 
     def __init__(self, dut, array: HybridArray, *, timing: PortTiming | None = None,
-                 pins: dict | None = None, scope=None, raise_errors: bool = True) -> None:
+                 pins: dict | None = None, scope=None, raise_errors: bool = True,
+                 watch: str | None = None, mon: str | None = MON_SIGNAL) -> None:
         if not isinstance(array, HybridArray):
             raise ValueError(f"array must be a hymem.macro.HybridArray; got {type(array).__name__}")
         self.dut = dut
@@ -176,12 +226,49 @@ class MacroPortModel:
         self._running = False
         self._in_callback = False
         self._guard = None
+        self._guard_started = False
         self._fail = Event()
         self._fail_exc: BaseException | None = None
         # writes as cocotb makes them: with trusted inertial writes (Verilator) at once,
         # else queued to the ReadWrite phase of the time step
         self._trust = bool(getattr(cocotb.handle, "_trust_inertial", False))
         self._deposit = cocotb.handle._GPISetAction.DEPOSIT.value
+        if watch is None:
+            watch = "lazy" if "verilator" in (cocotb.SIM_NAME or "").lower() else "all"
+        if watch not in ("all", "lazy"):
+            raise ValueError(f"watch must be 'all' or 'lazy'; got {watch!r}")
+        self.watch = watch
+        self._lazy = watch == "lazy"
+        self._mon_tr: dict = {}                # (previous, new) monitor value -> changes
+        self._armed_vec: set[str] = set()      # vectors with a value-change callback
+        self._fe_watched = self._mr_watched = False   # lazy: a port's vectors are watched
+        # the port monitor: one callback for the 11 controls, fe_row and fe_mask
+        self._mon = None
+        self._mon_last = ""
+        self._mon_check = 0
+        self._mon_fe = False                   # the monitor holds fe_row and fe_mask
+        self._mon_idx: dict = {}               # port signal -> its slice of the monitor
+        if mon is not None:
+            try:
+                mh = getattr(scope, mon)
+            except AttributeError:
+                mh = None
+            if mh is not None:
+                nc = len(CONTROLS)
+                nr, nm = len(self.h["fe_row"]), len(self.h["fe_mask"])
+                if len(mh) != nc + nr + nm:
+                    raise ValueError(
+                        f"port monitor {mon} is {len(mh)} bits wide; it must concatenate "
+                        f"{', '.join(names[k] for k in CONTROLS)}, {names['fe_row']} and "
+                        f"{names['fe_mask']}: {nc + nr + nm} bits")
+                self._mon_idx = {k: (i, i + 1) for i, k in enumerate(CONTROLS)}
+                self._mon_idx["fe_row"] = (nc, nc + nr)
+                self._mon_idx["fe_mask"] = (nc + nr, nc + nr + nm)
+                self._mon_fe = True
+                self._mon_nc = nc
+                self._mon = mh._handle
+                self._mon_name = mon
+                self._mon_check = MON_CROSSCHECK
 
     # -------------------------------------------------------------- lifecycle
 
@@ -192,10 +279,23 @@ class MacroPortModel:
         self.h["fe_rdata"].value = 0
         self.h["mr_rdata"].value = 0
         self._dirty = set(CONTROLS + VECTORS)   # the pins' values now (X/Z: idle)
+        if self._mon is not None:
+            self._mon_last = self._mon.get_signal_val_binstr()
         self._process()
         self._running = True
-        for k in CONTROLS + VECTORS:
-            self._arm(k)
+        if self._mon is not None:
+            self._arm_mon()
+        else:
+            for k in CONTROLS:
+                self._arm(k)
+        if self._mon_fe:
+            self._fe_watched = True            # through the monitor, always
+        if not self._lazy:
+            for k in VECTORS:
+                if k not in self._mon_idx:
+                    self._arm(k)
+                    self._armed_vec.add(k)
+        self._guard_started = False
         self._guard = cocotb.start_soon(self._guard_task())
         return self
 
@@ -209,6 +309,7 @@ class MacroPortModel:
     async def _guard_task(self) -> None:
         """Lives as long as the test: raises the first unexpected error found in a callback
         (cocotb fails the test); cancelled at the end of the test, it removes the callbacks."""
+        self._guard_started = True
         try:
             await self._fail.wait()
             raise self._fail_exc
@@ -222,6 +323,8 @@ class MacroPortModel:
         for cb in self._cbs.values():
             cb.deregister()
         self._cbs.clear()
+        self._armed_vec.clear()
+        self._fe_watched = self._mr_watched = False
         for name in ("_ro", "_drv", "_rw"):
             cb = getattr(self, name)
             if cb is not None:
@@ -288,15 +391,94 @@ class MacroPortModel:
         self._cbs[name] = simulator.register_value_change_callback(
             self._raw[name], self._on_change, simulator.VALUE_CHANGE, name)
 
+    def _arm_mon(self) -> None:
+        self._cbs[MON_SIGNAL] = simulator.register_value_change_callback(
+            self._mon, self._on_mon, simulator.VALUE_CHANGE)
+
+    def _on_mon(self) -> None:
+        """The port monitor changed: as :meth:`_on_change` (the ReadOnly phase finds
+        which controls changed)."""
+        self._cbs.pop(MON_SIGNAL, None)
+        if not self._running:
+            return
+        if not self._guard_started and self._guard.done():
+            self._disarm()      # (see _on_change)
+            return
+        self._cbs[MON_SIGNAL] = simulator.register_value_change_callback(
+            self._mon, self._on_mon, simulator.VALUE_CHANGE)
+        if self._ro is None:
+            self._ro = simulator.register_readonly_callback(self._on_readonly)
+
+    def _watch_ports(self) -> None:
+        """watch="lazy", after a wake-up where a FeCAP or memristor control changed: stop
+        watching a port's vectors once a control of the other port is on and none of them
+        is protected (rules fe.1, mr.2); start watching them when one of the port's own
+        controls changes (then they were just read)."""
+        sig = self.port.sig
+        fe_on = sig["fe_wl"] or sig["fe_sl"] or sig["fe_bl"]
+        mr_on = False
+        for k in _MR_CTL:
+            if sig[k]:
+                mr_on = True
+                break
+        if self._fe_watched and mr_on and not fe_on and not self._mon_fe:
+            self._unwatch(_FE_VEC)
+            self._fe_watched = False
+        if self._mr_watched and fe_on and not mr_on:
+            self._unwatch(_MR_VEC)
+            self._mr_watched = False
+
+    def _watch_now(self, names, t: float, changes: dict) -> None:
+        last = self._last
+        for k in names:
+            v = self._read(k, t)
+            if last.get(k) != v:
+                changes[k] = last[k] = v
+            self._arm(k)
+            self._armed_vec.add(k)
+
+    def _unwatch(self, names) -> None:
+        for k in names:
+            cb = self._cbs.pop(k, None)
+            if cb is not None:
+                cb.deregister()
+            self._armed_vec.discard(k)
+
+    def _mon_crosscheck(self, s: str) -> None:
+        self._mon_check -= 1
+        bad = [self._pin[k] for k, (a, b) in self._mon_idx.items() if s[a:b] != self._get[k]()]
+        if bad:
+            raise RuntimeError(f"port monitor {self._mon_name} disagrees with the pins "
+                               f"{', '.join(bad)}: the harness must concatenate "
+                               f"{', '.join(self._pin[k] for k in self._mon_idx)} in this order")
+
+    def _mon_transition(self, prev: str, s: str, t: float) -> tuple:
+        """The controls that differ between two monitor values, read as :meth:`_read` reads
+        a pin: ((name, value), ...), and whether a FeCAP / memristor control is among them.
+        Kept for reuse when ``s`` has no X/Z (reading it then has no effect but the value)."""
+        pairs = []
+        for i, k in enumerate(CONTROLS):
+            c = s[i]
+            if c != prev[i:i + 1]:
+                pairs.append((k, self._read(k, t, c)))
+        tr = (tuple(pairs), any(k in _FE_CTL for k, _ in pairs),
+              any(k in _MR_CTL for k, _ in pairs))
+        if not s.strip("01"):
+            if len(self._mon_tr) > 512:
+                self._mon_tr.clear()
+            self._mon_tr[(prev, s)] = tr
+        return tr
+
     def _on_change(self, name: str) -> None:
         """A pin changed (simulator callbacks fire once: re-arm). The first change of a
         time step schedules one processing in its ReadOnly phase."""
         self._cbs.pop(name, None)       # it fired: never deregister it
         if not self._running:
             return
-        if self._guard.done():
+        if not self._guard_started and self._guard.done():
             # the test ended before the guard task ever ran (a test that starts the model
-            # and returns at once), so its cleanup never ran: stop here
+            # and returns at once), so its cleanup never ran: stop here (once it runs, its
+            # cleanup stops the callbacks before it is done)
             self._disarm()
             return
         self._arm(name)
@@ -345,8 +527,9 @@ class MacroPortModel:
             self._raise_later(e)
             self._disarm()
 
-    def _read(self, name: str, t: float):
-        s = self._get[name]()
+    def _read(self, name: str, t: float, s: str | None = None):
+        if s is None:
+            s = self._get[name]()
         if name in CONTROLS:
             if s == "1" or s == "0":
                 self._defined.add(name)
@@ -373,18 +556,66 @@ class MacroPortModel:
         self.wakeups += 1
         hi, lo = simulator.get_sim_time()
         t = ((hi << 32) | lo) * self._ns_per_step
-        dirty, self._dirty = self._dirty, set()
         changes = {}
         last = self._last
-        for k in dirty:
-            v = self._read(k, t)
-            if last.get(k) != v:
-                changes[k] = last[k] = v
+        fe_grp = mr_grp = False        # a control of that port changed
+        mon = self._mon
+        if mon is not None and self._running:
+            s = mon.get_signal_val_binstr()
+            if self._mon_check:
+                self._mon_crosscheck(s)
+            prev = self._mon_last
+            if s != prev:
+                self._mon_last = s
+                nc = self._mon_nc
+                c, pc = s[:nc], prev[:nc]
+                if c != pc:
+                    tr = self._mon_tr.get((pc, c))
+                    if tr is None:
+                        tr = self._mon_transition(pc, c, t)
+                    pairs, fe_grp, mr_grp = tr
+                    for k, v in pairs:
+                        if last.get(k) != v:
+                            changes[k] = last[k] = v
+                if self._mon_fe:
+                    for k in _FE_VEC:
+                        a, b = self._mon_idx[k]
+                        if s[a:b] != prev[a:b]:
+                            v = self._read(k, t, s[a:b])
+                            if last.get(k) != v:
+                                changes[k] = last[k] = v
+        dirty = self._dirty
+        if dirty:
+            text = self._mon_last
+            idx = self._mon_idx
+            for k in dirty:
+                ab = idx.get(k)                # (in the monitor: only from start())
+                v = self._read(k, t, text[ab[0]:ab[1]] if ab else None)
+                if k in _FE_CTL:
+                    fe_grp = True
+                elif k in _MR_CTL:
+                    mr_grp = True
+                if last.get(k) != v:
+                    changes[k] = last[k] = v
+            dirty.clear()
+        lazy = self._lazy and self._running and (fe_grp or mr_grp)
+        if lazy:
+            # a port's unwatched vectors are brought up to date when one of its controls
+            # changes (the values a pulse start or a message may use), then watched
+            if fe_grp and not self._fe_watched:
+                self._watch_now(_FE_VEC, t, changes)
+                self._fe_watched = True
+            if mr_grp and not self._mr_watched:
+                self._watch_now(_MR_VEC, t, changes)
+                self._mr_watched = True
         out, errs = self.port.apply(t, changes, changed=True)
-        if "fe_rdata" in out:
-            self._out["fe_rdata"] = bits_to_int(out["fe_rdata"])
-        if "mr_rdata" in out:
-            self._out["mr_rdata"] = codes_to_int(out["mr_rdata"], self.array.adc.bits)
+        if lazy and (self._mr_watched or (self._fe_watched and not self._mon_fe)):
+            self._watch_ports()
+        if out:
+            if "fe_rdata" in out:
+                self._out["fe_rdata"] = bits_to_int(out["fe_rdata"])
+            if "mr_rdata" in out:
+                self._out["mr_rdata"] = codes_to_int(out["mr_rdata"], self.array.adc.bits)
         self.py_time_s += time.perf_counter() - t0
         for e in errs:
             self._error(e)
@@ -395,4 +626,6 @@ class MacroPortModel:
         """Wake-ups (time steps with port activity) and the Python time they took."""
         n = max(self.wakeups, 1)
         return {"wakeups": self.wakeups, "py_time_s": self.py_time_s,
+                "watch": self.watch, "port_monitor": self._mon is not None,
+                "monitor_fields": list(self._mon_idx),
                 "us_per_wakeup": 1e6 * self.py_time_s / n, "errors": len(self.errors)}

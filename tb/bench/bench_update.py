@@ -77,7 +77,8 @@ async def bench_update(dut):
     if model == "macro":
         array = macro.HybridArray(geom, rng=int(rng.integers(2**31)))
         array.backdoor.poke_hidden(rng.integers(-300, 301, size=(geom.slots, geom.lines)))
-        port = MacroPortModel(d, array).start()
+        kw = {} if cfg.get("mon", True) else {"mon": None}     # port monitor or the pins
+        port = MacroPortModel(d, array, watch=cfg.get("watch"), **kw).start()
     elif model == "none":
         d.fe_rdata_i.value = 0
     else:
@@ -152,7 +153,9 @@ async def bench_update(dut):
            "clk_ns": clk_ns, "wall_s": wall, "cpu_s": cpu, "sim_ns": sim_ns,
            "cycles": sim_ns / clk_ns, "wakeups": w1["wakeups"] - w0["wakeups"],
            "model_py_s": w1["py_time_s"] - w0["py_time_s"],
-           "fe_row_ops_total": fe_ops, "samples_total": n + 1, "checked": checked}
+           "fe_row_ops_total": fe_ops, "samples_total": n + 1, "checked": checked,
+           "watch": port.watch if port else None,
+           "port_monitor": port.stats()["port_monitor"] if port else None}
     if prof:
         prof.dump_stats(cfg["profile"])
     with open(cfg["out"], "w") as f:

@@ -19,8 +19,8 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
 
 from hymem import engine, macro, simrun, tbkit
-from hymem.macro_port import DEFAULT_PINS, MacroPortModel, bits_to_int, codes_to_int, \
-    int_to_bits, int_to_codes
+from hymem.macro_port import DEFAULT_PINS, MON_SIGNAL, MacroPortModel, bits_to_int, \
+    codes_to_int, int_to_bits, int_to_codes
 
 TOPLEVEL = "hymem_macro_port_stub"
 STUB = Path(__file__).with_name("hymem_macro_port_stub.sv")
@@ -69,7 +69,13 @@ class FakeController:
         await Timer(50, "ns")
 
 
-async def _setup(dut, **array_kw):
+#: what the model watches (MacroPortModel watch= and mon=): every rule test runs with each,
+#: the simulator's default first
+WATCH_MODES = [None, "all", "lazy"]
+MON_MODES = [MON_SIGNAL, None]
+
+
+async def _setup(dut, watch=None, mon=MON_SIGNAL, **array_kw):
     for k in macro.CONTROLS:
         getattr(dut, DEFAULT_PINS[k]).value = 0
     for k in macro.VECTORS:
@@ -77,7 +83,8 @@ async def _setup(dut, **array_kw):
     await Timer(10, "ns")
     rng = tbkit.rng()
     array = macro.HybridArray(GEOM, rng=rng, **array_kw)
-    port = MacroPortModel(dut, array).start()
+    port = MacroPortModel(dut, array, watch=watch, mon=mon).start()
+    assert port.stats()["port_monitor"] == (mon is not None)
     await Timer(10, "ns")
     return FakeController(dut), array, port, rng
 
@@ -103,10 +110,12 @@ def _check_levels(array, g, code):
 
 
 @cocotb.test()
-async def fecap_rows(dut):
+@cocotb.parametrize(watch=WATCH_MODES)
+async def fecap_rows(dut, watch):
     """Row reads return the stored bits (destructively); write-backs restore them; a full
-    row write (source-line zeros + bit-line ones) stores new data."""
-    fc, array, port, rng = await _setup(dut)
+    row write (source-line zeros + bit-line ones) stores new data, also when the row
+    address and mask were set well before the word line rose."""
+    fc, array, port, rng = await _setup(dut, watch)
     h = rng.integers(-511, 512, size=(GEOM.slots, L))
     array.backdoor.poke_hidden(h)
     stored = array.backdoor.fecap_bits()
@@ -124,6 +133,9 @@ async def fecap_rows(dut):
         data = rng.random(L) < 0.5
         mask = rng.random(L) < 0.8
         before = array.fe.bits[row].copy()
+        fc.set("fe_row", row)                 # address and first mask early
+        fc.set("fe_mask", mask & ~data)
+        await Timer(100, "ns")
         await fc.op("fe_write", row=row, bits=data, mask=mask)
         want = np.where(mask, data, before)
         assert (array.fe.bits[row] == want).all()
@@ -137,10 +149,11 @@ async def fecap_rows(dut):
 
 
 @cocotb.test()
-async def memristor_ops(dut):
+@cocotb.parametrize(watch=WATCH_MODES)
+async def memristor_ops(dut, watch):
     """RESET, code SET and ADC reads; the published transfer sequence programs the levels
     of the codes held in the MSB FeCAPs."""
-    fc, array, port, rng = await _setup(dut)
+    fc, array, port, rng = await _setup(dut, watch)
     lsb = array.adc.lsb_us
     ones = np.ones(L, dtype=bool)
     # RESET G+ of slot 1, digital-code SET with random codes, read through the ADC
@@ -219,10 +232,19 @@ def _ev(*items):
     return list(items)
 
 
+def _check_vector_error_time(e, events, t0):
+    """A changed address or mask (fe.1, mr.2) is reported at the time step it changed, in
+    every watch mode."""
+    if e.rule in ("fe.1", "mr.2"):
+        tv = next(t for t, ch in events if set(ch) <= set(macro.VECTORS))    # the change
+        assert abs(e.t_ns - (t0 + tv - events[0][0])) < 1e-6, (str(e), t0, tv)
+
+
 @cocotb.test()
-async def fecap_rules(dut):
+@cocotb.parametrize(watch=WATCH_MODES, mon=MON_MODES)
+async def fecap_rules(dut, watch, mon):
     """Each FeCAP-port rule of docs/macro_port.md, violated once, with its message."""
-    fc, array, port, rng = await _setup(dut)
+    fc, array, port, rng = await _setup(dut, watch, mon)
     ones = np.ones(L, dtype=bool)
     cases = [
         ("fe.1", r"fe_row_o changed while fe_wl_o is on",
@@ -254,10 +276,12 @@ async def fecap_rules(dut):
              (70, {"fe_bl": 0}), (100, {"fe_wl": 0}))),
     ]
     for rule, match, events in cases:
+        t0 = get_sim_time("ns")
         with port.expect_error(rule=rule, match=match) as exp:
             await fc.play(events)
             await fc.idle()
         assert "at t = " in str(exp.seen[0]) and f"[rule {rule}]" in str(exp.seen[0])
+        _check_vector_error_time(exp.seen[0], events, t0)
         array.backdoor.clear_pending()
     # fe.6: a row read twice without its write-back, and the quiescence check
     await fc.op("fe_read", row=9)
@@ -273,9 +297,10 @@ async def fecap_rules(dut):
 
 
 @cocotb.test()
-async def memristor_rules(dut):
+@cocotb.parametrize(watch=WATCH_MODES, mon=MON_MODES)
+async def memristor_rules(dut, watch, mon):
     """Each memristor-port rule of docs/macro_port.md, violated once, with its message."""
-    fc, array, port, rng = await _setup(dut)
+    fc, array, port, rng = await _setup(dut, watch, mon)
     ones = np.ones(L, dtype=bool)
     cases = [
         ("mr.1", r"RESET slot 0 .*mr_read_o is on too",
@@ -299,11 +324,21 @@ async def memristor_rules(dut):
         ("mr.4", r"ADC strobe 10 ns after the read started; at least 50 ns",
          _ev((0, {"mr_mask": ones, "mr_read": 1}), (10, {"mr_adc": 1}),
              (200, {"mr_read": 0, "mr_adc": 0}))),
+        # the FeCAP port after memristor pulses (watch="lazy" stopped watching its vectors),
+        # then the memristor port again
+        ("fe.1", r"fe_mask_o changed while fe_sl_o is on",
+         _ev((0, {"fe_row": 5, "fe_wl": 1}), (20, {"fe_mask": ones, "fe_sl": 1}),
+             (300, {"fe_mask": ~ones}), (2020, {"fe_sl": 0}), (2040, {"fe_wl": 0}))),
+        ("mr.2", r"mr_pol_o changed while mr_set_o is on",
+         _ev((0, {"mr_slot": 1, "mr_mask": ones, "mr_set": 1}), (400, {"mr_pol": ones}),
+             (1000, {"mr_set": 0}))),
     ]
     for rule, match, events in cases:
-        with port.expect_error(rule=rule, match=match):
+        t0 = get_sim_time("ns")
+        with port.expect_error(rule=rule, match=match) as exp:
             await fc.play(events)
             await fc.idle()
+        _check_vector_error_time(exp.seen[0], events, t0)
         array.backdoor.clear_pending()
     # mr.3: a transfer while one of the slot's MSB rows waits for its write-back
     await fc.op("tl_pre")
