@@ -37,7 +37,7 @@ venv: $(STAMP) ## create .venv and install hymem with its dependencies
 
 SIM_ONE   = $(if $(filter all,$(SIM)),verilator,$(SIM))
 # Icarus co-simulates about 7x slower than Verilator: its default run is shorter
-SAMPLES   ?= $(if $(filter icarus,$(SIM_ONE)),150,600)
+SAMPLES   ?= $(if $(filter icarus,$(SIM_ONE)),150,1000)
 
 sim: $(STAMP) ## the main job: train digits 64-16-10 through the RTL (hymem cosim) on SIM (default verilator)
 	$(VENV)/bin/hymem cosim --sim $(SIM_ONE) --samples $(SAMPLES) $(if $(SEED),--seed $(SEED)) \

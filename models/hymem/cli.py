@@ -297,8 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("cosim", help="train through the RTL co-simulation (the main job)")
     c.add_argument("--dataset", default="digits")
     c.add_argument("--arch", default="64-16-10")
-    c.add_argument("--samples", type=int, default=600,
-                   help="training samples (0: one epoch; default 600, about 3 minutes on Verilator)")
+    c.add_argument("--samples", type=int, default=1000,
+                   help="training samples (0: one epoch; default 1000, about 2.5 minutes on Verilator)")
     c.add_argument("--sim", choices=simrun.SIMULATORS, default="verilator")
     c.add_argument("--seed", type=int, default=1)
     c.add_argument("--k", type=int, default=10, help="transfer every K samples")

@@ -62,7 +62,7 @@ class CosimConfig:
 
     dataset: str = "digits"
     arch: str = "64-16-10"
-    samples: int = 600               # training samples (0: one epoch)
+    samples: int = 1000              # training samples (0: one epoch)
     seed: int = 1
     k: int = 10
     p: float = 0.5
