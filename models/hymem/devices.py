@@ -350,16 +350,15 @@ class MemristorBank(_Bank):
 
     # -- internals
 
-    def _draw(self, sel, stream: int, counter: np.ndarray, uniform: bool = False) -> np.ndarray:
-        """Draws for the selected devices: the generator's, or keyed by each device's
-        ``counter`` (which then counts this event)."""
+    def _normal(self, sel, stream: int, counter: np.ndarray) -> np.ndarray:
+        """Standard normal draws for the selected devices, one event each: the generator's,
+        or keyed by each device's ``counter`` (which then counts this event)."""
+        c = counter[sel]                # a view for a slice selection: draw before counting
         if self.keys is None:
-            shape = np.shape(counter[sel])
-            return self.rng.random(shape) if uniform else self.rng.standard_normal(shape)
-        c = counter[sel]
-        out = (keyed_uniform if uniform else keyed_normal)(self.keys[sel], stream, c)
+            return self.rng.standard_normal(np.shape(c))
+        z = keyed_normal(self.keys[sel], stream, c)
         counter[sel] = c + 1
-        return out
+        return z
 
     def _lognormal(self, mean_us, sigma_us, z_d, sel) -> np.ndarray:
         """Log-normal conductances with the given mean and sigma (uS), d2d part from ``z_d``,
@@ -368,10 +367,7 @@ class MemristorBank(_Bank):
         mean_us = np.maximum(mean_us, 1e-9)
         s_ln = np.sqrt(np.log1p((sigma_us / mean_us) ** 2))
         f = p.d2d_fraction
-        if self.keys is None:
-            z_c = self.rng.standard_normal(np.shape(z_d))
-        else:
-            z_c = self._draw(sel, _K_PROGRAM, self.programs)
+        z_c = self._normal(sel, _K_PROGRAM, self.programs)
         z = math.sqrt(f) * z_d + math.sqrt(1.0 - f) * z_c
         return mean_us * np.exp(s_ln * z - 0.5 * s_ln ** 2)
 
@@ -512,10 +508,8 @@ class MemristorBank(_Bank):
         sel = self._sel(where)
         g = self.conductance_us(sel)
         noise = np.sqrt((p.read_noise_rel * g) ** 2 + p.read_noise_us ** 2)
-        if rng is None and self.keys is not None:
-            z = self._draw(sel, _K_READ, self.reads)
-        else:
-            z = (self.rng if rng is None else _check_rng(rng)).standard_normal(np.shape(g))
+        z = self._normal(sel, _K_READ, self.reads) if rng is None else \
+            _check_rng(rng).standard_normal(np.shape(g))
         out = np.maximum(g + noise * z, 0.0)
         self._count("read", np.size(g), p.read_v ** 2 * g * 1e-6 * pulse_s)
         if isinstance(sel, np.ndarray):
