@@ -6,7 +6,8 @@ conductance from the published level statistics, and adds what the learning refe
 from the macro: an ADC read-out of every device (:meth:`StatisticalProgrammer.read_adc`) and
 per-device write counts for the endurance margin. A physical macro model can replace it: the
 reference only needs an object with the methods of :class:`ReadoutProgrammer`, built by a
-factory ``factory(n_arrays, geom, rng)``.
+factory ``factory(n_arrays, geom, rng, keys)`` (``keys``: the arrays' identities,
+:func:`hymem.reference.layer_keys`, for programmers with keyed devices).
 
 Model (per device, conductances in uS):
 
@@ -98,7 +99,8 @@ class ReadoutProgrammer(Programmer, Protocol):
         ...
 
 
-ProgrammerFactory = Callable[..., ReadoutProgrammer]   # (n, geom, rng[, keys=]) (physical_factory)
+#: ``factory(n_arrays, geom, rng, keys)`` -> a programmer for ``n_arrays`` arrays.
+ProgrammerFactory = Callable[[int, Geometry, np.random.Generator, np.ndarray], ReadoutProgrammer]
 
 
 class StatisticalProgrammer:
@@ -291,9 +293,10 @@ else:  # pragma: no cover
 
 
 def statistical_factory(stats: LevelStats = LevelStats()) -> ProgrammerFactory:
-    """A factory for :class:`StatisticalProgrammer` with the given statistics."""
+    """A factory for :class:`StatisticalProgrammer` with the given statistics (its draws come
+    from ``rng``; the arrays' ``keys`` are not used)."""
 
-    def make(n: int, geom: Geometry, rng: np.random.Generator) -> StatisticalProgrammer:
+    def make(n: int, geom: Geometry, rng: np.random.Generator, keys=None) -> StatisticalProgrammer:
         return StatisticalProgrammer(n, geom, rng, stats)
 
     return make
@@ -355,10 +358,10 @@ class PhysicalProgrammer:
 def physical_factory(*, keyed: bool = False, **kw):
     """Programmer factory for :class:`hymem.reference.Network` using the device physics.
 
-    ``keyed``: the network passes each layer's array seeds as device identities (``keys``,
-    :class:`hymem.macro.ArrayProgrammer`): order-independent device noise, identical to the
-    co-simulation's macro models (``hymem cosim``)."""
+    ``keyed``: the devices are keyed by the arrays' ``keys`` (the network passes each layer's
+    array seeds, :class:`hymem.macro.ArrayProgrammer`): order-independent device noise,
+    identical to the co-simulation's macro models (``hymem cosim``); otherwise every draw
+    comes from ``rng``."""
     def make(n, geom, rng, keys=None):
-        return PhysicalProgrammer(n, geom, rng, keys=keys, **kw)
-    make.keyed = keyed
+        return PhysicalProgrammer(n, geom, rng, keys=keys if keyed else None, **kw)
     return make

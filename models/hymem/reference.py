@@ -417,12 +417,8 @@ class Network:
                 self.layers.append(FloatLayer(h0 * (w_step / code_lsbs), opts.lr))
             else:
                 tiling_n = len(tile_layer(n_in, n_out, geom.synapses, geom.lines))
-                rng = np.random.default_rng([opts.seed, 3, li])
-                if getattr(factory, "keyed", False):     # device identities: the array seeds
-                    prog = factory(tiling_n, geom, rng,
-                                   keys=layer_keys(opts.seed, li, tiling_n))
-                else:
-                    prog = factory(tiling_n, geom, rng)
+                prog = factory(tiling_n, geom, np.random.default_rng([opts.seed, 3, li]),
+                               layer_keys(opts.seed, li, tiling_n))
                 self.layers.append(HybridLayer(li, n_in, n_out, h0, opts, prog, geom, w_step,
                                                stats.level_mean_us, force_numpy, record))
         self.binary = arch[-1] == 1
