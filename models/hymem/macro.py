@@ -117,6 +117,13 @@ class _Pulse:
                  "pol", "code", "v", "mask", "e0")
 
 
+def msb_rows(geom: Geometry, units: int) -> np.ndarray:
+    """FeCAP rows of each slot's MSB units, (S, U): rows b+1 .. b+U of the slot (b = its sign
+    row), the copies the DAC-free transfer pulses."""
+    return (np.arange(geom.slots)[:, None] * geom.rows_per_synapse + 1
+            + np.arange(units)[None, :])
+
+
 #: Device kinds in :func:`array_device_keys`.
 KEY_FECAP, KEY_MEMRISTOR = 0xFE, 0x3E
 
@@ -194,10 +201,7 @@ class HybridArray:
         self.last_transfer_ua = np.zeros(self.L)
         self._full = (slice(None),)
         self.backdoor = Backdoor(self)
-        R = geom.rows_per_synapse
-        # rows of each slot's MSB units, (S, U): b+1 .. b+2^k-1
-        self._msb_rows = np.array([[s * R + 1 + u for u in range(self.transfer.total_units)]
-                                   for s in range(geom.slots)])
+        self._msb_rows = msb_rows(geom, self.transfer.total_units)     # (S, U)
         self._fe_pv = self.fe.params.pulse_v
         self._fe_certain = (self.fe.row_certain_s(self._fe_pv) * 1e9).tolist()  # per row, ns
         self._fe_e = self.fe.params.energy_write_j
@@ -1051,9 +1055,7 @@ class ArrayProgrammer:
                                  f"{keys.dtype} {keys.shape}")
             fe, mr = zip(*(array_device_keys(int(k), geom) for k in keys))
             mr_keys = np.stack(mr)
-            rows = (np.arange(geom.slots)[:, None] * geom.rows_per_synapse + 1
-                    + np.arange(U)[None, :])                             # (S, U)
-            msb_keys = np.stack(fe)[:, rows, :]                          # (n, S, U, L)
+            msb_keys = np.stack(fe)[:, msb_rows(geom, U), :]             # (n, S, U, L)
         self.keys = keys
         self.mr = dv.MemristorBank((self.n, geom.memristor_rows, geom.lines), memristor, rng,
                                    formed=True, keys=mr_keys)
