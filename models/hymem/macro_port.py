@@ -395,19 +395,31 @@ class MacroPortModel:
         self._cbs[MON_SIGNAL] = simulator.register_value_change_callback(
             self._mon, self._on_mon, simulator.VALUE_CHANGE)
 
+    def _fired(self, key: str) -> bool:
+        """A value-change callback fired (they fire once: it is gone). False when the model
+        no longer watches; else the caller re-arms it."""
+        self._cbs.pop(key, None)        # it fired: never deregister it
+        if not self._running:
+            return False
+        if not self._guard_started and self._guard.done():
+            # the test ended before the guard task ever ran (a test that starts the model
+            # and returns at once), so its cleanup never ran: stop here (once it runs, its
+            # cleanup stops the callbacks before it is done)
+            self._disarm()
+            return False
+        return True
+
+    def _schedule(self) -> None:
+        """The first change of a time step schedules one processing in its ReadOnly phase."""
+        if self._ro is None:
+            self._ro = simulator.register_readonly_callback(self._on_readonly)
+
     def _on_mon(self) -> None:
         """The port monitor changed: as :meth:`_on_change` (the ReadOnly phase finds
         which controls changed)."""
-        self._cbs.pop(MON_SIGNAL, None)
-        if not self._running:
-            return
-        if not self._guard_started and self._guard.done():
-            self._disarm()      # (see _on_change)
-            return
-        self._cbs[MON_SIGNAL] = simulator.register_value_change_callback(
-            self._mon, self._on_mon, simulator.VALUE_CHANGE)
-        if self._ro is None:
-            self._ro = simulator.register_readonly_callback(self._on_readonly)
+        if self._fired(MON_SIGNAL):
+            self._arm_mon()
+            self._schedule()
 
     def _watch_ports(self) -> None:
         """watch="lazy", after a wake-up where a FeCAP or memristor control changed: stop
@@ -415,12 +427,8 @@ class MacroPortModel:
         is protected (rules fe.1, mr.2); start watching them when one of the port's own
         controls changes (then they were just read)."""
         sig = self.port.sig
-        fe_on = sig["fe_wl"] or sig["fe_sl"] or sig["fe_bl"]
-        mr_on = False
-        for k in _MR_CTL:
-            if sig[k]:
-                mr_on = True
-                break
+        fe_on = any(sig[k] for k in _FE_CTL)
+        mr_on = any(sig[k] for k in _MR_CTL)
         if self._fe_watched and mr_on and not fe_on and not self._mon_fe:
             self._unwatch(_FE_VEC)
             self._fe_watched = False
@@ -470,21 +478,11 @@ class MacroPortModel:
         return tr
 
     def _on_change(self, name: str) -> None:
-        """A pin changed (simulator callbacks fire once: re-arm). The first change of a
-        time step schedules one processing in its ReadOnly phase."""
-        self._cbs.pop(name, None)       # it fired: never deregister it
-        if not self._running:
-            return
-        if not self._guard_started and self._guard.done():
-            # the test ended before the guard task ever ran (a test that starts the model
-            # and returns at once), so its cleanup never ran: stop here (once it runs, its
-            # cleanup stops the callbacks before it is done)
-            self._disarm()
-            return
-        self._arm(name)
-        self._dirty.add(name)
-        if self._ro is None:
-            self._ro = simulator.register_readonly_callback(self._on_readonly)
+        """A pin changed (simulator callbacks fire once: re-arm)."""
+        if self._fired(name):
+            self._arm(name)
+            self._dirty.add(name)
+            self._schedule()
 
     def _on_readonly(self) -> None:
         self._ro = None
