@@ -273,6 +273,10 @@ class Coverage(uvm_subscriber):
         unknown = [g for g in self.goals if g not in self.bins]
         assert not unknown, f"coverage goals that are not bins of this build: {unknown}"
 
+    #: Events whose bin is the event's name and one field's value.
+    BIN_FIELD = {"cmd": "name", "queued": "kind", "err": "code", "irq": "source",
+                 "w1c": "name", "abort": "what"}
+
     def hit(self, name: str) -> None:
         if name not in self.bins:
             raise KeyError(f"coverage bin {name!r} does not exist")
@@ -296,22 +300,12 @@ class Coverage(uvm_subscriber):
                 self.hit("verify.retry")
             if i["failures"] and i["verify"]:
                 self.hit("verify.failure")
-        elif name == "cmd":
-            self.hit(f"cmd.{i['name']}")
-        elif name == "queued":
-            self.hit(f"queued.{i['kind']}")
-        elif name == "err":
-            self.hit(f"err.{i['code']}")
-        elif name == "irq":
-            self.hit(f"irq.{i['source']}")
-        elif name == "w1c":
-            self.hit(f"w1c.{i['name']}")
+        elif name in self.BIN_FIELD:          # bin "<event>.<value of its field>"
+            self.hit(f"{name}.{i[self.BIN_FIELD[name]]}")
         elif name == "readout":
             self.hit(f"readout.slot{i['slot']}.{'G-' if i['pol'] else 'G+'}")
         elif name == "readout_wait":
             self.hit("readout.wait" if i["behind"] == "readout" else "readout.wait_queued")
-        elif name == "abort":
-            self.hit(f"abort.{i['what']}")
         elif name == "form":
             if i["pulses"]:
                 self.hit("form.pulses")
