@@ -60,11 +60,22 @@ def test_fecap_window(figures):
 
 
 def test_fecap_window_floor():
-    """No woken cell below window_floor_v (100 mV): 40 mV above the sense reference even in
-    a million cells (the uncut normal tail put cells at the reference, docs/models.md)."""
+    """No woken cell below window_floor_v (the published worst case, 120 mV) and no sense
+    amplifier offset beyond 3 sigmas, even in a million cells: every read is at least 36 mV
+    (7 sigmas of sense noise) from its threshold (the uncut normal tails gave read errors,
+    docs/models.md)."""
     b = dv.FecapBank((64, 16384), None, 11)
-    assert b.window0_v.min() == pytest.approx(dv.FecapParams().window_floor_v)
-    assert (b.window0_v == b.params.window_floor_v).mean() < 1e-4
+    p = b.params
+    assert p.window_floor_v == pytest.approx(pub.FECAP_WINDOW_WORST_V)
+    assert b.window0_v.min() == pytest.approx(p.window_floor_v)
+    assert (b.window0_v == p.window_floor_v).mean() < 1e-4
+    assert np.abs(b.sa_offset_v).max() == pytest.approx(p.sense_offset_clip * p.sense_offset_sigma_v)
+    thr_hi = p.sense_ref_v + p.sense_offset_clip * p.sense_offset_sigma_v
+    thr_lo = p.sense_ref_v - p.sense_offset_clip * p.sense_offset_sigma_v
+    margin = min(p.window_floor_v * p.window_factor(p.initial_cycles) - thr_hi, thr_lo)
+    assert margin >= 7 * p.sense_noise_v - 1e-4
+    with pytest.raises(ValueError, match=r"sense_offset_clip must be in"):
+        dv.FecapParams(sense_offset_clip=-1.0)
     with pytest.raises(ValueError, match=r"window_floor_v must be in \[0, 0.12\]"):
         dv.FecapParams(window_floor_v=0.2)
 

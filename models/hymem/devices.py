@@ -546,12 +546,12 @@ class FecapParams:
     window_median_v: float = pub.FECAP_WINDOW_MEDIAN_V
     window_worst_v: float = pub.FECAP_WINDOW_WORST_V
     window_population: int = pub.FECAP_POPULATION
-    # Assumption: the normal spread is cut at 100 mV (the published worst case minus about one
-    # spread of a 16,384-device sample minimum). The published population had no woken
-    # device below 120 mV; the normal tail beyond it is an extrapolation that would put a cell
-    # at the sense reference (60 mV) in a few arrays per hundred: read errors the published
-    # arrays do not show. Weak cells are modelled by fault injection (`inject(weak=True)`).
-    window_floor_v: float = 0.100
+    # Assumption: the normal spread is cut at the published worst case, 120 mV: the published
+    # population had no woken device below it; the normal tail beyond it is an extrapolation
+    # that would put a cell at the sense reference (60 mV) in a few arrays per hundred: read
+    # errors the published arrays do not show. Weak cells are modelled by fault injection
+    # (`inject(weak=True)`).
+    window_floor_v: float = 0.120
     # -- programming pulse (published: 3 V, 2 us)
     pulse_v: float = pub.FECAP_PULSE_V
     pulse_s: float = pub.FECAP_PULSE_S
@@ -577,6 +577,10 @@ class FecapParams:
     # -- sense amplifier (assumption: the paper gives no offsets)
     sense_ref_v: float = 0.060          # reference at half the published worst-case window
     sense_offset_sigma_v: float = 0.008  # per sense amplifier (one per line), fixed
+    # Assumption: amplifiers whose offset is beyond this many sigmas are trimmed or screened
+    # at test, so the offset is a normal cut there. With the window floor this leaves every
+    # read at least 36 mV (7 sigmas of sense noise) from its threshold.
+    sense_offset_clip: float = 3.0
     sense_noise_v: float = 0.005        # per read
     # -- capacitances and energy (published)
     c_d_f: float = pub.FECAP_C_D_F
@@ -600,7 +604,7 @@ class FecapParams:
                      "fatigue_cycles", "c_d_f", "c_bl_f", "weak_tau_scale"):
             _check(name, getattr(self, name), 0, math.inf, lo_open=True)
         for name in ("tau_sigma_ln", "initial_cycles", "sense_ref_v", "sense_offset_sigma_v",
-                     "sense_noise_v", "energy_write_j"):
+                     "sense_offset_clip", "sense_noise_v", "energy_write_j"):
             _check(name, getattr(self, name), 0, math.inf)
         _check("wakeup_initial_fraction", self.wakeup_initial_fraction, 0, 1, lo_open=True)
         _check("weak_window_scale", self.weak_window_scale, 0, 1)
@@ -668,7 +672,8 @@ class FecapBank(_Bank):
         z_t = r.standard_normal(n) if k is None else keyed_normal(k, _K_TAU, 0)
         self.window0_v = np.maximum(p.window_median_v + p.window_sigma_v * z_w, p.window_floor_v)
         self.tau_scale = np.exp(p.tau_sigma_ln * z_t)
-        self.sa_offset_v = p.sense_offset_sigma_v * r.standard_normal(n[-1])
+        self.sa_offset_v = p.sense_offset_sigma_v * np.clip(
+            r.standard_normal(n[-1]), -p.sense_offset_clip, p.sense_offset_clip)
         self.weak = np.zeros(n, dtype=bool)
         self.read_flip = np.zeros(n, dtype=bool)
         self.sa_stuck = np.full(n[-1], -1, dtype=np.int8)
