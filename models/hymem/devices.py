@@ -290,6 +290,23 @@ class MemristorParams:
         ki, kg = self.law_knots()
         return np.interp(np.asarray(i_cc_ua, dtype=float), ki, kg)
 
+    def reset_quantile_us(self, z: float = 6.0) -> float:
+        """The ``z``-sigma upper quantile (uS) of a RESET device's conductance.
+
+        A RESET draws a log-normal conductance of mean ``level_mean_us[0]`` and sigma
+        ``hrs_sigma_us`` (:meth:`MemristorBank.reset`; its device-to-device and
+        cycle-to-cycle parts together are one standard normal ``Z``), so the quantile is
+        ``mean * exp(z * s - s**2 / 2)`` with ``s = sqrt(log1p((sigma / mean)**2))``. A RESET
+        of a device drawn from the population lands above it with probability ``Q(z)``:
+        about 1e-9 for the default ``z = 6`` (about 54 uS with the default parameters), a
+        bound for tests that check devices are RESET. It is a quantile over devices (one
+        device's RESETs share its device-to-device factor); read noise and stuck devices are
+        not included.
+        """
+        mean = self.level_mean_us[0]
+        s_ln = math.sqrt(math.log1p((self.hrs_sigma_us / mean) ** 2))
+        return mean * math.exp(z * s_ln - 0.5 * s_ln ** 2)
+
 
 class MemristorBank(_Bank):
     """A bank of 1T1R memristors of any ``shape``.

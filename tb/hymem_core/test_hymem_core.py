@@ -333,7 +333,12 @@ async def form_command(dut):
     await env.idle()
     g = env.array.backdoor.conductances()
     unformed = int((g < 20.0).sum())
-    assert tbkit.u(dut.cnt_failures_o) == unformed and unformed <= 2
+    # A device stays unformed after the 64 pulses (cfg_form_max_i) with probability 6.9e-4:
+    # a 300 us pulse at form_v forms it with probability 1 - 2**(-1/k), k its log-normal
+    # forming-time factor (MemristorParams: form_tau_s = 300 us / ln 2, form_tau_sigma_ln
+    # = 1), so E[2**(-64/k)] over k. More than 5 of the 128 unformed: 5.6e-10 (more than
+    # 2, the bound before, failed 1.1e-4 of the runs). cnt_failures_o is checked exactly.
+    assert tbkit.u(dut.cnt_failures_o) == unformed and unformed <= 5, unformed
     assert int(dut.irq_o.value) in (0, 1)
 
 
