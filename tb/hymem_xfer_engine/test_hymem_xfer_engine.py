@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
+from hymem import devices as dv
 from hymem import engine, macro, published, simrun, tbkit
 from hymem.macro_port import MacroPortModel
 from hymem.scoreboard import OpLog, ReplayProgrammer
@@ -58,8 +59,24 @@ class Env:
         self.rng = tbkit.rng()
         self.array = macro.HybridArray(self.geom, rng=int(self.rng.integers(2**31)), formed=formed)
         self.log = OpLog(self.array)
+        self._log_units()
         self.ref = None
         self.irq_seen = False
+
+    def _log_units(self):
+        """Each logged DAC-free transfer also records what its slot's MSB FeCAP units hold
+        when the pulse starts (``units``, (U, L)): the code the RTL wrote for the pulse."""
+        a = self.array
+        rows = macro.msb_rows(self.geom, a.transfer.total_units)       # (S, U)
+        begin = a.mr_begin
+
+        def mr_begin(kind, slot=0, *args, **kw):
+            out = begin(kind, slot, *args, **kw)
+            if kind == "xfer":
+                self.log.ops[-1]["units"] = a.backdoor.fecap_bits()[rows[int(slot)]].copy()
+            return out
+
+        a.mr_begin = mr_begin
 
     async def start(self, timing: dict = FAST_TIMING, clk_ns: int = CLK_NS):
         d = self.dut
@@ -137,6 +154,7 @@ class Env:
         prog.done()
         self.check()
         failed = programmed & ~prog.passed if self.cfg.verify_max else np.zeros_like(programmed)
+        self.check_transfer_codes(codes)
         if check_levels:
             self.check_levels(codes, only=programmed & ~failed)
         return failed
@@ -167,24 +185,48 @@ class Env:
         assert int(d.fe_pending_o.value) == 0 and int(d.seq_err_o.value) == 0
         self.port.check_quiescent()
 
-    def check_levels(self, codes, only):
-        """Conductance pairs of the synapses in `only` match their codes, statistically.
+    def check_transfer_codes(self, codes):
+        """Exact: at every DAC-free transfer pulse the slot's MSB units hold, on every line it
+        programs, the units of that synapse's code (``dv.code_units``: MSB1 x4, MSB2 x2,
+        MSB3 x1), as the RTL must have written them; what the pulse then does is the
+        device model's (a wrong-reading unit, ``inject_read_flip``, still holds the right
+        bit: it is its read-out that is wrong)."""
+        cm = codes[1][0]
+        units = self.array.transfer.units
+        for op in self.log.ops:
+            if op["kind"] != "xfer":
+                continue
+            s, lines = op["slot"], np.nonzero(op["mask"])[0]
+            want = dv.code_units(cm[s, lines], units).T                     # (U, n)
+            got = op["units"][:, lines]
+            bad = np.nonzero((got != want).any(axis=0))[0]
+            assert not len(bad), (f"transfer of slot {s}: MSB units at lines {lines[bad][:4].tolist()} "
+                                  f"hold {got[:, bad[:4]].T.astype(int).tolist()}, codes "
+                                  f"{cm[s, lines[bad[:4]]].tolist()} need {want[:, bad[:4]].T.astype(int).tolist()}")
 
-        The device model's levels are log-normal, and so is its RESET state (mean 1.4 uS,
-        sigma 1 uS: a RESET lands above 20 uS about once in 250,000, and a device with a
-        strong device-to-device RESET factor far more often; seed 706195975 drew 22 uS). So
-        the other device of each synapse is checked against the RESET distribution's
-        6-sigma quantile (`_reset_bound_us`: about 54 uS, exceeded once in 1e9 RESETs),
-        and, over at least 30 synapses, its median must be a RESET median (below 3 uS; a
-        device left at level 1 or above has a median of 9 uS or more). Per level with at
-        least 30 synapses the median target conductance must be within 6 uS of the
-        published mean (standard error about 2 uS) and the medians must increase with the
-        code. Which devices were RESET and SET is checked exactly by the ReplayProgrammer."""
+    def check_levels(self, codes, only):
+        """Conductance pairs of the synapses in `only` are consistent with their codes,
+        statistically. Which devices were RESET and SET, and with which code, is checked
+        exactly (the ReplayProgrammer, :meth:`check_transfer_codes`); these bounds catch an
+        analogue outcome that is wrong (a pulse that did not act), and are set so that the
+        device model's spread alone fails them less than about once in 1e9 runs:
+
+        * the other device of each synapse must be below the RESET distribution's 6-sigma
+          quantile (`MemristorParams.reset_quantile_us`, about 54 uS: the RESET state is
+          log-normal, mean 1.4 uS, sigma 1 uS, so a fixed 20 uS bound failed CI with seed
+          706195975, a device with a 2.9-sigma d2d RESET factor at 22 uS), and over at least
+          30 synapses their median must be a RESET median (below 3 uS; a device left at
+          level 1 or above has a median of 9 uS or more);
+        * per code level with at least 30 synapses the median target conductance must be
+          within ``3 + 7.5 * 10 / sqrt(n)`` uS of the published mean: the level spread is
+          about 10 uS (the median's standard error 1.25 sigma / sqrt(n)), the log-normal
+          median lies up to 2.2 uS below the mean and the verify windows move it up to 3 uS
+          (an audit found the former fixed 6 uS bound failing 2.8 % of random-seed runs)."""
         cs, cm = codes[0][0], codes[1][0]
         g = self.array.backdoor.conductances()              # (S, 2, L)
         target = np.where(cs.astype(bool), g[:, 1], g[:, 0])
         other = np.where(cs.astype(bool), g[:, 0], g[:, 1])
-        bound = _reset_bound_us(self.array.mr.params)
+        bound = self.array.mr.params.reset_quantile_us(6.0)
         bad = only & (other > bound)
         assert not bad.any(), (f"other device not RESET at {np.argwhere(bad)[:4].tolist()}: "
                                f"{other[bad][:4].round(1).tolist()} uS, above the RESET "
@@ -193,24 +235,15 @@ class Env:
             med = float(np.median(other[only]))
             assert med < 3.0, f"other devices' median {med:.1f} uS over {only.sum()} synapses: not RESET"
         means = np.asarray(published.MEMRISTOR_LEVEL_MEAN_US)
-        medians = {}
         for m in range(len(means)):
             sel = only & (cm == m)
-            if sel.sum() >= 30:
-                medians[m] = float(np.median(target[sel]))
-                assert abs(medians[m] - means[m]) < 6.0, (
-                    f"level {m}: median {medians[m]:.1f} uS over {sel.sum()} synapses, "
-                    f"published mean {means[m]} uS")
-        ms = sorted(medians)
-        assert all(medians[a] < medians[b] for a, b in zip(ms, ms[1:])), f"levels not monotonic: {medians}"
-
-
-def _reset_bound_us(p, z: float = 6.0) -> float:
-    """The `z`-sigma upper quantile (uS) of a RESET device's conductance in the device model
-    (log-normal, mean level_mean_us[0], sigma hrs_sigma_us; docs/models.md)."""
-    mean = p.level_mean_us[0]
-    s_ln = np.sqrt(np.log1p((p.hrs_sigma_us / mean) ** 2))
-    return float(mean * np.exp(z * s_ln - 0.5 * s_ln ** 2))
+            n = int(sel.sum())
+            if n >= 30:
+                med = float(np.median(target[sel]))
+                tol = 3.0 + 7.5 * 10.0 / np.sqrt(n)
+                assert abs(med - means[m]) < tol, (
+                    f"level {m}: median {med:.1f} uS over {n} synapses, published mean "
+                    f"{means[m]} uS, tolerance {tol:.1f} uS")
 
 
 def _all_codes(geom, rng) -> np.ndarray:
@@ -313,12 +346,20 @@ async def faults_are_reported(dut):
     bad = {(1, 3), (2, 7), (S - 1, L - 1)}
     got = {tuple(int(v) for v in x) for x in np.argwhere(failed)}
     assert bad <= got, f"failures {sorted(got)} must include the faulty devices {sorted(bad)}"
-    assert len(got - bad) <= max(2, S * L // 100), f"unexpected failures {sorted(got - bad)}"
+    # healthy devices fail 16 attempts at about 1e-3 each (their own d2d offset): at most
+    # 4 + S*L/128 of them (Poisson tail below 1e-8 for 64 and 1,024 synapses)
+    assert len(got - bad) <= 4 + S * L // 128, f"unexpected failures {sorted(got - bad)}"
     assert tbkit.u(dut.cnt_failures_o) == len(got)
     fl = env.array.backdoor.flags()
     assert (fl == failed).all(), "exactly the failed synapses keep their flag for the next transfer"
     assert env.irq_seen, "a failure raises the interrupt"
-    assert not failed[0, 5], "the wrong-reading MSB copy is repaired by verify + code SET"
+    # the wrong-reading MSB copy transfers one unit too many; verify retries it with code
+    # SETs until it passes, so it ends like any healthy device: it may fail only after all
+    # 15 retries, as about 1e-3 of healthy level-2 devices do (the old assertion that it
+    # never fails was that flaky)
+    retries = sum(op["kind"] == "set" and op["slot"] == 0 and op["mask"][5] for op in env.log.ops)
+    assert not failed[0, 5] or retries == 15, (
+        f"the wrong-reading MSB copy failed after {retries} code SET retries, not 15")
     # clearing the log
     dut.fail_clear_i.value = 1
     await RisingEdge(dut.clk_i)
@@ -408,7 +449,9 @@ async def forming(dut):
     formed = env.array.backdoor.conductances() >= 20.0
     unformed = np.argwhere(~formed)                       # (slot, pol, line)
     assert [S - 1, 1, L - 1] in unformed.tolist()
-    assert len(unformed) <= 3, f"{len(unformed)} devices unformed after 64 pulses"
+    # the forming-time spread leaves about 6.9e-4 of healthy devices unformed after 64
+    # pulses (docs/models.md): at most 6 of 128 besides the stuck one (binomial tail 6e-10)
+    assert len(unformed) <= 7, f"{len(unformed)} devices unformed after 64 pulses"
     assert tbkit.u(dut.cnt_failures_o) == len(unformed)
     addr = sorted(int(s_ * L + l) for s_, _, l in unformed)
     assert tbkit.u(dut.fail_first_o) == addr[0] and tbkit.u(dut.fail_last_o) == addr[-1]
