@@ -179,3 +179,18 @@ class LayerReplayProgrammer:
                 rp.done()
             except AssertionError as e:
                 raise AssertionError(f"array {k}: {e}") from None
+
+
+def last_read_codes(ops: list[dict], slots: int, lines: int) -> np.ndarray:
+    """The ADC code of each device's last logged read, (S, 2, L) (-1: never read).
+
+    The controller judges forming (and verify) by what it read, not by the conductance: a
+    device formed just above the target can read below it. Tests that count the
+    controller's forming failures compare with this, not with the backdoor conductance.
+    """
+    last = np.full((slots, 2, lines), -1, dtype=np.int64)
+    for op in ops:
+        if op["kind"] == "read" and op["adc"] is not None:
+            ln = np.nonzero(op["mask"])[0]
+            last[op["slot"], op["pol"][ln].astype(np.int64), ln] = np.asarray(op["adc"])[ln]
+    return last
