@@ -577,7 +577,8 @@ class SmokeSeq(HymemSeq):
 class TransferModesSeq(HymemSeq):
     """A sample with large increments, then CMD.TRANSFER, in every mode combination the
     build has (change-aware x round-to-nearest x verify); then a verify that must fail (the
-    windows of levels 1..7 emptied): retries, failures, failure log, FAIL interrupt."""
+    windows of levels 1..7 emptied, one used synapse given a nonzero code): retries,
+    failures, failure log, FAIL interrupt."""
 
     async def body(self):
         b = self.b
@@ -604,6 +605,19 @@ class TransferModesSeq(HymemSeq):
                 empty[reg.name] = r.pack(reg.name, **{f.name: (255 if lo else 0) if f.name != "L0"
                                                        else r.field(reg.name, "L0") for f in reg.fields})
             saved = {n: r.q[n] for n in empty}
+            # One used synapse gets a nonzero code (backdoor; the rest keep what the random
+            # samples left): a code magnitude >= 1 has an empty window, so its every verify
+            # read fails, and VERIFY_MAX = 1 makes that a retry and then a failure whatever
+            # the seed. (The random samples alone leave every code 0 with a probability a
+            # Monte Carlo puts between ~1e-12 and ~1e-8: not certain.)
+            macro = self.c.macro
+            h = macro.array.backdoor.hidden_weights()
+            used = np.argwhere(self.model.ref.used[0])
+            s, line = used[int(self.rng.integers(len(used)))]
+            mag = int(self.rng.integers(1 << (b.mag_width - b.code_bits), 1 << b.mag_width))
+            h[s, line] = mag if self.rng.integers(2) else -mag
+            macro.array.backdoor.poke_hidden(h)
+            self.model.sync_from_backdoor()
             await self.write_config(empty)
             await self.fw.write("MODE", CHANGE_AWARE=0, VERIFY_MAX=1)
             await self.cmd("TRANSFER")
