@@ -182,6 +182,12 @@ class _Bank:
 # ================================================================== memristor (1T1R)
 
 
+def ln_sigma(mean, sigma):
+    """Sigma of ln(X) for a log-normal X with the given mean and sigma:
+    ``sqrt(log1p((sigma / mean)^2))``."""
+    return np.sqrt(np.log1p((np.asarray(sigma, dtype=float) / mean) ** 2))
+
+
 @dataclass(frozen=True)
 class MemristorParams:
     """Parameters of a 1T1R HfO2 memristor. Published values are the defaults where they exist."""
@@ -304,8 +310,14 @@ class MemristorParams:
         not included.
         """
         mean = self.level_mean_us[0]
-        s_ln = math.sqrt(math.log1p((self.hrs_sigma_us / mean) ** 2))
+        s_ln = float(ln_sigma(mean, self.hrs_sigma_us))
         return mean * math.exp(z * s_ln - 0.5 * s_ln ** 2)
+
+    def read_noise_sigma_us(self, g_us) -> np.ndarray:
+        """Sigma (uS) of the read noise of a device at conductance ``g_us``:
+        ``sqrt((read_noise_rel * g)^2 + read_noise_us^2)``."""
+        g = np.asarray(g_us, dtype=float)
+        return np.sqrt((self.read_noise_rel * g) ** 2 + self.read_noise_us ** 2)
 
 
 class MemristorBank(_Bank):
@@ -382,7 +394,7 @@ class MemristorBank(_Bank):
         cycle-to-cycle part drawn for the selected devices (one programming event each)."""
         p = self.params
         mean_us = np.maximum(mean_us, 1e-9)
-        s_ln = np.sqrt(np.log1p((sigma_us / mean_us) ** 2))
+        s_ln = ln_sigma(mean_us, sigma_us)
         f = p.d2d_fraction
         z_c = self._normal(sel, _K_PROGRAM, self.programs)
         z = math.sqrt(f) * z_d + math.sqrt(1.0 - f) * z_c
@@ -524,7 +536,7 @@ class MemristorBank(_Bank):
                                                                   lo_open=True)
         sel = self._sel(where)
         g = self.conductance_us(sel)
-        noise = np.sqrt((p.read_noise_rel * g) ** 2 + p.read_noise_us ** 2)
+        noise = p.read_noise_sigma_us(g)
         z = self._normal(sel, _K_READ, self.reads) if rng is None else \
             _check_rng(rng).standard_normal(np.shape(g))
         out = np.maximum(g + noise * z, 0.0)

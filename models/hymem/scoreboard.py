@@ -14,28 +14,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from .macro import HybridArray, default_verify_windows
+from .macro import HybridArray, default_verify_windows, msb_rows
 
 
 class OpLog:
     """Every memristor operation ``array`` executes, in order (wraps its pulse entry points).
 
     Each entry: ``kind`` ('reset', 'set', 'form', 'read', 'pre', 'xfer'), ``slot``, per-line
-    ``pol`` and ``mask`` (bool arrays), ``code`` (code SET levels or None) and ``adc`` (the
-    codes an ADC strobe returned during a read, else None).
+    ``pol`` and ``mask`` (bool arrays), ``code`` (code SET levels or None), ``adc`` (the
+    codes an ADC strobe returned during a read, else None) and ``units`` (for 'xfer': what
+    the slot's MSB FeCAP units hold as the pulse starts, (U, L) bools, the code the
+    controller wrote for it; else None).
     """
 
     def __init__(self, array: HybridArray):
         self.ops: list[dict] = []
         begin, adc = array.mr_begin, array.mr_adc
         L = array.L
+        msb = msb_rows(array.geom, array.transfer.total_units)            # (S, U)
 
         def mr_begin(kind, slot=0, pol=None, mask=None, code=None, t_ns=None, v=None):
             self.ops.append(dict(
                 kind=kind, slot=int(slot),
                 pol=np.zeros(L, bool) if pol is None else np.asarray(pol, bool).copy(),
                 mask=np.ones(L, bool) if mask is None else np.asarray(mask, bool).copy(),
-                code=None if code is None else np.asarray(code).copy(), adc=None))
+                code=None if code is None else np.asarray(code).copy(), adc=None,
+                units=array.fe.bits[msb[int(slot)]].copy() if kind == "xfer" else None))
             return begin(kind, slot, pol, mask, code, t_ns, v)
 
         def mr_adc(t_ns=None):
@@ -181,16 +185,57 @@ class LayerReplayProgrammer:
                 raise AssertionError(f"array {k}: {e}") from None
 
 
-def last_read_codes(ops: list[dict], slots: int, lines: int) -> np.ndarray:
-    """The ADC code of each device's last logged read, (S, 2, L) (-1: never read).
 
-    The controller judges forming (and verify) by what it read, not by the conductance: a
-    device formed just above the target can read below it. Tests that count the
-    controller's forming failures compare with this, not with the backdoor conductance.
-    """
+def last_read_codes(ops: list[dict], slots: int, lines: int) -> np.ndarray:
+    """The ADC code of each device's last logged read, (S, 2, L) (-1: never read)."""
     last = np.full((slots, 2, lines), -1, dtype=np.int64)
     for op in ops:
         if op["kind"] == "read" and op["adc"] is not None:
             ln = np.nonzero(op["mask"])[0]
             last[op["slot"], op["pol"][ln].astype(np.int64), ln] = np.asarray(op["adc"])[ln]
     return last
+
+
+def forming_failures(ops: list[dict], g_us: np.ndarray, target_code: int, lsb_us: float) -> np.ndarray:
+    """The devices (S, 2, L) a forming run must report as failures: those whose last logged
+    read was below ``target_code``, the controller's own criterion.
+
+    A device formed just above the target can read below it on every later check (read
+    noise), so counting from the backdoor conductance ``g_us`` would be wrong now and then;
+    the backdoor only bounds the result: every device below the target is a failure, and no
+    failure is more than 10 % above it.
+    """
+    S, _, L = g_us.shape
+    failed = last_read_codes(ops, S, L) < target_code
+    target_us = target_code * lsb_us
+    assert failed[g_us < target_us].all(), f"a device below {target_us:g} uS is not among the failures"
+    assert (g_us[failed & (g_us >= target_us)] < 1.1 * target_us).all(), (
+        f"a device well above {target_us:g} uS is among the failures")
+    return failed
+
+
+def check_reset(g_us, params, what: str, median_n: int = 30) -> None:
+    """Conductances ``g_us`` of devices that must be RESET: each one below the RESET state's
+    6-sigma quantile (:meth:`MemristorParams.reset_quantile_us`, about 54 uS: a false
+    failure is about 1e-9 per device), and, over at least ``median_n`` devices, their median
+    below 3 uS (a RESET median is 1.15 uS; a formed device is at 20 uS or more, a SET level 1
+    at 11.9 uS on average)."""
+    g = np.asarray(g_us, dtype=float).ravel()
+    bound = params.reset_quantile_us()
+    bad = np.flatnonzero(g >= bound)
+    assert bad.size == 0, (f"{what}: {bad.size} device(s) at {g[bad][:8].round(1).tolist()} uS, "
+                           f"above the RESET state's 6-sigma bound {bound:.1f} uS")
+    if g.size >= median_n:
+        med = float(np.median(g))
+        assert med < 3.0, f"{what}: median {med:.1f} uS over {g.size} devices, not a RESET median"
+
+
+def read_noise_z(read_us, g_us, params, lsb_us: float) -> np.ndarray:
+    """How far each read-out (ADC code x LSB, uS) is from the conductance it read, less half
+    an ADC step, in units of the read noise's sigma at that conductance
+    (:meth:`MemristorParams.read_noise_sigma_us`). The read is g + noise, rounded to the LSB
+    (|rounding| <= LSB / 2) and clamped to the ADC's range (which only brings it closer), so
+    z <= |noise| / sigma, a half-normal |N(0, 1)|."""
+    g = np.asarray(g_us, float)
+    return (np.maximum(np.abs(np.asarray(read_us, float) - g) - lsb_us / 2, 0.0)
+            / params.read_noise_sigma_us(g))

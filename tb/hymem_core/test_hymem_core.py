@@ -16,7 +16,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from hymem import engine, macro, simrun, tbkit
 from hymem.macro_port import MacroPortModel
-from hymem.scoreboard import OpLog, ReplayProgrammer, last_read_codes
+from hymem.scoreboard import OpLog, ReplayProgrammer, forming_failures, read_noise_z
 
 TOPLEVEL = "hymem_core"
 CLK_NS = 250
@@ -316,16 +316,13 @@ async def readout_rows(dut):
             v = tbkit.u(dut.readout_o)
             codes = np.array([(v >> (8 * l)) & 0xFF for l in range(L)])
             assert (codes == ops[0]["adc"]).all(), "read-out buffer differs from the ADC codes"
-            # |read - g| less half an ADC step, in read-noise sigmas at g (MemristorParams:
-            # sqrt((read_noise_rel g)^2 + read_noise_us^2)); rounding is at most half a step
-            # and the ADC clamp only brings a read closer, so z <= |N(0, 1)|, independent per
-            # device: one beyond 8 has probability 1.2e-15 (2,048 devices: 2.5e-12 per run), a
+            # |read - g| less half an ADC step, in read-noise sigmas (read_noise_z):
+            # z <= |N(0, 1)|, independent per device: one beyond 8 has probability 1.2e-15 (2,048 devices: 2.5e-12 per run), a
             # row's mean beyond 2.5 is below 1.1e-17 for 16 lines or more (Chernoff); reading
             # a wrong row gives z of tens. (The fixed 8 uS / 1.5 uS mean bounds before failed
             # about 1e-9 of the small build's runs.)
-            lsb, mp = env.array.adc.lsb_us, env.array.mr.params
-            sigma = np.sqrt((mp.read_noise_rel * g[slot, pol]) ** 2 + mp.read_noise_us ** 2)
-            z = np.maximum(np.abs(codes * lsb - g[slot, pol]) - lsb / 2, 0.0) / sigma
+            lsb = env.array.adc.lsb_us
+            z = read_noise_z(codes * lsb, g[slot, pol], env.array.mr.params, lsb)
             assert z.mean() < 2.5 and z.max() < 8.0, (
                 f"ADC codes far from the conductances: in read-noise sigmas mean {z.mean():.2f}, "
                 f"max {z.max():.2f}")
@@ -346,11 +343,8 @@ async def form_command(dut):
     # the controller's criterion: a device's last read >= FORM.TARGET (40 codes, 20 uS); a
     # device formed just above 20 uS can read below it on every later check (read noise), so
     # failures are counted from the logged reads and the backdoor only bounds them
-    S, L = env.geom.slots, env.geom.lines
-    failed = last_read_codes(env.log.take(), S, L) < 40
-    g = env.array.backdoor.conductances()
-    assert failed[g < 20.0].all(), "a device below 20 uS was not reported"
-    assert (g[failed & (g >= 20.0)] < 22.0).all(), "a device well above 20 uS was reported unformed"
+    failed = forming_failures(env.log.take(), env.array.backdoor.conductances(), 40,
+                              env.array.adc.lsb_us)
     unformed = int(failed.sum())
     # A device stays unformed after the 64 pulses (cfg_form_max_i) with probability 6.9e-4:
     # a 300 us pulse at form_v forms it with probability 1 - 2**(-1/k), k its log-normal

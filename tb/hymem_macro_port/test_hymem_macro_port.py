@@ -21,6 +21,7 @@ from cocotb.triggers import Timer
 from hymem import engine, macro, simrun, tbkit
 from hymem.macro_port import DEFAULT_PINS, MON_SIGNAL, MacroPortModel, bits_to_int, \
     codes_to_int, int_to_bits, int_to_codes
+from hymem.scoreboard import check_reset
 
 TOPLEVEL = "hymem_macro_port_stub"
 STUB = Path(__file__).with_name("hymem_macro_port_stub.sv")
@@ -96,21 +97,6 @@ def _rank(x):
     r = np.empty(len(x))
     r[np.argsort(x, kind="stable")] = np.arange(len(x))
     return r
-
-
-def _check_reset(array, g, what: str) -> None:
-    """Conductances ``g`` of devices that must be RESET: each one below the RESET state's
-    6-sigma quantile from the model's parameters (MemristorParams.reset_quantile_us: about
-    54 uS; for 128 devices a false failure is 1.3e-7, where a fixed 25 uS failed 9.6e-5),
-    and their median below 3 uS (a RESET median is 1.15 uS and 6.6 % of RESETs are above 3
-    uS, so a false failure is below 1e-40; a formed device is at 20 uS or more, a SET level
-    1 at 11.9 uS on average)."""
-    bound = array.mr.params.reset_quantile_us()
-    bad = np.flatnonzero(g >= bound)
-    assert bad.size == 0, (f"{what}: lines {bad[:8].tolist()} at {g[bad][:8].round(1).tolist()} uS, "
-                           f"above the RESET state's 6-sigma bound {bound:.1f} uS")
-    med = float(np.median(g))
-    assert med < 3.0, f"{what}: median {med:.1f} uS over {g.size} devices, not a RESET median"
 
 
 def _check_levels(array, g, code):
@@ -209,7 +195,7 @@ async def memristor_ops(dut, watch):
     gs = array.backdoor.conductances()[2]
     tgt = np.where(pol, gs[1], gs[0])
     other = np.where(pol, gs[0], gs[1])
-    _check_reset(array, other, "the device not selected by the sign must stay RESET")
+    check_reset(other, array.mr.params, "the device not selected by the sign must stay RESET")
     _check_levels(array, tgt, cm[2])
     assert (array.backdoor.hidden_weights() == h).all()
     assert array.counts["mr_transfer"] == 1 and array.counts["tl_precharge"] == 1
@@ -239,7 +225,7 @@ async def forming(dut):
     assert array.mr.formed[0].all() and not array.mr.formed[1:].any()
     assert array.counts["mr_form"] == pulses
     await fc.op("mr_reset", slot=0)
-    _check_reset(array, array.backdoor.conductances()[0, 0], "formed devices not RESET")
+    check_reset(array.backdoor.conductances()[0, 0], array.mr.params, "formed devices not RESET")
     cocotb.log.info("adaptive forming: %d pulses", pulses)
 
 

@@ -23,6 +23,7 @@ from cocotb.triggers import FallingEdge, RisingEdge, SimTimeoutError, ValueChang
 from pyuvm import uvm_sequence
 
 from hymem import firmware
+from hymem.scoreboard import read_noise_z
 
 from top_apb import ApbItem
 from top_env import ctx
@@ -672,17 +673,6 @@ class AbortSeq(HymemSeq):
 
 
 # -------------------------------------------------------------------- read-out, forming
-
-
-def read_noise_z(read_us, g_us, params, lsb_us: float) -> np.ndarray:
-    """How far each read-out (ADC code x LSB, uS) is from the conductance it read, less half
-    an ADC step, in units of the read noise's sigma at that conductance
-    (``MemristorParams``: sigma = sqrt((read_noise_rel * g)^2 + read_noise_us^2)). The read
-    is g + noise, rounded to the LSB (|rounding| <= LSB / 2) and clamped to the ADC's range
-    (which only brings it closer), so z <= |noise| / sigma, a half-normal |N(0, 1)|."""
-    g = np.asarray(g_us, float)
-    sigma = np.sqrt((params.read_noise_rel * g) ** 2 + params.read_noise_us ** 2)
-    return np.maximum(np.abs(np.asarray(read_us, float) - g) - lsb_us / 2, 0.0) / sigma
 
 
 class ReadoutSeq(HymemSeq):

@@ -24,7 +24,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 from hymem import devices as dv
 from hymem import engine, macro, published, simrun, tbkit
 from hymem.macro_port import MacroPortModel
-from hymem.scoreboard import OpLog, ReplayProgrammer, last_read_codes
+from hymem.scoreboard import OpLog, ReplayProgrammer, check_reset, forming_failures
 
 TOPLEVEL = "tb_hymem_xfer_engine"
 HARNESS = Path(__file__).with_name("tb_hymem_xfer_engine.sv")
@@ -59,24 +59,8 @@ class Env:
         self.rng = tbkit.rng()
         self.array = macro.HybridArray(self.geom, rng=int(self.rng.integers(2**31)), formed=formed)
         self.log = OpLog(self.array)
-        self._log_units()
         self.ref = None
         self.irq_seen = False
-
-    def _log_units(self):
-        """Each logged DAC-free transfer also records what its slot's MSB FeCAP units hold
-        when the pulse starts (``units``, (U, L)): the code the RTL wrote for the pulse."""
-        a = self.array
-        rows = macro.msb_rows(self.geom, a.transfer.total_units)       # (S, U)
-        begin = a.mr_begin
-
-        def mr_begin(kind, slot=0, *args, **kw):
-            out = begin(kind, slot, *args, **kw)
-            if kind == "xfer":
-                self.log.ops[-1]["units"] = a.backdoor.fecap_bits()[rows[int(slot)]].copy()
-            return out
-
-        a.mr_begin = mr_begin
 
     async def start(self, timing: dict = FAST_TIMING, clk_ns: int = CLK_NS):
         d = self.dut
@@ -211,12 +195,10 @@ class Env:
         analogue outcome that is wrong (a pulse that did not act), and are set so that the
         device model's spread alone fails them less than about once in 1e9 runs:
 
-        * the other device of each synapse must be below the RESET distribution's 6-sigma
-          quantile (`MemristorParams.reset_quantile_us`, about 54 uS: the RESET state is
-          log-normal, mean 1.4 uS, sigma 1 uS, so a fixed 20 uS bound failed CI with seed
-          706195975, a device with a 2.9-sigma d2d RESET factor at 22 uS), and over at least
-          30 synapses their median must be a RESET median (below 3 uS; a device left at
-          level 1 or above has a median of 9 uS or more);
+        * the other device of each synapse must look RESET (`scoreboard.check_reset`: below
+          the RESET distribution's 6-sigma quantile, about 54 uS, and a median below 3 uS;
+          the RESET state is log-normal, mean 1.4 uS, sigma 1 uS, so a fixed 20 uS bound
+          failed CI with seed 706195975, a device with a 2.9-sigma d2d RESET factor at 22 uS);
         * per code level with at least 30 synapses the median target conductance must be
           within ``3 + 7.5 * 10 / sqrt(n)`` uS of the published mean: the level spread is
           about 10 uS (the median's standard error 1.25 sigma / sqrt(n)), the log-normal
@@ -226,14 +208,7 @@ class Env:
         g = self.array.backdoor.conductances()              # (S, 2, L)
         target = np.where(cs.astype(bool), g[:, 1], g[:, 0])
         other = np.where(cs.astype(bool), g[:, 0], g[:, 1])
-        bound = self.array.mr.params.reset_quantile_us(6.0)
-        bad = only & (other > bound)
-        assert not bad.any(), (f"other device not RESET at {np.argwhere(bad)[:4].tolist()}: "
-                               f"{other[bad][:4].round(1).tolist()} uS, above the RESET "
-                               f"state's 6-sigma bound {bound:.1f} uS")
-        if only.sum() >= 30:
-            med = float(np.median(other[only]))
-            assert med < 3.0, f"other devices' median {med:.1f} uS over {only.sum()} synapses: not RESET"
+        check_reset(other[only], self.array.mr.params, "the other devices of the transferred synapses")
         means = np.asarray(published.MEMRISTOR_LEVEL_MEAN_US)
         for m in range(len(means)):
             sel = only & (cm == m)
@@ -449,10 +424,8 @@ async def forming(dut):
     # 20 uS); its last read decides. A device formed just above 20 uS can read below it on
     # every later check (read noise): then it is a failure too, so the failures are counted
     # from the logged reads, and the backdoor only bounds them.
-    failed = last_read_codes(env.log.ops, S, L) < 40
-    g = env.array.backdoor.conductances()
-    assert failed[g < 20.0].all(), "a device below 20 uS was not reported"
-    assert (g[failed & (g >= 20.0)] < 22.0).all(), "a device well above 20 uS was reported unformed"
+    failed = forming_failures(env.log.ops, env.array.backdoor.conductances(), 40,
+                              env.array.adc.lsb_us)
     unformed = np.argwhere(failed)                        # (slot, pol, line)
     assert [S - 1, 1, L - 1] in unformed.tolist()
     # the forming-time spread leaves about 6.9e-4 of healthy devices unformed after 64
