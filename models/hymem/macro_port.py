@@ -246,7 +246,6 @@ class MacroPortModel:
         self._mon = None
         self._mon_last = ""
         self._mon_check = 0
-        self._mon_fe = False                   # the monitor holds fe_row and fe_mask
         self._mon_idx: dict = {}               # port signal -> its slice of the monitor
         if mon is not None:
             try:
@@ -264,7 +263,6 @@ class MacroPortModel:
                 self._mon_idx = {k: (i, i + 1) for i, k in enumerate(CONTROLS)}
                 self._mon_idx["fe_row"] = (nc, nc + nr)
                 self._mon_idx["fe_mask"] = (nc + nr, nc + nr + nm)
-                self._mon_fe = True
                 self._mon_nc = nc
                 self._mon = mh._handle
                 self._mon_name = mon
@@ -288,8 +286,8 @@ class MacroPortModel:
         else:
             for k in CONTROLS:
                 self._arm(k)
-        if self._mon_fe:
-            self._fe_watched = True            # through the monitor, always
+        if self._mon is not None:
+            self._fe_watched = True            # through the monitor (it holds fe_row, fe_mask), always
         if not self._lazy:
             for k in VECTORS:
                 if k not in self._mon_idx:
@@ -429,7 +427,7 @@ class MacroPortModel:
         sig = self.port.sig
         fe_on = any(sig[k] for k in _FE_CTL)
         mr_on = any(sig[k] for k in _MR_CTL)
-        if self._fe_watched and mr_on and not fe_on and not self._mon_fe:
+        if self._fe_watched and mr_on and not fe_on and self._mon is None:
             self._unwatch(_FE_VEC)
             self._fe_watched = False
         if self._mr_watched and fe_on and not mr_on:
@@ -575,13 +573,12 @@ class MacroPortModel:
                     for k, v in pairs:
                         if last.get(k) != v:
                             changes[k] = last[k] = v
-                if self._mon_fe:
-                    for k in _FE_VEC:
-                        a, b = self._mon_idx[k]
-                        if s[a:b] != prev[a:b]:
-                            v = self._read(k, t, s[a:b])
-                            if last.get(k) != v:
-                                changes[k] = last[k] = v
+                for k in _FE_VEC:
+                    a, b = self._mon_idx[k]
+                    if s[a:b] != prev[a:b]:
+                        v = self._read(k, t, s[a:b])
+                        if last.get(k) != v:
+                            changes[k] = last[k] = v
         dirty = self._dirty
         if dirty:
             text = self._mon_last
@@ -607,7 +604,7 @@ class MacroPortModel:
                 self._watch_now(_MR_VEC, t, changes)
                 self._mr_watched = True
         out, errs = self.port.apply(t, changes, changed=True)
-        if lazy and (self._mr_watched or (self._fe_watched and not self._mon_fe)):
+        if lazy and (self._mr_watched or (self._fe_watched and self._mon is None)):
             self._watch_ports()
         if out:
             if "fe_rdata" in out:
