@@ -341,9 +341,9 @@ async def cosim(dut):
     # the one modelled difference: FeCAP wear of the MSB units by the update's row operations
     msb_diff = 0.0
     for a in arrays:
-        rows = a.array._msb_rows                                         # (S, U)
-        w_rtl = a.array.fe._window((rows,))                              # (S, U, L)
-        w_ref = layers[a.layer].programmer.model.msb._window((a.tile,))     # (S, U, L)
+        rows = macro.msb_rows(geom, a.array.transfer.total_units)       # (S, U)
+        w_rtl = a.array.fe.window_v((rows,))                             # (S, U, L)
+        w_ref = layers[a.layer].programmer.model.msb.window_v((a.tile,))   # (S, U, L)
         msb_diff = max(msb_diff, float(np.max(np.abs(w_rtl / w_ref - 1.0))))
     counters = await check.counters_total()
     stats = [a.port.stats() for a in arrays]
