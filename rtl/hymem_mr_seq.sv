@@ -20,7 +20,10 @@
 //   Every operation ends with a t_gap recovery (all pulses off). Every phase
 //   lasts at least one cycle. Handshake: req_valid_i/req_ready_o (accepted in
 //   idle), done_o pulses for one cycle at the end. All port outputs are flops;
-//   selection signals are registered at accept and stable during the op.
+//   selection signals are registered at accept and stable during the op;
+//   mr_code_o carries the request's code for OP_SET only and is 0 otherwise (the
+//   gate-driver code means nothing to the other operations, and a requester that
+//   has no code to give, e.g. while forming, must not leave X on the port).
 //   Constraint (checked by the register block): 1 <= t_adc < t_read.
 
 `include "hymem_defs.svh"
@@ -150,7 +153,7 @@ module hymem_mr_seq #(
           slot_d = req_slot_i;
           pol_d  = req_pol_i;
           mask_d = req_mask_i;
-          code_d = req_code_i;
+          code_d = (req_op_i == OP_SET) ? req_code_i : '0;
           if (!valid_op) begin
             err_d   = 1'b1;
             state_d = S_DONE;

@@ -49,9 +49,9 @@ import numpy as np
 from cocotb.triggers import RisingEdge
 
 from . import datasets, engine, macro, reference, tbkit
-from .apb import Apb4Master
+from .apb import ApbBurstMaster
 from .firmware import COSIM_TIMING, COSIM_TIMING_CLK_NS, Hymem
-from .macro_port import MacroPortModel
+from .macro_tlm import MacroTlmModel
 from .programmer import physical_factory
 from .devices import device_keys
 from .scoreboard import LayerReplayProgrammer, OpLog
@@ -134,9 +134,18 @@ def _run_harness(simrun, c: CosimConfig, sim: str, n_arrays: int, waves: bool, c
                parameters={"NArrays": n_arrays, "ClkPeriodNs": COSIM_TIMING_CLK_NS},
                defines=_clock_defines(sim), seed=c.seed, waves=waves,
                extra_env={"HYMEM_COSIM": json.dumps(asdict(c))},
-               extra_sources=[simrun.repo_root() / "tb" / "hymem_cosim" / f"{HARNESS}.sv"],
+               extra_sources=harness_sources(),
                run_name=run_name or f"cosim-{c.dataset}-{c.arch}-s{c.seed}",
                console=console, public_all=False)
+
+
+def harness_sources() -> list:
+    """The co-simulation harness and its transactors (testbench HDL)."""
+    from . import simrun
+
+    tb = simrun.repo_root() / "tb"
+    return [tb / "hymem_cosim" / f"{HARNESS}.sv", tb / "hdl" / "hymem_apb_burst.sv",
+            tb / "hdl" / "hymem_macro_tlm.sv"]
 
 
 def _clock_defines(sim: str) -> dict:
@@ -151,7 +160,8 @@ def arrays_needed(cfg: CosimConfig) -> int:
 def hdl_clock(sim: str) -> bool:
     """Who makes the clock, whichever is faster (idle harness, 2 arrays, measured): on Icarus
     the harness (HYMEM_HDL_CLOCK; 11.7k cycles/s against 7.9k with cocotb's), on Verilator
-    cocotb (72k cycles/s; an HDL clock needs --timing, whose coroutines cost: 33k)."""
+    cocotb's GPI clock (C++, no Python per edge: 4x its Python clock; an HDL clock needs
+    --timing, whose coroutines cost)."""
     return sim == "icarus"
 
 
@@ -165,34 +175,16 @@ class Array:
     def __init__(self, dut, k: int, layer: int, tile: int, geom, seed: int):
         self.k, self.layer, self.tile = k, layer, tile
         scope = dut.gen_array[k]
-        self.bus = Apb4Master(scope, dut.clk_i, prefix="apb_")
+        self.bus = ApbBurstMaster(scope.u_bm)
         self.fw = Hymem(self.bus, name=f"array{k}")
         # keyed devices: the array's seed identifies them, as in the shadow's programmer
         self.array = macro.HybridArray(geom, rng=seed & 0x7FFF_FFFF, key=seed)
         self.log = OpLog(self.array)
-        self.port = MacroPortModel(scope, self.array, scope=scope)
+        self.port = MacroTlmModel(scope, self.array)
         self.irq = scope.irq
         self.lr = None
         self.scope = scope
-        cocotb.start_soon(self._slverr_watch())
-
-    async def _slverr_watch(self) -> None:
-        """Log every rejected access with its address, data and ERR code (the APB host only
-        says that one happened)."""
-        from cocotb.triggers import ReadOnly
-
-        from .regmap import ERROR_CODES
-
-        s = self.scope
-        while True:
-            await RisingEdge(s.apb_pslverr)
-            await ReadOnly()
-            addr, wr = int(s.apb_paddr.value), int(s.apb_pwrite.value)
-            reg = self.fw.rm.decode(addr)
-            _log(f"cosim: array {self.k}: PSLVERR on {'write' if wr else 'read'} of "
-                 f"{getattr(reg, 'name', '?')} (0x{addr:03X})"
-                 f"{f' data 0x{int(s.apb_pwdata.value):08X}' if wr else ''} "
-                 f"(ERR.CODE holds why; codes: {ERROR_CODES})")
+        self.transferred = False
 
     async def command(self, *names: str) -> None:
         """Issue a command to wait on: DONE is cleared first, since every operation that ends
@@ -206,13 +198,19 @@ class Array:
             await RisingEdge(self.irq)
 
     async def sample(self, xq, eq, lr_mult: int, lr_shift: int) -> None:
+        """One sample in one access list: the learning rate (when it changed), x, e, clear
+        DONE, CMD.SAMPLE, wait for the interrupt, then SAMPLES_SINCE, which is 0 when the
+        controller transferred after this sample (every K-th): ``transferred``."""
+        fw = self.fw
+        ops = []
         if self.lr != (lr_mult, lr_shift):
-            await self.fw.set_lr(lr_mult, lr_shift)
+            ops.append(fw.op_write("LR", MULT=lr_mult, SHIFT=lr_shift))
             self.lr = (lr_mult, lr_shift)
-        await self.fw.write_vector("XBUF", xq)
-        await self.fw.write_vector("EBUF", eq)
-        await self.command("SAMPLE")
-        await self.wait_done()
+        ops += fw.vector_ops("XBUF", xq) + fw.vector_ops("EBUF", eq)
+        ops += [fw.op_write("IRQ_STATUS", DONE=1), fw.op_write("CMD", SAMPLE=1), ("irq",),
+                fw.op_read("SAMPLES_SINCE")]
+        since = (await fw.run(ops))[-1]
+        self.transferred = fw.op_field("SAMPLES_SINCE", "COUNT", since) == 0
 
 
 async def _all(coros):
@@ -245,7 +243,7 @@ async def cosim(dut):
     if hdl_clock(os.environ.get("HYMEM_SIM", "")):   # the harness's: its ClkPeriodNs
         await RisingEdge(dut.clk_i)
     else:
-        await tbkit.start_clock(dut.clk_i, COSIM_TIMING_CLK_NS)
+        await tbkit.start_clock(dut.clk_i, COSIM_TIMING_CLK_NS, impl="gpi")
     await tbkit.reset(dut.clk_i, dut.rst_ni)
 
     # ---------------------------------------------------------------- set-up
@@ -286,6 +284,11 @@ async def cosim(dut):
     n = cfg.samples or len(ytr)
     order = np.resize(order, n)
     correct = 0
+    prof = None
+    if os.environ.get("HYMEM_PROFILE"):          # cProfile of the training loop (debugging)
+        import cProfile
+        prof = cProfile.Profile()
+        prof.enable()
     t_train = time.perf_counter()
     for t, idx in enumerate(order):
         ok, pairs = net.gradients(xtr[idx], int(ytr[idx]))
@@ -309,7 +312,11 @@ async def cosim(dut):
             bd.poke_hidden(h)
             _log(f"cosim: sample {t}: hidden weight (slot 0, line 0) of array 0 changed on purpose")
         try:
-            if net.samples % cfg.k == 0:          # the controllers transferred by themselves
+            moved = {a.transferred for a in arrays}
+            if len(moved) > 1:
+                raise AssertionError("the arrays disagree on whether they transferred after "
+                                     "this sample (SAMPLES_SINCE)")
+            if moved.pop():                      # the controllers transferred by themselves
                 net.transfers += 1
                 await check.transfer()
             check.sample(t)
@@ -327,6 +334,10 @@ async def cosim(dut):
             _log(f"cosim: {t + 1}/{n} samples, running train accuracy {correct / (t + 1):.3f}, "
                  f"{(t + 1) / el:.1f} samples/s, state match so far")
     train_s = time.perf_counter() - t_train
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(os.environ["HYMEM_PROFILE"])
+        _log(f"cosim: profile of the training loop in {os.environ['HYMEM_PROFILE']}")
 
     # ------------------------------------------------------------- accuracy
     for li, layer in enumerate(layers):
@@ -363,6 +374,8 @@ async def cosim(dut):
                arrays=n_arrays, transfers=net.transfers + 1, counters=counters,
                sim_time_us=cocotb.simtime.get_sim_time("us"),
                macro_model_py_s=sum(s["py_time_s"] for s in stats),
+               macro_model=[{k: v for k, v in st.items()} for st in stats],
+               bus_bursts=sum(a.bus.bursts for a in arrays),
                bus_ops=sum(a.fw.bus_ops for a in arrays), options=asdict(cfg))
     _log(f"cosim: the shadow's final hidden weights programmed into {DEVICE_DRAWS} fresh "
          f"device draws: test accuracy {np.mean(draws):.4f} +- {np.std(draws):.4f} "
@@ -426,6 +439,7 @@ class Checker:
 
     def sample(self, t: int) -> None:
         for a in self.arrays:
+            a.port.sync()
             st = self.layers[a.layer].state
             h = a.array.backdoor.hidden_weights()
             if not (h == st.h[a.tile]).all():
@@ -443,6 +457,8 @@ class Checker:
     async def transfer(self) -> None:
         """After a transfer in the RTL: the reference transfers with the RTL's logs, then every
         array's counters are compared and its memristors read out."""
+        for a in self.arrays:
+            a.port.sync()
         for li, layer in enumerate(self.layers):
             mine = [a for a in self.arrays if a.layer == li]
             prog = LayerReplayProgrammer([a.log.take() for a in mine], layer.geom.slots,
@@ -477,6 +493,7 @@ class Checker:
 
     async def _readout(self, a) -> None:
         codes = await a.fw.read_conductance_codes()           # (S, 2, L)
+        a.port.sync()
         a.codes = codes.reshape(-1, codes.shape[-1]).astype(np.uint8)
         # the read-out must return what the macro's ADC gave
         reads = [op for op in a.log.take() if op["kind"] == "read"]
