@@ -746,12 +746,18 @@ class Backdoor:
 
     def __init__(self, array: HybridArray) -> None:
         self._a = array
-        #: called after every poke (a transaction-level model drops its predictions)
+        #: ``f(event)`` for a model that applies the port's operations late (the
+        #: transaction-level model): ``"sync"`` before every peek and poke (apply what is
+        #: pending), ``"poked"`` after every poke (drop predictions of the array's reads)
         self.listeners: list = []
+
+    def _sync(self) -> None:
+        for f in self.listeners:
+            f("sync")
 
     def _poked(self) -> None:
         for f in self.listeners:
-            f()
+            f("poked")
 
     def _data_rows(self) -> np.ndarray:
         g = self._a.geom
@@ -761,11 +767,13 @@ class Backdoor:
     def hidden_weights(self) -> np.ndarray:
         """Signed hidden weights (S, L), decoded from the FeCAP data rows like the controller
         decodes them (majority of copies, ties to 1)."""
+        self._sync()
         sign, mag = decode_slot(self._data_rows(), self._a.geom)
         return np.where(sign.astype(bool), -mag, mag)
 
     def poke_hidden(self, h) -> None:
         """Write signed hidden weights (S, L) into every copy of the data rows."""
+        self._sync()
         g = self._a.geom
         h = np.asarray(h)
         top = 2 ** g.mag_width - 1
@@ -779,10 +787,12 @@ class Backdoor:
         self._poked()
 
     def flags(self) -> np.ndarray:
+        self._sync()
         g = self._a.geom
         return self._a.fe.bits[g.flag_row(0): g.flag_row(0) + g.slots].copy()
 
     def poke_flags(self, f) -> None:
+        self._sync()
         g = self._a.geom
         f = np.asarray(f, dtype=bool)
         if f.shape != (g.slots, g.lines):
@@ -791,19 +801,23 @@ class Backdoor:
         self._poked()
 
     def fecap_bits(self) -> np.ndarray:
+        self._sync()
         return self._a.fe.bits.copy()
 
     def poke_fecap_row(self, row: int, bits) -> None:
+        self._sync()
         self._a.fe.bits[int(row)] = np.asarray(bits, dtype=bool)
         self._poked()
 
     def conductances(self) -> np.ndarray:
         """Noise-free conductances (S, 2, L) uS: [:, 0] G+, [:, 1] G-."""
+        self._sync()
         g = self._a.geom
         return self._a.mr.conductance_us().reshape(g.slots, 2, g.lines)
 
     def poke_conductance(self, g_us) -> None:
         """Set conductances (S, 2, L) uS; the devices become formed."""
+        self._sync()
         geo = self._a.geom
         g = np.asarray(g_us, dtype=float)
         if g.shape != (geo.slots, 2, geo.lines):
@@ -818,15 +832,18 @@ class Backdoor:
     def codes(self) -> tuple[np.ndarray, np.ndarray]:
         """Canonical transfer codes (code_sign, code_mag) of the stored hidden weights
         (truncation), each (S, L)."""
+        self._sync()
         h = self.hidden_weights()
         cm = np.abs(h) >> (self._a.geom.mag_width - self._a.geom.code_bits)
         return ((h < 0) & (cm != 0)).astype(np.int64), cm
 
     def pending_rows(self) -> list[int]:
+        self._sync()
         return sorted(self._a.pending)
 
     def clear_pending(self) -> None:
         """Forget pending write-backs (after a test provoked an error on purpose)."""
+        self._sync()
         self._a.pending.clear()
         self._a.active = None
 

@@ -589,9 +589,14 @@ class MacroTlmModel(PortModelBase):
 
     # -------------------------------------------------------------- the read cache
 
-    def _on_poke(self) -> None:
-        """The backdoor changed the array: every prediction is stale."""
-        if self._running:
+    def _on_poke(self, event: str) -> None:
+        """The backdoor: before a peek or poke, apply what is pending; after a poke, every
+        prediction is stale."""
+        if not self._running or self._in_callback:
+            return
+        if event == "sync":
+            self._drain()
+        elif event == "poked":
             self._refresh(force=True)
 
     def _refresh(self, force: bool = False) -> None:
