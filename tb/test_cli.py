@@ -95,6 +95,19 @@ def test_the_same_file_twice_is_refused(tmp_path, capsys, no_work):
     assert not Path(p).exists()
 
 
+def test_an_output_may_not_replace_the_dataset(tmp_path, capsys, no_work):
+    f = tmp_path / "d.csv"
+    f.write_text("1,2,0\n")
+    rc, _, err = run(["train", "--dataset", f"csv:{f}", "--json", str(f)], capsys)
+    assert rc == 2 and err == (f"hymem train: error: --json {f}: is an input file of --dataset "
+                               f"csv:{f}; give another name\n")
+    assert f.read_text() == "1,2,0\n"
+    rec = tmp_path / "train-labels-idx1-ubyte.gz"
+    rc, _, err = run(["cosim", "--dataset", f"idx:{tmp_path}", "--json", str(rec)], capsys)
+    assert rc == 2 and err == (f"hymem cosim: error: --json {rec}: is an input file of --dataset "
+                               f"idx:{tmp_path}; give another name\n")
+
+
 @pytest.mark.parametrize("name,match", [
     ("x.xyz", r"--plot {p}: extension '\.xyz'; the plot file must end in one of .*\.pdf, .*\.png, .*\.svg"),
     ("levels", r"--plot {p}: no extension; the plot file must end in one of "),
@@ -198,6 +211,9 @@ def test_atomic_write(tmp_path, monkeypatch):
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(g.stat().st_mode) == 0o666 & ~mask
+    h = tmp_path / "gone" / "h"            # the folder was removed while the work ran
+    outputs.atomic_write(h, lambda fh: fh.write(b"y"))
+    assert h.read_bytes() == b"y"
 
 
 def test_a_closed_stdout_does_not_cost_the_files(tmp_path):
@@ -288,6 +304,28 @@ def test_bench_stop_keeps_the_finished_runs(tmp_path):
     assert [p.name for p in paths] == ["bench.json", "bench.md"]
     assert "**Interrupted (Ctrl-C)**" in paths[1].read_text()
     assert json.loads(paths[0].read_text())["interrupted"] is True
+
+
+@pytest.mark.parametrize("stop_after", [None, 200])
+def test_cli_bench_writes_its_files_also_when_interrupted(stop_after, tmp_path, capsys, monkeypatch):
+    real = bench.run_bench
+    monkeypatch.setattr(bench, "run_bench", lambda **kw: real(
+        **kw, datasets_used=(("iris", (4, 8, 3)),), k_sweep=(5,), sweep=("iris", (4, 8, 3)),
+        throughput_blocks=(2, 60)))
+    if stop_after:
+        interrupt_after(monkeypatch, stop_after)      # in the second run (120 samples each)
+    out_dir = tmp_path / "b"
+    rc, out, err = run(["bench", "--seeds", "1", "--epochs", "1", "--out", str(out_dir)], capsys)
+    res = json.loads((out_dir / "bench.json").read_text())
+    if stop_after is None:
+        assert rc == 0 and err == "" and res["interrupted"] is False and len(res["table"]) == 6
+        assert sorted(p.name for p in out_dir.iterdir()) == ["bench.json", "bench.md", "k_sweep.png"]
+    else:
+        assert rc == 130 and "interrupted: finishing the current run" in err
+        assert res["interrupted"] is True and [r["scheme"] for r in res["table"]] == ["float"]
+        assert sorted(p.name for p in out_dir.iterdir()) == ["bench.json", "bench.md"]
+    for name in ("bench.json", "bench.md"):
+        assert f"wrote: {out_dir / name}\n" in out
 
 
 # ------------------------------------------------------------------- argument ranges

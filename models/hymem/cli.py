@@ -18,17 +18,16 @@ import time
 from . import __version__, outputs, simrun
 
 
-def int_range(lo: int, hi: int | None = None):
-    """argparse type: an integer in ``lo..hi`` (``hi`` None: no upper bound); the message names
-    the range (argparse adds the option's name)."""
+def int_range(lo: int, hi: int):
+    """argparse type: an integer in ``lo..hi``; the message names the range (argparse adds the
+    option's name)."""
     def parse(text: str) -> int:
         try:
             v = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-        if v < lo or (hi is not None and v > hi):
-            raise argparse.ArgumentTypeError(
-                f"must be an integer in {lo}..{hi if hi is not None else ''}; got {v}")
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"must be an integer in {lo}..{hi}; got {v}")
         return v
     parse.__name__ = "int"
     return parse
@@ -319,7 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     dv.set_defaults(func=_cmd_devices, outputs=(("json", "--json", "file"), ("plot", "--plot", "plot")))
     t = sub.add_parser("train", help="train the float or hybrid learning reference on a dataset")
     _add_train_args(t)
-    t.set_defaults(func=_cmd_train, outputs=(("json", "--json", "file"), ("record", "--record", "file")))
+    t.set_defaults(func=_cmd_train, outputs=(("json", "--json", "file"), ("record", "--record", "file")),
+                   inputs=(("dataset", "--dataset"),))
     from .bench import OUTPUT_FILES
     b = sub.add_parser("bench", help="standard comparison table and k sweep (docs/reference.md)")
     b.add_argument("--quick", action="store_true", help="short version: 2 epochs, 1 seed, 1-epoch sweep")
@@ -346,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--progress", type=int, default=100, help="progress line every N samples")
     c.add_argument("--waves", action="store_true", help="dump waves (large!)")
     c.add_argument("--json", metavar="FILE")
-    c.set_defaults(func=_cmd_cosim, outputs=(("json", "--json", "file"),))
+    c.set_defaults(func=_cmd_cosim, outputs=(("json", "--json", "file"),), inputs=(("dataset", "--dataset"),))
     return ap
 
 

@@ -566,6 +566,16 @@ def _csv(file: str, header: str = "auto") -> Dataset:
         raise
 
 
+def input_files(name: str) -> list[Path]:
+    """The files a ``--dataset`` name reads (csv: the file; idx: the four files, with and
+    without ``.gz``); nothing for the built-in sets."""
+    if name.startswith("csv:") and len(name) > 4:
+        return [Path(name[4:])]
+    if name.startswith("idx:") and len(name) > 4:
+        return [Path(name[4:]) / (stem + gz) for stem in IDX_FILES.values() for gz in ("", ".gz")]
+    return []
+
+
 def load(name: str, csv_header: str = "auto") -> Dataset:
     """Load a dataset by its ``--dataset`` name (see the module doc); ``csv_header`` applies to
     ``csv:`` files."""

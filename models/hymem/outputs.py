@@ -140,9 +140,18 @@ def check_dir(path, option: str, files: Iterable[str] = ()) -> Path:
     return target
 
 
-def check(args, cmd: str | None = None) -> None:
+def check(args) -> None:
     """Check every output option declared by the subcommand (``args.outputs``: tuples
-    ``(attribute, option, kind[, files])``, kind one of :data:`KINDS`). Raises OutputError."""
+    ``(attribute, option, kind[, files])``, kind one of :data:`KINDS`), and that none is an
+    input file of the dataset option named by ``args.inputs`` (``(attribute, option)``).
+    Raises OutputError."""
+    inputs: dict[Path, str] = {}
+    for attr, option in getattr(args, "inputs", ()):
+        value = getattr(args, attr, None)
+        if isinstance(value, str):
+            from .datasets import input_files
+            for p in input_files(value):
+                inputs[Path(os.path.realpath(p))] = f"{option} {value}"
     seen: dict[Path, str] = {}
     for spec in getattr(args, "outputs", ()):
         attr, option, kind = spec[:3]
@@ -157,6 +166,9 @@ def check(args, cmd: str | None = None) -> None:
             if kind == "plot":
                 _check_plot_format(value, option)
         for p in paths:
+            if p in inputs:
+                raise OutputError(f"{option} {value}: is an input file of {inputs[p]}; give "
+                                  f"another name")
             if p in seen:
                 raise OutputError(f"{seen[p]} and {option} both write {p}; give different files")
             seen[p] = option
@@ -175,13 +187,15 @@ def atomic_write(path, write: Callable[[IO[bytes]], None]) -> None:
     """Write a file through ``write(binary_file)`` atomically: the whole new content or the old
     file, never a part (temporary file in the same folder, fsync, ``os.replace``). A symlink is
     followed (its target is replaced); an existing device or pipe is written directly.
-    Raises OSError (the temporary file is removed)."""
+    The folder is created if it went away since :func:`check`. Raises OSError (the temporary
+    file is removed)."""
     target = Path(os.path.realpath(path))
     if target.exists() and not target.is_file() and not target.is_dir():
         with open(target, "wb") as f:
             write(f)
         return
     mode = stat.S_IMODE(target.stat().st_mode) if target.is_file() else _new_file_mode()
+    target.parent.mkdir(parents=True, exist_ok=True)     # again, if it went away meanwhile
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
