@@ -55,13 +55,15 @@ COMMANDS = {
 
 
 @pytest.mark.parametrize("cmd", list(COMMANDS))
-@pytest.mark.parametrize("bad", ["dir", "parent_is_file", "empty", "unwritable"])
+@pytest.mark.parametrize("bad", ["dir", "parent_is_file", "empty", "unwritable", "read_only"])
 def test_bad_output_paths_are_refused_before_the_work(cmd, bad, tmp_path, capsys, no_work):
     argv, option = COMMANDS[cmd]
     (tmp_path / "afile").write_text("x")
     name = "r.png" if option == "--plot" else "r.json"
     path = {"dir": str(tmp_path), "parent_is_file": str(tmp_path / "afile" / name), "empty": "",
-            "unwritable": f"/proc/hymem-test/{name}"}[bad]
+            "unwritable": f"/proc/hymem-test/{name}", "read_only": f"/sys/hymem-test-{name}"}[bad]
+    if bad == "read_only" and not os.path.isdir("/sys/kernel"):
+        pytest.skip("needs Linux sysfs (a folder nobody may write, root included)")
     rc, out, err = run(argv + [path], capsys)
     sub = argv[0]
     expect = {
@@ -71,6 +73,8 @@ def test_bad_output_paths_are_refused_before_the_work(cmd, bad, tmp_path, capsys
         "empty": f"hymem {sub}: error: {option}: empty path; give a file name\n",
         "unwritable": f"hymem {sub}: error: {option} {path}: cannot create folder "
                       f"/proc/hymem-test: ",
+        "read_only": f"hymem {sub}: error: {option} {path}: cannot write in folder /sys: "
+                     f"Permission denied\n",
     }[bad]
     assert rc == 2 and out == ""
     assert err.startswith(expect) if bad == "unwritable" else err == expect

@@ -107,7 +107,7 @@ def _writable_folder(folder: Path, path, option: str) -> None:
         os.close(fd)
         os.unlink(tmp)
     except OSError as e:
-        raise OutputError(f"cannot write {path}: {reason(e)} (folder {folder})") from None
+        raise OutputError(f"{option} {path}: cannot write in folder {folder}: {reason(e)}") from None
 
 
 def check_file(path, option: str) -> Path:
