@@ -11,7 +11,6 @@ Sweep: the published scheme with variability (and the improved one) at k = 1, 10
 
 from __future__ import annotations
 
-import json
 import platform
 import statistics
 import time
@@ -19,7 +18,10 @@ from pathlib import Path
 from typing import Callable
 
 from . import datasets
-from .reference import Options, train
+from .reference import EPOCHS_MAX, SEED_MAX, Options, train
+
+#: The files ``hymem bench --out DIR`` writes into DIR (:func:`write_outputs`).
+OUTPUT_FILES = ("bench.json", "bench.md", "k_sweep.png")
 
 #: Learning rates (tuned on mnist5k, see docs/reference.md) and the published / improved presets.
 FLOAT_LR = 0.01
@@ -73,67 +75,110 @@ def _std(values):
     return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def run_bench(quick: bool = False, seeds: int = 3, epochs: int | None = None,
+def plan(quick: bool = False, seeds: int | None = None, epochs: int | None = None,
+         sweep_epochs: int | None = None) -> dict:
+    """The size of a bench run with its defaults filled in (``--quick``: 1 seed, 2 epochs, a
+    1-epoch sweep; else 3 seeds, 10 epochs, the sweep as long as the table's runs); raises
+    ValueError naming the option out of range."""
+    seeds = seeds if seeds is not None else (1 if quick else 3)
+    epochs = epochs if epochs is not None else (2 if quick else 10)
+    sweep_epochs = sweep_epochs if sweep_epochs is not None else (1 if quick else epochs)
+    for name, v, hi in (("seeds", seeds, SEED_MAX), ("epochs", epochs, EPOCHS_MAX),
+                        ("sweep-epochs", sweep_epochs, EPOCHS_MAX)):
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= hi:
+            raise ValueError(f"--{name} must be an integer in 1..{hi}; got {v!r}")
+    return dict(quick=quick, seeds=seeds, epochs=epochs, sweep_epochs=sweep_epochs)
+
+
+class _Stopped(Exception):
+    """The bench was asked to stop (Ctrl-C): the finished runs are kept."""
+
+
+def run_bench(quick: bool = False, seeds: int | None = None, epochs: int | None = None,
               sweep_epochs: int | None = None, log: Callable[[str], None] = print,
               datasets_used=DATASETS, k_sweep=K_SWEEP,
               sweep=("mnist5k", (784, 200, 100, 10)), throughput: bool = True,
-              throughput_blocks: tuple[int, int] | None = None) -> dict:
-    """Run the comparison and the sweep; returns everything measured (JSON-ready)."""
-    epochs = epochs or (2 if quick else 10)
-    sweep_epochs = sweep_epochs or (1 if quick else epochs)
-    seeds = 1 if quick else seeds
+              throughput_blocks: tuple[int, int] | None = None,
+              stop: Callable[[], bool] | None = None) -> dict:
+    """Run the comparison and the sweep; returns everything measured (JSON-ready).
+
+    Sizes as in :func:`plan` (checked before any work, with every run's options). ``stop`` is
+    polled between samples (:func:`hymem.reference.train`): when it returns True the run in
+    progress is dropped, the rest skipped, and the result (the table rows whose runs all
+    finished, the finished sweep points) is marked ``"interrupted": true``."""
+    p = plan(quick, seeds, epochs, sweep_epochs)
+    seeds, epochs, sweep_epochs = p["seeds"], p["epochs"], p["sweep_epochs"]
+    table_runs = [(ds_name, arch, label, [Options(arch=arch, epochs=epochs, seed=seed, **kw)
+                                          for seed in range(1, seeds + 1)])
+                  for ds_name, arch in datasets_used for label, kw in ROWS]
+    sweep_ds, sweep_arch = sweep
+    sweep_runs = [(preset, k, Options(arch=sweep_arch, epochs=sweep_epochs, seed=1, k=k,
+                                      lr=HYBRID_LR, variability=True, **PRESETS[preset]))
+                  for preset in ("published", "improved") for k in k_sweep]
     t_start = time.time()
     out = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "quick": quick,
-           "epochs": epochs, "sweep_epochs": sweep_epochs, "seeds": seeds, "table": [], "sweep": []}
+           "epochs": epochs, "sweep_epochs": sweep_epochs, "seeds": seeds, "interrupted": False,
+           "table": [], "sweep": [],
+           "sweep_dataset": f"{sweep_ds} {'-'.join(map(str, sweep_arch))}"}
     cache = {}
-    for ds_name, arch in datasets_used:
-        if ds_name not in cache:
-            cache[ds_name] = datasets.load(ds_name)
-        data = cache[ds_name]
-        for label, kw in ROWS:
+
+    def data_of(name):
+        if name not in cache:
+            cache[name] = datasets.load(name)
+        return cache[name]
+
+    def run(opts, data) -> dict:
+        res, _ = train(opts, data, stop=stop)
+        if res.interrupted:
+            raise _Stopped
+        d = res.to_dict()
+        d.pop("layers", None)
+        return d
+
+    try:
+        for ds_name, arch, label, run_opts in table_runs:
+            data = data_of(ds_name)
             runs = []
-            for seed in range(1, seeds + 1):
-                opts = Options(arch=arch, epochs=epochs, seed=seed, **kw)
+            for opts in run_opts:
                 t0 = time.time()
-                res, _ = train(opts, data)
-                d = res.to_dict()
-                d.pop("layers", None)
+                d = run(opts, data)
                 runs.append(d)
-                log(f"{ds_name:8s} {label:34s} seed {seed}: accuracy {d['test_accuracy']:.4f}, "
+                log(f"{ds_name:8s} {label:34s} seed {opts.seed}: accuracy {d['test_accuracy']:.4f}, "
                     f"{d['samples_per_s']:.0f} samples/s ({time.time() - t0:.0f} s)")
             out["table"].append(_summarise(ds_name, label, runs))
-    sweep_ds, sweep_arch = sweep
-    data = cache.get(sweep_ds) or datasets.load(sweep_ds)
-    out["sweep_dataset"] = f"{sweep_ds} {'-'.join(map(str, sweep_arch))}"
-    for preset in ("published", "improved"):
-        for k in k_sweep:
-            opts = Options(arch=sweep_arch, epochs=sweep_epochs, seed=1, k=k,
-                           lr=HYBRID_LR, variability=True, **PRESETS[preset])
+        data = data_of(sweep_ds)
+        for preset, k, opts in sweep_runs:
             t0 = time.time()
-            res, _ = train(opts, data)
-            d = res.to_dict()
-            d.pop("layers", None)
+            d = run(opts, data)
             d["preset"], d["k"] = preset, k
             out["sweep"].append(d)
             log(f"sweep {preset:9s} k={k:<5d}: accuracy {d['test_accuracy']:.4f}, memristor writes "
                 f"{d['memristor_writes']:.3g}, programming energy {d['energy_memristor_j']:.3g} J "
                 f"({time.time() - t0:.0f} s)")
-    if throughput:
-        tp_ds, tp_arch = sweep
-        out["throughput"] = measure_throughput(
-            cache.get(tp_ds) or datasets.load(tp_ds), tp_arch,
-            [(label, kw) for label, kw in ROWS if label in THROUGHPUT_ROWS],
-            *(throughput_blocks or ((3, 500) if quick else (6, 500))), log=log)
-        out["throughput"]["dataset"] = f"{tp_ds} {'-'.join(map(str, tp_arch))}"
+        if throughput:
+            tp = measure_throughput(
+                data_of(sweep_ds), sweep_arch,
+                [(label, kw) for label, kw in ROWS if label in THROUGHPUT_ROWS],
+                *(throughput_blocks or ((3, 500) if quick else (6, 500))), log=log, stop=stop)
+            if tp is None:
+                raise _Stopped
+            tp["dataset"] = out["sweep_dataset"]
+            out["throughput"] = tp
+    except _Stopped:
+        out["interrupted"] = True
+        log(f"interrupted: keeping {len(out['table'])} finished table rows and "
+            f"{len(out['sweep'])} sweep points")
     out["wall_s"] = time.time() - t_start
     return out
 
 
 def measure_throughput(data, arch, schemes, blocks: int = 6, block: int = 500,
-                       log: Callable[[str], None] = print) -> dict:
+                       log: Callable[[str], None] = print,
+                       stop: Callable[[], bool] | None = None) -> dict | None:
     """Samples/s of several schemes measured in interleaved blocks (robust to a shared machine
     whose load drifts): each round trains every network on the next ``block`` samples; the
-    median over ``blocks`` rounds is reported, and each hybrid's ratio to float."""
+    median over ``blocks`` rounds is reported, and each hybrid's ratio to float. None when
+    ``stop()`` became true (polled between blocks)."""
     from threadpoolctl import threadpool_limits
 
     from .reference import Network
@@ -146,6 +191,8 @@ def measure_throughput(data, arch, schemes, blocks: int = 6, block: int = 500,
             for i in range(50):
                 net.train_sample(data.x_train[i], int(data.y_train[i]))
         for b in range(blocks):
+            if stop is not None and stop():
+                return None
             idx = [(b * block + i) % n for i in range(block)]
             for label, net in nets.items():
                 t0 = time.perf_counter()
@@ -176,6 +223,8 @@ def _summarise(ds_name, label, runs):
 def table_markdown(res: dict) -> str:
     lines = [f"Measured {res['date']} on {res['machine']}; {res['epochs']} epochs, "
              f"{res['seeds']} seed(s) (accuracy: mean +- std over seeds, the rest: mean).", "",
+             *(["**Interrupted (Ctrl-C)**: only the runs that finished are shown.", ""]
+               if res.get("interrupted") else []),
              "| dataset | scheme | test accuracy | memristor writes | FeCAP row ops | energy (J) "
              "| of which memristor (J) | samples/s |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -204,8 +253,9 @@ def table_markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
-def plot_sweep(res: dict, path) -> None:
-    """Accuracy and programming energy against k (paper Fig. 5 style)."""
+def plot_sweep(res: dict, path, fmt: str | None = None) -> None:
+    """Accuracy and programming energy against k (paper Fig. 5 style), saved to ``path`` (a
+    file name or a binary file) in format ``fmt`` (default: from the name, else PNG)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -231,17 +281,28 @@ def plot_sweep(res: dict, path) -> None:
     ax1.legend(h1 + h2, l1 + l2, fontsize=7, loc="lower left")
     ax1.set_title(f"{res['sweep_dataset']}, {res['sweep_epochs']} epochs")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, format=fmt)
     plt.close(fig)
 
 
-def write_outputs(res: dict, out_dir) -> list[Path]:
+def write_outputs(res: dict, out_dir, write=None) -> list[Path]:
+    """Write :data:`OUTPUT_FILES` into ``out_dir`` (created), each atomically; ``write`` is a
+    :class:`hymem.outputs.Writer` (reports each file and goes on after a failure) or None
+    (an OSError is raised). Returns the paths written (no plot without sweep points)."""
+    from . import outputs
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "bench.json", out / "bench.md"]
-    paths[0].write_text(json.dumps(res, indent=1, default=float) + "\n")
-    paths[1].write_text(table_markdown(res) + "\n")
-    if res["sweep"]:
-        paths.append(out / "k_sweep.png")
-        plot_sweep(res, paths[-1])
-    return paths
+    if write is None:
+        def write(path, fn, what):
+            outputs.atomic_write(path, fn)
+            return True
+    js, md, png = (out / name for name in OUTPUT_FILES)
+    done = []
+    if write(js, lambda f: f.write(outputs.json_bytes(res, default=float)), "wrote"):
+        done.append(js)
+    if write(md, lambda f: f.write((table_markdown(res) + "\n").encode()), "wrote"):
+        done.append(md)
+    if res["sweep"] and write(png, lambda f: plot_sweep(res, f, "png"), "wrote"):
+        done.append(png)
+    return done

@@ -15,7 +15,27 @@ import argparse
 import sys
 import time
 
-from . import __version__, simrun
+from . import __version__, outputs, simrun
+
+
+def int_range(lo: int, hi: int):
+    """argparse type: an integer in ``lo..hi``; the message names the range (argparse adds the
+    option's name)."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"must be an integer in {lo}..{hi}; got {v}")
+        return v
+    parse.__name__ = "int"
+    return parse
+
+
+def _seed_type():
+    from .reference import SEED_MAX
+    return int_range(0, SEED_MAX)
 
 
 def _cmd_demo(args) -> int:
@@ -54,21 +74,18 @@ def _cmd_demo(args) -> int:
 
 def _cmd_devices(args) -> int:
     """Sample the analogue device models at their defaults; table model vs published."""
-    import json
-
     from . import device_report
 
     fig = device_report.device_figures(seed=args.seed)
     print(device_report.format_table(fig))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(device_report.public(fig), f, indent=2)
-            f.write("\n")
-        print(f"\nJSON: {args.json}")
-    if args.plot:
-        device_report.plot(fig, args.plot)
-        print(f"plot: {args.plot}")
-    return 0
+    if args.json is not None or args.plot is not None:
+        print()
+    write = outputs.Writer("devices")
+    if args.json is not None:
+        write.json(args.json, device_report.public(fig), "JSON", indent=2)
+    if args.plot is not None:
+        write.plot(args.plot, lambda f, fmt: device_report.plot(fig, f, fmt), "plot")
+    return write.status
 
 
 # ----------------------------------------------------------------------------- train
@@ -80,6 +97,9 @@ def _add_train_args(t) -> None:
     d = reference.Options()
     t.add_argument("--dataset", required=True,
                    help=f"one of: {datasets.valid_names()} (see docs/reference.md)")
+    t.add_argument("--csv-header", choices=datasets.CSV_HEADER_MODES, default="auto",
+                   help="csv: is the first row a header? auto: only if none of its fields is a "
+                        "number (default)")
     t.add_argument("--arch", default=None,
                    help="layer sizes, e.g. 784-200-100-10 (default: FEATURES-200-100-CLASSES)")
     t.add_argument("--scheme", choices=reference.SCHEMES, default=d.scheme)
@@ -116,7 +136,7 @@ def train_options(args, n_features: int, n_classes: int):
     """Options from parsed ``hymem train`` arguments (raises ValueError on bad values)."""
     from . import bench, reference
 
-    arch = args.arch or f"{n_features}-200-100-{n_classes}"
+    arch = args.arch if args.arch is not None else f"{n_features}-200-100-{n_classes}"
     kw = dict(bench.PRESETS[args.preset])
     for name in ("transfer", "skip_unchanged", "verify_retries", "stochastic_rounding"):
         v = getattr(args, name)
@@ -130,26 +150,28 @@ def train_options(args, n_features: int, n_classes: int):
 
 
 def _cmd_train(args) -> int:
-    import json
-
     from . import datasets, reference
 
     try:
-        data = datasets.load(args.dataset)
+        data = datasets.load(args.dataset, csv_header=args.csv_header)
         opts = train_options(args, data.n_features, data.n_classes)
         reference.check_arch(opts, data.n_features, data.n_classes)
+        if args.record is not None and opts.scheme != "hybrid":
+            raise ValueError("--record needs --scheme hybrid")
+        n_train = min(len(data.y_train), opts.max_train_samples or len(data.y_train))
+        reference.check_memory(opts, record_samples=opts.epochs * n_train if args.record else 0)
     except ValueError as e:
         print(f"hymem train: error: {e}", file=sys.stderr)
         return 2
     log = (lambda m: None) if args.quiet else (lambda m: print(m, flush=True))
     log(f"{data.summary()}\n{opts.scheme} {'-'.join(map(str, opts.arch))}, "
         + ", ".join(f"{k}={v}" for k, v in opts.to_dict().items() if k not in ("arch", "scheme")))
-    if args.record and opts.scheme != "hybrid":
-        print("hymem train: error: --record needs --scheme hybrid", file=sys.stderr)
-        return 2
-    net = reference.Network(opts, record=bool(args.record))
-    res, net = reference.train(opts, data, progress=log, network=net)
+    net = reference.Network(opts, record=args.record is not None)
+    with outputs.deferred_interrupt("interrupted: finishing the current sample, then writing the "
+                                    "results so far (Ctrl-C again to abort)") as interrupt:
+        res, net = reference.train(opts, data, progress=log, network=net, stop=interrupt)
     d = res.to_dict()
+    d.update(data.info)
     rows = [("test accuracy", f"{100 * d['test_accuracy']:.2f} %"),
             ("train samples", f"{d['train_samples']}"),
             ("samples/s", f"{d['samples_per_s']:.0f} ({d['engine_backend']} engine)")]
@@ -162,32 +184,41 @@ def _cmd_train(args) -> int:
                  ("FeCAP row ops (reads + writes)", f"{d['fecap_ops']:.4g} ({d['fecap_reads']:.4g} + {d['fecap_writes']:.4g})"),
                  ("energy: memristor + FeCAP", f"{d['energy_memristor_j']:.3g} J + {d['energy_fecap_j']:.3g} J = {d['energy_j']:.3g} J"),
                  ("worst device writes / endurance margin", f"{d['worst_device_writes']} / {d['endurance_margin']:.3g}x")]
+    if data.labels is not None:
+        rows.append(("classes (labels of the file)",
+                     ", ".join(f"{c} = {name!r}" for c, name in enumerate(data.labels))))
+    if res.interrupted:
+        rows.insert(0, ("INTERRUPTED after", f"{d['train_samples']} of {opts.epochs * n_train} "
+                                             "samples (figures cover those)"))
     print(f"\n{data.name}, {opts.scheme} {'-'.join(map(str, opts.arch))}")
     for k, v in rows:
         print(f"  {k:<40} {v}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(d, f, indent=1, default=float)
-            f.write("\n")
-        print(f"  results: {args.json}")
-    if args.record:
-        net.save_record(args.record)
-        print(f"  x/e stream: {args.record}")
-    return 0
+    write = outputs.Writer("train")
+    if args.json is not None:
+        write.json(args.json, d, "  results", default=float)
+    if args.record is not None:
+        write(args.record, net.save_record, "  x/e stream")
+    return write.status or (outputs.EXIT_INTERRUPTED if res.interrupted else 0)
 
 
 def _cmd_bench(args) -> int:
     from . import bench
 
-    res = bench.run_bench(quick=args.quick, seeds=args.seeds, epochs=args.epochs,
-                          sweep_epochs=args.sweep_epochs,
-                          log=lambda m: print(m, flush=True))
+    try:
+        plan = bench.plan(quick=args.quick, seeds=args.seeds, epochs=args.epochs,
+                          sweep_epochs=args.sweep_epochs)
+    except ValueError as e:
+        print(f"hymem bench: error: {e}", file=sys.stderr)
+        return 2
+    with outputs.deferred_interrupt("interrupted: finishing the current run, then writing the "
+                                    "finished ones (Ctrl-C again to abort)") as interrupt:
+        res = bench.run_bench(**plan, log=lambda m: print(m, flush=True), stop=interrupt)
     print()
     print(bench.table_markdown(res))
-    if args.out:
-        for p in bench.write_outputs(res, args.out):
-            print(f"wrote {p}")
-    return 0
+    write = outputs.Writer("bench")
+    if args.out is not None:
+        bench.write_outputs(res, args.out, write)
+    return write.status or (outputs.EXIT_INTERRUPTED if res.get("interrupted") else 0)
 
 
 # ----------------------------------------------------------------------------- cosim
@@ -277,23 +308,27 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     d = sub.add_parser("demo", help="run the RTL primitives' testbenches on one simulator")
     d.add_argument("--sim", choices=simrun.SIMULATORS, default="verilator")
-    d.add_argument("--seed", type=int, default=1)
+    d.add_argument("--seed", type=_seed_type(), default=1)
     d.set_defaults(func=_cmd_demo)
     dv = sub.add_parser("devices", help="sample the device models and compare with the published figures")
     dv.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
-    dv.add_argument("--plot", metavar="FILE.png", help="also plot the level distributions")
-    dv.add_argument("--seed", type=int, default=1)
-    dv.set_defaults(func=_cmd_devices)
+    dv.add_argument("--plot", metavar="FILE.png",
+                    help="also plot the level distributions (format from the extension: .png, .pdf, .svg, ...)")
+    dv.add_argument("--seed", type=_seed_type(), default=1)
+    dv.set_defaults(func=_cmd_devices, outputs=(("json", "--json", "file"), ("plot", "--plot", "plot")))
     t = sub.add_parser("train", help="train the float or hybrid learning reference on a dataset")
     _add_train_args(t)
-    t.set_defaults(func=_cmd_train)
+    t.set_defaults(func=_cmd_train, outputs=(("json", "--json", "file"), ("record", "--record", "file")),
+                   inputs=(("dataset", "--dataset"),))
+    from .bench import OUTPUT_FILES
     b = sub.add_parser("bench", help="standard comparison table and k sweep (docs/reference.md)")
     b.add_argument("--quick", action="store_true", help="short version: 2 epochs, 1 seed, 1-epoch sweep")
-    b.add_argument("--seeds", type=int, default=3, help="seeds per table row (default 3)")
-    b.add_argument("--epochs", type=int, default=None, help="epochs of the table runs (default 10)")
-    b.add_argument("--sweep-epochs", type=int, default=None, help="epochs of the k-sweep runs")
-    b.add_argument("--out", metavar="DIR", help="write bench.json, bench.md and k_sweep.png there")
-    b.set_defaults(func=_cmd_bench)
+    b.add_argument("--seeds", type=int, default=None, help="seeds per table row (default 3; --quick: 1)")
+    b.add_argument("--epochs", type=int, default=None, help="epochs of the table runs (default 10; --quick: 2)")
+    b.add_argument("--sweep-epochs", type=int, default=None,
+                   help="epochs of the k-sweep runs (default: --epochs; --quick: 1)")
+    b.add_argument("--out", metavar="DIR", help=f"write {', '.join(OUTPUT_FILES)} there")
+    b.set_defaults(func=_cmd_bench, outputs=(("out", "--out", "dir", OUTPUT_FILES),))
     c = sub.add_parser("cosim", help="train through the RTL co-simulation (the main job)")
     c.add_argument("--dataset", default="digits")
     c.add_argument("--arch", default="64-16-10")
@@ -311,13 +346,23 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--progress", type=int, default=100, help="progress line every N samples")
     c.add_argument("--waves", action="store_true", help="dump waves (large!)")
     c.add_argument("--json", metavar="FILE")
-    c.set_defaults(func=_cmd_cosim)
+    c.set_defaults(func=_cmd_cosim, outputs=(("json", "--json", "file"),), inputs=(("dataset", "--dataset"),))
     return ap
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        outputs.check(args)       # every output path, before any work (hymem.outputs)
+    except outputs.OutputError as e:
+        print(f"hymem {args.command}: error: {e}", file=sys.stderr)
+        return outputs.EXIT_ERROR
+    try:
+        with outputs.pipe_safe_stdout():     # `hymem ... | head` must not cost the files
+            return args.func(args)
+    except KeyboardInterrupt:
+        print(f"\nhymem {args.command}: interrupted", file=sys.stderr)
+        return outputs.EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

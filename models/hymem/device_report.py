@@ -155,8 +155,9 @@ def format_table(fig: dict) -> str:
     return "\n".join(lines)
 
 
-def plot(fig: dict, path) -> None:
-    """Level distributions, differential levels and the FeCAP window histogram as a PNG."""
+def plot(fig: dict, path, fmt: str | None = None) -> None:
+    """Level distributions, differential levels and the FeCAP window histogram, saved to
+    ``path`` (a file name or a binary file) in format ``fmt`` (default: from the name, else PNG)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -183,5 +184,5 @@ def plot(fig: dict, path) -> None:
     ax[2].set(xlabel="memory window (mV)", ylabel="FeCAPs", title="FeCAP window, 16,384 devices")
     ax[2].legend()
     f.tight_layout()
-    f.savefig(path, dpi=110)
+    f.savefig(path, dpi=110, format=fmt)
     plt.close(f)

@@ -36,9 +36,10 @@ from typing import Callable
 
 import numpy as np
 
-from . import engine, fastengine, published, quant
+from . import engine, fastengine, published, quant, resources
 from .engine import EngineState, Geometry, TransferConfig, UpdateConfig
 from .programmer import ADC_LSB_US, LevelStats, ProgrammerFactory, statistical_factory
+from .resources import size_text
 from .stream import LayerRecord, Recording, RecordingProgrammer
 
 try:  # imported here, not lazily, so that threadpool limits set in train() cover its BLAS too
@@ -51,6 +52,10 @@ DEFAULT_GEOM = engine.DEFAULT_GEOMETRY
 FECAP_CELLS_PER_ROW = published.TRANSFER_LINES
 
 SCHEMES = ("float", "hybrid")
+#: Largest run seed (:func:`array_seed` keeps 32 bits of it).
+SEED_MAX = 2 ** 32 - 1
+#: Largest number of epochs of a run.
+EPOCHS_MAX = 10000
 TRANSFER_MODES = ("truncate", "round")
 
 
@@ -98,10 +103,10 @@ class Options:
             raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}; got {self.scheme!r}")
         if self.transfer not in TRANSFER_MODES:
             raise ValueError(f"transfer must be one of {', '.join(TRANSFER_MODES)}; got {self.transfer!r}")
-        _check("epochs", self.epochs, int, 1, 10000)
+        _check("epochs", self.epochs, int, 1, EPOCHS_MAX)
         _check("k", self.k, int, 1, 10 ** 9)
         _check("verify_retries", self.verify_retries, int, 0, 255)
-        _check("seed", self.seed, int, 0, 2 ** 32 - 1)
+        _check("seed", self.seed, int, 0, SEED_MAX)
         _check("max_train_samples", self.max_train_samples, int, 0, 10 ** 9)
         _check("lr", self.lr, float, 1e-9, 100.0)
         _check("p", self.p, float, 0.0, 1.0)
@@ -177,6 +182,22 @@ def _blocks(n: int, m: int) -> list[tuple[int, int]]:
     return out
 
 
+def tile_grid(n_in: int, n_out: int, synapses: int = DEFAULT_GEOM.synapses,
+              lines: int = DEFAULT_GEOM.lines) -> tuple[int, int]:
+    """``(m_in, m_out)``: the number of input and output blocks :func:`tile_layer` cuts a layer
+    into (``m_in * m_out`` arrays), found without building the tiles."""
+    best = None
+    for b_out in range(1, min(n_out, synapses) + 1):
+        b_in = min(n_in, synapses // b_out)
+        if b_in < min(n_in, lines):
+            break
+        m_in, m_out = -(-n_in // b_in), -(-n_out // b_out)
+        key = (m_in * m_out, -b_in)
+        if best is None or key < best[0]:
+            best = (key, m_in, m_out)
+    return best[1], best[2]
+
+
 def tile_layer(n_in: int, n_out: int, synapses: int = DEFAULT_GEOM.synapses,
                lines: int = DEFAULT_GEOM.lines) -> list[Tile]:
     """Deterministic tiling of an ``n_out x n_in`` weight matrix over arrays of ``synapses``.
@@ -191,16 +212,7 @@ def tile_layer(n_in: int, n_out: int, synapses: int = DEFAULT_GEOM.synapses,
     of 5 x 200, would spread each output over 40 FeCAP rows); 200-100 -> 20 of 200 x 5;
     100-10 -> 1 of 100 x 10.
     """
-    best = None
-    for b_out in range(1, min(n_out, synapses) + 1):
-        b_in = min(n_in, synapses // b_out)
-        if b_in < min(n_in, lines):
-            break
-        m_in, m_out = -(-n_in // b_in), -(-n_out // b_out)
-        key = (m_in * m_out, -b_in)
-        if best is None or key < best[0]:
-            best = (key, m_in, m_out)
-    _, m_in, m_out = best
+    m_in, m_out = tile_grid(n_in, n_out, synapses, lines)
     return [Tile(r0, nr, c0, nc) for r0, nr in _blocks(n_out, m_out) for c0, nc in _blocks(n_in, m_in)]
 
 
@@ -371,6 +383,57 @@ class HybridLayer:
         self.refresh()
 
 
+# ---------------------------------------------------------------------------- memory
+
+#: Memory of a network, per part (upper bounds of what tracemalloc measures while a network is
+#: built and trained; tb/test_reference.py checks them): a fixed base (code, caches), every
+#: weight (float: the weights and the initialisation's float64 temporaries; hybrid: the hidden
+#: and float weight matrices and the tiling's index maps), every array of a hybrid layer (engine
+#: state and the programmer's devices), the activations of an evaluation batch, and per sample
+#: and layer of a recording (two int8 vectors and their list entries, twice while saving).
+MEMORY_BASE_BYTES = 64 << 20
+MEMORY_FLOAT_WEIGHT_BYTES = 24
+MEMORY_HYBRID_WEIGHT_BYTES = 48
+MEMORY_ARRAY_BYTES = 96 << 10
+MEMORY_ACTIVATION_BYTES = 16          # per unit of a layer and sample of the evaluation batch
+EVAL_BATCH = 1000                      # samples per forward pass of Network.predict
+MEMORY_RECORD_SAMPLE_BYTES = 256      # per sample and layer, besides 2 * (n_in + n_out)
+
+
+def arrays_needed(arch, geom: Geometry = DEFAULT_GEOM) -> int:
+    """Arrays a hybrid network of layer sizes ``arch`` occupies (:func:`tile_grid`)."""
+    arch = parse_arch(arch)
+    return sum(math.prod(tile_grid(a, b, geom.synapses, geom.lines)) for a, b in zip(arch[:-1], arch[1:]))
+
+
+def memory_needed(opts: Options, geom: Geometry = DEFAULT_GEOM, record_samples: int = 0) -> int:
+    """Bytes needed to build and train the network of ``opts`` (an upper estimate, see the
+    constants above), ``record_samples`` samples recorded."""
+    arch = opts.arch
+    weights = sum(a * b for a, b in zip(arch[:-1], arch[1:]))
+    need = MEMORY_BASE_BYTES + EVAL_BATCH * sum(arch) * MEMORY_ACTIVATION_BYTES
+    if opts.scheme == "float":
+        return need + weights * MEMORY_FLOAT_WEIGHT_BYTES
+    need += weights * MEMORY_HYBRID_WEIGHT_BYTES + arrays_needed(arch, geom) * MEMORY_ARRAY_BYTES
+    per_sample = sum(2 * (a + b) + MEMORY_RECORD_SAMPLE_BYTES for a, b in zip(arch[:-1], arch[1:]))
+    return need + record_samples * per_sample
+
+
+def check_memory(opts: Options, geom: Geometry = DEFAULT_GEOM, record_samples: int = 0,
+                 available: int | None = None) -> None:
+    """ValueError when the network of ``opts`` cannot fit the memory available (checked before
+    anything is allocated, instead of a MemoryError part-way)."""
+    need = memory_needed(opts, geom, record_samples)
+    avail = resources.available_memory() if available is None else available
+    if avail is not None and need > avail:
+        arch = "-".join(map(str, opts.arch))
+        what = f"{arrays_needed(opts.arch, geom):,} arrays, " if opts.scheme == "hybrid" else ""
+        rec = f", recording {record_samples:,} samples" if record_samples else ""
+        raise ValueError(f"arch {arch} ({opts.scheme}{rec}) needs about {size_text(need)} of memory "
+                         f"({what}{sum(a * b for a, b in zip(opts.arch[:-1], opts.arch[1:])):,} "
+                         f"weights); {size_text(avail)} available: use a smaller network")
+
+
 # --------------------------------------------------------------------------- network
 
 
@@ -396,6 +459,7 @@ class Network:
     def __init__(self, opts: Options, programmer_factory: ProgrammerFactory | None = None,
                  geom: Geometry = DEFAULT_GEOM, force_numpy: bool = False,
                  level_stats: LevelStats | None = None, record: bool = False):
+        check_memory(opts, geom)
         self.opts, self.geom = opts, geom
         arch = opts.arch
         rngs = run_rngs(opts.seed)
@@ -456,7 +520,7 @@ class Network:
             out /= out.sum(axis=-1, keepdims=True)
         return out, (hs, us, sds)
 
-    def predict(self, x: np.ndarray, batch: int = 1000) -> np.ndarray:
+    def predict(self, x: np.ndarray, batch: int = EVAL_BATCH) -> np.ndarray:
         pred = []
         for b in range(0, len(x), batch):
             out, _ = self.forward(np.asarray(x[b:b + batch], dtype=np.float32))
@@ -585,9 +649,11 @@ class Result:
     epoch_test_accuracy: list
     counters: dict
     backend: str
+    interrupted: bool = False     # stopped early (Ctrl-C): the figures cover train_samples only
 
     def to_dict(self) -> dict:
         d = {"test_accuracy": self.test_accuracy, "train_samples": self.train_samples,
+             "interrupted": self.interrupted,
              "samples_per_s": self.samples_per_s, "train_time_s": self.train_time_s,
              "train_accuracy_last_epoch": self.train_accuracy_last_epoch,
              "epoch_test_accuracy": self.epoch_test_accuracy, "dataset": self.dataset,
@@ -610,8 +676,14 @@ def check_arch(opts: Options, n_features: int, n_classes: int) -> None:
 
 def train(opts: Options, data, programmer_factory: ProgrammerFactory | None = None,
           progress: Callable[[str], None] | None = None, eval_each_epoch: bool = False,
-          force_numpy: bool = False, network: Network | None = None) -> tuple[Result, Network]:
-    """Train on ``data`` (a :class:`hymem.datasets.Dataset`) and evaluate on its test set."""
+          force_numpy: bool = False, network: Network | None = None,
+          stop: Callable[[], bool] | None = None) -> tuple[Result, Network]:
+    """Train on ``data`` (a :class:`hymem.datasets.Dataset`) and evaluate on its test set.
+
+    ``stop`` is polled between samples: when it returns True, training ends there (every
+    started sample finished, so the state and any recording are consistent), the network as it
+    is is evaluated, and the result is marked ``interrupted`` (:func:`hymem.outputs.deferred_interrupt`
+    turns Ctrl-C into such a request)."""
     check_arch(opts, data.n_features, data.n_classes)
     try:  # one BLAS thread: batch-1 matrix-vector work is slower with more (and the cores are shared)
         from threadpoolctl import threadpool_limits
@@ -619,25 +691,30 @@ def train(opts: Options, data, programmer_factory: ProgrammerFactory | None = No
     except ImportError:  # pragma: no cover
         limits = None
     try:
-        return _train(opts, data, programmer_factory, progress, eval_each_epoch, force_numpy, network)
+        return _train(opts, data, programmer_factory, progress, eval_each_epoch, force_numpy, network,
+                      stop)
     finally:
         if limits is not None:
             limits.restore_original_limits()
 
 
-def _train(opts, data, programmer_factory, progress, eval_each_epoch, force_numpy, network):
+def _train(opts, data, programmer_factory, progress, eval_each_epoch, force_numpy, network, stop):
     net = network or Network(opts, programmer_factory, force_numpy=force_numpy)
     xtr, ytr = data.x_train, data.y_train
     if opts.max_train_samples:
         xtr, ytr = xtr[: opts.max_train_samples], ytr[: opts.max_train_samples]
     n = len(ytr)
-    epoch_acc, train_time, correct = [], 0.0, 0
+    epoch_acc, train_time, correct, seen = [], 0.0, 0, n
     report_every = max(1, n // 4)
+    interrupted = False
     for ep in range(opts.epochs):
         order = net.rng_order.permutation(n)
         correct = 0
         t0 = time.perf_counter()
         for t, idx in enumerate(order):
+            if stop is not None and stop():
+                interrupted, seen = True, t
+                break
             correct += net.train_sample(xtr[idx], int(ytr[idx]))
             if progress and (t + 1) % report_every == 0 and n >= 2000:
                 el = train_time + time.perf_counter() - t0
@@ -645,16 +722,24 @@ def _train(opts, data, programmer_factory, progress, eval_each_epoch, force_nump
                 progress(f"  epoch {ep + 1}/{opts.epochs}: {t + 1}/{n} samples, running train "
                          f"accuracy {correct / (t + 1):.3f}, {done / el:.0f} samples/s")
         train_time += time.perf_counter() - t0
+        if interrupted:
+            acc = net.evaluate(data.x_test, data.y_test)     # the network as trained so far
+            if progress:
+                progress(f"  interrupted in epoch {ep + 1}/{opts.epochs} after {seen}/{n} samples: "
+                         f"test accuracy {acc:.4f}")
+            break
         if eval_each_epoch or ep == opts.epochs - 1:
             acc = net.evaluate(data.x_test, data.y_test)
             epoch_acc.append(acc)
             if progress:
                 progress(f"  epoch {ep + 1}/{opts.epochs}: train accuracy {correct / n:.4f}, "
                          f"test accuracy {acc:.4f}")
-    samples = opts.epochs * n
-    res = Result(options=opts.to_dict(), dataset=data.name, test_accuracy=epoch_acc[-1],
-                 train_accuracy_last_epoch=correct / n, train_samples=samples,
+    samples = ep * n + seen if interrupted else opts.epochs * n
+    res = Result(options=opts.to_dict(), dataset=data.name, test_accuracy=acc,
+                 train_accuracy_last_epoch=correct / seen if seen else float("nan"),
+                 train_samples=samples,
                  train_time_s=train_time, samples_per_s=samples / train_time if train_time else 0.0,
                  epoch_test_accuracy=epoch_acc, counters=net.counters(),
-                 backend=fastengine.backend() if opts.scheme == "hybrid" and not force_numpy else "numpy")
+                 backend=fastengine.backend() if opts.scheme == "hybrid" and not force_numpy else "numpy",
+                 interrupted=interrupted)
     return res, net
