@@ -354,31 +354,36 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", metavar="DIR", help=f"write {', '.join(OUTPUT_FILES)} there")
     b.set_defaults(func=_cmd_bench, outputs=(("out", "--out", "dir", OUTPUT_FILES),))
     c = sub.add_parser("cosim", help="train through the RTL co-simulation (the main job)")
-    c.add_argument("--dataset", default="digits")
-    c.add_argument("--arch", default="64-16-10")
-    c.add_argument("--samples", type=int, default=0,
+    from . import cosim as _cosim
+
+    cd = _cosim.CosimConfig()          # the one place the co-simulation's defaults live
+    c.add_argument("--dataset", default=cd.dataset)
+    c.add_argument("--arch", default=cd.arch)
+    c.add_argument("--samples", type=int, default=cd.samples,
                    help="train exactly N samples (default: whole epochs, see --epochs)")
-    c.add_argument("--epochs", type=int, default=0,
+    c.add_argument("--epochs", type=int, default=cd.epochs,
                    help="train N epochs (default 0: as many as fit in --time-budget)")
-    c.add_argument("--time-budget", type=float, default=300.0, metavar="SECONDS",
+    c.add_argument("--time-budget", type=float, default=cd.time_budget_s, metavar="SECONDS",
                    help="wall time for the whole run when neither --samples nor --epochs is "
-                        "given (default 300)")
-    c.add_argument("--emulated-seeds", type=int, default=20, metavar="N",
-                   help="seeds of the emulated host run beside the co-simulation (default 20; "
-                        "0: none)")
+                        f"given (default {cd.time_budget_s:g})")
+    c.add_argument("--emulated-seeds", type=int, default=_cosim.EMULATED_SEEDS, metavar="N",
+                   help=f"seeds of the emulated host run beside the co-simulation (default "
+                        f"{_cosim.EMULATED_SEEDS}; 0: none)")
     c.add_argument("--scheduler", metavar="ADDRESS",
                    help="a Dask scheduler (tcp://host:port) for the baselines instead of a "
                         "local worker")
     c.add_argument("--sim", choices=simrun.SIMULATORS, default="verilator")
-    c.add_argument("--seed", type=int, default=1)
-    c.add_argument("--k", type=int, default=10, help="transfer every K samples")
-    c.add_argument("--p", type=float, default=0.5, help="Bernoulli update-mask probability")
-    c.add_argument("--lr", type=float, default=0.1)
-    c.add_argument("--transfer", choices=["truncate", "round"], default="truncate")
-    c.add_argument("--skip-unchanged", action="store_true", help="change-aware transfers")
-    c.add_argument("--verify-retries", type=int, default=0)
-    c.add_argument("--stochastic-rounding", action="store_true")
-    c.add_argument("--progress", type=int, default=100, help="0: no progress bar")
+    c.add_argument("--seed", type=int, default=cd.seed)
+    c.add_argument("--k", type=int, default=cd.k, help="transfer every K samples")
+    c.add_argument("--p", type=float, default=cd.p, help="Bernoulli update-mask probability")
+    c.add_argument("--lr", type=float, default=cd.lr)
+    c.add_argument("--transfer", choices=["truncate", "round"], default=cd.transfer)
+    c.add_argument("--skip-unchanged", action=argparse.BooleanOptionalAction,
+                   default=cd.skip_unchanged, help="change-aware transfers")
+    c.add_argument("--verify-retries", type=int, default=cd.verify_retries)
+    c.add_argument("--stochastic-rounding", action=argparse.BooleanOptionalAction,
+                   default=cd.stochastic_rounding)
+    c.add_argument("--progress", type=int, default=cd.progress_every, help="0: no progress bar")
     c.add_argument("--waves", action="store_true", help="dump waves (large!)")
     c.add_argument("--json", metavar="FILE")
     c.set_defaults(func=_cmd_cosim, outputs=(("json", "--json", "file"),), inputs=(("dataset", "--dataset"),))

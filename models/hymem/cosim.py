@@ -67,7 +67,7 @@ class CosimConfig:
     # start, epoch seconds), at least one
     samples: int = 0
     epochs: int = 0
-    time_budget_s: float = 0.0
+    time_budget_s: float = 300.0
     t0: float = 0.0
     seed: int = 1
     k: int = 10
