@@ -108,6 +108,8 @@ def _add_train_args(t) -> None:
     t.add_argument("--p", type=float, default=d.p, help="Bernoulli update-mask probability (hybrid)")
     t.add_argument("--lr", type=float, default=None,
                    help=f"learning rate (default {bench.FLOAT_LR} float, {bench.HYBRID_LR} hybrid)")
+    t.add_argument("--lr-decay", type=float, default=d.lr_decay, metavar="F",
+                   help="learning rate of epoch e: LR * F**e (default %(default)s: constant)")
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--preset", choices=sorted(bench.PRESETS), default="published",
                    help="transfer/rounding switches of the published scheme or of our improvements; "
@@ -146,7 +148,7 @@ def train_options(args, n_features: int, n_classes: int):
     return reference.Options(arch=arch, scheme=args.scheme, epochs=args.epochs, lr=lr, k=args.k,
                              p=args.p, seed=args.seed, layer_norm=args.layer_norm,
                              variability=args.variability, max_train_samples=args.max_train_samples,
-                             **kw)
+                             lr_decay=args.lr_decay, **kw)
 
 
 def _cmd_train(args) -> int:
@@ -242,7 +244,7 @@ def _cmd_cosim(args) -> int:
                                 transfer=args.transfer, skip_unchanged=args.skip_unchanged,
                                 verify_retries=args.verify_retries,
                                 stochastic_rounding=args.stochastic_rounding,
-                                progress_every=args.progress)
+                                lr_decay=args.lr_decay, progress_every=args.progress)
         opts = cfg.options()
         reference.check_arch(opts, data.x_train.shape[1], data.n_classes)
         if not 0 <= args.emulated_seeds <= 1000:
@@ -377,6 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--k", type=int, default=cd.k, help="transfer every K samples")
     c.add_argument("--p", type=float, default=cd.p, help="Bernoulli update-mask probability")
     c.add_argument("--lr", type=float, default=cd.lr)
+    c.add_argument("--lr-decay", type=float, default=cd.lr_decay, metavar="F",
+                   help="learning rate of epoch e: LR * F**e (default %(default)s)")
     c.add_argument("--transfer", choices=["truncate", "round"], default=cd.transfer)
     c.add_argument("--skip-unchanged", action=argparse.BooleanOptionalAction,
                    default=cd.skip_unchanged, help="change-aware transfers")

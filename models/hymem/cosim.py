@@ -77,6 +77,7 @@ class CosimConfig:
     skip_unchanged: bool = False
     verify_retries: int = 0
     stochastic_rounding: bool = False
+    lr_decay: float = 1.0            # learning rate of epoch e: lr * lr_decay**e
     progress_every: int = 100        # 0: no progress bar
     json_out: str = ""
     plan_out: str = ""               # where the run writes its plan (epochs) once decided
@@ -104,7 +105,8 @@ class CosimConfig:
                                  epochs=1, lr=self.lr, k=self.k, p=self.p, seed=self.seed,
                                  transfer=self.transfer, skip_unchanged=self.skip_unchanged,
                                  verify_retries=self.verify_retries,
-                                 stochastic_rounding=self.stochastic_rounding)
+                                 stochastic_rounding=self.stochastic_rounding,
+                                 lr_decay=self.lr_decay)
 
 
 HARNESS = "tb_hymem_cosim"
@@ -506,6 +508,7 @@ async def cosim(dut):
     t_train = time.perf_counter()
     epoch = 0
     while plan.more(epoch, done):
+        net.start_epoch(epoch)
         order = reference.epoch_order(net.rng_order, n_train)
         if cfg.samples:
             order = order[: cfg.samples - done]

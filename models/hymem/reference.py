@@ -95,6 +95,9 @@ class Options:
     stochastic_rounding: bool = False  # of the hidden-weight increments (published: round half up)
     variability: bool = True          # transfer variability of the statistical programmer
     init_codes: float = 2.0           # std of the initial weights, in code steps
+    # learning rate of epoch e (from 0): lr * lr_decay**e (1: constant, the published runs).
+    # The host computes lr_mult/lr_shift per sample, so a schedule costs the controller nothing
+    lr_decay: float = 1.0
     max_train_samples: int = 0        # 0: whole training set each epoch; else the first N (tests)
 
     def __post_init__(self) -> None:
@@ -111,6 +114,7 @@ class Options:
         _check("lr", self.lr, float, 1e-9, 100.0)
         _check("p", self.p, float, 0.0, 1.0)
         _check("init_codes", self.init_codes, float, 0.05, 7.0)
+        _check("lr_decay", self.lr_decay, float, 0.01, 1.0)
         if self.scheme == "hybrid" and UpdateConfig.p_to_p16(self.p) == 0:
             raise ValueError(f"p must be in 1/65536..1 for the hybrid scheme; got {self.p!r}")
 
@@ -571,6 +575,13 @@ class Network:
             self.transfer()
         return correct
 
+    def start_epoch(self, epoch: int) -> None:
+        """The learning rate of ``epoch`` (from 0): ``lr * lr_decay**epoch`` in every layer.
+        Every training loop (the reference's, the co-simulation's host) calls it."""
+        lr = self.opts.lr * self.opts.lr_decay ** epoch
+        for layer in self.layers:
+            layer.lr = lr
+
     def transfer(self) -> None:
         """Transfer every layer (all arrays of the network share one schedule)."""
         for layer in self.layers:
@@ -724,6 +735,7 @@ def _train(opts, data, programmer_factory, progress, eval_each_epoch, force_nump
     if max_samples:
         epochs = min(epochs, -(-max_samples // n))
     for ep in range(epochs):
+        net.start_epoch(ep)
         order = epoch_order(net.rng_order, n)
         if max_samples and (ep + 1) * n > max_samples:
             order = order[: max_samples - ep * n]
