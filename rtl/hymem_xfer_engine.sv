@@ -23,10 +23,11 @@
 //   Failure log: fail_count / first / last synapse address, with what failed
 //   (verify or forming) and, for forming, the device (pol), sticky until
 //   fail_clear_i; fail_irq_o pulses once per run that logged a failure.
-//   held_rows_o: in a round-to-nearest transfer, the slot's MSB rows from the
-//   write of the rounded code until their true bits are restored (a reset in
-//   between would leave the rounded code in the hidden weights); slot_o: the
-//   slot the engine works on.
+//   held_rows_o: the slot's MSB rows while the transfer pulse reads them
+//   destructively and, in a round-to-nearest transfer, from the write of the
+//   rounded code until their true bits are restored (a reset in between would
+//   leave the rounded code in the hidden weights); slot_o: the slot the engine
+//   works on.
 
 `include "hymem_defs.svh"
 
@@ -727,9 +728,12 @@ module hymem_xfer_engine #(
   assign fail_first_kind_o = fail_first_kind_q;
   assign fail_last_kind_o  = fail_last_kind_q;
   assign slot_o           = slot_q;
-  // round mode: the MSB rows hold the rounded code from X_CWB until X_RESTORE ends
-  assign held_rows_o = (code_round_q && ((ph_q == X_CWB) || (ph_q == X_RST0) ||
-                        (ph_q == X_RST1) || (ph_q == X_XFER) || (ph_q == X_RESTORE)))
+  // The MSB rows' true bits are only in the controller while the transfer pulse reads them
+  // destructively (X_XFER: the sequencer marks them pending only when the pulse ends) and,
+  // in round mode, from the write of the rounded code (X_CWB) until X_RESTORE ends.
+  assign held_rows_o = ((ph_q == X_XFER) ||
+                        (code_round_q && ((ph_q == X_CWB) || (ph_q == X_RST0) ||
+                                          (ph_q == X_RST1) || (ph_q == X_RESTORE))))
                        ? (MSB_ROWS << base_row) : '0;
   assign fail_irq_o       = irq_q;
 
