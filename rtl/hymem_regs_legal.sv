@@ -14,11 +14,11 @@
 //   MASK_P: P16 in 0..65536
 //   MODE: VERIFY_MAX in 0..VERIFY_LIMIT (else ERR 9, not in this build)
 //   READOUT_SEL: SLOT in 0..SLOTS - 1
-//   T_FE0: SETUP in 1..65535, PULSE in 2..65535
+//   T_FE0: SETUP in 1..65535, PULSE in 2..65535, PULSE > T_FE1.SENSE
 //   T_FE1: SENSE in 1..65535, SENSE < T_FE0.PULSE, HOLD in 1..65535
 //   T_FE2: GAP in 1..65535
 //   T_MR0: RESET in 1..65535, SET in 1..65535
-//   T_MR1: FORM in 1..65535, READ in 2..65535
+//   T_MR1: FORM in 1..65535, READ in 2..65535, READ > T_MR2.ADC
 //   T_MR2: ADC in 1..65535, ADC < T_MR1.READ, PRE in 1..65535
 //   T_MR3: XFER in 1..65535, GAP in 1..65535
 

@@ -83,6 +83,12 @@ module hymem_top #(
                XDepth <= 256 && EDepth <= 128 && Lines * AdcBits <= 1024 && MagWidth <= 15,
                "hymem_top: parameters exceed the register map (Slots<=8, CodeBits=3, AdcBits=8, XDepth<=256, EDepth<=128, Lines<=128, MagWidth<=15)")
 
+  `HYMEM_CHECK(chk_build, Lines >= 2 && Slots >= 1 && MagWidth >= 4 && VerifyLimit >= 0 &&
+               VerifyLimit <= 255 && XDepth >= 8 && EDepth >= 8 && (XDepth & (XDepth - 1)) == 0 &&
+               (EDepth & (EDepth - 1)) == 0 &&
+               FecapRows >= Slots * ((1 << CodeBits) + MagWidth - CodeBits + 1),
+               "hymem_top: need Lines >= 2, Slots >= 1, MagWidth >= 4, VerifyLimit in 0..255, XDepth and EDepth powers of two >= 8, FecapRows >= Slots * (RowsPerSyn + 1) (docs/top.md)")
+
   localparam int IdxBits = $clog2(Lines * Slots) + 1;
   localparam logic [7:0] E_BUSY  = 8'd6;
   localparam logic [7:0] E_BUILD = 8'd9;

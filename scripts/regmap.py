@@ -566,6 +566,9 @@ def legal_summary(m: regmap.RegMap, r: regmap.Register) -> str:
             parts.append(f"{f.name} in {lo}..{hi if hi is not None else (1 << f.width) - 1}{err}")
         if f.below is not None:
             parts.append(f"{f.name} < {f.below[0]}.{f.below[1]}")
+        for (sr, sf), (pr, pf) in m.below_pairs():
+            if (pr, pf) == (r.name, f.name):
+                parts.append(f"{f.name} > {sr}.{sf}")
     if r.rule is not None:
         parts.append(str(r.rule))
     return ", ".join(parts) if parts else "any value"

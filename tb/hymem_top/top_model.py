@@ -70,7 +70,8 @@ top_defaults = regmap.top_defaults
 def top_ports() -> list[tuple[str, str]]:
     """hymem_top's ports as (name, "input" / "output"), read from rtl/hymem_top.sv."""
     text = (simrun.rtl_dir() / "hymem_top.sv").read_text()
-    body = text[text.index("module hymem_top"):text.index(");")]
+    start = text.index("\nmodule hymem_top")
+    body = text[start:text.index("\n);", start)]
     return [(m.group(3), m.group(1)) for m in
             re.finditer(r"^\s*(input|output)\s+logic\s*(\[[^\]]*\])?\s*(\w+)", body, re.M)]
 
@@ -308,8 +309,9 @@ class Controller:
 
     def _new_engine(self, keep: bool) -> None:
         n_in, n_out = self.r.field("LAYER", "N_IN"), self.r.field("LAYER", "N_OUT")
-        # LAYER's reset value (64 x 16) can exceed a small build's array: the engine models
-        # only tiles that fit, and samples / transfers need one (_latch)
+        # LAYER always holds a tile that fits (its reset value is derived from the build,
+        # writes are checked); the engine models only such tiles, so a sample or transfer
+        # with another one is a stimulus error (_latch), should the RTL ever accept one
         self.layer_ok = 1 <= n_in * n_out <= self.geom.synapses
         new = engine.EngineState(n_in if self.layer_ok else 1, n_out if self.layer_ok else 1,
                                  self.geom)

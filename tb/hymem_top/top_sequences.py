@@ -266,7 +266,7 @@ class RwMasksSeq(HymemSeq):
                 await self.access(True, reg.addr, v)
                 await self.read(reg.name)
             # a random strobe, or the whole word when the stored bytes leave no legal value
-            # (LAYER's reset value does not fit a small array)
+            # (LAYER's product rule with the other field's stored byte)
             for strb in [int(self.rng.integers(1, 16))] * 100 + [0xF] * 400:
                 v = sum(random_field(self.rng, f.width) << f.lsb for f in reg.fields)
                 if not reg.checked or not r.illegal(reg.name, r.merged(reg, v, strb)):
@@ -275,11 +275,11 @@ class RwMasksSeq(HymemSeq):
                 raise SeqError(f"no legal random value of {reg.name} found")
             await self.access(True, reg.addr, v, strb)
             await self.read(reg.name)
-        # back to the reset values, except those illegal in this build (LAYER's 64 x 16 does
-        # not fit a small array): those keep the last legal value written
-        await self.write_config({reg.name: reg.reset for reg in self.rm.registers
-                                 if any(f.kind == "rw" for f in reg.fields)
-                                 and (reg.name.startswith("T_") or not r.illegal(reg.name, reg.reset))})
+        # back to this build's reset values (legal in every build: LAYER's is derived from it)
+        bv = self.b.values()
+        await self.write_config({reg.name: self.rm.reset_value(reg.name, bv)
+                                 for reg in self.rm.registers
+                                 if any(f.kind == "rw" for f in reg.fields)})
 
 
 class AccessErrorsSeq(HymemSeq):
