@@ -21,7 +21,7 @@ from collections import Counter
 
 import cocotb
 import numpy as np
-from cocotb.triggers import (ClockCycles, FallingEdge, RisingEdge, SimTimeoutError, ValueChange,
+from cocotb.triggers import (FallingEdge, RisingEdge, SimTimeoutError, Timer, ValueChange,
                              with_timeout)
 from pyuvm import ConfigDB, uvm_sequence
 
@@ -1009,7 +1009,8 @@ class ResetStormSeq(HymemSeq):
                 longest[kind] = int((cocotb.simtime.get_sim_time("ns") - t0) / FAST_TIMING_CLK_NS)
                 stats["completed"] += 1
                 continue
-            await ClockCycles(clk, int(rng.integers(1, longest[kind] + 1)))
+            # one timer, not ClockCycles (cocotb wakes Python at every one of its edges)
+            await Timer(int(rng.integers(1, longest[kind] + 1)) * FAST_TIMING_CLK_NS, unit="ns")
             await FallingEdge(clk)
             inside = int(run_q.value) != 0
             if not inside:                          # it ended: the model learns it, then reset idle
