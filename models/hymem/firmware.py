@@ -34,7 +34,7 @@ import numpy as np
 from . import regmap as _regmap
 
 #: Timing registers (clock cycles) of the fast co-simulation set: 4 MHz clock (250 ns),
-#: so the nominal pulse widths of docs/macro_port.md take few cycles.
+#: so the nominal pulse widths take few cycles (every set: docs/timing.md, generated).
 FAST_TIMING_CLK_NS = 250
 FAST_TIMING = {
     "T_FE0": dict(SETUP=1, PULSE=8),      # 2 us FeCAP pulse
@@ -472,11 +472,10 @@ class Hymem:
         if v.ndim != 1:
             raise ArgumentError(f"{mem} values must be a 1-D vector; got shape {v.shape}")
         if v.dtype.kind not in "iu":
-            bad = next((x for x in v.tolist() if isinstance(x, (bool, str, bytes)) or
-                        not float(x).is_integer()), v.tolist()[0] if v.size else None) \
-                if v.dtype.kind in "fb" else v.tolist()[0] if v.size else None
+            flat = v.ravel().tolist()
+            example = next((x for x in flat if type(x) is not int), flat[0] if flat else None)
             raise ArgumentError(f"{mem} values must be integers (int8); got dtype {v.dtype} "
-                                f"(e.g. {bad!r})")
+                                f"(e.g. {example!r})")
         v = v.astype(np.int64)
         if v.size and (v.min() < -128 or v.max() > 127):
             raise ArgumentError(f"{mem} values must be int8 (-128..127); got {v.min()}..{v.max()}")
