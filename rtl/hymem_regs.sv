@@ -294,9 +294,9 @@ module hymem_regs #(
   localparam logic [7:0] E_MISALIGNED = 8'd4;
 
   // LAYER.N_IN after reset: min(64, XDEPTH, LINES * SLOTS) (64 in the default build)
-  localparam int ResetLayerNIn = int'(((((32'd64) < (32'(XDepth)) ? (32'd64) : (32'(XDepth)))) < ((32'(Lines) * 32'(Slots))) ? (((32'd64) < (32'(XDepth)) ? (32'd64) : (32'(XDepth)))) : ((32'(Lines) * 32'(Slots)))));
+  localparam int ResetLayerNIn = ((((32'd64) < (32'(XDepth)) ? (32'd64) : (32'(XDepth)))) < ((32'(Lines) * 32'(Slots))) ? (((32'd64) < (32'(XDepth)) ? (32'd64) : (32'(XDepth)))) : ((32'(Lines) * 32'(Slots))));
   // LAYER.N_OUT after reset: min(16, EDEPTH, LINES * SLOTS / N_IN) (16 in the default build)
-  localparam int ResetLayerNOut = int'(((((32'd16) < (32'(EDepth)) ? (32'd16) : (32'(EDepth)))) < (((32'(Lines) * 32'(Slots)) / 32'(ResetLayerNIn))) ? (((32'd16) < (32'(EDepth)) ? (32'd16) : (32'(EDepth)))) : (((32'(Lines) * 32'(Slots)) / 32'(ResetLayerNIn)))));
+  localparam int ResetLayerNOut = ((((32'd16) < (32'(EDepth)) ? (32'd16) : (32'(EDepth)))) < (((32'(Lines) * 32'(Slots)) / 32'(ResetLayerNIn))) ? (((32'd16) < (32'(EDepth)) ? (32'd16) : (32'(EDepth)))) : (((32'(Lines) * 32'(Slots)) / 32'(ResetLayerNIn))));
 
   logic        access, aligned;
   logic [31:0] bmask;

@@ -220,7 +220,7 @@ def gen_sv(m: regmap.RegMap) -> str:
             expr = f.reset_expr.sv(lambda x: f"32'({regmap.BUILD_PARAMS[x]})" if x in regmap.BUILD_PARAMS
                                    else f"32'({own[x]})")
             a(f"  // {r.name}.{f.name} after reset: {f.reset_expr} ({f.reset} in the default build)")
-            a(f"  localparam int {n} = int'({expr});")
+            a(f"  localparam int {n} = {expr};")      # (Yosys 0.23 has no int'() cast)
             rst_name[(r.name, f.name)] = n
     if rst_name:
         a("")
