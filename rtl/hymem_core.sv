@@ -26,6 +26,11 @@
 //   transfer started.
 //   done_o pulses when an operation ends and nothing is queued; irq_o pulses
 //   when a transfer or forming run logged a failure.
+//   lost_*_o: what a reset (rst_ni) now would cost (docs/programming.md,
+//   "Resets"): the operation it would interrupt (0 none, 1 sample, 2 transfer,
+//   3 forming, 4 read-out), its slot, and the FeCAP rows of that slot whose data
+//   only the controller holds (data rows as a RowsPerSyn-bit mask, the flag
+//   row): hymem_top captures them into the LOST register at a reset.
 
 `include "hymem_defs.svh"
 
@@ -46,7 +51,8 @@ module hymem_core #(
   localparam int SlotBits = (Slots > 1) ? $clog2(Slots) : 1,
   localparam int Levels   = 1 << CodeBits,
   localparam int XWBits   = $clog2(XDepth / 4),
-  localparam int EWBits   = $clog2(EDepth / 4)
+  localparam int EWBits   = $clog2(EDepth / 4),
+  localparam int RowsPerSyn = (1 << CodeBits) + (MagWidth - CodeBits)
 ) (
   input  logic                      clk_i,
   input  logic                      rst_ni,
@@ -134,6 +140,13 @@ module hymem_core #(
   output logic                      fail_any_o,
   output logic [IdxBits-1:0]        fail_first_o,
   output logic [IdxBits-1:0]        fail_last_o,
+  output logic [1:0]                fail_first_kind_o,  // {forming, pol}
+  output logic [1:0]                fail_last_kind_o,
+  // what a reset now would cost
+  output logic [2:0]                lost_op_o,
+  output logic [SlotBits-1:0]       lost_slot_o,
+  output logic                      lost_flag_o,
+  output logic [RowsPerSyn-1:0]     lost_rows_o,
   // macro FeCAP port
   output logic [RowBits-1:0]        fe_row_o,
   output logic                      fe_wl_o,
@@ -368,6 +381,8 @@ module hymem_core #(
   logic [Lines-1:0]   x_mr_pol, x_mr_mask;
   logic [Lines*CodeBits-1:0] x_mr_code;
   logic [4:0]         x_phase;
+  logic [FecapRows-1:0] x_held;
+  logic [SlotBits-1:0] x_slot;
 
   hymem_xfer_engine #(
     .Lines(Lines), .Slots(Slots), .MagWidth(MagWidth), .CodeBits(CodeBits),
@@ -424,7 +439,11 @@ module hymem_core #(
     .fail_any_o         (fail_any_o),
     .fail_first_o       (fail_first_o),
     .fail_last_o        (fail_last_o),
-    .fail_irq_o         (xf_irq)
+    .fail_first_kind_o  (fail_first_kind_o),
+    .fail_last_kind_o   (fail_last_kind_o),
+    .fail_irq_o         (xf_irq),
+    .held_rows_o        (x_held),
+    .slot_o             (x_slot)
   );
 
   // ------------------------------------------- FeCAP sequencer (one owner)
@@ -433,6 +452,7 @@ module hymem_core #(
   logic [RowBits-1:0] fe_row;
   logic [Lines-1:0]   fe_wdata, fe_rdata;
   logic               x_owns_fe;
+  logic [FecapRows-1:0] fe_held;
 
   assign x_owns_fe  = (run_q == R_XFER);
   assign fe_valid   = x_owns_fe ? x_fe_valid : u_fe_valid;
@@ -460,6 +480,7 @@ module hymem_core #(
     .busy_o       (seq_busy_o[0]),
     .pend_set_i   (pend_set),
     .pending_o    (fe_pending_o),
+    .held_o       (fe_held),
     .err_o        (fe_err),
     .err_clear_i  (err_clear_i),
     .cnt_clear_i  (cnt_clear_i),
@@ -551,6 +572,24 @@ module hymem_core #(
   assign readout_o       = mr_rdata;
   assign seq_err_o       = fe_err || mr_err;
   assign irq_o           = xf_irq;
+
+  // ------------------------------------------------ what a reset would cost
+  logic [FecapRows-1:0] held_rows;
+  logic [SlotBits-1:0]  held_slot;
+  assign held_rows    = fe_held | x_held;
+  assign held_slot    = x_owns_fe ? x_slot : u_slot;
+  assign lost_slot_o  = held_slot;
+  assign lost_rows_o  = RowsPerSyn'(held_rows >> (32'(held_slot) * RowsPerSyn));
+  assign lost_flag_o  = held_rows[32'(Slots * RowsPerSyn) + 32'(held_slot)];
+  always_comb begin
+    case (run_q)
+      R_UPD:          lost_op_o = 3'd1;
+      R_XFER:         lost_op_o = 3'd2;
+      R_FORM:         lost_op_o = 3'd3;
+      R_READ, R_WAIT: lost_op_o = 3'd4;
+      default:        lost_op_o = 3'd0;
+    endcase
+  end
 
 endmodule
 

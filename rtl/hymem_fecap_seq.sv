@@ -24,7 +24,10 @@
 //   destructively), cleared by a WRITE_BACK or WRITE of that row. A READ of a
 //   row that is already pending would destroy the only copy of its data: it is
 //   not executed, err_o is set (sticky until err_clear_i) and done_o still
-//   pulses. pending_o tells whether any row awaits its write-back.
+//   pulses. pending_o tells whether any row awaits its write-back. held_o:
+//   the rows whose data only the controller holds, so a reset now would lose
+//   them: the pending rows and, from its first pulse on, the row of the
+//   operation in flight (a read destroys it, a write changes it).
 //   cnt_reads_o / cnt_writes_o count executed READs and WRITE_BACK/WRITEs.
 //
 //   Timing constraints (the register block rejects configurations that break
@@ -61,6 +64,7 @@ module hymem_fecap_seq #(
   // write-back guard
   input  logic [Rows-1:0]     pend_set_i,
   output logic                pending_o,
+  output logic [Rows-1:0]     held_o,
   output logic                err_o,
   input  logic                err_clear_i,
   // counters of executed row operations (docs/controller.md)
@@ -245,6 +249,11 @@ module hymem_fecap_seq #(
   assign busy_o    = (state_q != S_IDLE);
   assign rdata_o   = rdata_q;
   assign pending_o = |pend_q;
+
+  logic inflight;   // the operation in flight has pulsed its row
+  assign inflight = (state_q == S_P0) || (state_q == S_MID) || (state_q == S_P1) ||
+                    (state_q == S_HOLD) || (state_q == S_GAP);
+  assign held_o   = pend_q | (inflight ? (Rows'(1) << row_q) : '0);
   assign err_o     = err_q;
   assign fe_row_o  = row_q;
   assign fe_wl_o   = wl_q;

@@ -17,13 +17,11 @@
 //               rows and the selected memristors together. xfer_fired_o pulses
 //               when the transfer pulse ends (the MSB rows are then pending
 //               write-back).
+//   mr_code_o carries the request's code during a code SET and 0 otherwise.
 //   Every operation ends with a t_gap recovery (all pulses off). Every phase
 //   lasts at least one cycle. Handshake: req_valid_i/req_ready_o (accepted in
 //   idle), done_o pulses for one cycle at the end. All port outputs are flops;
-//   selection signals are registered at accept and stable during the op;
-//   mr_code_o carries the request's code for OP_SET only and is 0 otherwise (the
-//   gate-driver code means nothing to the other operations, and a requester that
-//   has no code to give, e.g. while forming, must not leave X on the port).
+//   selection signals are registered at accept and stable during the op.
 //   Constraint (checked by the register block): 1 <= t_adc < t_read.
 
 `include "hymem_defs.svh"
@@ -153,6 +151,8 @@ module hymem_mr_seq #(
           slot_d = req_slot_i;
           pol_d  = req_pol_i;
           mask_d = req_mask_i;
+          // only a code SET uses the code: other operations drive 0 (the requester's
+          // code is a data path that may hold anything, X after power-up included)
           code_d = (req_op_i == OP_SET) ? req_code_i : '0;
           if (!valid_op) begin
             err_d   = 1'b1;

@@ -11,14 +11,22 @@
 //   code from chk_code_i (writes to checked registers, validated outside through
 //   chk_valid_o / chk_wdata_o / chk_ok_i) or <mem>_err_code_i. A rejected access
 //   changes nothing. PPROT is ignored.
+//   Parameters: the build values some reset values depend on (hymem_reset in the RDL).
+//   por_ni: power-on reset of the fields that survive rst_ni (hymem_por).
 
 `include "hymem_defs.svh"
 
 `default_nettype none
 
-module hymem_regs (
+module hymem_regs #(
+  parameter int Lines = 128,
+  parameter int Slots = 8,
+  parameter int XDepth = 256,
+  parameter int EDepth = 128
+) (
   input  logic clk_i,
   input  logic rst_ni,
+  input  logic por_ni,
   // APB4
   input  logic psel_i,
   input  logic penable_i,
@@ -63,6 +71,7 @@ module hymem_regs (
   output logic cmd_cnt_clear_o,
   output logic cmd_err_clear_o,
   output logic cmd_fail_clear_o,
+  output logic cmd_lost_clear_o,
   // STATUS
   input  logic status_busy_i,
   input  logic status_upd_busy_i,
@@ -186,8 +195,25 @@ module hymem_regs (
   input  logic [31:0] cnt_failures_count_i,
   // FAIL_FIRST
   input  logic [10:0] fail_first_addr_i,
+  input  logic fail_first_pol_i,
+  input  logic fail_first_form_i,
+  input  logic fail_first_valid_i,
   // FAIL_LAST
   input  logic [10:0] fail_last_addr_i,
+  input  logic fail_last_pol_i,
+  input  logic fail_last_form_i,
+  input  logic fail_last_valid_i,
+  // LOST
+  input  logic [2:0] lost_op_i,
+  input  logic lost_op_we_i,
+  input  logic lost_multi_i,
+  input  logic lost_multi_we_i,
+  input  logic [2:0] lost_slot_i,
+  input  logic lost_slot_we_i,
+  input  logic lost_flag_i,
+  input  logic lost_flag_we_i,
+  input  logic [19:0] lost_rows_i,
+  input  logic lost_rows_we_i,
   // XBUF window (64 words)
   output logic xbuf_req_o,
   output logic [5:0] xbuf_addr_o,
@@ -257,6 +283,7 @@ module hymem_regs (
   localparam logic [11:0] ADDR_CNT_FAILURES = 12'h0B0;
   localparam logic [11:0] ADDR_FAIL_FIRST = 12'h0C0;
   localparam logic [11:0] ADDR_FAIL_LAST = 12'h0C4;
+  localparam logic [11:0] ADDR_LOST = 12'h0C8;
   localparam logic [11:0] BASE_XBUF = 12'h400;
   localparam logic [11:0] BASE_EBUF = 12'h600;
   localparam logic [11:0] BASE_READOUT = 12'h800;
@@ -265,6 +292,11 @@ module hymem_regs (
   localparam logic [7:0] E_READ_ONLY = 8'd2;
   localparam logic [7:0] E_WRITE_ONLY = 8'd3;
   localparam logic [7:0] E_MISALIGNED = 8'd4;
+
+  // LAYER.N_IN after reset: min(64, XDEPTH, LINES * SLOTS) (64 in the default build)
+  localparam int ResetLayerNIn = ((((32'd64) < (32'(XDepth)) ? (32'd64) : (32'(XDepth)))) < ((32'(Lines) * 32'(Slots))) ? (((32'd64) < (32'(XDepth)) ? (32'd64) : (32'(XDepth)))) : ((32'(Lines) * 32'(Slots))));
+  // LAYER.N_OUT after reset: min(16, EDEPTH, LINES * SLOTS / N_IN) (16 in the default build)
+  localparam int ResetLayerNOut = ((((32'd16) < (32'(EDepth)) ? (32'd16) : (32'(EDepth)))) < (((32'(Lines) * 32'(Slots)) / 32'(ResetLayerNIn))) ? (((32'd16) < (32'(EDepth)) ? (32'd16) : (32'(EDepth)))) : (((32'(Lines) * 32'(Slots)) / 32'(ResetLayerNIn))));
 
   logic        access, aligned;
   logic [31:0] bmask;
@@ -361,6 +393,8 @@ module hymem_regs (
   assign hit_fail_first = aligned && (paddr_i == ADDR_FAIL_FIRST);
   logic hit_fail_last;
   assign hit_fail_last = aligned && (paddr_i == ADDR_FAIL_LAST);
+  logic hit_lost;
+  assign hit_lost = aligned && (paddr_i == ADDR_LOST);
   logic hit_xbuf;
   assign hit_xbuf = aligned && (paddr_i >= BASE_XBUF) && (paddr_i < BASE_XBUF + 12'd256);
   logic hit_ebuf;
@@ -368,9 +402,9 @@ module hymem_regs (
   logic hit_readout;
   assign hit_readout = aligned && (paddr_i >= BASE_READOUT) && (paddr_i < BASE_READOUT + 12'd128);
   logic hit_any;
-  assign hit_any = hit_id || hit_hwcfg0 || hit_hwcfg1 || hit_hwcfg2 || hit_cmd || hit_status || hit_samples_since || hit_err || hit_irq_status || hit_irq_enable || hit_layer || hit_lr || hit_mask_p || hit_mode || hit_xfer_k || hit_seed || hit_form || hit_readout_sel || hit_vfy_lo0 || hit_vfy_lo1 || hit_vfy_hi0 || hit_vfy_hi1 || hit_t_fe0 || hit_t_fe1 || hit_t_fe2 || hit_t_mr0 || hit_t_mr1 || hit_t_mr2 || hit_t_mr3 || hit_cnt_samples || hit_cnt_slots_skipped || hit_cnt_fe_reads || hit_cnt_fe_writes || hit_cnt_transfers || hit_cnt_xfer_programmed || hit_cnt_xfer_skipped || hit_cnt_mr_resets || hit_cnt_mr_sets || hit_cnt_vfy_reads || hit_cnt_vfy_retries || hit_cnt_forms || hit_cnt_failures || hit_fail_first || hit_fail_last || hit_xbuf || hit_ebuf || hit_readout;
+  assign hit_any = hit_id || hit_hwcfg0 || hit_hwcfg1 || hit_hwcfg2 || hit_cmd || hit_status || hit_samples_since || hit_err || hit_irq_status || hit_irq_enable || hit_layer || hit_lr || hit_mask_p || hit_mode || hit_xfer_k || hit_seed || hit_form || hit_readout_sel || hit_vfy_lo0 || hit_vfy_lo1 || hit_vfy_hi0 || hit_vfy_hi1 || hit_t_fe0 || hit_t_fe1 || hit_t_fe2 || hit_t_mr0 || hit_t_mr1 || hit_t_mr2 || hit_t_mr3 || hit_cnt_samples || hit_cnt_slots_skipped || hit_cnt_fe_reads || hit_cnt_fe_writes || hit_cnt_transfers || hit_cnt_xfer_programmed || hit_cnt_xfer_skipped || hit_cnt_mr_resets || hit_cnt_mr_sets || hit_cnt_vfy_reads || hit_cnt_vfy_retries || hit_cnt_forms || hit_cnt_failures || hit_fail_first || hit_fail_last || hit_lost || hit_xbuf || hit_ebuf || hit_readout;
   logic hit_ro, hit_wo, hit_chk;
-  assign hit_ro  = hit_id || hit_hwcfg0 || hit_hwcfg1 || hit_hwcfg2 || hit_status || hit_samples_since || hit_err || hit_cnt_samples || hit_cnt_slots_skipped || hit_cnt_fe_reads || hit_cnt_fe_writes || hit_cnt_transfers || hit_cnt_xfer_programmed || hit_cnt_xfer_skipped || hit_cnt_mr_resets || hit_cnt_mr_sets || hit_cnt_vfy_reads || hit_cnt_vfy_retries || hit_cnt_forms || hit_cnt_failures || hit_fail_first || hit_fail_last || hit_readout;
+  assign hit_ro  = hit_id || hit_hwcfg0 || hit_hwcfg1 || hit_hwcfg2 || hit_status || hit_samples_since || hit_err || hit_cnt_samples || hit_cnt_slots_skipped || hit_cnt_fe_reads || hit_cnt_fe_writes || hit_cnt_transfers || hit_cnt_xfer_programmed || hit_cnt_xfer_skipped || hit_cnt_mr_resets || hit_cnt_mr_sets || hit_cnt_vfy_reads || hit_cnt_vfy_retries || hit_cnt_forms || hit_cnt_failures || hit_fail_first || hit_fail_last || hit_lost || hit_readout;
   assign hit_wo  = hit_cmd || hit_xbuf || hit_ebuf;
   assign hit_chk = hit_cmd || hit_layer || hit_lr || hit_mask_p || hit_mode || hit_xfer_k || hit_seed || hit_form || hit_readout_sel || hit_vfy_lo0 || hit_vfy_lo1 || hit_vfy_hi0 || hit_vfy_hi1 || hit_t_fe0 || hit_t_fe1 || hit_t_fe2 || hit_t_mr0 || hit_t_mr1 || hit_t_mr2 || hit_t_mr3;
 
@@ -437,6 +471,7 @@ module hymem_regs (
   logic cmd_cnt_clear_q;   // CMD.CNT_CLEAR (pulse) @ 0x010
   logic cmd_err_clear_q;   // CMD.ERR_CLEAR (pulse) @ 0x010
   logic cmd_fail_clear_q;   // CMD.FAIL_CLEAR (pulse) @ 0x010
+  logic cmd_lost_clear_q;   // CMD.LOST_CLEAR (pulse) @ 0x010
   logic [7:0] err_code_q;   // ERR.CODE (hw_we) @ 0x01C
   logic [11:0] err_addr_q;   // ERR.ADDR (hw_we) @ 0x01C
   logic irq_status_done_q;   // IRQ_STATUS.DONE (w1c) @ 0x020
@@ -490,6 +525,11 @@ module hymem_regs (
   logic [15:0] t_mr2_pre_q;   // T_MR2.PRE (rw) @ 0x078
   logic [15:0] t_mr3_xfer_q;   // T_MR3.XFER (rw) @ 0x07C
   logic [15:0] t_mr3_gap_q;   // T_MR3.GAP (rw) @ 0x07C
+  logic [2:0] lost_op_q;   // LOST.OP (hw_we, survives rst_ni) @ 0x0C8
+  logic lost_multi_q;   // LOST.MULTI (hw_we, survives rst_ni) @ 0x0C8
+  logic [2:0] lost_slot_q;   // LOST.SLOT (hw_we, survives rst_ni) @ 0x0C8
+  logic lost_flag_q;   // LOST.FLAG (hw_we, survives rst_ni) @ 0x0C8
+  logic [19:0] lost_rows_q;   // LOST.ROWS (hw_we, survives rst_ni) @ 0x0C8
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       cmd_sample_q <= 1'd0;
@@ -501,6 +541,7 @@ module hymem_regs (
       cmd_cnt_clear_q <= 1'd0;
       cmd_err_clear_q <= 1'd0;
       cmd_fail_clear_q <= 1'd0;
+      cmd_lost_clear_q <= 1'd0;
       err_code_q <= 8'd0;
       err_addr_q <= 12'd0;
       irq_status_done_q <= 1'd0;
@@ -509,8 +550,8 @@ module hymem_regs (
       irq_enable_done_q <= 1'd0;
       irq_enable_fail_q <= 1'd0;
       irq_enable_error_q <= 1'd0;
-      layer_n_in_q <= 11'd64;
-      layer_n_out_q <= 11'd16;
+      layer_n_in_q <= 11'(ResetLayerNIn);
+      layer_n_out_q <= 11'(ResetLayerNOut);
       lr_mult_q <= 8'd128;
       lr_shift_q <= 5'd8;
       mask_p_p16_q <= 17'd13107;
@@ -573,6 +614,8 @@ module hymem_regs (
       else if (cmd_err_clear_q != 1'd0) cmd_err_clear_q <= 1'd0;
       if (wr_commit && hit_cmd) cmd_fail_clear_q <= (pwdata_i[8:8] & bmask[8:8]);
       else if (cmd_fail_clear_q != 1'd0) cmd_fail_clear_q <= 1'd0;
+      if (wr_commit && hit_cmd) cmd_lost_clear_q <= (pwdata_i[9:9] & bmask[9:9]);
+      else if (cmd_lost_clear_q != 1'd0) cmd_lost_clear_q <= 1'd0;
       if (err_code_we_i) err_code_q <= err_code_i;
       if (err_addr_we_i) err_addr_q <= err_addr_i;
       if (irq_status_done_set_i != 1'd0 || (wr_commit && hit_irq_status))
@@ -631,6 +674,22 @@ module hymem_regs (
       if (wr_commit && hit_t_mr3) t_mr3_gap_q <= (t_mr3_gap_q & ~bmask[31:16]) | (pwdata_i[31:16] & bmask[31:16]);
     end
   end
+  // fields that survive rst_ni: reset by the power-on reset only
+  always_ff @(posedge clk_i) begin
+    if (!por_ni) begin
+      lost_op_q <= 3'd0;
+      lost_multi_q <= 1'd0;
+      lost_slot_q <= 3'd0;
+      lost_flag_q <= 1'd0;
+      lost_rows_q <= 20'd0;
+    end else begin
+      if (lost_op_we_i) lost_op_q <= lost_op_i;
+      if (lost_multi_we_i) lost_multi_q <= lost_multi_i;
+      if (lost_slot_we_i) lost_slot_q <= lost_slot_i;
+      if (lost_flag_we_i) lost_flag_q <= lost_flag_i;
+      if (lost_rows_we_i) lost_rows_q <= lost_rows_i;
+    end
+  end
   assign cmd_sample_o = cmd_sample_q;
   assign cmd_transfer_o = cmd_transfer_q;
   assign cmd_form_o = cmd_form_q;
@@ -640,6 +699,7 @@ module hymem_regs (
   assign cmd_cnt_clear_o = cmd_cnt_clear_q;
   assign cmd_err_clear_o = cmd_err_clear_q;
   assign cmd_fail_clear_o = cmd_fail_clear_q;
+  assign cmd_lost_clear_o = cmd_lost_clear_q;
   assign irq_status_done_o = irq_status_done_q;
   assign irq_status_fail_o = irq_status_fail_q;
   assign irq_status_error_o = irq_status_error_q;
@@ -776,9 +836,11 @@ module hymem_regs (
   logic [31:0] val_cnt_failures;
   assign val_cnt_failures = {cnt_failures_count_i};
   logic [31:0] val_fail_first;
-  assign val_fail_first = {21'd0, fail_first_addr_i};
+  assign val_fail_first = {fail_first_valid_i, 17'd0, fail_first_form_i, fail_first_pol_i, 1'd0, fail_first_addr_i};
   logic [31:0] val_fail_last;
-  assign val_fail_last = {21'd0, fail_last_addr_i};
+  assign val_fail_last = {fail_last_valid_i, 17'd0, fail_last_form_i, fail_last_pol_i, 1'd0, fail_last_addr_i};
+  logic [31:0] val_lost;
+  assign val_lost = {lost_rows_q, 4'd0, lost_flag_q, lost_slot_q, lost_multi_q, lost_op_q};
 
   // ------------------------------------------------------------ read data
   always_comb begin
@@ -827,6 +889,7 @@ module hymem_regs (
       else if (hit_cnt_failures) prdata_o = val_cnt_failures;
       else if (hit_fail_first) prdata_o = val_fail_first;
       else if (hit_fail_last) prdata_o = val_fail_last;
+      else if (hit_lost) prdata_o = val_lost;
       else if (hit_readout) prdata_o = readout_rdata_i;
     end
   end
@@ -838,7 +901,7 @@ module hymem_regs (
   assign chk_addr_o  = paddr_i;
   always_comb begin
     chk_wdata_o = 32'd0;
-    if (hit_cmd) chk_wdata_o = (pwdata_i & bmask) & 32'h000001FF;
+    if (hit_cmd) chk_wdata_o = (pwdata_i & bmask) & 32'h000003FF;
     else if (hit_layer) chk_wdata_o = ((val_layer & ~bmask) | (pwdata_i & bmask)) & 32'h07FF07FF;
     else if (hit_lr) chk_wdata_o = ((val_lr & ~bmask) | (pwdata_i & bmask)) & 32'h00001FFF;
     else if (hit_mask_p) chk_wdata_o = ((val_mask_p & ~bmask) | (pwdata_i & bmask)) & 32'h0001FFFF;

@@ -11,9 +11,16 @@
 //     - ERR records every rejected access (code, address) until CMD.ERR_CLEAR;
 //     - IRQ_STATUS: DONE (an operation ended, nothing queued), FAIL (a transfer
 //       or forming run logged a failure), ERROR (an access was rejected);
-//       irq_o = |(IRQ_STATUS & IRQ_ENABLE), registered.
-//   Ports: APB4 slave, interrupt, and the macro port (docs/macro_port.md).
-//   Programming guide: docs/programming.md.
+//       irq_o = |(IRQ_STATUS & IRQ_ENABLE), registered;
+//     - LOST: at every rst_ni that interrupts an operation, what it cost (the
+//       operation, its slot, the FeCAP rows whose data only the controller
+//       held); reset by por_ni only, cleared by CMD.LOST_CLEAR.
+//   Resets: rst_ni (synchronous, active low) is the controller's hard reset;
+//   por_ni (synchronous, active low) the power-on reset, which also clears
+//   LOST: assert both at power-up, tie por_ni to rst_ni where no separate
+//   power-on reset exists (LOST then reads 0 after every reset).
+//   Ports, parameters and their limits: docs/top.md. Programming guide:
+//   docs/programming.md.
 
 `include "hymem_defs.svh"
 
@@ -35,6 +42,7 @@ module hymem_top #(
 ) (
   input  logic                      clk_i,
   input  logic                      rst_ni,
+  input  logic                      por_ni,
   // APB4 slave
   input  logic                      psel_i,
   input  logic                      penable_i,
@@ -73,7 +81,13 @@ module hymem_top #(
   // The register map (rtl/hymem_regs.rdl) fixes these limits.
   `HYMEM_CHECK(chk_regmap, Lines <= 2048 && Slots <= 8 && CodeBits == 3 && AdcBits == 8 &&
                XDepth <= 256 && EDepth <= 128 && Lines * AdcBits <= 1024 && MagWidth <= 15,
-               "hymem_top: parameters exceed the register map (Slots<=8, CodeBits=3, AdcBits=8, XDepth<=256, EDepth<=128, Lines<=128)")
+               "hymem_top: parameters exceed the register map (Slots<=8, CodeBits=3, AdcBits=8, XDepth<=256, EDepth<=128, Lines<=128, MagWidth<=15)")
+
+  `HYMEM_CHECK(chk_build, Lines >= 2 && Slots >= 1 && MagWidth >= 4 && VerifyLimit >= 0 &&
+               VerifyLimit <= 255 && XDepth >= 8 && EDepth >= 8 && (XDepth & (XDepth - 1)) == 0 &&
+               (EDepth & (EDepth - 1)) == 0 &&
+               FecapRows >= Slots * ((1 << CodeBits) + MagWidth - CodeBits + 1),
+               "hymem_top: need Lines >= 2, Slots >= 1, MagWidth >= 4, VerifyLimit in 0..255, XDepth and EDepth powers of two >= 8, FecapRows >= Slots * (RowsPerSyn + 1) (docs/top.md)")
 
   localparam int IdxBits = $clog2(Lines * Slots) + 1;
   localparam logic [7:0] E_BUSY  = 8'd6;
@@ -125,10 +139,18 @@ module hymem_top #(
   logic [31:0] c_samples, c_skipped, c_fe_reads, c_fe_writes, c_transfers, c_programmed,
                c_xskipped, c_resets, c_sets, c_vreads, c_retries, c_forms, c_failures;
   logic [IdxBits-1:0] fail_first, fail_last;
+  logic [1:0]  fail_first_kind, fail_last_kind;
+  logic [2:0]  lost_op;
+  logic [SlotBits-1:0] lost_slot;
+  logic        lost_flag;
+  logic [(1 << CodeBits) + MagWidth - CodeBits - 1:0] lost_rows;
+  logic        cmd_lost_clear;
 
   // ------------------------------------------------------ register block
-  hymem_regs u_regs (
-    .clk_i, .rst_ni,
+  hymem_regs #(
+    .Lines(Lines), .Slots(Slots), .XDepth(XDepth), .EDepth(EDepth)
+  ) u_regs (
+    .clk_i, .rst_ni, .por_ni,
     .psel_i, .penable_i, .pwrite_i, .paddr_i, .pwdata_i, .pstrb_i, .pprot_i,
     .prdata_o, .pready_o, .pslverr_o,
     .chk_valid_o (chk_valid), .chk_addr_o (chk_addr), .chk_wdata_o (chk_wdata),
@@ -141,7 +163,7 @@ module hymem_top #(
     .cmd_sample_o (cmd_sample), .cmd_transfer_o (cmd_transfer), .cmd_form_o (cmd_form),
     .cmd_readout_o (cmd_readout), .cmd_abort_o (cmd_abort), .cmd_seed_load_o (cmd_seed_load),
     .cmd_cnt_clear_o (cmd_cnt_clear), .cmd_err_clear_o (cmd_err_clear),
-    .cmd_fail_clear_o (cmd_fail_clear),
+    .cmd_fail_clear_o (cmd_fail_clear), .cmd_lost_clear_o (cmd_lost_clear),
     .status_busy_i (busy), .status_upd_busy_i (upd_busy), .status_xfer_busy_i (xfer_busy),
     .status_readout_busy_i (readout_busy), .status_aborted_i (aborted),
     .status_fe_pending_i (fe_pending), .status_seq_err_i (seq_err),
@@ -178,7 +200,15 @@ module hymem_top #(
     .cnt_mr_sets_count_i (c_sets), .cnt_vfy_reads_count_i (c_vreads),
     .cnt_vfy_retries_count_i (c_retries), .cnt_forms_count_i (c_forms),
     .cnt_failures_count_i (c_failures),
-    .fail_first_addr_i (11'(fail_first)), .fail_last_addr_i (11'(fail_last)),
+    .fail_first_addr_i (11'(fail_first)), .fail_first_pol_i (fail_first_kind[0]),
+    .fail_first_form_i (fail_first_kind[1]), .fail_first_valid_i (fail_any),
+    .fail_last_addr_i (11'(fail_last)), .fail_last_pol_i (fail_last_kind[0]),
+    .fail_last_form_i (fail_last_kind[1]), .fail_last_valid_i (fail_any),
+    .lost_op_i (lost_cap_op), .lost_op_we_i (lost_we),
+    .lost_multi_i (lost_cap_multi), .lost_multi_we_i (lost_we),
+    .lost_slot_i (lost_cap_slot), .lost_slot_we_i (lost_we),
+    .lost_flag_i (lost_cap_flag), .lost_flag_we_i (lost_we),
+    .lost_rows_i (lost_cap_rows), .lost_rows_we_i (lost_we),
     .xbuf_req_o (xbuf_req), .xbuf_addr_o (xbuf_addr), .xbuf_wdata_o (xbuf_wdata),
     .xbuf_wstrb_o (xbuf_wstrb), .xbuf_ready_i (1'b1), .xbuf_err_i (xbuf_err),
     .xbuf_err_code_i (xbuf_code),
@@ -272,11 +302,37 @@ module hymem_top #(
     .cnt_mr_resets_o (c_resets), .cnt_mr_sets_o (c_sets), .cnt_vfy_reads_o (c_vreads),
     .cnt_retries_o (c_retries), .cnt_forms_o (c_forms), .cnt_failures_o (c_failures),
     .fail_clear_i (cmd_fail_clear), .fail_any_o (fail_any), .fail_first_o (fail_first),
-    .fail_last_o (fail_last),
+    .fail_last_o (fail_last), .fail_first_kind_o (fail_first_kind),
+    .fail_last_kind_o (fail_last_kind),
+    .lost_op_o (lost_op), .lost_slot_o (lost_slot), .lost_flag_o (lost_flag),
+    .lost_rows_o (lost_rows),
     .fe_row_o, .fe_wl_o, .fe_sl_o, .fe_bl_o, .fe_mask_o, .fe_sae_o, .fe_rdata_i,
     .mr_slot_o, .mr_pol_o, .mr_mask_o, .mr_code_o, .mr_reset_o, .mr_set_o, .mr_form_o,
     .mr_read_o, .mr_adc_o, .mr_rdata_i, .tl_pre_o, .xfer_o
   );
+
+  // ------------------------------------------------------------------ LOST
+  // At a reset edge the core's state is still that of the cycle before: if an
+  // operation runs, LOST takes what it cost (later reset cycles find the core
+  // idle and leave LOST alone). lost_any_q remembers that LOST holds something
+  // (for MULTI); like LOST it is reset by por_ni only.
+  logic        lost_we, lost_any_q, lost_cap_multi, lost_cap_flag;
+  logic [2:0]  lost_cap_op, lost_cap_slot;
+  logic [19:0] lost_cap_rows;
+  logic        lost_capture;
+  assign lost_capture   = !rst_ni && (lost_op != 3'd0);
+  assign lost_we        = lost_capture || cmd_lost_clear;
+  assign lost_cap_op    = lost_capture ? lost_op : 3'd0;
+  assign lost_cap_multi = lost_capture && lost_any_q;
+  assign lost_cap_slot  = lost_capture ? 3'(lost_slot) : 3'd0;
+  assign lost_cap_flag  = lost_capture && lost_flag;
+  assign lost_cap_rows  = lost_capture ? 20'(lost_rows) : 20'd0;
+
+  always_ff @(posedge clk_i) begin
+    if (!por_ni)             lost_any_q <= 1'b0;
+    else if (lost_capture)   lost_any_q <= 1'b1;
+    else if (cmd_lost_clear) lost_any_q <= 1'b0;
+  end
 
   // ----------------------------------------------------------- interrupt
   logic irq_q;

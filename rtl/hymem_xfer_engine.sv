@@ -20,8 +20,14 @@
 //     FeCAP row read is written back.
 //   Verify and forming checks scan the lines serially (Lines cycles per scan)
 //   with one set of comparators.
-//   Failure log: fail_count / first / last synapse address, sticky until
+//   Failure log: fail_count / first / last synapse address, with what failed
+//   (verify or forming) and, for forming, the device (pol), sticky until
 //   fail_clear_i; fail_irq_o pulses once per run that logged a failure.
+//   held_rows_o: the slot's MSB rows while the transfer pulse reads them
+//   destructively and, in a round-to-nearest transfer, from the write of the
+//   rounded code until their true bits are restored (a reset in between would
+//   leave the rounded code in the hidden weights); slot_o: the slot the engine
+//   works on.
 
 `include "hymem_defs.svh"
 
@@ -97,7 +103,12 @@ module hymem_xfer_engine #(
   output logic                      fail_any_o,
   output logic [IdxBits-1:0]        fail_first_o,
   output logic [IdxBits-1:0]        fail_last_o,
-  output logic                      fail_irq_o
+  output logic [1:0]                fail_first_kind_o,  // {forming, pol}
+  output logic [1:0]                fail_last_kind_o,
+  output logic                      fail_irq_o,
+  // what a reset now would cost
+  output logic [FecapRows-1:0]      held_rows_o,
+  output logic [SlotBits-1:0]       slot_o
 );
 
   `HYMEM_CHECK(chk_geom, Lines >= 2 && Slots >= 1 && Slots * (RowsPerSyn + 1) <= FecapRows,
@@ -669,17 +680,25 @@ module hymem_xfer_engine #(
   // failure log
   logic               fail_any_q, irq_q;
   logic [IdxBits-1:0] fail_first_q, fail_last_q, fail_addr;
+  logic [1:0]         fail_first_kind_q, fail_last_kind_q, fail_kind;
   assign fail_addr = IdxBits'(slot_q) * IdxBits'(Lines) + IdxBits'(lane_q);
+  assign fail_kind = (ph_q == F_CHK) ? {1'b1, pol_q} : 2'b00;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni || fail_clear_i) begin
-      fail_any_q   <= 1'b0;
-      fail_first_q <= '0;
-      fail_last_q  <= '0;
+      fail_any_q        <= 1'b0;
+      fail_first_q      <= '0;
+      fail_last_q       <= '0;
+      fail_first_kind_q <= '0;
+      fail_last_kind_q  <= '0;
     end else if ((ph_q == X_VCHKN || ph_q == F_CHK) && scan_fail) begin
-      fail_any_q  <= 1'b1;
-      fail_last_q <= fail_addr;
-      if (!fail_any_q) fail_first_q <= fail_addr;
+      fail_any_q       <= 1'b1;
+      fail_last_q      <= fail_addr;
+      fail_last_kind_q <= fail_kind;
+      if (!fail_any_q) begin
+        fail_first_q      <= fail_addr;
+        fail_first_kind_q <= fail_kind;
+      end
     end
   end
 
@@ -706,6 +725,16 @@ module hymem_xfer_engine #(
   assign fail_any_o       = fail_any_q;
   assign fail_first_o     = fail_first_q;
   assign fail_last_o      = fail_last_q;
+  assign fail_first_kind_o = fail_first_kind_q;
+  assign fail_last_kind_o  = fail_last_kind_q;
+  assign slot_o           = slot_q;
+  // The MSB rows' true bits are only in the controller while the transfer pulse reads them
+  // destructively (X_XFER: the sequencer marks them pending only when the pulse ends) and,
+  // in round mode, from the write of the rounded code (X_CWB) until X_RESTORE ends.
+  assign held_rows_o = ((ph_q == X_XFER) ||
+                        (code_round_q && ((ph_q == X_CWB) || (ph_q == X_RST0) ||
+                                          (ph_q == X_RST1) || (ph_q == X_RESTORE))))
+                       ? (MSB_ROWS << base_row) : '0;
   assign fail_irq_o       = irq_q;
 
 endmodule

@@ -6,10 +6,17 @@
 
 Outputs:
     rtl/hymem_regs.sv          APB4 register block (this script's own generator: PeakRDL-regblock
-                               output does not run on Icarus)
+                               output does not run on Icarus); build-dependent reset values
+                               (hymem_reset) from its parameters; hymem_por fields on por_ni
+    rtl/hymem_regs_legal.sv    the value checks of the checked registers (hymem_min, hymem_max,
+                               hymem_below, hymem_err, hymem_rule), used by hymem_cfg_check
     rtl/hymem_regs_defs.svh    address and field macros for hand-written RTL
     sw/include/hymem_regs.h    C header (PeakRDL-cheader)
-    docs/registers.md          register map (PeakRDL-markdown) under a hand-written preamble
+    docs/registers.md          register map (PeakRDL-markdown) under a generated preamble (bus,
+                               error codes, checked registers and their legal values)
+    docs/timing.md             every timing set (nominal: the RDL's reset values; the fast
+                               co-simulation sets of hymem.firmware) in cycles and ns, with the
+                               cycles of each sequencer operation
 """
 
 from __future__ import annotations
@@ -24,16 +31,19 @@ from hymem import regmap
 
 ROOT = Path(__file__).resolve().parents[1]
 SV_OUT = ROOT / "rtl" / "hymem_regs.sv"
+LEGAL_OUT = ROOT / "rtl" / "hymem_regs_legal.sv"
+TIMING_OUT = ROOT / "docs" / "timing.md"
 SVH_OUT = ROOT / "rtl" / "hymem_regs_defs.svh"
 H_OUT = ROOT / "sw" / "include" / "hymem_regs.h"
 MD_OUT = ROOT / "docs" / "registers.md"
 AW = 12  # APB address bits
 
-MD_PREAMBLE = """# Register map
+MD_HEAD = """# Register map
 
 Generated from `rtl/hymem_regs.rdl` by `scripts/regmap.py` (`make regs`); do not edit by hand.
-The same description produces `rtl/hymem_regs.sv` and `sw/include/hymem_regs.h`, and the
-testbench register model (`hymem.regmap`) reads it at run time.
+The same description produces `rtl/hymem_regs.sv`, `rtl/hymem_regs_legal.sv` and
+`sw/include/hymem_regs.h`, and the testbench register model and the firmware's argument checks
+(`hymem.regmap`) read it at run time.
 
 ## Bus
 
@@ -43,24 +53,28 @@ A register access completes in the access phase without wait states; a read of t
 window waits (`PREADY` low) until every requested read-out has completed, so firmware may read it
 right after `CMD.READOUT`.
 
+An access takes effect in the cycle where `PSEL`, `PENABLE` and `PREADY` are all high, with the
+`PADDR`, `PWRITE`, `PWDATA` and `PSTRB` of that cycle. So a transfer the master abandons (`PSEL`
+or `PENABLE` low before `PREADY`) has no effect and records no error, and a master that changes
+`PADDR` (or the others) during wait states gets the access it presents when `PREADY` rises
+(a READOUT read changed to a STATUS read completes at once, as a STATUS read). The controller
+does not check the setup phase: `PSEL` and `PENABLE` rising together is an access.
+
 `PSLVERR` is returned, nothing is changed, `ERR` records the code and the address, and
 `IRQ_STATUS.ERROR` is set, for:
 
-| code | meaning |
-| --- | --- |
-| 1 | unmapped address |
-| 2 | write to a read-only register or window |
-| 3 | read of a write-only register or window (`CMD`, `XBUF`, `EBUF`) |
-| 4 | misaligned address |
-| 5 | illegal value for a checked register (e.g. `MASK_P.P16 > 65536`, a zero pulse width, `LR.SHIFT > 23`) |
-| 6 | busy: a configuration or buffer write while an operation runs or is queued |
-| 7 | command queue slot taken (that command is already queued) |
-| 9 | not in this build (e.g. `MODE.VERIFY_MAX` above `HWCFG2.VERIFY_LIMIT`) |
+"""
 
-Registers marked *checked* in the description are validated by `hymem_cfg_check` before a write
-is accepted; the legal ranges are in each register's description below.
+MD_CHECKED = """
+Registers marked *checked* below are validated by `hymem_cfg_check` before a write is accepted
+(the value the register would hold, `PSTRB` applied). A checked configuration register refuses
+every write while an operation runs or is queued (6), then its legal values (5, or 9 where
+marked). The legal values depend on the build (the `HWCFG` registers report the build values
+by the names used here); cross-register rules use the other register's current value, so a
+pulse and its strobe are written in an order that keeps every intermediate state legal.
 
 """
+
 
 
 # ------------------------------------------------------------------ SystemVerilog
@@ -81,9 +95,31 @@ def _port(f: regmap.Field, reg: regmap.Register) -> list[str]:
     return []
 
 
+def _camel(name: str) -> str:
+    return "".join(w.capitalize() for w in name.lower().split("_"))
+
+
+def _reset_params(m: regmap.RegMap) -> list[str]:
+    """hymem_top parameters the build-dependent reset values use (HWCFG names)."""
+    names = set()
+    for r in m.registers:
+        for f in r.fields:
+            if f.reset_expr is not None:
+                names |= f.reset_expr.names & set(regmap.BUILD_PARAMS)
+    return [n for n in regmap.BUILD_PARAMS if n in names]
+
+
+def _param_decls(names: list[str]) -> list[str]:
+    d = regmap.top_defaults()
+    ps = [regmap.BUILD_PARAMS[n] for n in names]
+    return [f"  parameter int {p} = {d[p]}{',' if i + 1 < len(ps) else ''}" for i, p in enumerate(ps)]
+
+
 def gen_sv(m: regmap.RegMap) -> str:
     L: list[str] = []
     a = L.append
+    rparams = _reset_params(m)
+    has_por = any(f.por for r in m.registers for f in r.fields)
     a("// hymem_regs: APB4 register block of the hymem controller.")
     a("//")
     a("// GENERATED by scripts/regmap.py from rtl/hymem_regs.rdl -- do not edit; run `make regs`.")
@@ -97,15 +133,25 @@ def gen_sv(m: regmap.RegMap) -> str:
     a("//   code from chk_code_i (writes to checked registers, validated outside through")
     a("//   chk_valid_o / chk_wdata_o / chk_ok_i) or <mem>_err_code_i. A rejected access")
     a("//   changes nothing. PPROT is ignored.")
+    if rparams:
+        a("//   Parameters: the build values some reset values depend on (hymem_reset in the RDL).")
+    if has_por:
+        a("//   por_ni: power-on reset of the fields that survive rst_ni (hymem_por).")
     a("")
     a('`include "hymem_defs.svh"')
     a("")
     a("`default_nettype none")
     a("")
-    a("module hymem_regs (")
+    if rparams:
+        a("module hymem_regs #(")
+        L.extend(_param_decls(rparams))
+        a(") (")
+    else:
+        a("module hymem_regs (")
     ports = [
         "input  logic clk_i",
         "input  logic rst_ni",
+    ] + (["input  logic por_ni"] if has_por else []) + [
         "// APB4",
         "input  logic psel_i",
         "input  logic penable_i",
@@ -160,11 +206,24 @@ def gen_sv(m: regmap.RegMap) -> str:
     for mem in m.memories:
         a(f"  localparam logic [{AW - 1}:0] BASE_{mem.name} = {AW}'h{mem.addr:03X};")
     a("")
-    a("  localparam logic [7:0] E_UNMAPPED = 8'd1;")
-    a("  localparam logic [7:0] E_READ_ONLY = 8'd2;")
-    a("  localparam logic [7:0] E_WRITE_ONLY = 8'd3;")
-    a("  localparam logic [7:0] E_MISALIGNED = 8'd4;")
+    for ident in ("UNMAPPED", "READ_ONLY", "WRITE_ONLY", "MISALIGNED"):
+        a(f"  localparam logic [7:0] E_{ident} = 8'd{m.err(ident)};")
     a("")
+    # build-dependent reset values
+    rst_name: dict[tuple[str, str], str] = {}
+    for r in m.registers:
+        for f in r.fields:
+            if f.reset_expr is None:
+                continue
+            n = f"Reset{_camel(r.name)}{_camel(f.name)}"
+            own = {g.name: rst_name[(r.name, g.name)] for g in r.fields if (r.name, g.name) in rst_name}
+            expr = f.reset_expr.sv(lambda x: f"32'({regmap.BUILD_PARAMS[x]})" if x in regmap.BUILD_PARAMS
+                                   else f"32'({own[x]})")
+            a(f"  // {r.name}.{f.name} after reset: {f.reset_expr} ({f.reset} in the default build)")
+            a(f"  localparam int {n} = {expr};")      # (Yosys 0.23 has no int'() cast)
+            rst_name[(r.name, f.name)] = n
+    if rst_name:
+        a("")
     a("  logic        access, aligned;")
     a("  logic [31:0] bmask;")
     a("  assign access  = psel_i && penable_i;")
@@ -245,15 +304,25 @@ def gen_sv(m: regmap.RegMap) -> str:
     # wakes every always_ff on every clock edge, and one process per field cost about 3/4 of
     # the idle simulation time of hymem_top (measured on the co-simulation harness).
     decls, rst_stmts, upd_stmts, assigns = [], [], [], []
+    por_rst, por_upd = [], []
     for r in m.registers:
         rn = r.name.lower()
         for f in r.fields:
             n = f"{rn}_{f.name.lower()}"
             w = f"[{f.width - 1}:0] " if f.width > 1 else ""
             sl = f"[{f.lsb + f.width - 1}:{f.lsb}]"
-            rst = f"{f.width}'d{f.reset or 0}"
+            rst = (f"{f.width}'({rst_name[(r.name, f.name)]})" if (r.name, f.name) in rst_name
+                   else f"{f.width}'d{f.reset or 0}")
             k = f.kind
             if k not in ("rw", "pulse", "w1c", "hw_we"):
+                continue
+            if f.por:
+                if k != "hw_we":
+                    raise ValueError(f"{r.name}.{f.name}: hymem_por is for hw_we fields only")
+                decls.append(f"  logic {w}{n}_q;   // {r.name}.{f.name} ({k}, survives rst_ni) "
+                             f"@ 0x{r.addr:03X}")
+                por_rst.append(f"      {n}_q <= {rst};")
+                por_upd.append(f"      if ({n}_we_i) {n}_q <= {n}_i;")
                 continue
             decls.append(f"  logic {w}{n}_q;   // {r.name}.{f.name} ({k}) @ 0x{r.addr:03X}")
             rst_stmts.append(f"      {n}_q <= {rst};")
@@ -279,6 +348,15 @@ def gen_sv(m: regmap.RegMap) -> str:
     L.extend(upd_stmts)
     a("    end")
     a("  end")
+    if por_rst:
+        a("  // fields that survive rst_ni: reset by the power-on reset only")
+        a("  always_ff @(posedge clk_i) begin")
+        a("    if (!por_ni) begin")
+        L.extend(por_rst)
+        a("    end else begin")
+        L.extend(por_upd)
+        a("    end")
+        a("  end")
     L.extend(assigns)
     a("")
     a("  // ------------------------------------------------ current register values")
@@ -361,6 +439,141 @@ def gen_sv(m: regmap.RegMap) -> str:
     return "\n".join(L) + "\n"
 
 
+def gen_legal_sv(m: regmap.RegMap) -> str:
+    """The value checks of the checked registers, from hymem_min / hymem_max / hymem_below /
+    hymem_err / hymem_rule, in the order regmap.RegMap.check applies them."""
+    regs = [r for r in m.registers if r.checked and r.constrained]
+    used: set[str] = set()
+    for r in regs:
+        for f in r.fields:
+            if f.legal_max is not None:
+                used |= f.legal_max.names
+        if r.rule is not None:
+            used |= r.rule.names & set(regmap.BUILD_PARAMS)
+    params = [n for n in regmap.BUILD_PARAMS if n in used]
+    pairs = m.below_pairs()
+    cur = []
+    for (sr, sf), (pr, pf) in pairs:
+        for rn, fn in ((sr, sf), (pr, pf)):
+            if (rn, fn) not in cur:
+                cur.append((rn, fn))
+
+    def cname(rn, fn):
+        return f"cur_{rn.lower()}_{fn.lower()}_i"
+
+    L: list[str] = []
+    a = L.append
+    a("// hymem_regs_legal: is a value legal for a checked register?")
+    a("//")
+    a("// GENERATED by scripts/regmap.py from rtl/hymem_regs.rdl -- do not edit; run `make regs`.")
+    a("//")
+    a("// Datasheet")
+    a("//   Combinational. For a write of wdata_i (the value the register would hold)")
+    a("//   to addr_i, code_o is 0 if every field is inside its legal range and the")
+    a("//   register's rule holds, else the ERR code of the first violation (fields in")
+    a("//   order: range, then cross-register rule; then the register's rule).")
+    a("//   cur_*_i: current values of the fields a cross-register rule compares with.")
+    a("//   Registers without legal ranges, and addresses that are no register, get 0.")
+    for r in regs:
+        a(f"//   {r.name}: {legal_summary(m, r)}")
+    a("")
+    a('`include "hymem_defs.svh"')
+    a('`include "hymem_regs_defs.svh"')
+    a("")
+    a("`default_nettype none")
+    a("")
+    a("module hymem_regs_legal #(")
+    L.extend(_param_decls(params))
+    a(") (")
+    a(f"  input  logic [{AW - 1}:0] addr_i,")
+    a("  /* verilator lint_off UNUSEDSIGNAL */  // only the checked fields' bits matter")
+    a("  input  logic [31:0] wdata_i,")
+    a("  /* verilator lint_on UNUSEDSIGNAL */")
+    for rn, fn in cur:
+        f = m[rn].field(fn)
+        a(f"  input  logic [{f.width - 1}:0] {cname(rn, fn)},")
+    a("  output logic [7:0] code_o")
+    a(");")
+    a("")
+
+    def bname(x):
+        return f"32'({regmap.BUILD_PARAMS[x]})"
+
+    for r in regs:
+        rn = r.name.lower()
+        a(f"  // {r.name}")
+        rule_names = r.rule.names if r.rule is not None else set()
+        for f in r.fields:
+            checked = (f.legal_min or f.legal_max is not None or f.below is not None
+                       or f.name in rule_names or any(pb == (r.name, f.name) for _, pb in pairs))
+            if not f.sw_write or not checked:
+                continue
+            w = f"[{f.width - 1}:0] " if f.width > 1 else ""
+            a(f"  logic {w}{rn}_{f.name.lower()};")
+            a(f"  assign {rn}_{f.name.lower()} = `HYMEM_{r.name}_{f.name}(wdata_i);")
+        chain = []
+        for f in r.fields:
+            if not f.sw_write:
+                continue
+            fv = f"32'({rn}_{f.name.lower()})"
+            code = f"8'd{m.err(f.err or 'ILLEGAL')}"
+            conds = []
+            if f.legal_min:
+                conds.append(f"({fv} < 32'd{f.legal_min})")
+            if f.legal_max is not None:
+                const = str(f.legal_max).strip().isdigit()
+                if not (const and int(str(f.legal_max)) >= (1 << f.width) - 1):
+                    conds.append(f"({fv} > {f.legal_max.sv(bname)})")
+            if f.below is not None:
+                conds.append(f"({fv} >= 32'({cname(*f.below)}))")
+            for (sr, sf), (pr, pf) in pairs:
+                if (pr, pf) == (r.name, f.name):
+                    conds.append(f"(32'({cname(sr, sf)}) >= {fv})")
+            for c in conds:
+                chain.append((c, code))
+        if r.rule is not None:
+            expr = r.rule.sv(lambda x: bname(x) if x in regmap.BUILD_PARAMS
+                             else f"32'({rn}_{x.lower()})")
+            chain.append((f"!{expr}", f"8'd{m.err('ILLEGAL')}"))
+        a(f"  logic [7:0] code_{rn};")
+        body = " :\n      ".join(f"{c} ? {code}" for c, code in chain)
+        a(f"  assign code_{rn} =\n      {body} : 8'd0;")
+        a("")
+    a("  always_comb begin")
+    a("    case (addr_i)")
+    for r in regs:
+        a(f"      `HYMEM_ADDR_{r.name}: code_o = code_{r.name.lower()};")
+    a("      default: code_o = 8'd0;")
+    a("    endcase")
+    a("  end")
+    a("")
+    a("endmodule")
+    a("")
+    a("`default_nettype wire")
+    return "\n".join(L) + "\n"
+
+
+def legal_summary(m: regmap.RegMap, r: regmap.Register) -> str:
+    """The legal values of a checked register, in words (docs and the generated RTL's header)."""
+    parts = []
+    for f in r.fields:
+        if not f.sw_write:
+            continue
+        lo = f.legal_min if f.legal_min is not None else 0
+        hi = str(f.legal_max) if f.legal_max is not None else None
+        err = f" (else ERR {m.err(f.err)}, {m.error_codes[m.err(f.err)]})" if f.err else ""
+        if f.legal_min is not None or hi is not None:
+            parts.append(f"{f.name} in {lo}..{hi if hi is not None else (1 << f.width) - 1}{err}")
+        if f.below is not None:
+            parts.append(f"{f.name} < {f.below[0]}.{f.below[1]}")
+        for (sr, sf), (pr, pf) in m.below_pairs():
+            if (pr, pf) == (r.name, f.name):
+                parts.append(f"{f.name} > {sr}.{sf}")
+    if r.rule is not None:
+        parts.append(str(r.rule))
+    return ", ".join(parts) if parts else "any value"
+
+
 def gen_svh(m: regmap.RegMap) -> str:
     L = ["// hymem_regs_defs.svh: register addresses and field slices.",
          "// GENERATED by scripts/regmap.py from rtl/hymem_regs.rdl -- do not edit; run `make regs`.",
@@ -396,20 +609,150 @@ def gen_c() -> str:
     return head + text
 
 
-def gen_md() -> str:
+def _md_table(head: list[str], rows: list[list[str]]) -> str:
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def gen_md(m: regmap.RegMap) -> str:
     from peakrdl_markdown import MarkdownExporter
+    from systemrdl.node import RegNode
 
     root = regmap.compile_rdl()
+    # each register's description gains what the legality properties say (one source)
+    for node in root.top.children():
+        if not isinstance(node, RegNode):
+            continue
+        r = m[node.inst_name]
+        extra = []
+        if r.checked and r.name != "CMD":
+            extra.append(f"Checked: refused while an operation runs or is queued (ERR "
+                         f"{m.err('BUSY')}); legal values: {legal_summary(m, r)} (else ERR "
+                         f"{m.err('ILLEGAL')}).")
+        elif r.checked:
+            extra.append("Checked: the queue and busy rules (ERR 6, 7) in the table under Bus.")
+        resets = [f"{f.name} = {f.reset_expr}" for f in r.fields if f.reset_expr is not None]
+        if resets:
+            extra.append("Reset value in a build: " + "; ".join(resets) + " (the table gives the "
+                         "default build's).")
+        if any(f.por for f in r.fields):
+            extra.append("Survives rst_ni: reset by the power-on reset por_ni only.")
+        if extra:
+            desc = node.get_property("desc") or ""
+            node.inst.properties["desc"] = " ".join([desc] + extra).strip()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "registers.md"
         MarkdownExporter().export(root.top, str(out))
         text = out.read_text()
-    return MD_PREAMBLE + "## Registers\n\n" + text
+    errs = _md_table(["code", "meaning", "when"],
+                     [[str(e.code), e.meaning, e.desc] for e in m.errors if e.code])
+    checked = _md_table(
+        ["register", "legal values (ERR 5 otherwise, unless noted)", "reset (build-dependent)"],
+        [[f"`{r.name}`", legal_summary(m, r),
+          "; ".join(f"{f.name} = {f.reset_expr}" for f in r.fields if f.reset_expr is not None)
+          or "fixed"]
+         for r in m.registers if r.checked and r.name != "CMD"])
+    return MD_HEAD + errs + MD_CHECKED + checked + "\n## Registers\n\n" + text
+
+
+# ------------------------------------------------------------------------ timing
+
+
+def gen_timing_md(m: regmap.RegMap) -> str:
+    """Every timing set in cycles and ns, and the cycles of each sequencer operation (from
+    the sequencers' datasheets, rtl/hymem_fecap_seq.sv and rtl/hymem_mr_seq.sv). The sets:
+    nominal (the RDL's reset values, 100 MHz) and hymem.firmware's fast co-simulation sets.
+    Each is checked against the legality rules here (a set the hardware would refuse fails
+    generation)."""
+    from hymem import firmware
+
+    build = regmap.build_values()
+    regs = [r for r in m.registers if r.name.startswith("T_")]
+    nominal = {r.name: m.reset_fields(r.name) for r in regs}
+    sets = [("nominal (reset values)", 10, nominal),
+            ("FAST_TIMING", firmware.FAST_TIMING_CLK_NS, firmware.FAST_TIMING),
+            ("COSIM_TIMING", firmware.COSIM_TIMING_CLK_NS, firmware.COSIM_TIMING)]
+    for name, _, t in sets:
+        firmware.check_timing_set(t, m, build, complete=True, what=f"timing set {name}")
+    head = ["register.field", "meaning"] + [f"{n} ({ns} ns clock)" for n, ns, _ in sets]
+    rows = []
+    for r in regs:
+        for f in r.fields:
+            cells = [f"`{r.name}.{f.name}`", f.desc]
+            for _, ns, t in sets:
+                c = t[r.name][f.name]
+                cells.append(f"{c} = {_fmt_ns(c * ns)}")
+            rows.append(cells)
+
+    def v(t, reg, fld):
+        return max(1, t[reg][fld])        # every phase lasts at least one cycle
+
+    ops = [
+        ("FeCAP row read (destructive)", "SETUP + PULSE + HOLD + GAP + 2",
+         lambda t: v(t, "T_FE0", "SETUP") + v(t, "T_FE0", "PULSE") + v(t, "T_FE1", "HOLD")
+         + v(t, "T_FE2", "GAP") + 2),
+        ("FeCAP write-back (bit-line pulse)", "SETUP + PULSE + HOLD + GAP + 2",
+         lambda t: v(t, "T_FE0", "SETUP") + v(t, "T_FE0", "PULSE") + v(t, "T_FE1", "HOLD")
+         + v(t, "T_FE2", "GAP") + 2),
+        ("FeCAP full write (SL then BL pulse)", "SETUP + 2 PULSE + 2 HOLD + GAP + 2",
+         lambda t: v(t, "T_FE0", "SETUP") + 2 * v(t, "T_FE0", "PULSE") + 2 * v(t, "T_FE1", "HOLD")
+         + v(t, "T_FE2", "GAP") + 2),
+        ("memristor RESET", "RESET + GAP + 2", lambda t: v(t, "T_MR0", "RESET") + v(t, "T_MR3", "GAP") + 2),
+        ("memristor code SET", "SET + GAP + 2", lambda t: v(t, "T_MR0", "SET") + v(t, "T_MR3", "GAP") + 2),
+        ("memristor read (ADC)", "READ + GAP + 2", lambda t: v(t, "T_MR1", "READ") + v(t, "T_MR3", "GAP") + 2),
+        ("forming pulse", "FORM + GAP + 2", lambda t: v(t, "T_MR1", "FORM") + v(t, "T_MR3", "GAP") + 2),
+        ("DAC-free transfer (precharge, gap, pulse)", "PRE + GAP + XFER + GAP + 2",
+         lambda t: v(t, "T_MR2", "PRE") + 2 * v(t, "T_MR3", "GAP") + v(t, "T_MR3", "XFER") + 2),
+    ]
+    orows = []
+    for name, formula, fn in ops:
+        cells = [name, formula]
+        for _, ns, t in sets:
+            c = fn(t)
+            cells.append(f"{c} = {_fmt_ns(c * ns)}")
+        orows.append(cells)
+    return (TIMING_HEAD + _md_table(head, rows) + TIMING_OPS
+            + _md_table(["operation", "cycles"] + [f"{n}" for n, _, _ in sets], orows))
+
+
+def _fmt_ns(ns: float) -> str:
+    if ns >= 1000:
+        us = ns / 1000
+        return f"{us:g} us"
+    return f"{ns:g} ns"
+
+
+TIMING_HEAD = """# Timing sets
+
+Generated by `scripts/regmap.py` (`make regs`) from `rtl/hymem_regs.rdl` (the nominal set: the
+timing registers' reset values) and `hymem.firmware` (`FAST_TIMING`, `COSIM_TIMING`: the fast
+co-simulation sets, written by `Hymem.set_timing`); do not edit by hand. Every set passes the
+timing registers' legal values (docs/registers.md), checked when this page is generated.
+
+The macro model measures pulses in ns ([macro_port.md](macro_port.md)), so a set with few
+cycles per pulse runs a slower clock: the device physics sees the same 2 us FeCAP pulse.
+`FAST_TIMING` (4 MHz) is the one the block testbenches use; `COSIM_TIMING` (1 MHz) is
+`make sim`'s.
+
+## Registers, in clock cycles
+
+"""
+
+TIMING_OPS = """
+## Sequencer operations
+
+Cycles one operation occupies its sequencer, from the cycle it is accepted to the cycle the
+sequencer can accept the next (every phase lasts at least one cycle; the 2 are the accept and
+done cycles). The engines add their own cycles between operations (docs/controller.md).
+
+"""
 
 
 def outputs() -> dict[Path, str]:
     m = regmap.load()
-    return {SV_OUT: gen_sv(m), SVH_OUT: gen_svh(m), H_OUT: gen_c(), MD_OUT: gen_md()}
+    return {SV_OUT: gen_sv(m), LEGAL_OUT: gen_legal_sv(m), SVH_OUT: gen_svh(m), H_OUT: gen_c(),
+            MD_OUT: gen_md(m), TIMING_OUT: gen_timing_md(m)}
 
 
 def main(argv=None) -> int:

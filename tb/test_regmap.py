@@ -53,3 +53,70 @@ def test_c_header_compiles_and_matches(tmp_path):
     r = subprocess.run(["gcc", "-std=c11", "-Wall", "-Werror", "-I", str(ROOT / "sw" / "include"),
                         "-o", str(tmp_path / "t"), str(src)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+# ------------------------------------------------------------- legality, build-dependent resets
+
+#: builds across the parameter limits of docs/top.md
+BUILDS = [dict(Lines=L, Slots=S, XDepth=X, EDepth=E, VerifyLimit=V, FecapRows=max(64, S * 15))
+          for L in (2, 16, 128) for S in (1, 4, 8) for X in (8, 64, 256) for E in (8, 32, 128)
+          for V in (0, 15)]
+
+
+def test_reset_values_are_legal_in_every_build():
+    """Every checked register's reset value, in each of 162 builds across the parameter
+    limits, passes its own legality rules (the issue: LAYER's fixed 64 x 16 was illegal in
+    builds with XDEPTH < 64 or fewer synapses)."""
+    m = regmap.load()
+    for params in BUILDS:
+        b = regmap.build_values(params)
+        cur = lambda rn, fn: m.reset_fields(rn, b)[fn]  # noqa: E731
+        for r in m.registers:
+            if r.checked and r.name != "CMD":
+                bad = m.check(r.name, m.reset_value(r.name, b), b, cur)
+                assert bad is None, f"{r.name} reset value in {params}: {bad}"
+
+
+def test_reset_expressions_match_the_literal_in_the_default_build():
+    m = regmap.load()
+    b = regmap.build_values()
+    for r in m.registers:
+        for f in r.fields:
+            if f.reset_expr is not None:
+                assert m.reset_fields(r.name, b)[f.name] == f.reset, f"{r.name}.{f.name}"
+
+
+def test_checked_registers_state_their_legal_values():
+    """Every field whose legal range is narrower than its width says so in the RDL (the
+    firmware, the generated RTL checks and the docs read it from there)."""
+    m = regmap.load()
+    b = regmap.build_values()
+    assert m.legal_range("LAYER", "N_IN", b) == (1, 256)
+    assert m.legal_range("LR", "SHIFT", b) == (0, 23)
+    assert m.legal_range("MASK_P", "P16", b) == (0, 65536)
+    assert m.legal_range("MODE", "VERIFY_MAX", b) == (0, 15)
+    assert m.legal_range("READOUT_SEL", "SLOT", b) == (0, 7)
+    assert m["MODE"].field("VERIFY_MAX").err == "BUILD"
+    assert m.check("MODE", m["MODE"].pack(VERIFY_MAX=16), b).code == m.err("BUILD")
+    assert set(m.below_pairs()) == {(("T_FE1", "SENSE"), ("T_FE0", "PULSE")),
+                                    (("T_MR2", "ADC"), ("T_MR1", "READ"))}
+    for r in m.registers:
+        if r.name.startswith("T_"):
+            for f in r.fields:
+                assert m.legal_range(r.name, f.name, b)[0] >= 1, f"{r.name}.{f.name} may be 0"
+    with pytest.raises(ValueError, match="needs the current value of T_FE0.PULSE"):
+        m.check("T_FE1", m["T_FE1"].pack(SENSE=1, HOLD=1), b)
+
+
+def test_error_codes_come_from_the_rdl_enum():
+    m = regmap.load()
+    assert m.error_codes == regmap.ERROR_CODES
+    assert [e.code for e in m.errors] == [0, 1, 2, 3, 4, 5, 6, 7, 9]
+    assert all(e.desc for e in m.errors)
+
+
+@pytest.mark.parametrize("text", ["__import__('os')", "XDEPTH ** 2", "a.b", "[1, 2]", "lambda: 1",
+                                  "1 if X else 2", "min(X, key=1)"])
+def test_expressions_are_restricted(text):
+    with pytest.raises(ValueError, match="not allowed|cannot parse"):
+        regmap.Expr(text, "test")

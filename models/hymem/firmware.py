@@ -19,11 +19,22 @@ Python wake-up per list)::
 The operations that make many accesses (vectors, a sample, read-outs, counters) go through
 ``transact`` when the bus has it, else one access at a time. :class:`ApbBus` adapts a
 ``cocotbext.apb.ApbHost``.
+
+Arguments are checked before the first bus write (:class:`ArgumentError`, naming the argument
+and its legal range): integers only (``operator.index``: 3.9, "3" and True are refused where
+a number is wanted), the legal values the register map states for each field (the RDL's
+legality properties through :mod:`hymem.regmap`, the same rules the hardware applies, build
+limits from the HWCFG registers), vectors exactly as long as the layer tile, known register,
+field and timing names, no writes to read-only registers or bits. A call that fails a check
+writes nothing (it may have read: HWCFG once, and current values a cross-register rule or a
+field write needs).
 """
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 
@@ -31,7 +42,7 @@ from . import regmap as _regmap
 from .apb import transact_serially
 
 #: Timing registers (clock cycles) of the fast co-simulation set: 4 MHz clock (250 ns),
-#: so the nominal pulse widths of docs/macro_port.md take few cycles.
+#: so the nominal pulse widths take few cycles (every set: docs/timing.md, generated).
 FAST_TIMING_CLK_NS = 250
 FAST_TIMING = {
     "T_FE0": dict(SETUP=1, PULSE=8),      # 2 us FeCAP pulse
@@ -63,6 +74,96 @@ class FirmwareError(RuntimeError):
     """The controller reported something the firmware did not expect."""
 
 
+class ArgumentError(ValueError, TypeError):
+    """A firmware call got an argument the hardware would refuse, or one of the wrong type
+    (raised before any bus write)."""
+
+
+def as_int(name: str, value) -> int:
+    """``value`` as an integer (``operator.index``: no floats, strings or bools)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ArgumentError(f"{name} must be an integer; got the boolean {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ArgumentError(f"{name} must be an integer; got {value!r} "
+                            f"({type(value).__name__})") from None
+
+
+def as_flag(name: str, value) -> int:
+    """A mode bit: a bool, or the integer 0 or 1."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    v = as_int(name, value)
+    if v not in (0, 1):
+        raise ArgumentError(f"{name} must be a bool (or 0 / 1); got {value!r}")
+    return v
+
+
+def in_range(name: str, value, lo: int, hi: int, why: str = "") -> int:
+    v = as_int(name, value)
+    if not lo <= v <= hi:
+        raise ArgumentError(f"{name} must be in {lo}..{hi}{why}; got {v}")
+    return v
+
+
+#: Every field of the timing registers (a complete timing set names each once).
+def timing_fields(rm: _regmap.RegMap) -> dict[str, tuple[str, ...]]:
+    return {r.name: tuple(f.name for f in r.fields) for r in rm.registers if r.name.startswith("T_")}
+
+
+def static_range(rm: _regmap.RegMap, reg: str, fld: str) -> tuple[int, int]:
+    """The part of a field's legal range that holds in every build (hymem_min, a constant
+    hymem_max, the field's width)."""
+    f = rm[reg].field(fld)
+    hi = (1 << f.width) - 1
+    if f.legal_max is not None and not f.legal_max.names:
+        hi = min(hi, f.legal_max.eval({}))
+    return (f.legal_min or 0), hi
+
+
+def check_timing_set(timing: Mapping, rm: _regmap.RegMap, build: Mapping[str, int], *,
+                     complete: bool = False, current=None, what: str = "timing") -> dict:
+    """A timing set ``{register: {field: cycles}}`` checked against the register map: known
+    registers and fields, integers in each field's legal range, and the cross-register rules
+    (a strobe below its pulse) on the values the registers will hold (``current(reg, field)``
+    for those the set leaves alone; without ``current`` a rule is checked only when the set
+    gives both sides). ``complete``: every timing field must be given. Returns the set as
+    plain ints."""
+    if not isinstance(timing, Mapping):
+        raise ArgumentError(f"{what} must be a dict {{register: {{field: cycles}}}}; got "
+                            f"{type(timing).__name__}")
+    known = timing_fields(rm)
+    out: dict[str, dict[str, int]] = {}
+    for reg, fields in timing.items():
+        if reg not in known:
+            raise ArgumentError(f"{what}: unknown timing register {reg!r}; known: {', '.join(known)}")
+        if not isinstance(fields, Mapping):
+            raise ArgumentError(f"{what}: {reg} must map field names to cycles; got {fields!r}")
+        out[reg] = {}
+        for fn, v in fields.items():
+            if fn not in known[reg]:
+                raise ArgumentError(f"{what}: {reg} has no field {fn!r}; fields: {', '.join(known[reg])}")
+            lo, hi = rm.legal_range(reg, fn, build) if build else static_range(rm, reg, fn)
+            out[reg][fn] = in_range(f"{what}: {reg}.{fn}", v, lo, hi)
+    if complete:
+        missing = [f"{r}.{f}" for r, fs in known.items() for f in fs if f not in out.get(r, {})]
+        if missing:
+            raise ArgumentError(f"{what}: missing {', '.join(missing)}")
+
+    def final(reg, fn):
+        return out[reg][fn] if fn in out.get(reg, {}) else current(reg, fn)
+
+    for (sr, sf), (pr, pf) in rm.below_pairs():
+        given = (sf in out.get(sr, {}), pf in out.get(pr, {}))
+        if not any(given) or (current is None and not all(given)):
+            continue
+        if not final(sr, sf) < final(pr, pf):
+            raise ArgumentError(f"{what}: {sr}.{sf} must be below {pr}.{pf}; the registers would "
+                                f"hold {final(sr, sf)} and {final(pr, pf)}")
+    return out
+
+
 class ApbBus:
     """``read``/``write`` over a cocotbext-apb ``ApbHost`` (PSLVERR raises)."""
 
@@ -88,69 +189,163 @@ class HwConfig:
     verify_limit: int
     adc_bits: int
 
+    def build(self) -> dict[str, int]:
+        """Build values by HWCFG field name (the names of the register map's rules)."""
+        return {k: getattr(self, k.lower()) for k in _regmap.BUILD_PARAMS}
+
 
 class Hymem:
     """One controller behind ``bus``. Methods are the firmware's operations."""
 
-    def __init__(self, bus, rm: _regmap.RegMap | None = None, name: str = "hymem"):
+    def __init__(self, bus, rm: _regmap.RegMap | None = None, name: str = "hymem",
+                 hw: HwConfig | None = None):
         self.bus = bus
         self.rm = rm or _regmap.load()
         self.name = name
-        self.hw: HwConfig | None = None
+        self.hw: HwConfig | None = hw
         self.bus_ops = 0
+        self._layer: tuple[int, int] | None = None   # (N_IN, N_OUT) as last written or read
+
+    def forget(self) -> None:
+        """Forget what the driver remembers of the controller's registers (LAYER): call it
+        after a reset or another master's writes."""
+        self._layer = None
 
     # ------------------------------------------------------------ registers
 
+    def _reg(self, reg: str) -> _regmap.Register:
+        try:
+            return self.rm[reg]
+        except KeyError:
+            raise ArgumentError(f"unknown register {reg!r}; registers: "
+                                f"{', '.join(r.name for r in self.rm.registers)}") from None
+
+    def _field(self, r: _regmap.Register, name: str) -> _regmap.Field:
+        try:
+            return r.field(name)
+        except KeyError as e:
+            raise ArgumentError(e.args[0]) from None
+
     async def read(self, reg: str, field: str | None = None) -> int:
-        r = self.rm[reg]
+        r = self._reg(reg)
+        f = self._field(r, field) if field is not None else None
+        if not r.sw_readable:
+            raise ArgumentError(f"{reg} is write-only")
         self.bus_ops += 1
         v = await self.bus.read(r.addr)
-        if field is None:
+        if reg == "LAYER":
+            self._remember_layer(v)
+        if f is None:
             return v
-        f = r.field(field)
         return (v >> f.lsb) & ((1 << f.width) - 1)
+
+    def _remember_layer(self, value: int) -> None:
+        x = self.rm["LAYER"].unpack(value)
+        self._layer = (x["N_IN"], x["N_OUT"])
+
+    async def build(self) -> dict[str, int]:
+        """Build values (HWCFG), read once."""
+        return (self.hw or await self.identify()).build()
+
+    def _static_fields(self, r: _regmap.Register, fields: Mapping) -> dict[str, int]:
+        """Field values checked without the bus: names, writability, integers, widths."""
+        out = {}
+        for name, v in fields.items():
+            f = self._field(r, name)
+            if not f.sw_write:
+                raise ArgumentError(f"{r.name}.{name} is read-only")
+            out[name] = in_range(f"{r.name}.{name}", v, 0, (1 << f.width) - 1)
+        return out
+
+    async def _check_value(self, r: _regmap.Register, value: int) -> None:
+        """The hardware's legality rules for a checked register (reads HWCFG once, and the
+        current value of another register a cross-register rule compares with)."""
+        if not (r.checked and r.constrained):
+            return
+        build = await self.build()
+        need = {b for (a, b) in self.rm.below_pairs() if a[0] == r.name}
+        need |= {a for (a, b) in self.rm.below_pairs() if b[0] == r.name}
+        cur = {}
+        for rn, fn in need:
+            cur[(rn, fn)] = await self.read(rn, fn)
+        bad = self.rm.check(r.name, value, build, cur)
+        if bad is not None:
+            raise ArgumentError(f"{self.name}: {bad}")
 
     async def write(self, reg: str, value: int | None = None, **fields) -> None:
         """Write ``value``, or the named fields over the register's current value
-        (not for W1C registers: use :meth:`clear_irq`)."""
-        r = self.rm[reg]
+        (not for W1C registers: use :meth:`clear_irq`). Checked first (see the module doc):
+        a read-only register, an unknown or read-only field, a value wider than 32 bits or
+        with bits outside the writable fields, or one the hardware would refuse as illegal
+        raises ArgumentError and writes nothing."""
+        r = self._reg(reg)
+        if not r.sw_writable:
+            raise ArgumentError(f"{reg} is read-only")
+        if value is not None and fields:
+            raise ArgumentError("give either a value or fields, not both")
         if value is None and any(f.woclr for f in r.fields):
-            raise ValueError(f"{reg} is write-1-to-clear: a field write would clear every set "
-                             "bit; use clear_irq() or write an explicit value")
+            raise ArgumentError(f"{reg} is write-1-to-clear: a field write would clear every set "
+                                "bit; use clear_irq() or write an explicit value")
         if value is None:
+            if not fields:
+                raise ArgumentError(f"write({reg!r}): give a value or fields")
+            new = self._static_fields(r, fields)
+            if r.checked and r.constrained:         # field ranges before any bus access
+                build = await self.build()
+                for name, v in new.items():
+                    lo, hi = self.rm.legal_range(reg, name, build)
+                    if not lo <= v <= hi:
+                        raise ArgumentError(f"{self.name}: {reg}.{name} must be in {lo}..{hi}; got {v}")
             value = 0 if not r.sw_readable else await self.read(reg)
-            for name, v in fields.items():
+            for name, v in new.items():
                 f = r.field(name)
-                if not 0 <= int(v) < (1 << f.width):
-                    raise ValueError(f"{reg}.{name} must be in 0..{(1 << f.width) - 1}; got {v!r}")
-                value = (value & ~f.mask) | (int(v) << f.lsb)
-        elif fields:
-            raise ValueError("give either a value or fields, not both")
+                value = (value & ~f.mask) | (v << f.lsb)
+        else:
+            value = in_range(f"{reg} value", value, 0, 0xFFFF_FFFF)
+            stray = value & ~r.write_mask
+            if stray:
+                raise ArgumentError(f"{reg} value {value:#010x} sets bits {stray:#010x} outside its "
+                                    f"writable fields (mask {r.write_mask:#010x})")
+        await self._check_value(r, value)
         self.bus_ops += 1
         await self.bus.write(r.addr, value)
+        if reg == "LAYER":
+            self._remember_layer(value)
 
     async def command(self, *names: str) -> None:
+        if not names:
+            raise ArgumentError("command() needs at least one CMD field name")
         await self.write("CMD", **{n: 1 for n in names})
 
     # --------------------------------------------------------- access lists
 
     def op_write(self, reg: str, value: int | None = None, **fields) -> tuple:
         """One write for :meth:`run`: ``value``, or the named fields over 0 (no read-modify-
-        write: the fields not named are written 0)."""
-        r = self.rm[reg]
+        write: the fields not named are written 0). Checked like :meth:`write` as far as no
+        bus access is needed (names, writability, integers, the ranges that do not depend on
+        the build); the controller refuses the rest with PSLVERR, which :meth:`run` raises."""
+        r = self._reg(reg)
+        if not r.sw_writable:
+            raise ArgumentError(f"{reg} is read-only")
+        if value is not None and fields:
+            raise ArgumentError("give either a value or fields, not both")
         if value is None:
             value = 0
-            for name, v in fields.items():
-                f = r.field(name)
-                if not 0 <= int(v) < (1 << f.width):
-                    raise ValueError(f"{reg}.{name} must be in 0..{(1 << f.width) - 1}; got {v!r}")
-                value |= int(v) << f.lsb
-        elif fields:
-            raise ValueError("give either a value or fields, not both")
-        return ("w", r.addr, int(value) & 0xFFFF_FFFF)
+            for name, v in self._static_fields(r, fields).items():
+                lo, hi = static_range(self.rm, reg, name)
+                in_range(f"{reg}.{name}", v, lo, hi)
+                value |= v << r.field(name).lsb
+        else:
+            value = in_range(f"{reg} value", value, 0, 0xFFFF_FFFF)
+        if reg == "LAYER":
+            self._remember_layer(value)
+        return ("w", r.addr, value)
 
     def op_read(self, reg: str) -> tuple:
-        return ("r", self.rm[reg].addr)
+        r = self._reg(reg)
+        if not r.sw_readable:
+            raise ArgumentError(f"{reg} is write-only")
+        return ("r", r.addr)
 
     def op_field(self, reg: str, field: str, word: int) -> int:
         """Field ``field`` of a value of ``reg`` read by :meth:`run`."""
@@ -166,14 +361,37 @@ class Hymem:
         return await (tr(ops) if tr is not None else transact_serially(self.bus, ops))
 
     def vector_ops(self, mem: str, values) -> list[tuple]:
-        """The writes that put int8 ``values`` into the XBUF or EBUF window, four per word."""
+        """The writes that put int8 ``values`` into the XBUF or EBUF window, four per word,
+        checked as :meth:`write_vector` checks them (the layer tile must be known: after
+        :meth:`configure`, a LAYER write or :meth:`layer`)."""
+        if mem not in self._VEC_LEN:
+            raise ArgumentError(f"write_vector: mem must be one of {', '.join(self._VEC_LEN)}; "
+                                f"got {mem!r}")
+        if self._layer is None:
+            raise ArgumentError(f"{mem}: the layer tile (LAYER) is not known yet: configure() "
+                                "or await layer() first")
         m = self.rm.mem(mem)
-        v = np.asarray(values, dtype=np.int64)
+        v = np.asarray(values)
+        if v.dtype.kind == "O":
+            v = np.asarray([as_int(f"{mem} entry", x) for x in v.ravel()], dtype=np.int64)
+        if v.ndim != 1:
+            raise ArgumentError(f"{mem} values must be a 1-D vector; got shape {v.shape}")
+        if v.dtype.kind not in "iu":
+            flat = v.ravel().tolist()
+            example = next((x for x in flat if type(x) is not int), flat[0] if flat else None)
+            raise ArgumentError(f"{mem} values must be integers (int8); got dtype {v.dtype} "
+                                f"(e.g. {example!r})")
+        v = v.astype(np.int64)
         if v.size and (v.min() < -128 or v.max() > 127):
-            raise ValueError(f"{mem} values must be int8 (-128..127); got {v.min()}..{v.max()}")
+            raise ArgumentError(f"{mem} values must be int8 (-128..127); got {v.min()}..{v.max()}")
+        if v.size > 4 * m.words:
+            raise ArgumentError(f"{mem} holds {4 * m.words} entries; got {v.size}")
+        n_in, n_out = self._layer
+        want = n_in if mem == "XBUF" else n_out
+        if v.size != want:
+            raise ArgumentError(f"{mem} needs exactly {self._VEC_LEN[mem]} = {want} values (LAYER); "
+                                f"got {v.size}")
         words = (v.size + 3) // 4
-        if words > m.words:
-            raise ValueError(f"{mem} holds {4 * m.words} entries; got {v.size}")
         b = np.zeros(4 * words, dtype=np.uint8)
         b[: v.size] = v & 0xFF
         w = b.view("<u4")
@@ -183,8 +401,9 @@ class Hymem:
         """Clear interrupt-status bits (write 1 to clear only those: a read-modify-write of
         a W1C register would clear every pending bit)."""
         r = self.rm["IRQ_STATUS"]
+        mask = sum(self._field(r, n).mask for n in names)
         self.bus_ops += 1
-        await self.bus.write(r.addr, sum(r.field(n).mask for n in names))
+        await self.bus.write(r.addr, mask)
 
     # ------------------------------------------------------------ discovery
 
@@ -193,10 +412,10 @@ class Hymem:
         if magic != self.rm["ID"].reset:
             raise FirmwareError(f"{self.name}: ID reads 0x{magic:08X}, expected "
                                 f"0x{self.rm['ID'].reset:08X} (is this a hymem controller?)")
-        h0, h1, h2 = await self.read("HWCFG0"), await self.read("HWCFG1"), await self.read("HWCFG2")
-        self.hw = HwConfig(lines=h0 & 0xFFFF, slots=(h0 >> 16) & 0xFF, mag_width=(h0 >> 24) & 0xF,
-                           code_bits=(h0 >> 28) & 0xF, xdepth=h1 & 0xFFFF, edepth=h1 >> 16,
-                           verify_limit=h2 & 0xFF, adc_bits=(h2 >> 8) & 0xFF)
+        v = {}
+        for reg in ("HWCFG0", "HWCFG1", "HWCFG2"):
+            v.update({k.lower(): x for k, x in self.rm[reg].unpack(await self.read(reg)).items()})
+        self.hw = HwConfig(**v)
         return self.hw
 
     # ---------------------------------------------------------- configuration
@@ -206,13 +425,31 @@ class Hymem:
     _STROBE_PAIRS = (("T_FE0", "PULSE", "T_FE1", "SENSE"), ("T_MR1", "READ", "T_MR2", "ADC"))
 
     async def set_timing(self, timing: dict = FAST_TIMING) -> None:
-        """Write the timing registers in an order every intermediate state of which is legal:
-        of a pulse and its strobe, the strobe first when it moves inside the current pulse
-        (shortening), the pulse first otherwise (lengthening)."""
+        """Write the timing registers (``{register: {field: cycles}}``, fields left out keep
+        their value) in an order every intermediate state of which is legal: of a pulse and
+        its strobe, the strobe first when it moves inside the current pulse (shortening),
+        the pulse first otherwise (lengthening). The whole set is checked first: unknown
+        registers or fields, non-integers, values out of range, a strobe not below its pulse
+        in the final state."""
+        build = await self.build()
+        timing = check_timing_set(timing, self.rm, build, what="set_timing")
+        cur: dict = {}
+
+        async def current(reg, fn):
+            if (reg, fn) not in cur:
+                cur[(reg, fn)] = await self.read(reg, fn)
+            return cur[(reg, fn)]
+
+        for (sr, sf), (pr, pf) in self.rm.below_pairs():      # values the set leaves alone
+            for reg, fn in ((sr, sf), (pr, pf)):
+                if fn not in timing.get(reg, {}):
+                    await current(reg, fn)
+        check_timing_set(timing, self.rm, build, current=lambda r, f: cur[(r, f)],
+                         what="set_timing")
         order = []
         for preg, pf, sreg, sf in self._STROBE_PAIRS:
             new_strobe = timing.get(sreg, {}).get(sf)
-            cur_pulse = await self.read(preg, pf)
+            cur_pulse = await current(preg, pf)
             first, second = (sreg, preg) if new_strobe is not None and new_strobe < cur_pulse \
                 else (preg, sreg)
             order += [first, second]
@@ -220,34 +457,101 @@ class Hymem:
             if reg in timing:
                 await self.write(reg, **timing[reg])
 
+    @staticmethod
+    def p16_of(p) -> int:
+        """Mask probability ``p`` (0..1) as MASK_P.P16 (p * 65536, rounded); a p that is not
+        0 but below one LSB (1/65536) is an error (it would switch learning off)."""
+        if isinstance(p, (bool, np.bool_, str, bytes)) or not isinstance(p, (int, float, np.number)):
+            raise ArgumentError(f"p must be a number in 0..1; got {p!r}")
+        p = float(p)
+        if not 0.0 <= p <= 1.0:
+            raise ArgumentError(f"p must be in 0..1; got {p!r}")
+        if 0.0 < p < 1.0 / 65536:
+            raise ArgumentError(f"p = {p!r} is below one LSB of MASK_P.P16 (1/65536 = "
+                                f"{1 / 65536:.3g}): the mask would never pass; use 0 to switch "
+                                "learning off")
+        return int(round(p * 65536))
+
     async def configure(self, *, n_in: int, n_out: int, lr_mult: int = 128, lr_shift: int = 8,
-                        p16: int = 13107, stoch_round: bool = True, code_round: bool = False,
-                        skip_zero: bool = True, change_aware: bool = False, verify_max: int = 0,
-                        k: int = 100, seed: int | None = None, timing: dict | None = FAST_TIMING,
+                        p16: int | None = None, p: float | None = None, stoch_round: bool = True,
+                        code_round: bool = False, skip_zero: bool = True,
+                        change_aware: bool = False, verify_max: int = 0, k: int = 100,
+                        seed: int | None = None, timing: dict | None = FAST_TIMING,
                         form_max: int | None = None) -> None:
-        """Layer tile, learning rate, mask probability, modes, transfer period, PRNG seed."""
+        """Layer tile, learning rate, mask probability (``p16``, or ``p`` in 0..1; default
+        p16 = 13107, p = 0.2), modes, transfer period, PRNG seed, timing. Every argument is
+        checked before the first write (see the module doc), so a refused call changes no
+        register."""
+        rm = self.rm
+        if p16 is not None and p is not None:
+            raise ArgumentError("give p16 or p, not both")
+        if p is not None:
+            p16 = self.p16_of(p)
+        elif p16 is None:
+            p16 = rm.reset_fields("MASK_P")["P16"]
+        writes = [
+            ("LAYER", dict(N_IN=as_int("n_in", n_in), N_OUT=as_int("n_out", n_out))),
+            ("LR", dict(MULT=as_int("lr_mult", lr_mult), SHIFT=as_int("lr_shift", lr_shift))),
+            ("MASK_P", dict(P16=as_int("p16", p16))),
+            ("MODE", dict(STOCH_ROUND=as_flag("stoch_round", stoch_round),
+                          CODE_ROUND=as_flag("code_round", code_round),
+                          SKIP_ZERO=as_flag("skip_zero", skip_zero),
+                          CHANGE_AWARE=as_flag("change_aware", change_aware),
+                          VERIFY_MAX=as_int("verify_max", verify_max))),
+            ("XFER_K", dict(K=as_int("k", k))),
+        ]
+        if form_max is not None:
+            writes.append(("FORM", dict(MAX=as_int("form_max", form_max))))
+        if seed is not None:
+            writes.append(("SEED", dict(SEED=as_int("seed", seed))))
+        names = dict(N_IN="n_in", N_OUT="n_out", MULT="lr_mult", SHIFT="lr_shift", P16="p16",
+                     VERIFY_MAX="verify_max", K="k", MAX="form_max", SEED="seed")
+        # first what needs no bus (ranges that do not depend on the build, the timing set's
+        # names, types and ranges), then what needs the build (HWCFG, read once)
+        for reg, fields in writes:
+            for fn, v in fields.items():
+                lo, hi = static_range(rm, reg, fn)
+                in_range(f"{names.get(fn, fn.lower())} ({reg}.{fn})", v, lo, hi)
+        if timing is not None:
+            check_timing_set(timing, rm, {}, what="configure(timing=...)")
+        build = await self.build()
+        for reg, fields in writes:
+            for fn, v in fields.items():
+                lo, hi = rm.legal_range(reg, fn, build)
+                mx = rm[reg].field(fn).legal_max
+                in_range(f"{names.get(fn, fn.lower())} ({reg}.{fn})", v, lo, hi,
+                         f" in this build ({mx} = {hi})" if mx is not None and mx.names else "")
+            if rm[reg].rule is not None:
+                bad = rm.check(reg, rm[reg].pack(**fields), build)
+                if bad is not None:
+                    raise ArgumentError(f"{self.name}: configure: {bad}")
         if timing is not None:
             await self.set_timing(timing)
-        await self.write("LAYER", N_IN=n_in, N_OUT=n_out)
-        await self.write("LR", MULT=lr_mult, SHIFT=lr_shift)
-        await self.write("MASK_P", P16=p16)
-        await self.write("MODE", STOCH_ROUND=int(stoch_round), CODE_ROUND=int(code_round),
-                         SKIP_ZERO=int(skip_zero), CHANGE_AWARE=int(change_aware),
-                         VERIFY_MAX=verify_max)
-        await self.write("XFER_K", K=k)
-        if form_max is not None:
-            await self.write("FORM", MAX=form_max)
+        for reg, fields in writes:
+            await self.write(reg, **fields)
         if seed is not None:
-            await self.write("SEED", SEED=seed)
             await self.command("SEED_LOAD")
 
     async def set_lr(self, lr_mult: int, lr_shift: int) -> None:
-        await self.write("LR", MULT=lr_mult, SHIFT=lr_shift)
+        await self.write("LR", MULT=as_int("lr_mult", lr_mult), SHIFT=as_int("lr_shift", lr_shift))
 
     # ---------------------------------------------------------------- vectors
 
+    #: vector window -> the LAYER field its length must equal
+    _VEC_LEN = {"XBUF": "N_IN", "EBUF": "N_OUT"}
+
+    async def layer(self) -> tuple[int, int]:
+        """(N_IN, N_OUT) as the driver last wrote or read them (LAYER is read if unknown)."""
+        if self._layer is None:
+            await self.read("LAYER")
+        return self._layer
+
     async def write_vector(self, mem: str, values) -> None:
-        """int8 values into the XBUF or EBUF window, four per word."""
+        """int8 values into the XBUF or EBUF window, four per word. The vector must hold
+        integers in -128..127 and be exactly N_IN (XBUF) or N_OUT (EBUF) long: a shorter
+        one would leave the previous sample's entries for the next sample to use
+        (:meth:`vector_ops`)."""
+        await self.layer()
         await self.run(self.vector_ops(mem, values))
 
     # ------------------------------------------------------------ operations
@@ -317,7 +621,7 @@ class Hymem:
         code = await self.read("ERR", "CODE")
         if code:
             addr = await self.read("ERR", "ADDR")
-            raise FirmwareError(f"{self.name}: ERR {code} ({_regmap.ERROR_CODES.get(code, '?')}) "
+            raise FirmwareError(f"{self.name}: ERR {code} ({self.rm.error_codes.get(code, '?')}) "
                                 f"at 0x{addr:03X}")
         if await self.read("STATUS", "SEQ_ERR"):
             raise FirmwareError(f"{self.name}: a sequencer guard fired (STATUS.SEQ_ERR)")

@@ -1,9 +1,14 @@
 """hymem_cfg_check: write validation of checked registers and commands, against a Python
-reference of the rules in the RTL's header.
+reference.
 
-The reference (:func:`reference`) takes addresses, field positions, widths and error codes
-from the register model (hymem.regmap, read from rtl/hymem_regs.rdl): it restates only the
-rules of the datasheet and the build parameters. The block is combinational: every vector
+The reference (:func:`reference`) states the state rules of the RTL's header (7 queue slot
+taken, 6 busy) and takes the value rules from the register model: ``hymem.regmap``'s
+``RegMap.check`` evaluates the RDL's legality properties (hymem_min, hymem_max,
+hymem_below, hymem_err, hymem_rule) in Python, while the RTL's value checks
+(rtl/hymem_regs_legal.sv) are generated from the same properties by scripts/regmap.py: so
+this test checks the generator and the block's plumbing against an independent evaluation
+of the one source. Limits worth testing (each field's legal range and its neighbours) come
+from the same model. The block is combinational: every vector
 is applied, settled (1 ns) and ok_o / code_o compared. Vectors: every checked register's
 fields at their interesting values (0, 1, the limits and their neighbours, the field's
 maximum) in all combinations, idle and busy; every command bit pattern against every
@@ -33,20 +38,23 @@ PARAM_SETS = {
 }
 
 RM = regmap.load()
-CODE = {v: k for k, v in RM.error_codes.items()}          # meaning -> ERR code
-E_ILLEGAL, E_BUSY = CODE["illegal value"], CODE["busy"]
-E_QUEUED, E_BUILD = CODE["command queue slot taken"], CODE["not in this build"]
+E_ILLEGAL, E_BUSY = RM.err("ILLEGAL"), RM.err("BUSY")
+E_QUEUED, E_BUILD = RM.err("QUEUED"), RM.err("BUILD")
 QUEUED = ("SAMPLE", "TRANSFER", "FORM", "READOUT")       # queued_i bit i (the port's order)
-# limits stated in the header (and in each register's description)
-LR_SHIFT_MAX, P16_MAX = 23, 65536
-# cross-register checks: (register written, its field) must exceed / stay below (other
-# register, field), whose current value comes in on the named input
-CROSS = {("T_FE0", "PULSE"): ("T_FE1", "SENSE", "t_fe_sense_i", "above"),
-         ("T_FE1", "SENSE"): ("T_FE0", "PULSE", "t_fe_pulse_i", "below"),
-         ("T_MR1", "READ"): ("T_MR2", "ADC", "t_mr_adc_i", "above"),
-         ("T_MR2", "ADC"): ("T_MR1", "READ", "t_mr_read_i", "below")}
-CUR_INPUTS = ("t_fe_pulse_i", "t_fe_sense_i", "t_mr_read_i", "t_mr_adc_i")
+# the block's inputs carrying the current values of the cross-checked fields
+CUR_PORT = {("T_FE0", "PULSE"): "t_fe_pulse_i", ("T_FE1", "SENSE"): "t_fe_sense_i",
+            ("T_MR1", "READ"): "t_mr_read_i", ("T_MR2", "ADC"): "t_mr_adc_i"}
+CUR_INPUTS = tuple(CUR_PORT.values())
+# (register, field) -> the other side of its cross-register rule, from the register model
+CROSS = {}
+for (_s, _p) in RM.below_pairs():
+    CROSS[_s], CROSS[_p] = _p, _s
+assert set(CROSS) == set(CUR_PORT), "a cross-register rule the block has no input for"
 CHECKED = [r for r in RM.registers if r.checked]
+
+
+def build(p: dict) -> dict:
+    return regmap.build_values(p)
 
 
 def fields(reg: regmap.Register, value: int) -> dict[str, int]:
@@ -78,45 +86,20 @@ def reference(p: dict, addr: int, wdata: int, busy: int, queued: int, cur: dict)
         return 0
     if busy:
         return E_BUSY
-    if reg.name == "LAYER":
-        n_in, n_out = v["N_IN"], v["N_OUT"]
-        legal = (1 <= n_in <= p["XDepth"] and 1 <= n_out <= p["EDepth"]
-                 and n_in * n_out <= p["Lines"] * p["Slots"])
-        return 0 if legal else E_ILLEGAL
-    if reg.name == "LR":
-        return 0 if v["SHIFT"] <= LR_SHIFT_MAX else E_ILLEGAL
-    if reg.name == "MASK_P":
-        return 0 if v["P16"] <= P16_MAX else E_ILLEGAL
-    if reg.name == "MODE":
-        return 0 if v["VERIFY_MAX"] <= p["VerifyLimit"] else E_BUILD
-    if reg.name == "READOUT_SEL":
-        return 0 if v["SLOT"] < p["Slots"] else E_ILLEGAL
-    if is_timing(reg):
-        if any(x < 1 for x in v.values()):                 # every width >= 1
-            return E_ILLEGAL
-        for (rname, fname), (_, _, port, side) in CROSS.items():
-            if rname == reg.name:                           # 1 <= SENSE < PULSE, 1 <= ADC < READ
-                other = cur[port]
-                ok = v[fname] > other if side == "above" else v[fname] < other
-                if not ok:
-                    return E_ILLEGAL
-        return 0
-    return 0            # K, SEED, FORM, VFY_*: any value when idle
+    bad = RM.check(reg.name, wdata, build(p), lambda rn, fn: cur[CUR_PORT[(rn, fn)]])
+    return 0 if bad is None else bad.code
 
 
 def interesting(p: dict, reg: regmap.Register, f: regmap.Field, cur: dict) -> list[int]:
     """The values of one field worth testing exhaustively against each other."""
     top = (1 << f.width) - 1
     base = {0, 1, 2, top - 1, top}
-    limits = {("LAYER", "N_IN"): [p["XDepth"]], ("LAYER", "N_OUT"): [p["EDepth"]],
-              ("LR", "SHIFT"): [LR_SHIFT_MAX], ("MASK_P", "P16"): [P16_MAX],
-              ("MODE", "VERIFY_MAX"): [p["VerifyLimit"]], ("READOUT_SEL", "SLOT"): [p["Slots"]]}
-    lim = list(limits.get((reg.name, f.name), []))
-    if (reg.name, f.name) == ("LAYER", "N_IN") or (reg.name, f.name) == ("LAYER", "N_OUT"):
+    lim = list(RM.legal_range(reg.name, f.name, build(p)))       # the field's own range
+    if reg.rule is not None and f.name in reg.rule.names:        # LAYER's product rule
         ls = p["Lines"] * p["Slots"]
         lim += [ls // p["EDepth"], ls // p["XDepth"], 3, 7]
     if (reg.name, f.name) in CROSS:
-        lim += [cur[CROSS[(reg.name, f.name)][2]]]
+        lim += [cur[CUR_PORT[CROSS[(reg.name, f.name)]]]]
     for x in lim:
         base |= {x - 1, x, x + 1}
     return sorted(x for x in base if 0 <= x <= top)
@@ -153,7 +136,7 @@ class Checker:
 
 
 def _reset_value(reg: str, field: str) -> int:
-    return RM[reg].field(field).reset
+    return RM.reset_fields(reg)[field]
 
 
 DEFAULT_CUR = {"t_fe_pulse_i": _reset_value("T_FE0", "PULSE"), "t_fe_sense_i": _reset_value("T_FE1", "SENSE"),
@@ -282,11 +265,14 @@ def test_hymem_cfg_check(sim, seed, params):
     simrun.run(TOPLEVEL, "test_hymem_cfg_check", sim, parameters=params, seed=seed)
 
 
-def test_reference_rules():
-    """The reference on the register map's reset values: every checked register's reset
-    value is accepted when idle (the build's defaults are legal), refused when busy."""
-    p = PARAM_SETS["default"]
+@pytest.mark.parametrize("params", PARAM_SETS.values(), ids=PARAM_SETS.keys())
+def test_reference_rules(params):
+    """The reference on the register map's reset values in each build: every checked
+    register's reset value (build-dependent where the RDL says so) is accepted when idle,
+    refused when busy."""
+    b = build(params)
     for reg in CHECKED:
         if reg.name != "CMD":
-            assert reference(p, reg.addr, reg.reset, 0, 0, DEFAULT_CUR) == 0, reg.name
-            assert reference(p, reg.addr, reg.reset, 1, 0, DEFAULT_CUR) == E_BUSY, reg.name
+            v = RM.reset_value(reg.name, b)
+            assert reference(params, reg.addr, v, 0, 0, DEFAULT_CUR) == 0, reg.name
+            assert reference(params, reg.addr, v, 1, 0, DEFAULT_CUR) == E_BUSY, reg.name

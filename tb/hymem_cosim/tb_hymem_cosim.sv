@@ -61,7 +61,7 @@ module tb_hymem_cosim #(
     logic               mr_reset_o, mr_set_o, mr_form_o, mr_read_o, mr_adc_o, tl_pre_o, xfer_o;
 
     hymem_top u_top (
-      .clk_i, .rst_ni,
+      .clk_i, .rst_ni, .por_ni (rst_ni),   // no separate power-on reset: LOST reads 0 after a reset
       .psel_i (apb_psel), .penable_i (apb_penable), .pwrite_i (apb_pwrite),
       .paddr_i (apb_paddr), .pwdata_i (apb_pwdata), .pstrb_i (apb_pstrb), .pprot_i (apb_pprot),
       .prdata_o (apb_prdata), .pready_o (apb_pready), .pslverr_o (apb_pslverr), .irq_o (irq),

@@ -29,6 +29,7 @@ module tb_hymem_fecap_seq #(
   output logic                busy_o,
   input  logic [Rows-1:0]     pend_set_i,
   output logic                pending_o,
+  output logic [Rows-1:0]     held_o,
   output logic                err_o,
   input  logic                err_clear_i,
   input  logic                cnt_clear_i,
@@ -76,7 +77,7 @@ module tb_hymem_fecap_seq #(
     .t_setup_i, .t_pulse_i, .t_sense_i, .t_hold_i, .t_gap_i,
     .req_valid_i, .req_ready_o, .req_op_i, .req_row_i, .req_wdata_i,
     .done_o, .rdata_o, .busy_o,
-    .pend_set_i, .pending_o, .err_o, .err_clear_i,
+    .pend_set_i, .pending_o, .held_o, .err_o, .err_clear_i,
     .cnt_clear_i, .cnt_reads_o, .cnt_writes_o,
     .fe_row_o, .fe_wl_o, .fe_sl_o, .fe_bl_o, .fe_mask_o, .fe_sae_o, .fe_rdata_i
   );

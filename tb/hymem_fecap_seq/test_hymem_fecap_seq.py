@@ -42,6 +42,7 @@ PARAM_SETS = {
 OP_READ, OP_WRITE_BACK, OP_WRITE, OP_BAD = 0, 1, 2, 3
 OP_NAMES = {OP_READ: "READ", OP_WRITE_BACK: "WRITE_BACK", OP_WRITE: "WRITE", OP_BAD: "op 3"}
 WL_PHASES = ("SETUP", "P0", "MID", "P1", "HOLD")
+HELD_PHASES = ("P0", "MID", "P1", "HOLD", "GAP")     # held_o: from the first pulse to the end
 MACRO_CLK_NS = 250   # 8 cycles = the nominal 2 us FeCAP pulse (docs/macro_port.md)
 
 
@@ -119,9 +120,13 @@ class FecapSeqRef:
                  rdata_o=self.rdata, pending_o=int(self.pend != 0), err_o=int(self.err),
                  cnt_reads_o=self.reads, cnt_writes_o=self.writes, fe_row_o=self.row,
                  fe_wl_o=0, fe_sl_o=0, fe_bl_o=0, fe_mask_o=0, fe_sae_o=0)
+        # rows whose data only the sequencer holds: pending, and the row in flight once pulsed
+        e["held_o"] = self.pend
         if self.op is not None:
             op = self.op
             ph, k = self.phase
+            if ph in HELD_PHASES:
+                e["held_o"] |= 1 << op.row
             e["done_o"] = int(ph == "DONE")
             e["fe_wl_o"] = int(ph in WL_PHASES)
             if ph == "P0":

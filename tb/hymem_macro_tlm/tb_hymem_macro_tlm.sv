@@ -65,7 +65,7 @@ module tb_hymem_macro_tlm #(
 
     hymem_top #(.Lines(Lines), .Slots(Slots), .FecapRows(FecapRows), .XDepth(XDepth),
                 .EDepth(EDepth), .VerifyLimit(VerifyLimit)) u_top (
-      .clk_i, .rst_ni, .psel_i (psel), .penable_i (penable), .pwrite_i (pwrite),
+      .clk_i, .rst_ni, .por_ni (rst_ni), .psel_i (psel), .penable_i (penable), .pwrite_i (pwrite),
       .paddr_i (paddr), .pwdata_i (pwdata), .pstrb_i (pstrb), .pprot_i (pprot),
       .prdata_o (prdata_a), .pready_o (pready_a), .pslverr_o (pslverr_a), .irq_o (irq_a),
       .fe_row_o, .fe_wl_o, .fe_sl_o, .fe_bl_o, .fe_mask_o, .fe_sae_o, .fe_rdata_i,
@@ -87,7 +87,7 @@ module tb_hymem_macro_tlm #(
 
     hymem_top #(.Lines(Lines), .Slots(Slots), .FecapRows(FecapRows), .XDepth(XDepth),
                 .EDepth(EDepth), .VerifyLimit(VerifyLimit)) u_top (
-      .clk_i, .rst_ni, .psel_i (psel), .penable_i (penable), .pwrite_i (pwrite),
+      .clk_i, .rst_ni, .por_ni (rst_ni), .psel_i (psel), .penable_i (penable), .pwrite_i (pwrite),
       .paddr_i (paddr), .pwdata_i (pwdata), .pstrb_i (pstrb), .pprot_i (pprot),
       .prdata_o (prdata_b), .pready_o (pready_b), .pslverr_o (pslverr_b), .irq_o (irq_b),
       .fe_row_o, .fe_wl_o, .fe_sl_o, .fe_bl_o, .fe_mask_o, .fe_sae_o, .fe_rdata_i,

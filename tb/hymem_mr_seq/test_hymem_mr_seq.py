@@ -160,7 +160,7 @@ class MrSeqRef:
             new.cycles = op_cycles(new.op, t) if new.valid else [("DONE", 0)]
             if not new.valid:
                 self.err = True
-            # the code reaches the port for a code SET only (0 otherwise)
+            # the code pins carry the code of a code SET only (0 for every other operation)
             self.sel = (new.slot, new.pol, new.mask, new.code if new.op == OP_SET else 0)
             self.accepted.append(new)
             self.op, self.idx = new, 0

@@ -19,6 +19,8 @@ and the block's port names follow from it the way scripts/regmap.py names them.
   whenever they are active.
 * Stimulus drives the hardware inputs (ro fields, hwset, hw_we), the checker's answer
   (chk_ok_i / chk_code_i) and the windows' responses (wait states, errors, read data).
+* Fields marked hymem_por (LOST) are reset by por_ni only: they keep their value through
+  rst_ni and load while rst_ni is low (the top captures what a reset cost then).
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ def mem_ports(m: regmap.Memory) -> tuple[list[str], list[str]]:
 
 
 MEM_INPUTS = [p for m in RM.memories for p in mem_ports(m)[0]]
-IN_PORTS = ["rst_ni", "psel_i", "penable_i", "pwrite_i", "paddr_i", "pwdata_i", "pstrb_i", "pprot_i",
+HAS_POR = any(f.por for r in RM.registers for f in r.fields)
+IN_PORTS = ["rst_ni"] + (["por_ni"] if HAS_POR else []) + ["psel_i", "penable_i", "pwrite_i", "paddr_i", "pwdata_i", "pstrb_i", "pprot_i",
             "chk_ok_i", "chk_code_i"] + HW_INPUTS + MEM_INPUTS
 
 
@@ -119,9 +122,11 @@ class RegRef:
     def __init__(self) -> None:
         self.reset()
 
-    def reset(self) -> None:
-        self.q = {(r.name, f.name): f.reset for r in RM.registers for f in r.fields
-                  if f.kind in ("rw", "w1c", "hw_we")}
+    def reset(self, por: bool = True) -> None:
+        """rst_ni (``por=False``: fields that survive it keep their value) or power-on."""
+        q = {(r.name, f.name): f.reset for r in RM.registers for f in r.fields
+             if f.kind in ("rw", "w1c", "hw_we") and (por or not f.por)}
+        self.q = {**getattr(self, "q", {}), **q}
         self.pulse = {(r.name, f.name): 0 for r, f in fields_of("pulse")}
 
     def read_value(self, reg: regmap.Register, i) -> int:
@@ -208,8 +213,15 @@ class RegRef:
 
     def edge(self, i, a) -> None:
         """The state after the next rising edge."""
+        por_fields = [(r, f) for r in RM.registers for f in r.fields if f.por]
+        if HAS_POR:                    # fields on por_ni: load whenever we, reset by por_ni
+            for r, f in por_fields:
+                if not i["por_ni"]:
+                    self.q[(r.name, f.name)] = f.reset
+                elif i[pname(r, f) + "_we_i"]:
+                    self.q[(r.name, f.name)] = i[pname(r, f) + "_i"]
         if not i["rst_ni"]:
-            self.reset()
+            self.reset(por=False)
             return
         t = a["target"] if a["commit"] else None
         bm = bmask(i["pstrb_i"])
@@ -229,7 +241,7 @@ class RegRef:
                 elif k == "w1c":
                     clr = (wd >> f.lsb) & mask(f) if hit else 0
                     self.q[key] = i[pname(r, f) + "_set_i"] | (self.q[key] & ~clr)
-                elif k == "hw_we" and i[pname(r, f) + "_we_i"]:
+                elif k == "hw_we" and not f.por and i[pname(r, f) + "_we_i"]:
                     self.q[key] = i[pname(r, f) + "_i"]
 
 
@@ -371,7 +383,9 @@ class Env:
         self.mon = Monitor(d, self.ref)
         cocotb.start_soon(self._window_responder())
         await tbkit.start_clock(d.clk_i)
-        await tbkit.reset(d.clk_i, d.rst_ni)
+        await tbkit.reset(d.clk_i, d.rst_ni)       # por_ni is low with it (power-up)
+        if HAS_POR:
+            d.por_ni.value = 1
 
     # --- what the block's neighbours answer
 
@@ -691,6 +705,42 @@ async def hw_we_and_ro_fields(dut):
                 elif f.kind == "const":
                     want |= f.reset << f.lsb
             assert await env.value(r) == want, name
+
+
+@cocotb.test()
+async def por_fields_survive_rst(dut):
+    """Fields on the power-on reset (hymem_por): loaded while rst_ni is low (the first reset
+    edge, as the top captures what a reset cost), they survive further rst_ni cycles and
+    read back afterwards; por_ni clears them; rst_ni still resets every other field."""
+    env = await _env(dut)
+    por = [(r, f) for r in RM.registers for f in r.fields if f.por]
+    if not por:
+        return
+    regs = sorted({r.name for r, _ in por})
+    for _ in range(3):
+        vals = {(r.name, f.name): env.rand(f.width) for r, f in por}
+        await env.settle()
+        dut.rst_ni.value = 0
+        for r, f in por:
+            env.drive(pname(r, f) + "_i", vals[(r.name, f.name)])
+            env.drive(pname(r, f) + "_we_i", 1)
+        await RisingEdge(dut.clk_i)                 # the first reset edge loads them
+        await env.settle()
+        for r, f in por:
+            env.drive(pname(r, f) + "_we_i", 0)
+            env.drive(pname(r, f) + "_i", env.rand(f.width))
+        await ClockCycles(dut.clk_i, 3)             # more reset cycles: kept
+        dut.rst_ni.value = 1
+        await RisingEdge(dut.clk_i)
+        for name in regs:
+            want = sum(vals[(name, f.name)] << f.lsb for f in RM[name].fields if f.por)
+            assert await env.value(RM[name]) == want, f"{name} lost its value over rst_ni"
+    await env.settle()
+    dut.por_ni.value = 0
+    await RisingEdge(dut.clk_i)
+    dut.por_ni.value = 1
+    for name in regs:
+        assert await env.value(RM[name]) == RM[name].reset, f"{name} not cleared by por_ni"
 
 
 @cocotb.test()

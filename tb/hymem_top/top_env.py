@@ -16,13 +16,14 @@ the reset component and the macro model (for backdoor set-up).
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from dataclasses import dataclass
 
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 from pyuvm import (ConfigDB, UVMConfigItemNotFound, uvm_analysis_port, uvm_component, uvm_env,
                    uvm_subscriber)
 
@@ -45,6 +46,7 @@ class TbContext:
     seqr: object = None
     clkrst: "ClockReset" = None
     macro: "MacroSide" = None
+    storm: dict | None = None             # the reset storm's counts (ResetStormSeq)
 
 
 def ctx() -> TbContext:
@@ -76,6 +78,21 @@ class MacroSide(uvm_component):
     def quiescent(self) -> None:
         self.port.check_quiescent()
 
+    @contextlib.contextmanager
+    def tolerate(self):
+        """Macro protocol errors inside the block are recorded, not raised (a reset cuts a
+        pulse short, or drops a word line with its pulse). Yields the list they go to."""
+        seen: list = []
+        try:
+            with self.port.expect_error() as exp:
+                try:
+                    yield seen
+                finally:
+                    seen.extend(exp.seen)
+        except AssertionError as e:            # none occurred: fine here
+            if "expected a macro protocol error" not in str(e):
+                raise
+
 
 # ---------------------------------------------------------------- clock and reset
 
@@ -88,22 +105,30 @@ class ClockReset(uvm_component):
         ctx().clkrst = self
 
     async def start(self) -> None:
+        """Power-up: por_ni and rst_ni low together, then released."""
         d = cocotb.top
         for n in ("psel_i", "penable_i", "pwrite_i", "paddr_i", "pwdata_i", "pstrb_i", "pprot_i"):
             getattr(d, n).value = 0
         # the C++ (GPI) clock: cocotb 2.1's default without COCOTB_TRUST_INERTIAL_WRITES is a
         # Python task per edge, a quarter of this testbench's run time on either simulator
         d.rst_ni.value = 0
+        d.por_ni.value = 0
         Clock(d.clk_i, FAST_TIMING_CLK_NS, unit="ns", impl="gpi").start(start_high=False)
         await ClockCycles(d.clk_i, 2)
         ctx().macro.start()
         await self.reset()
+        d.por_ni.value = 1
 
     async def reset(self, cycles: int = 2) -> None:
+        """rst_ni low from now for ``cycles`` rising edges. The scoreboard hears of it half a
+        cycle after the release: once the macro model has taken what the reset edge did to
+        the port (a pulse cut short ends in that edge's time step, after this coroutine
+        resumes in it)."""
         d = cocotb.top
         d.rst_ni.value = 0
         await ClockCycles(d.clk_i, cycles)
         d.rst_ni.value = 1
+        await FallingEdge(d.clk_i)
         self.ap.write("reset")
         await RisingEdge(d.clk_i)
 
@@ -172,9 +197,10 @@ class Scoreboard(uvm_subscriber):
         if bool(txn.slverr) != bool(pred.code):
             self._fail(txn, f"PSLVERR = {txn.slverr}, the model expects "
                             f"{'ERR ' + str(pred.code) + ' (' + m.r.rm.error_codes[pred.code] + ')' if pred.code else 'no error'}")
-        if pred.waits is True and txn.waits == 0:
+        # (a transfer the requester changed on the way waited for what it was before)
+        if pred.waits is True and txn.waits == 0 and not txn.faulty:
             self._fail(txn, "no wait states, the model expects the access to wait for the running read-out")
-        if pred.waits is False and txn.waits:
+        if pred.waits is False and txn.waits and not txn.faulty:
             self._fail(txn, f"{txn.waits} wait states; only READOUT reads during a read-out may wait")
         if not txn.write and not pred.code:
             if (txn.rdata ^ pred.value) & pred.mask:

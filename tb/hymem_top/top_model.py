@@ -4,11 +4,11 @@ Two parts:
 
 * :class:`RegModel`, the register model, built from ``hymem.regmap`` (the RDL): a mirror
   of every stored field (rw fields byte-merged under PSTRB, IRQ_STATUS write-1-to-clear,
-  ERR), the error code of every access from its address alone (1 unmapped, 2 write to a
-  read-only register or window, 3 read of a write-only one, 4 misaligned) and the legality
-  rules of the checked registers as ``rtl/hymem_cfg_check.sv``'s header states them (5
-  illegal value, 9 not in this build; 6 busy and 7 queue slot taken come from the
-  controller's state).
+  ERR, LOST), reset values of this build, the error code of every access from its address
+  alone (1 unmapped, 2 write to a read-only register or window, 3 read of a write-only one,
+  4 misaligned) and the legality of checked registers' values from the register map's
+  rules (``RegMap.check``: 5 illegal value, 9 not in this build; 6 busy and 7 queue slot
+  taken come from the controller's state).
 * :class:`Controller`, the controller behind the registers: the scheduler of
   ``rtl/hymem_core.sv``'s header (one operation at a time, one queued command of each
   kind, transfers first, a transfer after every K-th sample, ABORT), the vector buffers,
@@ -29,10 +29,17 @@ What the model assumes the stimulus avoids (it would be a race, not a DUT proper
 command that races the end of the operation it should queue behind (sequences issue it
 right after STATUS showed that operation running), new commands between an ABORT and the
 end of the aborted operation, and aborting forming.
+
+A reset (rst_ni) while an operation runs (the reset storm) cuts it where the model cannot
+know: the model keeps the operation and the state before it (:attr:`Controller.cut`), and
+:meth:`Controller.check_cut` later measures the array against it with the LOST register
+the controller reported: every FeCAP row outside the reported ones must hold its value
+before or after the operation (docs/programming.md, "Resets").
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 
@@ -57,11 +64,16 @@ class StimulusError(RuntimeError):
 # -------------------------------------------------------------------------- build
 
 
-def top_defaults() -> dict[str, int]:
-    """hymem_top's parameter defaults, read from rtl/hymem_top.sv."""
+top_defaults = regmap.top_defaults
+
+
+def top_ports() -> list[tuple[str, str]]:
+    """hymem_top's ports as (name, "input" / "output"), read from rtl/hymem_top.sv."""
     text = (simrun.rtl_dir() / "hymem_top.sv").read_text()
-    return {m.group(1): int(m.group(2))
-            for m in re.finditer(r"parameter\s+int\s+(\w+)\s*=\s*(\d+)", text)}
+    start = text.index("\nmodule hymem_top")
+    body = text[start:text.index("\n);", start)]
+    return [(m.group(3), m.group(1)) for m in
+            re.finditer(r"^\s*(input|output)\s+logic\s*(\[[^\]]*\])?\s*(\w+)", body, re.M)]
 
 
 @dataclass(frozen=True)
@@ -81,6 +93,10 @@ class Build:
         p = {**top_defaults(), **params}
         return cls(p["Lines"], p["Slots"], p["MagWidth"], p["CodeBits"], p["FecapRows"],
                    p["AdcBits"], p["XDepth"], p["EDepth"], p["VerifyLimit"])
+
+    def values(self) -> dict[str, int]:
+        """Build values by HWCFG name (the register map's rules and resets use them)."""
+        return {k: getattr(self, k.lower()) for k in regmap.BUILD_PARAMS}
 
     @property
     def geom(self) -> engine.Geometry:
@@ -125,21 +141,29 @@ class Prediction:
 class RegModel:
     """Mirror and access rules of the register block, from the register description."""
 
-    #: strobe < pulse cross-register rules: (register, field) < (register, field)
-    CROSS = ((("T_FE1", "SENSE"), ("T_FE0", "PULSE")), (("T_MR2", "ADC"), ("T_MR1", "READ")))
+    #: strobe < pulse cross-register rules: ((register, field), (register, field) it stays below)
+    CROSS = tuple(regmap.load().below_pairs())
 
     def __init__(self, rm: regmap.RegMap, build: Build):
         self.rm, self.b = rm, build
-        codes = {v: k for k, v in rm.error_codes.items()}
-        self.E = dict(unmapped=codes["unmapped address"], read_only=codes["write to a read-only register"],
-                      write_only=codes["read of a write-only register"],
-                      misaligned=codes["misaligned address"], illegal=codes["illegal value"],
-                      busy=codes["busy"], queued=codes["command queue slot taken"],
-                      build=codes["not in this build"])
+        self.bv = build.values()
+        self.E = dict(unmapped=rm.err("UNMAPPED"), read_only=rm.err("READ_ONLY"),
+                      write_only=rm.err("WRITE_ONLY"), misaligned=rm.err("MISALIGNED"),
+                      illegal=rm.err("ILLEGAL"), busy=rm.err("BUSY"), queued=rm.err("QUEUED"),
+                      build=rm.err("BUILD"))
+        self.power_on()
+
+    def power_on(self) -> None:
+        """por_ni (with rst_ni): the fields that survive rst_ni are cleared too."""
+        self.lost = 0              # LOST (survives rst_ni)
+        self.lost_known = True     # False after a reset cut an operation, until checked
+        self.lost_any = False      # the top's lost_any_q (LOST.MULTI at the next capture)
         self.reset()
 
     def reset(self) -> None:
-        self.q = {r.name: r.reset for r in self.rm.registers if r.write_mask}
+        """rst_ni: every register but LOST back to this build's reset value."""
+        self.q = {r.name: self.rm.reset_value(r.name, self.bv) for r in self.rm.registers
+                  if r.write_mask}
         self.err = (0, 0)
         self.irq = {f.name: Bit() for f in self.rm["IRQ_STATUS"].fields}
 
@@ -190,28 +214,10 @@ class RegModel:
     # -- legality (rtl/hymem_cfg_check.sv header; busy and queue rules in Controller)
 
     def illegal(self, reg: str, value: int) -> int:
-        """ERR code a write of ``value`` to checked register ``reg`` gets when idle (0: legal)."""
-        b, f = self.b, self.fields(reg, value)
-        bad = False
-        if reg == "LAYER":
-            bad = not (1 <= f["N_IN"] <= b.xdepth and 1 <= f["N_OUT"] <= b.edepth
-                       and f["N_IN"] * f["N_OUT"] <= b.lines * b.slots)
-        elif reg == "LR":
-            bad = f["SHIFT"] > 23
-        elif reg == "MASK_P":
-            bad = f["P16"] > 65536
-        elif reg == "MODE":
-            return self.E["build"] if f["VERIFY_MAX"] > b.verify_limit else 0
-        elif reg == "READOUT_SEL":
-            bad = f["SLOT"] >= b.slots
-        elif reg.startswith("T_"):
-            bad = any(v == 0 for v in f.values())            # every width >= 1
-            for (sr, sf), (pr, pf) in self.CROSS:             # strobe < pulse
-                if reg in (sr, pr):
-                    s = f[sf] if reg == sr else self.field(sr, sf)
-                    p = f[pf] if reg == pr else self.field(pr, pf)
-                    bad = bad or not s < p
-        return self.E["illegal"] if bad else 0
+        """ERR code a write of ``value`` to checked register ``reg`` gets when idle (0: legal),
+        from the register map's rules (the RTL's checks are generated from the same RDL)."""
+        bad = self.rm.check(reg, value, self.bv, lambda rn, fn: self.field(rn, fn))
+        return 0 if bad is None else bad.code
 
     def windows(self) -> tuple[np.ndarray, np.ndarray]:
         """Verify windows (lo, hi) per level, from VFY_LO* / VFY_HI*."""
@@ -266,17 +272,31 @@ class Controller:
         self.ref: engine.EngineState | None = None
         self.running: Op | None = None
         self.queue: dict[str, Op] = {}
+        self.cut = None
+        self.before_bits = None
         self.hard_reset()
 
     # ------------------------------------------------------------------ state
 
     def hard_reset(self) -> None:
-        """rst_ni: the controller's state is lost; the arrays and the vector RAMs keep theirs."""
+        """rst_ni: the controller's state is lost; the arrays and the vector RAMs keep theirs.
+        While an operation runs (the reset storm): the operation and the state before it are
+        kept in :attr:`cut` for :meth:`check_cut`, LOST becomes unknown until then."""
+        self.cut = None
         if self.busy:
-            raise StimulusError("a hard reset while an operation runs is not modelled")
+            if self.queue:
+                raise StimulusError("a reset with commands queued is not modelled")
+            self.cut = dict(op=self.running, ref=self.ref, before=self.before_bits,
+                            multi=self.r.lost_any)
+            self.running = None
+            self.r.lost_known = False
+            self.r.lost_any = True
+            self.oplog.take()                # the cut operation's memristor operations
+            self.mr_ops = []
         self.r.reset()
         self._new_engine(keep=False)
         self.forms = 0
+        self.fail_kind = [(0, 0), (0, 0)]        # FAIL_FIRST / FAIL_LAST (FORM, POL)
         self.aborted, self.abort_slot, self.upd_slot = False, 0, 0
         self.readout = np.zeros(self.b.lines, np.int64)   # the sequencer's capture register
         self.counters_known = self.fail_known = True
@@ -289,8 +309,9 @@ class Controller:
 
     def _new_engine(self, keep: bool) -> None:
         n_in, n_out = self.r.field("LAYER", "N_IN"), self.r.field("LAYER", "N_OUT")
-        # LAYER's reset value (64 x 16) can exceed a small build's array: the engine models
-        # only tiles that fit, and samples / transfers need one (_latch)
+        # LAYER always holds a tile that fits (its reset value is derived from the build,
+        # writes are checked); the engine models only such tiles, so a sample or transfer
+        # with another one is a stimulus error (_latch), should the RTL ever accept one
         self.layer_ok = 1 <= n_in * n_out <= self.geom.synapses
         new = engine.EngineState(n_in if self.layer_ok else 1, n_out if self.layer_ok else 1,
                                  self.geom)
@@ -396,6 +417,8 @@ class Controller:
                 x, known = f.reset, True
             elif f.kind == "w1c":
                 x, known = r.irq[f.name].value, r.irq[f.name].known
+            elif f.kind == "hw_we" and t.name == "LOST":
+                x, known = (r.lost >> f.lsb) & fmask(f), r.lost_known
             elif f.kind == "hw_we":                       # ERR
                 x, known = r.err[0] if f.name == "CODE" else r.err[1], True
             else:
@@ -424,7 +447,9 @@ class Controller:
             return self.counters()[reg[4:].lower()], idle and self.counters_known
         if reg in ("FAIL_FIRST", "FAIL_LAST"):
             v = int((self.ref.fail.first if reg == "FAIL_FIRST" else self.ref.fail.last)[0])
-            return max(v, 0), idle and self.fail_known
+            form, pol = self.fail_kind[0 if reg == "FAIL_FIRST" else 1] if v >= 0 else (0, 0)
+            x = dict(ADDR=max(v, 0), VALID=int(v >= 0), FORM=form, POL=pol)[name]
+            return x, idle and self.fail_known
         raise KeyError(f"no model of {reg}.{name}")
 
     def commit(self, write: bool, addr: int, wdata: int, strb: int, pred: Prediction) -> None:
@@ -483,6 +508,8 @@ class Controller:
             if v:
                 self._emit("cmd", name=name)
         was_idle = not self.busy
+        if kinds and was_idle:          # the array before the operation (for check_cut)
+            self.before_bits = self.array.backdoor.fecap_bits()
         if kinds:
             self.aborted = False                     # a new command clears STATUS.ABORTED
         if kinds and bits["ABORT"]:
@@ -516,7 +543,10 @@ class Controller:
             self.err_pending = False
         if bits["FAIL_CLEAR"]:
             self.ref.fail = engine.FailureLog(np.full(1, -1), np.full(1, -1))
+            self.fail_kind = [(0, 0), (0, 0)]
             self.fail_known = not self.busy
+        if bits["LOST_CLEAR"]:
+            self.r.lost, self.r.lost_known, self.r.lost_any = 0, True, False
 
     def _latch(self, kind: str) -> dict:
         r = self.r
@@ -630,6 +660,7 @@ class Controller:
     def _apply_transfer(self, op: Op, aborted_at) -> None:
         c, ref = op.cfg, self.ref
         before = ref.counters.as_dict(0)
+        first_before = int(ref.fail.first[0])
         prog = ReplayProgrammer(self.mr_ops, self.b.slots, self.b.lines, windows=c["windows"])
         used = ref.used.copy()
         if aborted_at is not None:           # the slot at the abort point and later: not visited
@@ -643,6 +674,9 @@ class Controller:
         failed = after["failures"] - before["failures"]
         if failed:
             self.failed_busy = True
+            if first_before < 0:
+                self.fail_kind[0] = (0, 0)
+            self.fail_kind[1] = (0, 0)          # verify failures: FORM = 0, POL = 0
         t = c["tcfg"]
         self._emit("transfer", change_aware=t.change_aware, code_round=t.code_round,
                    verify=t.verify_max > 0, auto=op.auto, k=c["k"], aborted=aborted_at is not None,
@@ -677,7 +711,7 @@ class Controller:
                     passed = expect("read", s, pol, todo, "forming read")["adc"] >= target
                     left = todo & ~passed
                     if tries == top:
-                        failures += [s * L + int(x) for x in np.nonzero(left)[0]]
+                        failures += [(s * L + int(x), pol) for x in np.nonzero(left)[0]]
                     if not left.any() or tries == top:
                         break
                     tries += 1
@@ -690,8 +724,10 @@ class Controller:
         ref.counters.failures += len(failures)
         if failures:
             if ref.fail.first[0] < 0:
-                ref.fail.first[0] = failures[0]
-            ref.fail.last[0] = failures[-1]
+                ref.fail.first[0] = failures[0][0]
+                self.fail_kind[0] = (1, failures[0][1])
+            ref.fail.last[0] = failures[-1][0]
+            self.fail_kind[1] = (1, failures[-1][1])
             self.failed_busy = True
         self._emit("form", pulses=pulses, failures=len(failures))
 
@@ -705,6 +741,99 @@ class Controller:
                              f"slot {o['slot']} ({int(o['mask'].sum())} lines)")
         self._consume(1)
         self._emit("readout", slot=s, pol=pol)
+
+    # -------------------------------------------------- a reset cut an operation
+
+    #: LOST.OP of each operation
+    LOST_OP = {"sample": 1, "transfer": 2, "form": 3, "readout": 4}
+
+    def check_cut(self, lost: int) -> dict:
+        """After a reset cut an operation (:meth:`hard_reset`): ``lost``, the LOST register
+        read back, must name that operation (and MULTI whether LOST held something before),
+        and the array, measured against the reference, may differ from its state before the
+        operation only where the operation would have changed it, or in the rows LOST
+        reports: every FeCAP row outside them holds its value before or after the operation
+        (a sample: rows of slots before SLOT hold the value after it, of later slots the value
+        before, of SLOT either; a transfer: data rows unchanged, flags only cleared, in slots
+        up to SLOT; forming, read-out: nothing changed). The macro model's pending rows must
+        be reported too. Returns what was found: cells of the reported rows that hold neither
+        value (bits lost), rows reported, hidden weights affected."""
+        cut = self.cut
+        if cut is None:
+            raise StimulusError("check_cut without a reset that cut an operation")
+        op, g = cut["op"], self.geom
+        R, S, L = g.rows_per_synapse, g.slots, g.lines
+        f = self.r.rm["LOST"].unpack(lost)
+        where = f"reset during a {op.kind}: LOST = {lost:#010x} {f}"
+        if f["OP"] != self.LOST_OP[op.kind]:
+            raise ModelError(f"{where}: OP should be {self.LOST_OP[op.kind]} ({op.kind})")
+        if f["MULTI"] != int(cut["multi"]):
+            raise ModelError(f"{where}: MULTI should be {int(cut['multi'])}")
+        slot = f["SLOT"]
+        if slot >= S:
+            raise ModelError(f"{where}: SLOT beyond the build's {S} slots")
+        if f["ROWS"] >> R:
+            raise ModelError(f"{where}: ROWS names rows beyond the {R} data rows of a slot")
+        reported = {g.data_row(slot, k) for k in range(R) if (f["ROWS"] >> k) & 1}
+        if f["FLAG"]:
+            reported.add(g.flag_row(slot))
+        before = cut["before"]
+        now = self.array.backdoor.fecap_bits()
+        after = before.copy()
+        subset_ok = np.zeros(len(before), bool)     # rows that may only lose ones (flags)
+        data_slot = lambda r: r // R if r < S * R else (r - S * R if r < S * R + S else None)  # noqa: E731
+        if op.kind == "sample":
+            st = copy.deepcopy(cut["ref"])
+            c = op.cfg
+            st.apply_sample(c["x"], c["e"], c["ucfg"])
+            h = st.h[0]
+            rows = engine.encode_slot((h < 0).astype(np.int64), np.abs(h), g)   # (S, R, L)
+            after[: S * R] = rows.reshape(S * R, L)
+            after[g.flag_row(0): g.flag_row(0) + S] = st.flags[0]
+        elif op.kind == "transfer":
+            for s_ in range(slot + 1):
+                subset_ok[g.flag_row(s_)] = True
+        changed_rows, bad = 0, []
+        lost_cells = 0
+        for r in range(len(before)):
+            sl = data_slot(r)
+            is_before = (now[r] == before[r]).all()
+            is_after = (now[r] == after[r]).all()
+            changed_rows += int(not is_before)
+            if r in reported:
+                lost_cells += int(((now[r] != before[r]) & (now[r] != after[r])).sum())
+                continue
+            if subset_ok[r]:
+                ok = not (now[r] & ~before[r]).any()
+            elif op.kind == "sample" and sl is not None:
+                ok = is_after if sl < slot else is_before if sl > slot else (is_before or is_after)
+            else:
+                ok = is_before
+            if not ok:
+                bad.append(r)
+        if bad:
+            def show(a, r0, r1):
+                return " ".join("".join(str(int(x)) for x in a[r]) for r in range(r0, r1))
+            sl = data_slot(bad[0])
+            r0, r1 = (sl * R, sl * R + R) if sl is not None and bad[0] < S * R else (bad[0], bad[0] + 1)
+            raise ModelError(f"{where}: FeCAP rows {bad[:8]} changed and not reported; rows "
+                             f"{r0}..{r1 - 1} (a row per word, line 0 first): before "
+                             f"{show(before, r0, r1)}; after {show(after, r0, r1)}; now "
+                             f"{show(now, r0, r1)}")
+        pending = set(self.array.backdoor.pending_rows())
+        if not pending <= reported:
+            raise ModelError(f"{where}: the macro has rows {sorted(pending - reported)} pending "
+                             "write-back that LOST does not report")
+        # hidden weights that are neither their value before nor after the operation
+        hb = engine.decode_slot(before[: S * R].reshape(S, R, L), g)
+        ha = engine.decode_slot(after[: S * R].reshape(S, R, L), g)
+        hn = engine.decode_slot(now[: S * R].reshape(S, R, L), g)
+        val = lambda sm: np.where(sm[0].astype(bool), -sm[1], sm[1])   # noqa: E731
+        weights = int(((val(hn) != val(hb)) & (val(hn) != val(ha))).sum())
+        self.r.lost, self.r.lost_known = lost, True
+        self.cut = None
+        return dict(op=op.kind, slot=slot, rows_reported=len(reported), rows_changed=changed_rows,
+                    lost_cells=lost_cells, weights=weights, pending=len(pending))
 
     # ------------------------------------------------------------- idle checks
 

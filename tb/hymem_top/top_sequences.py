@@ -17,17 +17,24 @@ STATUS is then read over the bus, which is how the scoreboard learns the operati
 
 from __future__ import annotations
 
+from collections import Counter
+
 import cocotb
 import numpy as np
-from cocotb.triggers import FallingEdge, RisingEdge, SimTimeoutError, ValueChange, with_timeout
-from pyuvm import uvm_sequence
+from cocotb.triggers import (FallingEdge, RisingEdge, SimTimeoutError, Timer, ValueChange,
+                             with_timeout)
+from pyuvm import ConfigDB, uvm_sequence
 
 from hymem import firmware
+from hymem.firmware import FAST_TIMING_CLK_NS
 from hymem.scoreboard import read_noise_z
 
 from top_apb import ApbItem
 from top_env import ctx
-from top_model import M32, RegModel
+from top_model import M32, RegModel, top_ports
+
+#: hymem_top's outputs (none may be X or Z after a reset)
+OUTPUTS = [name for name, d in top_ports() if d == "output"]
 
 
 #: Longest wait for an edge (simulated time): a controller that never finishes fails the
@@ -259,7 +266,7 @@ class RwMasksSeq(HymemSeq):
                 await self.access(True, reg.addr, v)
                 await self.read(reg.name)
             # a random strobe, or the whole word when the stored bytes leave no legal value
-            # (LAYER's reset value does not fit a small array)
+            # (LAYER's product rule with the other field's stored byte)
             for strb in [int(self.rng.integers(1, 16))] * 100 + [0xF] * 400:
                 v = sum(random_field(self.rng, f.width) << f.lsb for f in reg.fields)
                 if not reg.checked or not r.illegal(reg.name, r.merged(reg, v, strb)):
@@ -268,11 +275,11 @@ class RwMasksSeq(HymemSeq):
                 raise SeqError(f"no legal random value of {reg.name} found")
             await self.access(True, reg.addr, v, strb)
             await self.read(reg.name)
-        # back to the reset values, except those illegal in this build (LAYER's 64 x 16 does
-        # not fit a small array): those keep the last legal value written
-        await self.write_config({reg.name: reg.reset for reg in self.rm.registers
-                                 if any(f.kind == "rw" for f in reg.fields)
-                                 and (reg.name.startswith("T_") or not r.illegal(reg.name, reg.reset))})
+        # back to this build's reset values (legal in every build: LAYER's is derived from it)
+        bv = self.b.values()
+        await self.write_config({reg.name: self.rm.reset_value(reg.name, bv)
+                                 for reg in self.rm.registers
+                                 if any(f.kind == "rw" for f in reg.fields)})
 
 
 class AccessErrorsSeq(HymemSeq):
@@ -776,3 +783,282 @@ class InterruptSeq(HymemSeq):
             await self.expect_ok(True, st.addr, f.mask)
             await self.read("IRQ_STATUS")
         await self.run(CheckStateSeq())
+
+
+# ------------------------------------------------------------------- ERR, two rejections
+
+
+class TwoRejectionsSeq(HymemSeq):
+    """Two rejected accesses in a row, ERR not read between them: ERR holds the second
+    (code and address), as docs/registers.md says (every rejection overwrites ERR); also
+    with an accepted access between them, and with the same address twice."""
+
+    async def body(self):
+        E, rm = self.model.r.E, self.rm
+        unmapped = next(a for a in range(0, 1 << rm.addr_bits, 4) if rm.decode(a) is None)
+        await self.cmd("ERR_CLEAR")
+        pairs = [((False, unmapped), (True, rm["STATUS"].addr, E["read_only"])),
+                 ((True, rm["ID"].addr), (False, rm["CMD"].addr, E["write_only"])),
+                 ((False, rm["CMD"].addr), (False, unmapped + 1, E["misaligned"])),
+                 ((True, rm["ID"].addr), (True, rm["ID"].addr, E["read_only"]))]
+        for n, ((w1, a1), (w2, a2, code2)) in enumerate(pairs):
+            first = await self.access(w1, a1, 0x1234)
+            if not first.slverr:
+                raise SeqError(f"{first}: accepted, expected a rejection")
+            if n == 1:                                 # an accepted access in between
+                await self.expect_ok(False, rm["STATUS"].addr)
+            await self.expect_error(w2, a2, code2, 0x5678)     # reads ERR: the second one
+
+
+# ------------------------------------------------------------------- APB protocol faults
+
+
+class ApbFaultSeq(HymemSeq):
+    """A master that breaks the APB protocol (top_apb.FAULTS), against the behaviour
+    docs/registers.md defines (an access takes effect in its completing cycle, with the
+    address and data of that cycle): a SETUP phase without ACCESS changes nothing and
+    records no error; PSEL dropped during READOUT wait states abandons the read (nothing
+    happens, the read-out carries on and a later read gets its codes); PADDR changed during
+    wait states completes as an access to the new address; address and data changed
+    between SETUP and ACCESS write the new data to the new address; ACCESS without SETUP
+    is an access. The protocol checker must catch every fault (its rule id), and the
+    scoreboard predicts every access that completed."""
+
+    async def fault(self, rule: str, **kw) -> ApbItem:
+        checker = ConfigDB().get(None, "", "APB_CHECKER")
+        n = len(checker.faults)
+        checker.tolerate_requester = True
+        try:
+            item = ApbItem("apb_fault", prot=int(self.rng.integers(8)), **kw)
+            await self.start_item(item)
+            await self.finish_item(item)
+            for _ in range(2):                  # the monitor samples the end of the transfer
+                await FallingEdge(self.c.clk)
+            await RisingEdge(self.c.clk)
+        finally:
+            checker.tolerate_requester = False
+        caught = [e.rule for e in checker.faults[n:]]
+        if rule not in caught:
+            raise SeqError(f"fault {kw.get('fault')}: the APB checker did not report {rule} "
+                           f"(reported {caught})")
+        return item
+
+    async def body(self):
+        rm, r, E = self.rm, self.model.r, self.model.r.E
+        en, st = rm["IRQ_ENABLE"], rm["IRQ_STATUS"]
+        unmapped = next(a for a in range(0, 1 << rm.addr_bits, 4) if rm.decode(a) is None)
+        await self.set_timing()
+        await self.cmd("ERR_CLEAR")
+        await self.expect_ok(True, en.addr, 0)
+        await self.expect_ok(True, st.addr, M32)
+        # a SETUP phase without ACCESS: nothing written, no error recorded
+        await self.fault("apb.2", fault="setup_only", write=True, addr=en.addr, data=0x7)
+        await self.fault("apb.2", fault="setup_only", write=True, addr=unmapped, data=0x7)
+        if await self.read("IRQ_ENABLE") != 0 or await self.read("ERR") != 0 \
+                or (await self.read("IRQ_STATUS")) & st.field("ERROR").mask:
+            raise SeqError("an abandoned SETUP phase changed IRQ_ENABLE or recorded an error")
+        # ACCESS without SETUP: an access like any other
+        await self.fault("apb.2", fault="no_setup", write=True, addr=en.addr,
+                         data=en.field("DONE").mask)
+        if await self.read("IRQ_ENABLE") != en.field("DONE").mask:
+            raise SeqError("a write without SETUP phase did not take effect")
+        # address and data changed between SETUP and ACCESS: the ACCESS cycle's write
+        k, seed = rm["XFER_K"], rm["SEED"]
+        old_k = await self.read("XFER_K")
+        it = await self.fault("apb.4", fault="change_data", write=True, addr=k.addr, data=5,
+                              addr2=seed.addr, data2=0x1234_5678)
+        if it.slverr or await self.read("SEED") != 0x1234_5678 or await self.read("XFER_K") != old_k:
+            raise SeqError("a write whose address and data changed before ACCESS did not write "
+                           "the ACCESS cycle's data to the ACCESS cycle's address")
+        # wait states: a read-out queued behind a sample (every slot read and written)
+        n_in, n_out = self.full_layer()
+        await self.configure(n_in=n_in, n_out=n_out, lr_mult=255, lr_shift=2, p16=65536,
+                             skip_zero=False, k=0)
+        ro = rm.mem("READOUT")
+        for fault, rule in (("drop_psel", "apb.3"), ("change_addr", "apb.4")):
+            await self.vectors(n_in, n_out)
+            await self.cmd("SAMPLE")
+            await self.cmd("READOUT")
+            it = await self.fault(rule, fault=fault, write=False, addr=ro.addr + 4,
+                                  addr2=rm["STATUS"].addr, after=int(self.rng.integers(1, 6)))
+            if fault == "drop_psel":
+                if not it.abandoned or it.waits < 1:
+                    raise SeqError(f"{it}: expected to be abandoned in wait states")
+                await self.expect_ok(False, ro.addr + 4)      # waits for the read-out, then its codes
+            else:
+                if it.abandoned or it.slverr or not r.field("STATUS", "BUSY", it.rdata):
+                    raise SeqError(f"{it}: a READOUT read changed to a STATUS read should "
+                                   "complete at once as a STATUS read (BUSY)")
+            await self.wait_idle()
+        if await self.read("ERR") != 0:
+            raise SeqError("a protocol fault recorded an error in ERR")
+        await self.run(CheckStateSeq())
+
+
+# ------------------------------------------------------------------------ reset storm
+
+
+class ResetStormSeq(HymemSeq):
+    """Constrained-random resets (rst_ni) inside every operation type.
+
+    Each iteration starts from the reset state: the timing registers that operation needs
+    (FAST_TIMING's, forming pulses of 1 us), a random configuration (sample: tile, learning
+    rate, mask probability, modes, vectors; transfer: hidden weights and flags poked at
+    random, modes with verify; forming: target and pulse limit; read-out: row), the command;
+    then rst_ni asserted at a random cycle of the operation (uniform over its length, from
+    the longest seen so far; one that already ended is a reset while idle, which does not
+    count towards ``n``), for 1 to 3 cycles, at a falling edge. ``n`` resets inside an
+    operation are made. Macro protocol errors the cut causes (a pulse ended with its
+    word line, a transfer pulse shorter than 1 us) are tolerated inside the reset window
+    only. After each reset: no output of the top is X or Z (Icarus; Verilator is 2-state),
+    STATUS says idle and ID answers (predicted by the scoreboard), LOST is read and measured
+    against the model (Controller.check_cut: every FeCAP row outside the reported ones holds
+    its value before or after the operation; every row the macro still has pending is
+    reported), then the abandoned rows are forgotten by the macro model and LOST is cleared
+    (or not: MULTI). Ends with a sample run to completion and every counter checked."""
+
+    KINDS = ("sample", "transfer", "form", "readout")
+    CMD = {"sample": "SAMPLE", "transfer": "TRANSFER", "form": "FORM", "readout": "READOUT"}
+    #: timing registers each operation needs (the rest keep their nominal reset values)
+    TIMING = {"sample": ("T_FE1", "T_FE0"), "transfer": ("T_FE1", "T_FE0", "T_MR0", "T_MR3"),
+              "form": ("T_MR1",), "readout": ()}
+    #: 1 us forming pulses (the macro model's minimum width): forming loops stay short
+    FORM_CYCLES = 4
+
+    def __init__(self, name=None, n: int = 250):
+        super().__init__(name)
+        self.n = n
+
+    def timing_value(self, reg: str) -> int:
+        t = dict(firmware.FAST_TIMING[reg])
+        if reg == "T_MR1":
+            t["FORM"] = self.FORM_CYCLES
+            t["READ"] = self.rm.reset_fields("T_MR1")["READ"]      # the nominal ADC strobe fits it
+        return self.model.r.pack(reg, **t)
+
+    async def write(self, reg: str, **fields) -> None:
+        r = self.model.r
+        await self.expect_ok(True, self.rm[reg].addr, r.pack(reg, **{**r.fields(reg, r.q[reg]), **fields}))
+
+    async def setup(self, kind: str) -> None:
+        b, rng, r, rm = self.b, self.rng, self.model.r, self.rm
+        for reg in self.TIMING[kind]:
+            await self.expect_ok(True, rm[reg].addr, self.timing_value(reg))
+        if kind in ("sample", "transfer"):
+            n_in = int(rng.choice([4, 8, 16]))
+            n_out = int(rng.integers(1, b.lines * b.slots // n_in + 1))
+            await self.write("LAYER", N_IN=n_in, N_OUT=n_out)
+        if kind == "sample":
+            await self.write("LR", MULT=int(rng.integers(1, 256)), SHIFT=int(rng.integers(0, 8)))
+            await self.write("MASK_P", P16=int(rng.choice([65536, int(rng.integers(1, 65536))])))
+            await self.write("MODE", STOCH_ROUND=int(rng.integers(2)), CODE_ROUND=int(rng.integers(2)),
+                             SKIP_ZERO=int(rng.integers(2)))
+            for mem, n in (("XBUF", n_in), ("EBUF", n_out)):
+                m = rm.mem(mem)
+                v = rng.integers(-128, 128, 4 * ((n + 3) // 4))
+                for w in range(len(v) // 4):
+                    word = sum((int(x) & 0xFF) << (8 * i) for i, x in enumerate(v[4 * w: 4 * w + 4]))
+                    await self.expect_ok(True, m.addr + 4 * w, word)
+        elif kind == "transfer":
+            arr = self.c.macro.array
+            top = 2 ** b.mag_width
+            arr.backdoor.poke_hidden(rng.integers(-top + 1, top, (b.slots, b.lines)))
+            arr.backdoor.poke_flags(rng.random((b.slots, b.lines)) < 0.7)
+            self.model.sync_from_backdoor()
+            await self.write("MODE", CODE_ROUND=int(rng.integers(2)), CHANGE_AWARE=int(rng.integers(2)),
+                             VERIFY_MAX=int(rng.integers(0, min(b.verify_limit, 2) + 1)))
+        elif kind == "form":
+            await self.write("FORM", TARGET=int(rng.integers(150, 256)), MAX=int(rng.integers(1, 4)))
+        else:
+            await self.write("READOUT_SEL", SLOT=int(rng.integers(b.slots)), POL=int(rng.integers(2)))
+
+    def x_outputs(self) -> list[str]:
+        """Outputs of the top that hold X or Z bits (after a reset none may)."""
+        top = cocotb.top
+        bad = []
+        for name in OUTPUTS:
+            v = getattr(top, name)._handle.get_signal_val_binstr()
+            if any(ch not in "01" for ch in v):
+                bad.append(f"{name}={v}")
+        return bad
+
+    async def body(self):
+        b, rng, c = self.b, self.rng, self.c
+        dut, clk = cocotb.top, c.clk
+        run_q = dut.u_core.run_q
+        stats = Counter()
+        proto = Counter()
+        longest = {}
+        await c.clkrst.reset()                     # start from the reset state
+        await self.cmd("LOST_CLEAR")
+        order = []
+        i = inside_total = 0
+        while inside_total < self.n:
+            i += 1
+            if i > 3 * self.n + 10:
+                raise SeqError(f"reset storm: only {inside_total} of {self.n} resets landed inside "
+                               f"an operation in {i} tries")
+            if not order:
+                order = list(rng.permutation(self.KINDS))
+            kind = str(order.pop())
+            await self.setup(kind)
+            t0 = cocotb.simtime.get_sim_time("ns")
+            await self.cmd(self.CMD[kind])
+            if kind not in longest:                # the first of each kind runs to the end
+                await self.wait_idle()
+                longest[kind] = int((cocotb.simtime.get_sim_time("ns") - t0) / FAST_TIMING_CLK_NS)
+                stats["completed"] += 1
+                continue
+            # one timer, not ClockCycles (cocotb wakes Python at every one of its edges)
+            await Timer(int(rng.integers(1, longest[kind] + 1)) * FAST_TIMING_CLK_NS, unit="ns")
+            await FallingEdge(clk)
+            inside = int(run_q.value) != 0
+            if not inside:                          # it ended: the model learns it, then reset idle
+                longest[kind] = max(longest[kind], int((cocotb.simtime.get_sim_time("ns") - t0)
+                                                       / FAST_TIMING_CLK_NS))
+                await self.wait_idle()
+                await FallingEdge(clk)
+            with c.macro.tolerate() as seen:
+                await c.clkrst.reset(cycles=int(rng.integers(1, 4)))
+                await RisingEdge(clk)
+            for e in seen:
+                proto[e.rule] += 1
+            bad = self.x_outputs()
+            if bad:
+                raise SeqError(f"reset {i} during a {kind}: outputs X/Z after the reset: {bad}")
+            lost = await self.read("LOST")
+            if inside:
+                inside_total += 1
+                got = self.model.check_cut(lost)
+                stats[f"reset.{kind}"] += 1
+                stats["rows_reported"] += got["rows_reported"]
+                stats["rows_changed"] += got["rows_changed"]
+                stats["cells_lost"] += got["lost_cells"]
+                stats["weights_lost"] += got["weights"]
+                stats["with_loss"] += int(got["rows_reported"] > 0)
+            else:
+                stats["reset.idle"] += 1
+            c.macro.array.backdoor.clear_pending()        # the rows the reset abandoned
+            await self.expect_status("BUSY", 0)
+            if await self.read("ID") != self.rm["ID"].reset:
+                raise SeqError(f"reset {i}: ID does not answer")
+            if rng.random() < 0.5:
+                await self.cmd("LOST_CLEAR")
+            if i % 50 == 49:
+                await self.run(CheckStateSeq())
+        # the controller still works: a sample to the end, every counter
+        await self.setup("sample")
+        await self.cmd("SAMPLE")
+        await self.wait_idle()
+        await self.run(CheckStateSeq())
+        resets = sum(v for k, v in stats.items() if k.startswith("reset."))
+        inside = resets - stats["reset.idle"]
+        cocotb.log.info(
+            f"reset storm: {resets} resets survived ({inside} inside an operation: "
+            + ", ".join(f"{k} {stats['reset.' + k]}" for k in self.KINDS)
+            + f"; {stats['reset.idle']} while idle); {stats['with_loss']} reported lost rows "
+            f"({stats['rows_reported']} rows; {stats['rows_changed']} rows changed in all), FeCAP "
+            f"cells lost in reported rows {stats['cells_lost']}, hidden weights affected "
+            f"{stats['weights_lost']}, changes outside reported rows 0; macro protocol errors "
+            f"from cut pulses {dict(sorted(proto.items()))}")
+        ctx().storm = dict(stats)

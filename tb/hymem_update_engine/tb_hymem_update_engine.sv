@@ -136,7 +136,7 @@ module tb_hymem_update_engine #(
     .t_setup_i, .t_pulse_i, .t_sense_i, .t_hold_i, .t_gap_i,
     .req_valid_i(req_valid), .req_ready_o(req_ready), .req_op_i(req_op), .req_row_i(req_row),
     .req_wdata_i(req_wdata), .done_o(seq_done), .rdata_o(seq_rdata), .busy_o(),
-    .pend_set_i({FecapRows{1'b0}}), .pending_o(fe_pending_o), .err_o(fe_err_o), .err_clear_i(1'b0),
+    .pend_set_i({FecapRows{1'b0}}), .pending_o(fe_pending_o), .held_o(), .err_o(fe_err_o), .err_clear_i(1'b0),
     .cnt_clear_i, .cnt_reads_o(cnt_fe_reads_o), .cnt_writes_o(cnt_fe_writes_o),
     .fe_row_o, .fe_wl_o, .fe_sl_o, .fe_bl_o, .fe_mask_o, .fe_sae_o, .fe_rdata_i
   );

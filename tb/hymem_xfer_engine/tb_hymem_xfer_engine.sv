@@ -68,6 +68,8 @@ module tb_hymem_xfer_engine #(
   output logic                      fail_any_o,
   output logic [IdxBits-1:0]        fail_first_o,
   output logic [IdxBits-1:0]        fail_last_o,
+  output logic [1:0]                fail_first_kind_o,   // {forming, pol}
+  output logic [1:0]                fail_last_kind_o,
   output logic                      fail_irq_o,
   // macro FeCAP port
   output logic [RowBits-1:0]        fe_row_o,
@@ -122,7 +124,9 @@ module tb_hymem_xfer_engine #(
     .mr_xfer_fired_i(mr_fired),
     .cnt_clear_i, .cnt_transfers_o, .cnt_programmed_o, .cnt_skipped_o, .cnt_resets_o,
     .cnt_sets_o, .cnt_vfy_reads_o, .cnt_retries_o, .cnt_forms_o, .cnt_failures_o,
-    .fail_clear_i, .fail_any_o, .fail_first_o, .fail_last_o, .fail_irq_o
+    .fail_clear_i, .fail_any_o, .fail_first_o, .fail_last_o, .fail_first_kind_o,
+    .fail_last_kind_o, .fail_irq_o,
+    .held_rows_o (), .slot_o ()    // what a reset would cost: checked through hymem_top
   );
 
   hymem_fecap_seq #(.Lines(Lines), .Rows(FecapRows), .TimeBits(16)) u_fe_seq (
@@ -131,7 +135,7 @@ module tb_hymem_xfer_engine #(
     .t_hold_i(t_fe_hold_i), .t_gap_i(t_fe_gap_i),
     .req_valid_i(fe_valid), .req_ready_o(fe_ready), .req_op_i(fe_op), .req_row_i(fe_row),
     .req_wdata_i(fe_wdata), .done_o(fe_done), .rdata_o(fe_rdata), .busy_o(),
-    .pend_set_i(pend_set), .pending_o(fe_pending_o), .err_o(fe_err), .err_clear_i(1'b0),
+    .pend_set_i(pend_set), .pending_o(fe_pending_o), .held_o(), .err_o(fe_err), .err_clear_i(1'b0),
     .cnt_clear_i, .cnt_reads_o(cnt_fe_reads_o), .cnt_writes_o(cnt_fe_writes_o),
     .fe_row_o, .fe_wl_o, .fe_sl_o, .fe_bl_o, .fe_mask_o, .fe_sae_o, .fe_rdata_i
   );

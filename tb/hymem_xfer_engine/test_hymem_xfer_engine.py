@@ -166,6 +166,8 @@ class Env:
         if fails:
             assert tbkit.u(d.fail_first_o) == self.ref.fail.first[0]
             assert tbkit.u(d.fail_last_o) == self.ref.fail.last[0]
+            # verify failures: FORM = 0, POL = 0 (the synapse, not a device)
+            assert tbkit.u(d.fail_first_kind_o) == 0 and tbkit.u(d.fail_last_kind_o) == 0
         assert int(d.fe_pending_o.value) == 0 and int(d.seq_err_o.value) == 0
         self.port.check_quiescent()
 
@@ -432,8 +434,12 @@ async def forming(dut):
     # pulses (docs/models.md): at most 6 of 128 besides the stuck one (binomial tail 6e-10)
     assert len(unformed) <= 7, f"{len(unformed)} devices unformed after 64 pulses"
     assert tbkit.u(dut.cnt_failures_o) == len(unformed)
-    addr = sorted(int(s_ * L + l) for s_, _, l in unformed)
-    assert tbkit.u(dut.fail_first_o) == addr[0] and tbkit.u(dut.fail_last_o) == addr[-1]
+    # logged in the order forming visits the devices: slot, then G+ before G-, then line;
+    # the log names the device: FORM = 1 and its POL (fail_*_kind_o = {FORM, POL})
+    order = sorted((int(s_), int(p_), int(l)) for s_, p_, l in unformed)
+    (s0, p0, l0), (s1, p1, l1) = order[0], order[-1]
+    assert tbkit.u(dut.fail_first_o) == s0 * L + l0 and tbkit.u(dut.fail_last_o) == s1 * L + l1
+    assert tbkit.u(dut.fail_first_kind_o) == 2 | p0 and tbkit.u(dut.fail_last_kind_o) == 2 | p1
     assert tbkit.u(dut.cnt_forms_o) >= 2 * S * L
     env.port.check_quiescent()
 
