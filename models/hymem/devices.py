@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import published as pub
+from .jit import jitable, vectorize
 
 # ----------------------------------------------------------------------- helpers
 
@@ -68,15 +69,22 @@ def _check_rng(rng) -> np.random.Generator:
 
 _M64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
+# the same constants as NumPy scalars, for the functions below that also run compiled
+_U11, _U27, _U30, _U31 = np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_GOLDEN64 = np.uint64(_GOLDEN)
+_INV53 = 1.0 / (1 << 53)
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64's finalizer on a uint64 array (wrapping arithmetic)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * np.uint64(0xBF58476D1CE4E5B9)
-    x = x ^ (x >> np.uint64(27))
-    x = x * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+@jitable
+def _mix64(x):
+    """SplitMix64's finalizer on uint64 (an array, or a scalar in a compiled kernel;
+    wrapping arithmetic)."""
+    x = x ^ (x >> _U30)
+    x = x * _MIX1
+    x = x ^ (x >> _U27)
+    x = x * _MIX2
+    return x ^ (x >> _U31)
 
 
 def device_keys(base, *coords) -> np.ndarray:
@@ -93,24 +101,52 @@ def device_keys(base, *coords) -> np.ndarray:
     return k
 
 
-def _keyed_bits(keys: np.ndarray, stream: int, count) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        x = keys ^ np.uint64((stream * 0xD1B54A32D192ED03) & _M64)
-        x = _mix64(x + np.asarray(count, dtype=np.uint64) * np.uint64(_GOLDEN))
-        return _mix64(x)
+def _salt(stream: int) -> np.uint64:
+    """The 64-bit constant that separates keyed stream ``stream`` from the others."""
+    return np.uint64((stream * 0xD1B54A32D192ED03) & _M64)
+
+
+@jitable
+def _keyed_unit(key, salt, count):
+    """Uniform in (0, 1) from a device key, a stream's salt and the device's event count
+    (all uint64): element-wise on arrays, or on scalars in a compiled kernel."""
+    b = _mix64(_mix64((key ^ salt) + count * _GOLDEN64))
+    return (np.float64(b >> _U11) + 0.5) * _INV53
+
+
+@jitable
+def _keyed_gauss(key, salt1, salt2, count):
+    """Standard normal (Box-Muller on two keyed uniforms, :func:`_keyed_unit`)."""
+    u1 = _keyed_unit(key, salt1, count)
+    u2 = _keyed_unit(key, salt2, count)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * math.pi * u2)
+
+
+# the same functions as compiled ufuncs (one pass instead of one NumPy call per operation)
+_keyed_unit_ufunc = vectorize(_keyed_unit)
+_keyed_gauss_ufunc = vectorize(_keyed_gauss)
 
 
 def keyed_uniform(keys: np.ndarray, stream: int, count) -> np.ndarray:
     """Uniform draws in (0, 1), one per key: a function of (key, stream, count) only."""
-    b = _keyed_bits(keys, stream, count)
-    return ((b >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / (1 << 53))
+    keys = np.asarray(keys, dtype=np.uint64)
+    count = np.asarray(count, dtype=np.uint64)
+    if _keyed_unit_ufunc is not None:
+        return _keyed_unit_ufunc(keys, _salt(stream), count)
+    with np.errstate(over="ignore"):
+        return _keyed_unit(keys, _salt(stream), count)
 
 
 def keyed_normal(keys: np.ndarray, stream: int, count) -> np.ndarray:
-    """Standard normal draws, one per key (Box-Muller on two keyed uniforms)."""
-    u1 = keyed_uniform(keys, 2 * stream, count)
-    u2 = keyed_uniform(keys, 2 * stream + 1, count)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * math.pi * u2)
+    """Standard normal draws, one per key (Box-Muller on two keyed uniforms: those of streams
+    ``2 stream`` and ``2 stream + 1``)."""
+    keys = np.asarray(keys, dtype=np.uint64)
+    count = np.asarray(count, dtype=np.uint64)
+    s1, s2 = _salt(2 * stream), _salt(2 * stream + 1)
+    if _keyed_gauss_ufunc is not None:
+        return _keyed_gauss_ufunc(keys, s1, s2, count)
+    with np.errstate(over="ignore"):
+        return _keyed_gauss(keys, s1, s2, count)
 
 
 # keyed streams (never reuse a number for another draw)
