@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import published as pub
-from .jit import jitable, vectorize
+from .jit import compiled, jitable, vectorize
 
 # ----------------------------------------------------------------------- helpers
 
@@ -101,9 +101,10 @@ def device_keys(base, *coords) -> np.ndarray:
     return k
 
 
-def _salt(stream: int) -> np.uint64:
-    """The 64-bit constant that separates keyed stream ``stream`` from the others."""
-    return np.uint64((stream * 0xD1B54A32D192ED03) & _M64)
+def _salt(stream: int) -> np.ndarray:
+    """The 64-bit constant that separates keyed stream ``stream`` from the others (a 0-d
+    array: a ufunc takes it faster than a NumPy scalar)."""
+    return np.array((stream * 0xD1B54A32D192ED03) & _M64, dtype=np.uint64)
 
 
 @jitable
@@ -123,8 +124,8 @@ def _keyed_gauss(key, salt1, salt2, count):
 
 
 # the same functions as compiled ufuncs (one pass instead of one NumPy call per operation)
-_keyed_unit_ufunc = vectorize(_keyed_unit)
-_keyed_gauss_ufunc = vectorize(_keyed_gauss)
+_keyed_unit_ufunc = vectorize("float64(uint64, uint64, uint64)", _keyed_unit)
+_keyed_gauss_ufunc = vectorize("float64(uint64, uint64, uint64, uint64)", _keyed_gauss)
 
 
 def keyed_uniform(keys: np.ndarray, stream: int, count) -> np.ndarray:
@@ -356,6 +357,61 @@ class MemristorParams:
         return np.sqrt((self.read_noise_rel * g) ** 2 + self.read_noise_us ** 2)
 
 
+@jitable
+def _lognormal_us(mean_us, s_ln, half_var, z_d, z_c, f):
+    """Log-normal conductances (uS) of mean ``mean_us`` and log-sigma ``s_ln`` (``half_var`` =
+    ``s_ln**2 / 2``): device-to-device part ``z_d``, cycle-to-cycle part ``z_c``, ``f`` the
+    device-to-device share of the variance."""
+    z = math.sqrt(f) * z_d + math.sqrt(1.0 - f) * z_c
+    return mean_us * np.exp(s_ln * z - half_var)
+
+
+@jitable
+def _stuck_us(g_us, stuck, low_us, high_us):
+    """Conductance of devices with the given ``stuck`` states (0 working, 1 low, 2 high)."""
+    return np.where(stuck == 1, low_us, np.where(stuck == 2, high_us, g_us))
+
+
+# The programming kernels work on the banks' state arrays seen flat, at the flat indices
+# ``idx`` of the devices programmed, each device at most once. Each is one source: NumPy runs
+# it as it is, numba compiles it (:func:`hymem.jit.compiled`); the results are the same.
+
+
+def _reset_kernel(idx, z_c, g, t_prog, stuck, z_reset, mean_us, s_ln, half_var, f, now_s,
+                  low_us, high_us):
+    """RESET: the level-0 log-normal (``mean_us``, ``s_ln``, ``half_var``, scalars), then the
+    stuck devices' own values."""
+    g_new = _lognormal_us(mean_us, s_ln, half_var, z_reset[idx], z_c, f)
+    t_prog[idx] = now_s
+    g[idx] = _stuck_us(g_new, stuck[idx], low_us, high_us)
+
+
+def _set_kernel(idx, i_cc, z_c, g, t_prog, cycles, stuck, z_set, life, fails_high, knot_i, knot_g,
+                f, set_sigma_us, g1_us, i_min_ua, now_s, low_us, high_us):
+    """SET at compliance ``i_cc`` (uA, one per device): log-normal around the conductance law
+    (spread scaled down below level 1 ``g1_us``), never lower than before, nothing below
+    ``i_min_ua``; one cycle of wear (a device past its life gets stuck), then the stuck
+    devices' own values."""
+    g_old = g[idx]
+    mean = np.interp(i_cc, knot_i, knot_g)
+    sigma = set_sigma_us * np.minimum(1.0, mean / g1_us)
+    mean = np.maximum(mean, 1e-9)
+    s_ln = np.sqrt(np.log1p((sigma / mean) ** 2))            # ln_sigma
+    g_new = _lognormal_us(mean, s_ln, 0.5 * s_ln ** 2, z_set[idx], z_c, f)
+    g_new = np.maximum(g_old, np.where(i_cc <= i_min_ua, g_old, g_new))
+    t_prog[idx] = now_s
+    c = cycles[idx] + 1
+    cycles[idx] = c
+    st = stuck[idx]
+    st = np.where((c > life[idx]) & (st == 0), np.where(fails_high[idx], 2, 1), st).astype(np.int8)
+    stuck[idx] = st
+    g[idx] = _stuck_us(g_new, st, low_us, high_us)
+
+
+_reset_compiled = compiled(_reset_kernel)
+_set_compiled = compiled(_set_kernel)
+
+
 class MemristorBank(_Bank):
     """A bank of 1T1R memristors of any ``shape``.
 
@@ -408,60 +464,68 @@ class MemristorBank(_Bank):
         self.form_tau_scale = np.exp(p.form_tau_sigma_ln * z[3])
         self.life_cycles = p.endurance_cycles * np.exp(p.endurance_sigma_ln * z[4])
         self._fails_high = u_high < p.stuck_high_fraction
-        self._sig_set = p.set_sigma_us
+        self._ids = np.arange(int(np.prod(n))).reshape(n)   # flat index of every device
+        self._knots = p.law_knots()
         if formed:
             self.formed[...] = True
-            self._program_reset((slice(None),) * len(n))
+            self._program_reset(self._ids.reshape(-1))
 
     # -- internals
 
-    def _normal(self, sel, stream: int, counter: np.ndarray) -> np.ndarray:
-        """Standard normal draws for the selected devices, one event each: the generator's,
-        or keyed by each device's ``counter`` (which then counts this event)."""
-        c = counter[sel]                # a view for a slice selection: draw before counting
+    def _normal(self, idx, stream: int, counter: str) -> np.ndarray:
+        """Standard normal draws for the devices at flat indices ``idx``, one event each: the
+        generator's, or keyed by each device's count in the state array ``counter`` (which
+        then counts this event)."""
         if self.keys is None:
-            return self.rng.standard_normal(np.shape(c))
-        z = keyed_normal(self.keys[sel], stream, c)
-        counter[sel] = c + 1
+            return self.rng.standard_normal(idx.shape)
+        cnt = self._flat(counter)
+        c = cnt[idx]
+        z = keyed_normal(self.keys.reshape(-1)[idx], stream, c)
+        cnt[idx] = c + 1
         return z
 
-    def _lognormal(self, mean_us, sigma_us, z_d, sel) -> np.ndarray:
-        """Log-normal conductances with the given mean and sigma (uS), d2d part from ``z_d``,
-        cycle-to-cycle part drawn for the selected devices (one programming event each)."""
-        p = self.params
-        mean_us = np.maximum(mean_us, 1e-9)
-        s_ln = ln_sigma(mean_us, sigma_us)
-        f = p.d2d_fraction
-        z_c = self._normal(sel, _K_PROGRAM, self.programs)
-        z = math.sqrt(f) * z_d + math.sqrt(1.0 - f) * z_c
-        return mean_us * np.exp(s_ln * z - 0.5 * s_ln ** 2)
+    def _flat(self, name: str) -> np.ndarray:
+        """State array ``name`` as a flat view (the programming kernels write through it)."""
+        a = getattr(self, name)
+        if not a.flags.c_contiguous:
+            raise ValueError(f"{name} must be a C-contiguous array of the bank's shape (poke "
+                             f"values into it, do not replace it)")
+        return a.reshape(-1)
 
-    def _program_reset(self, sel) -> None:
-        p = self.params
-        self.g_us[sel] = self._lognormal(p.level_mean_us[0], p.hrs_sigma_us, self._z_reset[sel], sel)
-        self.t_prog_s[sel] = self.now_s
+    def _index(self, where) -> tuple[np.ndarray, tuple]:
+        """Flat indices of the selected devices in the selection's order, and its shape."""
+        if where is None:
+            return self._ids.reshape(-1), self.shape
+        if isinstance(where, np.ndarray) and where.dtype == bool:
+            self._sel(where)
+            idx = np.flatnonzero(where)
+            return idx, idx.shape
+        try:
+            ids = self._ids[where]
+        except (IndexError, TypeError, ValueError) as e:
+            raise ValueError(f"where is not a valid index into a bank of shape {self.shape}: "
+                             f"{e}") from None
+        return np.ravel(ids), np.shape(ids)
 
-    def _wear(self, sel) -> None:
-        """Count a SET/RESET cycle; devices past their life fail (stuck low or high)."""
-        self.cycles[sel] += 1
-        dead = (self.cycles[sel] > self.life_cycles[sel]) & (self.stuck[sel] == 0)
-        if dead.any():
-            st = self.stuck[sel]
-            st[dead] = np.where(self._fails_high[sel][dead], 2, 1)
-            self.stuck[sel] = st
+    def _program_reset(self, idx) -> None:
+        p = self.params
+        mean = np.maximum(p.level_mean_us[0], 1e-9)
+        s_ln = ln_sigma(mean, p.hrs_sigma_us)
+        z_c = self._normal(idx, _K_PROGRAM, "programs")
+        _reset_compiled(idx, z_c, self._flat("g_us"), self._flat("t_prog_s"), self._flat("stuck"),
+                        self._z_reset.reshape(-1), mean, s_ln, 0.5 * s_ln ** 2, p.d2d_fraction,
+                        self.now_s, p.stuck_low_us, p.stuck_high_us)
 
     def _apply_stuck(self, sel) -> None:
         st = self.stuck[sel]
         if st.any():
-            g = self.g_us[sel]
-            g[st == 1] = self.params.stuck_low_us
-            g[st == 2] = self.params.stuck_high_us
-            self.g_us[sel] = g
+            self.g_us[sel] = _stuck_us(self.g_us[sel], st, self.params.stuck_low_us,
+                                       self.params.stuck_high_us)
 
-    def _need_formed(self, sel, op: str) -> None:
-        if not self.formed[sel].all():
-            n = int((~self.formed[sel]).sum())
-            raise ValueError(f"{op} on {n} unformed device(s): form them first")
+    def _need_formed(self, idx, op: str) -> None:
+        formed = self._flat("formed")[idx]
+        if not formed.all():
+            raise ValueError(f"{op} on {int((~formed).sum())} unformed device(s): form them first")
 
     # -- operations
 
@@ -509,12 +573,10 @@ class MemristorBank(_Bank):
 
     def reset(self, where=None) -> None:
         """RESET the selected (formed) devices to the low-conductance state."""
-        sel = self._sel(where)
-        self._need_formed(sel, "RESET")
-        n = int(np.size(self.formed[sel]))
-        self._count("reset", n, self.params.energy_write_j)
-        self._program_reset(sel)
-        self._apply_stuck(sel)
+        idx, _ = self._index(where)
+        self._need_formed(idx, "RESET")
+        self._count("reset", idx.size, self.params.energy_write_j)
+        self._program_reset(idx)
 
     def set_compliance(self, where, i_cc_ua) -> None:
         """SET the selected (formed) devices with compliance current ``i_cc_ua`` (uA).
@@ -525,9 +587,8 @@ class MemristorBank(_Bank):
         conductance (a device already above the drawn value keeps its own). Counts a cycle.
         """
         p = self.params
-        sel = self._sel(where)
-        self._need_formed(sel, "SET")
-        shape = np.shape(self.g_us[sel])
+        idx, shape = self._index(where)
+        self._need_formed(idx, "SET")
         i = np.broadcast_to(np.asarray(i_cc_ua, dtype=float), shape) if np.ndim(i_cc_ua) == 0 \
             else np.asarray(i_cc_ua, dtype=float)
         if i.shape != shape:
@@ -535,28 +596,30 @@ class MemristorBank(_Bank):
                              f"got {i.shape}")
         if i.size and (np.isnan(i).any() or i.min() < 0 or i.max() > 1000):
             raise ValueError(f"i_cc_ua must be in [0, 1000] uA; got {i.min()}..{i.max()}")
-        n = int(np.prod(shape))
-        self._count("set", n, p.energy_write_j)
-        mean = p.mean_g_us(i)
-        g1 = p.level_mean_us[1]
-        sigma = self._sig_set * np.minimum(1.0, mean / g1)
-        g_new = self._lognormal(mean, sigma, self._z_set[sel], sel)
-        g_new = np.where(i <= p.i_set_min_ua, self.g_us[sel], g_new)
-        self.g_us[sel] = np.maximum(self.g_us[sel], g_new)
-        self.t_prog_s[sel] = self.now_s
-        self._wear(sel)
-        self._apply_stuck(sel)
+        self._count("set", idx.size, p.energy_write_j)
+        z_c = self._normal(idx, _K_PROGRAM, "programs")
+        knot_i, knot_g = self._knots
+        _set_compiled(idx, np.ascontiguousarray(i).reshape(-1), z_c, self._flat("g_us"),
+                      self._flat("t_prog_s"), self._flat("cycles"), self._flat("stuck"),
+                      self._z_set.reshape(-1), self.life_cycles.reshape(-1),
+                      self._fails_high.reshape(-1), knot_i, knot_g, p.d2d_fraction,
+                      p.set_sigma_us, p.level_mean_us[1], p.i_set_min_ua, self.now_s,
+                      p.stuck_low_us, p.stuck_high_us)
 
     def conductance_us(self, where=None) -> np.ndarray:
         """Noise-free conductance now, including relaxation (the backdoor view)."""
-        sel = self._sel(where)
-        g = self.g_us[sel]
+        idx, shape = self._index(where)
+        return self._conductance(idx).reshape(shape)[()]
+
+    def _conductance(self, idx) -> np.ndarray:
+        g = self._flat("g_us")[idx]
         p = self.params
         if p.relax_sigma_per_decade > 0:
-            age = np.maximum(self.now_s - self.t_prog_s[sel], 0.0)
+            age = np.maximum(self.now_s - self._flat("t_prog_s")[idx], 0.0)
             dec = np.log10(1.0 + age / p.relax_t0_s)
-            g = g * np.exp(p.relax_sigma_per_decade * dec * self._z_relax[sel])
-            g = np.where(self.stuck[sel] == 0, g, self.g_us[sel])
+            g0 = g
+            g = g * np.exp(p.relax_sigma_per_decade * dec * self._z_relax.reshape(-1)[idx])
+            g = np.where(self._flat("stuck")[idx] == 0, g, g0)
         return g
 
     def read_us(self, where=None, rng: np.random.Generator | None = None,
@@ -570,18 +633,18 @@ class MemristorBank(_Bank):
         p = self.params
         pulse_s = p.read_pulse_s if pulse_s is None else _check("pulse_s", pulse_s, 0, 1.0,
                                                                   lo_open=True)
-        sel = self._sel(where)
-        g = self.conductance_us(sel)
+        idx, shape = self._index(where)
+        g = self._conductance(idx)
         noise = p.read_noise_sigma_us(g)
-        z = self._normal(sel, _K_READ, self.reads) if rng is None else \
-            _check_rng(rng).standard_normal(np.shape(g))
+        z = self._normal(idx, _K_READ, "reads") if rng is None else \
+            _check_rng(rng).standard_normal(idx.shape)
         out = np.maximum(g + noise * z, 0.0)
-        self._count("read", np.size(g), p.read_v ** 2 * g * 1e-6 * pulse_s)
-        if isinstance(sel, np.ndarray):
+        self._count("read", idx.size, p.read_v ** 2 * g.reshape(shape) * 1e-6 * pulse_s)
+        if isinstance(where, np.ndarray) and where.dtype == bool:
             full = np.zeros(self.shape)
-            full[sel] = out
+            full.reshape(-1)[idx] = out
             return full
-        return out
+        return out.reshape(shape)[()]
 
     def advance(self, dt_s: float) -> None:
         """Let ``dt_s`` seconds pass (relaxation)."""

@@ -14,20 +14,10 @@ below ``2**lr_shift``), so only the PRNG is stepped for it.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from .engine import EngineState, UpdateConfig
-
-try:  # numba is optional: HYMEM_NO_NUMBA=1 forces the NumPy engine
-    if os.environ.get("HYMEM_NO_NUMBA"):
-        raise ImportError("disabled by HYMEM_NO_NUMBA")
-    import numba
-    _HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised by the fallback test via the env variable
-    numba = None
-    _HAVE_NUMBA = False
+from .jit import HAVE_NUMBA as _HAVE_NUMBA, njit, numba  # noqa: F401  (numba: for other modules)
 
 
 def backend() -> str:
@@ -153,10 +143,7 @@ def _kernel(h, flags, prng, n_in, n_out, xbuf, xoff, ebuf, eoff, prm, fe_reads, 
             prng[k, l] = lanes[l]
 
 
-if _HAVE_NUMBA:
-    _kernel_jit = numba.njit(cache=True, nogil=True)(_kernel)
-else:  # pragma: no cover
-    _kernel_jit = None
+_kernel_jit = njit(_kernel)
 
 
 class Updater:
@@ -255,9 +242,11 @@ def apply_sample(state: EngineState, x, e, cfg: UpdateConfig, force_numpy: bool 
 
 
 def _transfer_kernel(h, flags, n_in, n_out, change_aware, code_round, mag_width, code_bits,
-                     level, pending, writes, fe_reads, fe_writes, xfer_programmed, xfer_skipped,
+                     cand, sign, mag, fe_reads, fe_writes, xfer_programmed, xfer_skipped,
                      mr_resets, mr_sets):
-    """EngineState.transfer without verify, with a lazy programmer's (level, pending, writes)."""
+    """The digital side of EngineState.transfer without verify: flags and counters, and the
+    plan of the analogue side: ``cand`` (the synapses to program), ``sign`` and ``mag`` (the
+    transfer code of every synapse, :meth:`~hymem.engine.EngineState.codes`)."""
     n, S, L = h.shape
     shift = mag_width - code_bits
     code_max = (1 << code_bits) - 1
@@ -267,6 +256,13 @@ def _transfer_kernel(h, flags, n_in, n_out, change_aware, code_round, mag_width,
     for k in range(n):
         nused = n_in[k] * n_out[k]
         for s in range(S):
+            for l in range(L):                # the code of every synapse, used or not
+                v = h[k, s, l]
+                m = v if v >= 0 else -v
+                cm = min((m + half) >> shift, code_max) if code_round else m >> shift
+                mag[k, s, l] = cm
+                sign[k, s, l] = v < 0 and cm != 0
+                cand[k, s, l] = False
             a0 = s * L
             if a0 >= nused:
                 continue                      # no used synapse: slot not visited
@@ -282,24 +278,8 @@ def _transfer_kernel(h, flags, n_in, n_out, change_aware, code_round, mag_width,
                     xfer_skipped[k] += 1
                     continue
                 ncand += 1
-                v = h[k, s, l]
-                m = v if v >= 0 else -v
-                if code_round:
-                    cm = min((m + half) >> shift, code_max)
-                else:
-                    cm = m >> shift
-                # RESET of G+ and G- (level 0), then the SET of the code's device
-                level[2 * s, k, l] = 0
-                level[2 * s + 1, k, l] = 0
-                pending[2 * s, k, l] = True
-                pending[2 * s + 1, k, l] = True
-                writes[2 * s, k, l] += 1
-                writes[2 * s + 1, k, l] += 1
-                if cm != 0:
-                    row = 2 * s + (1 if v < 0 else 0)
-                    level[row, k, l] = cm
-                    writes[row, k, l] += 1
-                    nset += 1
+                cand[k, s, l] = True
+                nset += mag[k, s, l] != 0
                 if change_aware:
                     flags[k, s, l] = False     # no verify: every candidate succeeds
             if ncand == 0:
@@ -315,35 +295,39 @@ def _transfer_kernel(h, flags, n_in, n_out, change_aware, code_round, mag_width,
                 fe_writes[k] += 1             # flag row written with the cleared flags
 
 
-if _HAVE_NUMBA:
-    _transfer_jit = numba.njit(cache=True, nogil=True)(_transfer_kernel)
-else:  # pragma: no cover
-    _transfer_jit = None
+_transfer_jit = njit(_transfer_kernel)
 
 
 def transfer(state: EngineState, cfg, programmer, force_numpy: bool = False) -> None:
     """``state.transfer(cfg, programmer)``, fused and compiled when it can be.
 
-    The fused path needs numba, no verify (``cfg.verify_max == 0``: then nothing the programmer
-    does feeds back into the digital state) and a programmer that exposes its lazy state through
-    ``lazy_program_state()`` -> ``(level, pending, writes)``, each ``(2 * slots, n, lines)``
-    (:class:`hymem.programmer.StatisticalProgrammer`). It leaves the engine and the programmer
-    exactly as the protocol calls would (``tb/test_fastengine.py``). Otherwise the engine's own
-    transfer runs.
+    Without verify (``cfg.verify_max == 0``) nothing the programmer does feeds back into the
+    digital state, so the digital side runs in one compiled pass and the analogue side in one
+    call, ``programmer.program_transfer(cand, sign, mag)`` for every slot at once (each
+    ``(n, slots, lines)``: the synapses to program and the transfer code of every synapse). A
+    programmer offers it when that leaves it as the slot-by-slot calls of
+    :meth:`~hymem.engine.EngineState.transfer` would (:func:`hymem.engine.program_by_protocol`;
+    :class:`hymem.programmer.StatisticalProgrammer`, and the device physics with keyed
+    devices, whose draws do not depend on the order of the operations). Otherwise, or with
+    verify, or without numba, the engine's own transfer runs. ``tb/test_fastengine.py``
+    checks that both leave the engine and the programmer the same.
     """
-    lazy = getattr(programmer, "lazy_program_state", None)
-    if force_numpy or _transfer_jit is None or cfg.verify_max != 0 or lazy is None \
+    bulk = getattr(programmer, "program_transfer", None)
+    if force_numpy or _transfer_jit is None or cfg.verify_max != 0 or bulk is None \
             or state.h.dtype != np.int64:
         state.transfer(cfg, programmer)
         return
-    level, pending, writes = lazy()
     g, c = state.geom, state.counters
     c.transfers += 1
     state.samples_since_transfer[:] = 0
+    cand = np.empty(state.h.shape, dtype=bool)
+    sign = np.empty(state.h.shape, dtype=bool)
+    mag = np.empty(state.h.shape, dtype=np.int8)
     _transfer_jit(state.h, state.flags, state.n_in, state.n_out, bool(cfg.change_aware),
                   bool(cfg.code_round), np.int64(g.mag_width), np.int64(g.code_bits),
-                  level, pending, writes, c.fe_reads, c.fe_writes, c.xfer_programmed,
+                  cand, sign, mag, c.fe_reads, c.fe_writes, c.xfer_programmed,
                   c.xfer_skipped, c.mr_resets, c.mr_sets)
+    bulk(cand, sign, mag)
 
 
 # ------------------------------------------------------------------- weight read-out
@@ -362,10 +346,7 @@ def _weights_kernel(codes, syn, w_dst, scale, w):
         w[w_dst[idx]] = np.float32(d) * scale
 
 
-if _HAVE_NUMBA:
-    _weights_jit = numba.njit(cache=True, nogil=True)(_weights_kernel)
-else:  # pragma: no cover
-    _weights_jit = None
+_weights_jit = njit(_weights_kernel)
 
 
 def weights_from_adc(codes: np.ndarray, syn: np.ndarray, w_dst: np.ndarray, scale, shape,

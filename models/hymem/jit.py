@@ -34,7 +34,25 @@ def njit(f):
     return numba.njit(cache=True, nogil=True)(f) if HAVE_NUMBA else None
 
 
-def vectorize(f):
-    """A NumPy ufunc running the :func:`jitable` scalar function ``f`` compiled (types
-    inferred at the first call, cached), or None without numba."""
-    return numba.vectorize(cache=True)(f) if HAVE_NUMBA else None
+def vectorize(signature: str, f):
+    """A NumPy ufunc running the :func:`jitable` scalar function ``f`` compiled for
+    ``signature`` (e.g. ``"float64(uint64, uint64)"``), or None without numba. It is compiled
+    (or loaded from numba's cache) at its first call, not at import; calls go straight to the
+    NumPy ufunc (numba's own wrapper adds tens of microseconds per call)."""
+    return _LazyUfunc(signature, f) if HAVE_NUMBA else None
+
+
+class _LazyUfunc:
+    def __init__(self, signature: str, f) -> None:
+        self.signature, self.f, self.ufunc = signature, f, None
+
+    def __call__(self, *args):
+        if self.ufunc is None:
+            self.ufunc = numba.vectorize([self.signature], cache=True)(self.f).ufunc
+        return self.ufunc(*args)
+
+
+def compiled(f):
+    """``f`` compiled (cached, without the GIL), or ``f`` itself without numba: for kernels
+    written so that NumPy runs them as they are (array operations only)."""
+    return numba.njit(cache=True, nogil=True)(f) if HAVE_NUMBA else f

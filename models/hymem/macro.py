@@ -1088,22 +1088,56 @@ class ArrayProgrammer:
 
     def transfer_set(self, slot, pol, mask, code_mag) -> None:
         sel, k, l = self._sel(slot, pol, mask)
-        cm = np.asarray(code_mag)
-        units = dv.code_units(cm, self.transfer.units)            # (n, L, U)
-        msb = self.msb
-        s = (slice(None), int(slot))                              # (n, U, L) view
-        msb.bits[s] = np.moveaxis(units, -1, 1)
-        bits = msb.bits[s]
-        window = msb._window(s)
-        t_sw = msb.switch_times_s(s, self.transfer.fecap_v)
-        switched = (bits ^ msb.read_flip[s]) & (t_sw <= self.transfer.pulse_s)
-        i_cc = dv.transfer_compliance_ua(np.moveaxis(switched, 1, -1), np.moveaxis(window, 1, -1),
-                                         self.transfer)           # (n, L)
-        sw = msb.apply(s, t_sw, self.transfer.pulse_s, False, self.transfer.fecap_v)
-        msb.bits[s] = np.moveaxis(units, -1, 1)     # rewritten by the controller:
-        msb.cycles[s] += 0.5 * sw                   # the switched units switch back
+        i_cc = self._transfer_pulse(np.array([int(slot)]), np.asarray(code_mag)[:, None, :])
         if len(k):
-            self.mr.set_compliance(sel, i_cc[k, l])
+            self.mr.set_compliance(sel, i_cc[0, k, l])
+        self.counts["transfer_set"] += len(k)
+
+    def _transfer_pulse(self, slots: np.ndarray, code_mag: np.ndarray) -> np.ndarray:
+        """The transfer pulse on the MSB units of ``slots`` of every array: the units hold the
+        codes' bits (``code_mag``: ``(n, len(slots), L)``, every line), the 3.5 V / 10 us pulse
+        switches those holding '1', their charge sets V_TL and so the compliance current,
+        returned ``(len(slots), n, L)`` uA; then the units are rewritten. The switching times
+        are drawn slot by slot, in the order of ``slots``."""
+        msb = self.msb
+        sel = (np.arange(self.n)[None, :], slots[:, None])     # (slots, n, U, L) of (n, S, U, L)
+        # (slots, n, U, L) in memory order, like the bank's own slices: every operation below
+        # sees the same layouts whatever the number of slots (the sum over U rounds alike)
+        units = np.ascontiguousarray(np.moveaxis(dv.code_units(code_mag, self.transfer.units),
+                                                 (0, 1, 3), (1, 0, 2)))
+        msb.bits[sel] = units
+        window = msb._window(sel)
+        t_sw = msb.switch_times_s(sel, self.transfer.fecap_v)
+        switched = (units ^ msb.read_flip[sel]) & (t_sw <= self.transfer.pulse_s)
+        i_cc = dv.transfer_compliance_ua(np.moveaxis(switched, -2, -1), np.moveaxis(window, -2, -1),
+                                         self.transfer)
+        sw = msb.apply(sel, t_sw, self.transfer.pulse_s, False, self.transfer.fecap_v)
+        msb.bits[sel] = units                       # rewritten by the controller:
+        msb.cycles[sel] += 0.5 * sw                 # the switched units switch back
+        return i_cc
+
+    def program_transfer(self, cand, sign, mag) -> None:
+        """A whole transfer without verify, every slot at once (each ``(n, S, L)``: the
+        synapses to program, every synapse's transfer code; :func:`hymem.fastengine.transfer`):
+        the RESETs of both devices of every candidate, the transfer pulse of every slot with a
+        SET, then the SETs. With keyed devices this gives exactly what the slot-by-slot calls
+        give (:func:`hymem.engine.program_by_protocol`): every device gets the same operations
+        in the same order, and the switching times are drawn slot by slot; without keys the
+        values differ (one generator, another order of draws) but not their statistics."""
+        k, s, l = np.nonzero(cand)
+        if not len(k):
+            return
+        self.mr.reset((np.concatenate((k, k)), np.concatenate((2 * s, 2 * s + 1)),
+                       np.concatenate((l, l))))
+        self.counts["reset"] += 2 * len(k)
+        setm = cand & (mag != 0)
+        slots = np.flatnonzero(setm.any(axis=(0, 2)))
+        if not len(slots):
+            return
+        i_cc = self._transfer_pulse(slots, mag[:, slots])
+        k, j, l = np.nonzero(setm[:, slots])
+        s = slots[j]
+        self.mr.set_compliance((k, 2 * s + sign[k, s, l], l), i_cc[j, k, l])
         self.counts["transfer_set"] += len(k)
 
     def code_set(self, slot, pol, mask, code_mag) -> None:
