@@ -163,7 +163,7 @@ def _check_keys(keys, shape) -> np.ndarray | None:
     if k.dtype.kind not in "iu" or k.shape != shape:
         raise ValueError(f"keys must be an integer array of the bank's shape {shape}; got "
                          f"{k.dtype} {k.shape}")
-    return k.astype(np.uint64)
+    return np.ascontiguousarray(k, dtype=np.uint64)   # the state derived from it is C-ordered too
 
 
 def _check_shape(shape) -> tuple[int, ...]:
@@ -189,6 +189,15 @@ class _Bank:
         self.keys = _check_keys(keys, self.shape)    # device identities (keyed noise) or None
         self.ops = {op: 0 for op in self.OPS}          # device operations (one per device)
         self.energy_j = {op: 0.0 for op in self.OPS}   # energy per operation type
+        self._ids = np.arange(int(np.prod(self.shape))).reshape(self.shape)   # flat indices
+
+    def _flat(self, name: str) -> np.ndarray:
+        """State array ``name`` as a flat view (the compiled kernels write through it)."""
+        a = getattr(self, name)
+        if not a.flags.c_contiguous:
+            raise ValueError(f"{name} must be a C-contiguous array of the bank's shape (poke "
+                             f"values into it, do not replace it)")
+        return a.reshape(-1)
 
     def _sel(self, where, what: str = "where"):
         """Validate a selection; return it in a form usable to index the state arrays."""
@@ -464,7 +473,6 @@ class MemristorBank(_Bank):
         self.form_tau_scale = np.exp(p.form_tau_sigma_ln * z[3])
         self.life_cycles = p.endurance_cycles * np.exp(p.endurance_sigma_ln * z[4])
         self._fails_high = u_high < p.stuck_high_fraction
-        self._ids = np.arange(int(np.prod(n))).reshape(n)   # flat index of every device
         self._knots = p.law_knots()
         if formed:
             self.formed[...] = True
@@ -483,14 +491,6 @@ class MemristorBank(_Bank):
         z = keyed_normal(self.keys.reshape(-1)[idx], stream, c)
         cnt[idx] = c + 1
         return z
-
-    def _flat(self, name: str) -> np.ndarray:
-        """State array ``name`` as a flat view (the programming kernels write through it)."""
-        a = getattr(self, name)
-        if not a.flags.c_contiguous:
-            raise ValueError(f"{name} must be a C-contiguous array of the bank's shape (poke "
-                             f"values into it, do not replace it)")
-        return a.reshape(-1)
 
     def _index(self, where) -> tuple[np.ndarray, tuple]:
         """Flat indices of the selected devices in the selection's order, and its shape."""
@@ -660,6 +660,31 @@ class MemristorBank(_Bank):
 # ======================================================================= FeCAP (1T1C)
 
 
+@jitable
+def _window_factor(cycles, k_wake, wake_rate, fatigue_cycles):
+    """Wake-up x fatigue factor of the window after ``cycles`` (float) cycles
+    (:meth:`FecapParams.window_factor`)."""
+    wake = 1.0 - k_wake * np.exp(-cycles * wake_rate)
+    return wake / (1.0 + cycles / fatigue_cycles)
+
+
+@jitable
+def _fe_window(window0_v, cycles, weak, k_wake, wake_rate, fatigue_cycles, weak_scale):
+    """Memory window (V) of cells: the woken window x wake-up/fatigue, weak cells scaled."""
+    w = window0_v * _window_factor(cycles, k_wake, wake_rate, fatigue_cycles)
+    return np.where(weak, w * weak_scale, w)
+
+
+@jitable
+def _switch_times_s(tau_v_s, tau_scale, weak, weak_tau_scale, draws, inv_n):
+    """Switching times (s) of cells with time constant ``tau_v_s x tau_scale`` (weak cells
+    slower), from standard exponential ``draws``: ``tau * draws ** (1 / n)`` (nucleation-limited
+    switching; the square root for n = 2, as NumPy computes ``** 0.5``)."""
+    tau = tau_v_s * tau_scale
+    tau = np.where(weak, tau * weak_tau_scale, tau)
+    return tau * (np.sqrt(draws) if inv_n == 0.5 else draws ** inv_n)
+
+
 def _expected_min_z(n: int) -> float:
     """Expected minimum of ``n`` standard normal samples (Blom's approximation), negated."""
     from statistics import NormalDist
@@ -756,10 +781,10 @@ class FecapParams:
 
     def window_factor(self, cycles) -> np.ndarray:
         """Window relative to the woken window after ``cycles`` cycles (wake-up x fatigue)."""
-        c = np.asarray(cycles, dtype=float)
-        k = 1.0 - self.wakeup_initial_fraction
-        wake = 1.0 - k * np.exp(-c * (4.0 / self.wakeup_cycles))
-        return wake / (1.0 + c / self.fatigue_cycles)
+        return _window_factor(np.asarray(cycles, dtype=float), *self._window_prm())
+
+    def _window_prm(self) -> tuple[float, float, float]:
+        return 1.0 - self.wakeup_initial_fraction, 4.0 / self.wakeup_cycles, self.fatigue_cycles
 
     def switch_energy_j(self, window_v, v_prog: float | None = None) -> np.ndarray:
         """Published relation E = MW * (C_D + C_BL) * V_prog for one switching event (J)."""
@@ -893,9 +918,8 @@ class FecapBank(_Bank):
         p = self.params
         if sel is None:
             sel = Ellipsis
-        w = self.window0_v[sel] * p.window_factor(self.cycles[sel])
-        weak = self.weak[sel]
-        return np.where(weak, w * p.weak_window_scale, w) if weak.any() else w
+        return _fe_window(self.window0_v[sel], self.cycles[sel], self.weak[sel], *p._window_prm(),
+                          p.weak_window_scale)
 
     def _check_pulse(self, v, width_s) -> tuple[float, float]:
         p = self.params
@@ -903,19 +927,16 @@ class FecapBank(_Bank):
         width_s = _check("width_s", width_s, 0, 1.0)
         return v, width_s
 
-    def switch_times_s(self, sel, v: float) -> np.ndarray | None:
-        """Time each selected device takes to switch under a ``v`` pulse (s), drawn now.
-
-        Returns None when every device of the bank certainly switches within any pulse the
-        caller will compare with ``tau_max * 50^(1/n)`` (see :meth:`_certain`).
-        """
+    def switch_times_s(self, sel, v: float, draws: np.ndarray | None = None) -> np.ndarray:
+        """Time each selected device takes to switch under a ``v`` pulse (s), drawn now
+        (``draws``: the standard exponential draws to use instead, one per device, when the
+        caller draws them in another order than the selection's)."""
         p = self.params
-        k = np.shape(self.tau_scale[sel])
-        tau = p.tau_s(v) * self.tau_scale[sel]
-        weak = self.weak[sel]
-        if weak.any():
-            tau = np.where(weak, tau * p.weak_tau_scale, tau)
-        return tau * self.rng.standard_exponential(k) ** (1.0 / p.nls_exponent)
+        tau_scale = self.tau_scale[sel]
+        if draws is None:
+            draws = self.rng.standard_exponential(np.shape(tau_scale))
+        return _switch_times_s(p.tau_s(v), tau_scale, self.weak[sel], p.weak_tau_scale, draws,
+                               1.0 / p.nls_exponent)
 
     #: -ln of the miss probability below which switching is taken as certain (1e-15).
     CERTAIN_LN = 34.5
@@ -1125,8 +1146,75 @@ def transfer_compliance_ua(switched, window_v, params: TransferLineParams | None
     if switched.shape != window_v.shape or switched.shape[-1:] != (p.total_units,):
         raise ValueError(f"switched and window_v must have the same shape (..., {p.total_units}); "
                          f"got {switched.shape} and {window_v.shape}")
-    q = (switched * window_v).sum(axis=-1) * (p.c_d_f + p.c_bl_f)
-    return p.compliance_ua(p.v_tl(q))
+    return _line_compliance_ua(np.moveaxis(switched * window_v, -1, 0), *_line_prm(p))
+
+
+def _line_prm(p: TransferLineParams) -> tuple[float, ...]:
+    """Constants of the transfer line for :func:`_line_compliance_ua`."""
+    return p.c_d_f + p.c_bl_f, p.v_range[0], p.c_tl_f, p.gm_ua_per_v, p.v_threshold_v
+
+
+@jitable
+def _line_compliance_ua(charge_windows, c_cell_f, v0, c_tl_f, gm_ua_per_v, v_th):
+    """Compliance current (uA) set by the switched units' windows ``charge_windows`` (V, the
+    units along the first axis, 0 for those that did not switch): their charge, summed unit
+    after unit, on the transfer line's capacitance gives V_TL on the access transistor."""
+    q = charge_windows[0]
+    for u in range(1, charge_windows.shape[0]):
+        q = q + charge_windows[u]
+    v_tl = v0 + (q * c_cell_f) / c_tl_f
+    return np.maximum(gm_ua_per_v * (v_tl - v_th), 0.0)
+
+
+def _pulse_kernel(idx, units, lines, bits, read_flip, window0, cycles, weak, tau_scale, draws,
+                  width_s, tau_v_s, inv_n, k_wake, wake_rate, fatigue, weak_scale, weak_tau_scale,
+                  c_cell_f, v0, c_tl_f, gm_ua_per_v, v_th):
+    """:func:`transfer_pulse` on the FeCAP bank's flat state at ``idx`` (groups of ``units``
+    x ``lines`` cells): returns the compliance per line ``(groups, lines)`` and which cells
+    switched (flat, as ``idx``)."""
+    c = cycles[idx]
+    wk = weak[idx]
+    w = _fe_window(window0[idx], c, wk, k_wake, wake_rate, fatigue, weak_scale)
+    t_sw = _switch_times_s(tau_v_s, tau_scale[idx], wk, weak_tau_scale, draws, inv_n)
+    b = bits[idx]
+    within = t_sw <= width_s
+    charge = (((b ^ read_flip[idx]) & within) * w).reshape((-1, units, lines))
+    i_cc = _line_compliance_ua(np.transpose(charge, (1, 0, 2)), c_cell_f, v0, c_tl_f,
+                               gm_ua_per_v, v_th)
+    sw = b & within                              # the pulse drives them to '0'
+    bits[idx] = b & ~sw
+    cycles[idx] = c + 0.5 * sw
+    return i_cc, sw
+
+
+_pulse_compiled = compiled(_pulse_kernel)
+
+
+def transfer_pulse(fe: FecapBank, sel, params: TransferLineParams | None = None,
+                   width_s: float | None = None, draws: np.ndarray | None = None):
+    """The DAC-free transfer pulse on MSB FeCAP units: ``sel`` selects them in ``fe`` as an
+    array of shape ``(..., U, L)`` (the ``U`` units of each of ``L`` transfer lines), pulsed at
+    ``params.fecap_v`` for ``width_s`` (default ``params.pulse_s``). Every unit holding '1'
+    (or reading as '1') that switches within the pulse puts its window's charge on its line
+    (:func:`transfer_compliance_ua`); the units that switch are '0' afterwards, their cycles
+    counted (:meth:`FecapBank.apply`). ``draws``: the switching times' standard exponential
+    draws, ``(..., U, L)`` (default: drawn now, in the selection's order).
+
+    Returns the compliance current per line ``(..., L)`` uA and which units switched."""
+    p = params or TransferLineParams()
+    fp = fe.params
+    width = p.pulse_s if width_s is None else width_s
+    idx = fe._ids[sel]
+    if draws is None:
+        draws = fe.rng.standard_exponential(idx.shape)
+    U, L = idx.shape[-2:]
+    i_cc, sw = _pulse_compiled(
+        np.ascontiguousarray(idx).reshape(-1), U, L, fe._flat("bits"), fe._flat("read_flip"),
+        fe._flat("window0_v"), fe._flat("cycles"), fe._flat("weak"), fe._flat("tau_scale"),
+        np.ascontiguousarray(draws, dtype=float).reshape(-1), float(width), fp.tau_s(p.fecap_v),
+        1.0 / fp.nls_exponent, *fp._window_prm(), fp.weak_window_scale, fp.weak_tau_scale,
+        *_line_prm(p))
+    return i_cc.reshape(idx.shape[:-2] + (L,)), sw.reshape(idx.shape)
 
 
 def code_set_compliance_ua(code_mag, params: TransferLineParams | None = None) -> np.ndarray:

@@ -42,10 +42,10 @@ def _kernel(h, flags, prng, n_in, n_out, xbuf, xoff, ebuf, eoff, prm, fe_reads, 
     # stochastic rounding offset ((rnd >> 16) << lr_shift) >> 16, without a 48-bit intermediate
     r_left = lr_shift - 16 if lr_shift > 16 else 0
     r_right = 16 - lr_shift if lr_shift < 16 else 0
-    rnd = np.empty(L, dtype=np.int64)
-    lanes = np.empty(L, dtype=np.uint64)     # lane states of the current array
-    inc = np.zeros(L, dtype=np.int64)
-    touched = np.empty(L, dtype=np.int64)
+    p16u = np.uint32(p16)
+    low16 = np.uint32(0xFFFF)
+    rnd = np.empty(L, dtype=np.uint32)        # this slot's draw of every lane
+    cand = np.empty(L, dtype=np.int64)        # lanes of a run whose mask bit is set and x != 0
     # positions of the non-zero inputs (a zero x gives a zero product, hence increment 0):
     # nzg lists them in order, cnt[t] counts those before position t of xbuf
     nx = xbuf.size
@@ -62,20 +62,23 @@ def _kernel(h, flags, prng, n_in, n_out, xbuf, xoff, ebuf, eoff, prm, fe_reads, 
         nin = n_in[k]
         nused = n_in[k] * n_out[k]
         x0 = xoff[k]
-        for l in range(L):
-            lanes[l] = prng[k, l]
+        lanes = prng[k]
         for s in range(S):
-            # 1. one draw per lane (every lane, used synapse or not)
+            # 1. one xorshift32 draw per lane (every lane, used synapse or not)
             for l in range(L):
                 v = lanes[l]
-                v = (v ^ (v << np.uint64(13))) & np.uint64(0xFFFFFFFF)
-                v = v ^ (v >> np.uint64(17))
-                v = (v ^ (v << np.uint64(5))) & np.uint64(0xFFFFFFFF)
+                v = v ^ np.uint32(v << np.uint32(13))
+                v = v ^ np.uint32(v >> np.uint32(17))
+                v = v ^ np.uint32(v << np.uint32(5))
                 lanes[l] = v
-                rnd[l] = np.int64(v)
-            # increments of the lines with a non-zero x, by runs of lines sharing one row i
+                rnd[l] = v
+            # 2-5. increment, read, add, write, by runs of lines sharing one row i; only lines
+            # whose mask bit is set and whose x is not 0 can change
+            hs = h[k, s]
+            fs = flags[k, s]
+            nonzero = 0                       # increments != 0 (the slot is not skipped)
+            changed = 0                       # transfer codes changed (the flags row is written)
             a0 = s * L
-            nt = 0
             l0 = 0
             while l0 < L:
                 a = a0 + l0
@@ -87,60 +90,39 @@ def _kernel(h, flags, prng, n_in, n_out, xbuf, xoff, ebuf, eoff, prm, fe_reads, 
                 jhi = jlo + (l1 - l0)
                 eim = np.int64(ebuf[eoff[k] + i]) * lr_mult
                 if eim != 0:
-                    # the non-zero inputs in [jlo, jhi) of this array: nzg[p_lo:p_hi] - x0
-                    p_lo = cnt[x0 + jlo]
-                    p_hi = cnt[x0 + jhi]
                     off = l0 - jlo - x0         # line of buffer position t is t + off
-                    if stoch:
-                        for p in range(p_lo, p_hi):
-                            t = nzg[p]
-                            v = rnd[t + off]
-                            r = ((v >> 16) << r_left) >> r_right
-                            d = min(max((np.int64(xbuf[t]) * eim + r) >> lr_shift, inc_lo), inc_hi)
-                            d = d if (v & 0xFFFF) < p16 else 0
-                            inc[t + off] = d
-                            touched[nt] = t + off
-                            nt += d != 0
-                    else:
-                        for p in range(p_lo, p_hi):
-                            t = nzg[p]
-                            v = rnd[t + off]
-                            d = min(max((np.int64(xbuf[t]) * eim + r_const) >> lr_shift, inc_lo), inc_hi)
-                            d = d if (v & 0xFFFF) < p16 else 0
-                            inc[t + off] = d
-                            touched[nt] = t + off
-                            nt += d != 0
+                    nc = 0
+                    for p in range(cnt[x0 + jlo], cnt[x0 + jhi]):
+                        l = nzg[p] + off
+                        cand[nc] = l
+                        nc += (rnd[l] & low16) < p16u
+                    for q in range(nc):
+                        l = cand[q]
+                        if stoch:
+                            r = ((np.int64(rnd[l]) >> 16) << r_left) >> r_right
+                        else:
+                            r = r_const
+                        d = min(max((np.int64(xbuf[l - off]) * eim + r) >> lr_shift, inc_lo), inc_hi)
+                        old = hs[l]
+                        new = min(max(old + d, -mag_max), mag_max)
+                        hs[l] = new
+                        co = min((abs(old) + half) >> shift, code_max)
+                        cn = min((abs(new) + half) >> shift, code_max)
+                        # canonical code value: the sign only counts when the code magnitude is not 0
+                        flip = (co if old >= 0 else -co) != (cn if new >= 0 else -cn)
+                        fs[l] |= flip
+                        changed += flip
+                        nonzero += d != 0
                 l0 = l1
-            # 2. skip
-            if nt == 0:
-                if skip_zero:
-                    slots_skipped[k] += 1
-                else:
-                    fe_reads[k] += rows
-                    fe_writes[k] += rows
+            # 6. counters: a slot whose increments are all 0 is skipped (skip_zero)
+            if nonzero == 0 and skip_zero:
+                slots_skipped[k] += 1
                 continue
-            # 3-5. read, add, write (only lines with a non-zero increment can change)
             fe_reads[k] += rows
             fe_writes[k] += rows
-            nchanged = 0
-            for t in range(nt):
-                l = touched[t]
-                old = h[k, s, l]
-                new = min(max(old + inc[l], -mag_max), mag_max)
-                inc[l] = 0
-                h[k, s, l] = new
-                co = min((abs(old) + half) >> shift, code_max)
-                cn = min((abs(new) + half) >> shift, code_max)
-                # canonical code value: the sign only counts when the code magnitude is not 0
-                if (co if old >= 0 else -co) != (cn if new >= 0 else -cn):
-                    flags[k, s, l] = True
-                    nchanged += 1
-            # 6. flags row
-            if nchanged:
-                fe_reads[k] += 1
+            if changed:
+                fe_reads[k] += 1              # flags row
                 fe_writes[k] += 1
-        for l in range(L):
-            prng[k, l] = lanes[l]
 
 
 _kernel_jit = njit(_kernel)
@@ -169,6 +151,11 @@ class Updater:
         self._xoff = self._eoff = None
         self._layer_key = None
 
+    def _fits(self) -> bool:
+        """The compiled kernel runs on the engine's own dtypes."""
+        st = self.state
+        return self.compiled and st.h.dtype == np.int64 and st.prng.dtype == np.uint32
+
     def _params(self, cfg: UpdateConfig) -> np.ndarray:
         if cfg is not self._prm_key:
             self._prm = np.array((cfg.lr_mult, cfg.lr_shift, cfg.p16, cfg.stoch_round,
@@ -185,7 +172,7 @@ class Updater:
 
     def apply(self, x, e, cfg: UpdateConfig) -> None:
         st = self.state
-        if not self.compiled or st.h.dtype != np.int64:
+        if not self._fits():
             st.apply_sample(x, e, cfg)
             return
         x = self._int8(x, "x", st.n_in, self._max_in)
@@ -215,7 +202,7 @@ class Updater:
         if len(xq) < self._layer_need[0] or len(eq) < self._layer_need[1]:
             raise ValueError(f"xq / eq must have at least {self._layer_need[0]} / {self._layer_need[1]} "
                              f"entries (x_off[k] + n_in[k], e_off[k] + n_out[k]); got {len(xq)} / {len(eq)}")
-        if not self.compiled or st.h.dtype != np.int64:
+        if not self._fits():
             xi = np.arange(self._max_in)[None, :] + x_off[:, None]
             ei = np.arange(self._max_out)[None, :] + e_off[:, None]
             x = np.where(np.arange(self._max_in)[None, :] < st.n_in[:, None],
@@ -333,33 +320,27 @@ def transfer(state: EngineState, cfg, programmer, force_numpy: bool = False) -> 
 # ------------------------------------------------------------------- weight read-out
 
 
-def _weights_kernel(codes, syn, w_dst, scale, w):
-    S2, L = codes.shape[1], codes.shape[2]
-    SL = (S2 // 2) * L
-    for idx in range(syn.size):
-        a = syn[idx]
-        k = a // SL
-        r = a - k * SL
-        s = r // L
-        l = r - s * L
-        d = np.int16(codes[k, 2 * s, l]) - np.int16(codes[k, 2 * s + 1, l])
-        w[w_dst[idx]] = np.float32(d) * scale
+def _weights_kernel(codes, gp, lines, w_dst, scale, w):
+    for i in range(gp.size):
+        d = np.int16(codes[gp[i]]) - np.int16(codes[gp[i] + lines])
+        w[w_dst[i]] = np.float32(d) * scale
 
 
 _weights_jit = njit(_weights_kernel)
 
 
-def weights_from_adc(codes: np.ndarray, syn: np.ndarray, w_dst: np.ndarray, scale, shape,
+def weights_from_adc(codes: np.ndarray, gp: np.ndarray, w_dst: np.ndarray, scale, shape,
                      force_numpy: bool = False) -> np.ndarray:
-    """Layer weight matrix ``shape`` from ADC codes ``(n, 2S, L)``: synapse ``syn[i]`` (flat index
-    into ``(n, S, L)``) gives ``w.flat[w_dst[i]] = float32(code(G+) - code(G-)) * float32(scale)``;
-    entries no synapse maps to are 0."""
+    """Layer weight matrix ``shape`` from ADC codes ``(n, 2S, L)``: the synapse whose G+ is the
+    code at flat index ``gp[i]`` (its G- is ``L`` further) gives ``w.flat[w_dst[i]] =
+    float32(code(G+) - code(G-)) * float32(scale)``; entries no synapse maps to are 0
+    (:attr:`hymem.reference.Tiling.adc_gplus`)."""
     scale = np.float32(scale)
-    if _weights_jit is None or force_numpy:
-        diff = codes[:, 0::2, :].astype(np.int16) - codes[:, 1::2, :].astype(np.int16)
-        w = np.zeros(int(np.prod(shape)), dtype=np.float32)
-        w[w_dst] = diff.reshape(-1)[syn]
-        return (w * scale).reshape(shape)
+    flat = np.ascontiguousarray(codes).reshape(-1)
+    lines = codes.shape[-1]
     w = np.zeros(int(np.prod(shape)), dtype=np.float32)
-    _weights_jit(np.ascontiguousarray(codes), syn, w_dst, scale, w)
+    if _weights_jit is None or force_numpy:
+        w[w_dst] = flat[gp].astype(np.int16) - flat[gp + lines].astype(np.int16)
+        return (w * scale).reshape(shape)
+    _weights_jit(flat, gp, lines, w_dst, scale, w)
     return w.reshape(shape)

@@ -121,7 +121,7 @@ class StatisticalProgrammer:
         self.sigma[0] = stats.reset_sigma_us
         self.z_d2d = (rng.standard_normal(shape, dtype=np.float32) if stats.variability
                       else np.zeros(shape, dtype=np.float32))
-        self.writes = np.zeros(shape, dtype=np.int64)
+        self.writes = np.zeros(shape, dtype=np.int32)    # pulses per device (int32: 2e9 > any run)
         self.vfy_lo, self.vfy_hi = verify_windows(stats.level_mean_us)
         # Conductances are drawn lazily: an operation records the level it programs and marks
         # the device; the draw happens at the next read of that device. Only the last
@@ -256,8 +256,8 @@ def _program_kernel(cand, sign, mag, level, pending, writes):
     """:meth:`StatisticalProgrammer.program_transfer`: per candidate, RESET of both devices
     (level 0), then the SET of its code's device."""
     n, S, L = cand.shape
-    for k in range(n):
-        for s in range(S):
+    for s in range(S):                        # the devices' layout is (2S, n, L)
+        for k in range(n):
             for l in range(L):
                 if cand[k, s, l]:
                     for row in (2 * s, 2 * s + 1):
@@ -334,27 +334,19 @@ class PhysicalProgrammer:
 
         self._p = ArrayProgrammer(n, geom, rng=rng, **kw)
         self.n, self.geom = n, geom
-        self.writes = np.zeros((n, geom.memristor_rows, geom.lines), dtype=np.int64)
 
     @property
     def model(self):
         """The :class:`hymem.macro.ArrayProgrammer` underneath (its device banks)."""
         return self._p
 
-    def _count(self, slot, pol, mask):
-        k, l = np.nonzero(np.asarray(mask, dtype=bool))
-        self.writes[k, 2 * slot + np.asarray(pol, dtype=bool)[k, l].astype(np.int64), l] += 1
-
     def reset(self, slot, pol, mask):
-        self._count(slot, pol, mask)
         self._p.reset(slot, pol, mask)
 
     def transfer_set(self, slot, pol, mask, code_mag):
-        self._count(slot, pol, mask)
         self._p.transfer_set(slot, pol, mask, code_mag)
 
     def code_set(self, slot, pol, mask, code_mag):
-        self._count(slot, pol, mask)
         self._p.code_set(slot, pol, mask, code_mag)
 
     def verify(self, slot, mask, pol, code_mag):
@@ -365,15 +357,7 @@ class PhysicalProgrammer:
         """A whole transfer in one call (:meth:`hymem.macro.ArrayProgrammer.program_transfer`),
         offered only with keyed devices: only then is it identical to the slot-by-slot calls
         (:func:`hymem.fastengine.transfer` uses it when it is not None)."""
-        return None if self._p.keys is None else self._program_transfer
-
-    def _program_transfer(self, cand, sign, mag):
-        setm = cand & (mag != 0)
-        self.writes[:, 0::2] += cand              # RESET of G+ and G- of every candidate
-        self.writes[:, 1::2] += cand
-        k, s, l = np.nonzero(setm)
-        self.writes[k, 2 * s + sign[k, s, l], l] += 1
-        self._p.program_transfer(cand, sign, mag)
+        return None if self._p.keys is None else self._p.program_transfer
 
     def read_adc(self) -> np.ndarray:
         """ADC codes ``(n, 2 * slots, lines)`` of every device, read with noise."""
@@ -385,7 +369,7 @@ class PhysicalProgrammer:
         return self._p.conductances().reshape(self.n, self.geom.memristor_rows, self.geom.lines)
 
     def device_writes(self) -> np.ndarray:
-        return self.writes
+        return self._p.writes
 
 
 def physical_factory(*, keyed: bool = False, **kw):
