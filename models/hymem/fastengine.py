@@ -1,15 +1,19 @@
-"""A compiled (numba) update engine, bit-exact with :meth:`hymem.engine.EngineState.apply_sample`.
+"""Compiled (numba) twins of the engine: the per-sample update and the transfer's digital side.
 
 The NumPy engine is the definition (docs/controller.md in code); it spends most of a training
-step on temporary arrays. :func:`apply_sample` does the same per-sample update in one pass over
+step on temporary arrays. :class:`Updater` does the same per-sample update in one pass over
 the synapses of every array, in place on an :class:`~hymem.engine.EngineState`: same hidden
 weights, change flags, PRNG lane states and counters (``tb/test_fastengine.py`` checks it against
 the NumPy engine on random inputs and configurations). Without numba it falls back to the NumPy
 engine, so results never depend on whether numba is installed; ``backend()`` says which runs.
 
-The kernel exploits two facts of the definition: a masked-out synapse, or one whose product
-``x * e * lr_mult`` is 0, has increment 0 whatever the rounding (the rounding offset is always
-below ``2**lr_shift``), so only the PRNG is stepped for it.
+The update kernel steps every PRNG lane (every draw is part of the contract) and exploits two
+facts of the definition: a masked-out synapse, or one whose product ``x * e * lr_mult`` is 0,
+has increment 0 whatever the rounding (the rounding offset is always below ``2**lr_shift``),
+so it only evaluates the synapses whose input is non-zero and whose mask bit is set.
+
+:func:`transfer` does a transfer without verify as one compiled pass over the digital side and
+one call of the programmer for the analogue side (``program_transfer``).
 """
 
 from __future__ import annotations

@@ -1176,8 +1176,11 @@ class ArrayProgrammer:
         g = self.geom
         return self.mr.conductance_us().reshape(self.n, g.slots, 2, g.lines)
 
+    def read_adc(self, rng: np.random.Generator | None = None) -> np.ndarray:
+        """ADC codes of every memristor as the host reads them (read noise + ADC), (n, 2S, L)."""
+        return self.adc.convert(self.mr.read_us(None, rng=rng))
+
     def read_conductances_us(self, rng: np.random.Generator | None = None) -> np.ndarray:
         """Conductances as the host reads them: read noise + ADC, (n, S, 2, L) uS."""
         g = self.geom
-        codes = self.adc.convert(self.mr.read_us(None, rng=rng))
-        return (codes * self.adc.lsb_us).reshape(self.n, g.slots, 2, g.lines)
+        return (self.read_adc(rng) * self.adc.lsb_us).reshape(self.n, g.slots, 2, g.lines)

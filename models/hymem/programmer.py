@@ -361,9 +361,7 @@ class PhysicalProgrammer:
 
     def read_adc(self) -> np.ndarray:
         """ADC codes ``(n, 2 * slots, lines)`` of every device, read with noise."""
-        g = self._p.read_conductances_us()                     # (n, S, 2, L), ADC-quantized
-        codes = np.round(g / self._p.adc.lsb_us).astype(np.uint8)
-        return np.ascontiguousarray(codes.reshape(self.n, self.geom.memristor_rows, self.geom.lines))
+        return self._p.read_adc().astype(np.uint8, copy=False)
 
     def conductances_us(self) -> np.ndarray:
         return self._p.conductances().reshape(self.n, self.geom.memristor_rows, self.geom.lines)
