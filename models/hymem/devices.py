@@ -27,6 +27,7 @@ Units are in the names: ``_us`` microsiemens (or microseconds where it says ``_s
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, fields
 from typing import Any
@@ -197,7 +198,7 @@ class _Bank:
         if not a.flags.c_contiguous:
             raise ValueError(f"{name} must be a C-contiguous array of the bank's shape (poke "
                              f"values into it, do not replace it)")
-        return a.reshape(-1)
+        return a.ravel()
 
     def _sel(self, where, what: str = "where"):
         """Validate a selection; return it in a form usable to index the state arrays."""
@@ -1149,9 +1150,17 @@ def transfer_compliance_ua(switched, window_v, params: TransferLineParams | None
     return _line_compliance_ua(np.moveaxis(switched * window_v, -1, 0), *_line_prm(p))
 
 
+@functools.lru_cache(maxsize=64)
 def _line_prm(p: TransferLineParams) -> tuple[float, ...]:
     """Constants of the transfer line for :func:`_line_compliance_ua`."""
     return p.c_d_f + p.c_bl_f, p.v_range[0], p.c_tl_f, p.gm_ua_per_v, p.v_threshold_v
+
+
+@functools.lru_cache(maxsize=64)
+def _pulse_prm(fp: FecapParams, p: TransferLineParams) -> tuple[float, ...]:
+    """Constants of :func:`_pulse_kernel` after ``width_s`` (parameters are frozen)."""
+    return (float(fp.tau_s(p.fecap_v)), 1.0 / fp.nls_exponent, *fp._window_prm(),
+            fp.weak_window_scale, fp.weak_tau_scale, *_line_prm(p))
 
 
 @jitable
@@ -1211,9 +1220,7 @@ def transfer_pulse(fe: FecapBank, sel, params: TransferLineParams | None = None,
     i_cc, sw = _pulse_compiled(
         np.ascontiguousarray(idx).reshape(-1), U, L, fe._flat("bits"), fe._flat("read_flip"),
         fe._flat("window0_v"), fe._flat("cycles"), fe._flat("weak"), fe._flat("tau_scale"),
-        np.ascontiguousarray(draws, dtype=float).reshape(-1), float(width), fp.tau_s(p.fecap_v),
-        1.0 / fp.nls_exponent, *fp._window_prm(), fp.weak_window_scale, fp.weak_tau_scale,
-        *_line_prm(p))
+        np.ascontiguousarray(draws, dtype=float).reshape(-1), float(width), *_pulse_prm(fp, p))
     return i_cc.reshape(idx.shape[:-2] + (L,)), sw.reshape(idx.shape)
 
 
