@@ -29,7 +29,28 @@ def backend() -> str:
     return "numba" if _HAVE_NUMBA else "numpy"
 
 
-def _kernel(h, flags, prng, n_in, n_out, xbuf, xoff, ebuf, eoff, prm, fe_reads, fe_writes,
+def slot_runs(n_in, n_out, slots: int, lines: int) -> np.ndarray:
+    """The runs of lines of every slot of every array that share one tile row ``i``: rows
+    ``(l0, l1, i, j0)`` (lines ``l0..l1-1`` hold synapses ``(i, j0 .. j0 + l1 - l0 - 1)``),
+    array by array and slot by slot; ``starts[k * slots + s]`` indexes the first run of slot
+    ``s`` of array ``k`` (a slot without used synapses has none). They depend on the tile shape
+    only, so the update kernel is handed them instead of dividing addresses every sample."""
+    runs, starts = [], [0]
+    for nin, nout in zip(np.asarray(n_in).tolist(), np.asarray(n_out).tolist()):
+        nused = nin * nout
+        for s in range(slots):
+            l0 = 0
+            while l0 < lines and s * lines + l0 < nused:
+                a = s * lines + l0
+                i, j0 = divmod(a, nin)
+                l1 = min(lines, l0 + nin - j0, l0 + nused - a)
+                runs.append((l0, l1, i, j0))
+                l0 = l1
+            starts.append(len(runs))
+    return np.array(starts, dtype=np.int64), np.array(runs, dtype=np.int64).reshape(-1, 4)
+
+
+def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads, fe_writes,
             slots_skipped, samples, since_transfer):
     # array k sees x[j] = xbuf[xoff[k] + j] and e[i] = ebuf[eoff[k] + i]
     n, S, L = h.shape
@@ -63,8 +84,6 @@ def _kernel(h, flags, prng, n_in, n_out, xbuf, xoff, ebuf, eoff, prm, fe_reads, 
             nnz += 1
     cnt[nx] = nnz
     for k in range(n):
-        nin = n_in[k]
-        nused = n_in[k] * n_out[k]
         x0 = xoff[k]
         lanes = prng[k]
         for s in range(S):
@@ -76,37 +95,29 @@ def _kernel(h, flags, prng, n_in, n_out, xbuf, xoff, ebuf, eoff, prm, fe_reads, 
                 v = v ^ np.uint32(v << np.uint32(5))
                 lanes[l] = v
                 rnd[l] = v
-            # 2-5. increment, read, add, write, by runs of lines sharing one row i; only lines
+            # 2-5. increment, read, add, write, run by run (lines sharing one row i); only lines
             # whose mask bit is set and whose x is not 0 can change
             hs = h[k, s]
             fs = flags[k, s]
             nonzero = 0                       # increments != 0 (the slot is not skipped)
             changed = 0                       # transfer codes changed (the flags row is written)
-            a0 = s * L
-            l0 = 0
-            while l0 < L:
-                a = a0 + l0
-                if a >= nused:
-                    break
-                i = a // nin
-                jlo = a - i * nin
-                l1 = min(L, l0 + nin - jlo, l0 + nused - a)
-                jhi = jlo + (l1 - l0)
+            for r in range(starts[k * S + s], starts[k * S + s + 1]):
+                l0, l1, i, jlo = runs[r, 0], runs[r, 1], runs[r, 2], runs[r, 3]
                 eim = np.int64(ebuf[eoff[k] + i]) * lr_mult
                 if eim != 0:
                     off = l0 - jlo - x0         # line of buffer position t is t + off
                     nc = 0
-                    for p in range(cnt[x0 + jlo], cnt[x0 + jhi]):
+                    for p in range(cnt[x0 + jlo], cnt[x0 + jlo + l1 - l0]):
                         l = nzg[p] + off
                         cand[nc] = l
                         nc += (rnd[l] & low16) < p16u
                     for q in range(nc):
                         l = cand[q]
                         if stoch:
-                            r = ((np.int64(rnd[l]) >> 16) << r_left) >> r_right
+                            r_ = ((np.int64(rnd[l]) >> 16) << r_left) >> r_right
                         else:
-                            r = r_const
-                        d = min(max((np.int64(xbuf[l - off]) * eim + r) >> lr_shift, inc_lo), inc_hi)
+                            r_ = r_const
+                        d = min(max((np.int64(xbuf[l - off]) * eim + r_) >> lr_shift, inc_lo), inc_hi)
                         old = hs[l]
                         new = min(max(old + d, -mag_max), mag_max)
                         hs[l] = new
@@ -117,7 +128,6 @@ def _kernel(h, flags, prng, n_in, n_out, xbuf, xoff, ebuf, eoff, prm, fe_reads, 
                         fs[l] |= flip
                         changed += flip
                         nonzero += d != 0
-                l0 = l1
             # 6. counters: a slot whose increments are all 0 is skipped (skip_zero)
             if nonzero == 0 and skip_zero:
                 slots_skipped[k] += 1
@@ -154,6 +164,7 @@ class Updater:
         self._prm = None
         self._xoff = self._eoff = None
         self._layer_key = None
+        self._runs = slot_runs(state.n_in, state.n_out, g.slots, g.lines)
 
     def _fits(self) -> bool:
         """The compiled kernel runs on the engine's own dtypes."""
@@ -219,7 +230,7 @@ class Updater:
 
     def _run(self, xbuf, xoff, ebuf, eoff, cfg):
         st, c = self.state, self.state.counters
-        _kernel_jit(st.h, st.flags, st.prng, st.n_in, st.n_out, xbuf, xoff.astype(np.int64, copy=False),
+        _kernel_jit(st.h, st.flags, st.prng, *self._runs, xbuf, xoff.astype(np.int64, copy=False),
                     ebuf, eoff.astype(np.int64, copy=False), self._params(cfg),
                     c.fe_reads, c.fe_writes, c.slots_skipped, c.samples, st.samples_since_transfer)
 
