@@ -12,8 +12,9 @@ identical; a deliberate change of the model regenerates them with
 The cases cover every path a transfer can take: the statistical programmer through the fused
 compiled transfer (published and improved options) and through the protocol path (verify,
 stochastic rounding), the keyed device-physics programmer of the co-simulation (with and
-without verify) and the unkeyed one; the statistical and keyed cases also run on the NumPy
-engine (``force_numpy``), which must give the same fingerprints.
+without verify) and the unkeyed one; some also run on the NumPy engine (``force_numpy``) and
+with numba switched off (``HYMEM_NO_NUMBA=1``: the kernels written once for NumPy and numba then
+run as NumPy), which must give the same fingerprints.
 
 Floating point: the forward pass goes through BLAS and the device models through libm, so the
 pinned values are those of this platform (x86-64, OpenBLAS, glibc); another CPU family may sum
@@ -24,7 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -110,6 +114,20 @@ def test_pinned(name, force_numpy, loaded):
     assert got == EXPECTED[name], (
         f"{name}{' (NumPy engine)' if force_numpy else ''}: the reference computes something "
         f"else than when its results were pinned: {got} != {EXPECTED[name]}")
+
+
+def test_pinned_without_numba():
+    """HYMEM_NO_NUMBA=1: the kernels that are one source for NumPy and numba (device physics,
+    keyed draws, transfer pulse) run as NumPy and land on the same fingerprints."""
+    code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import test_refpin as T\n"
+            "from hymem import fastengine; assert fastengine.backend() == 'numpy'\n"
+            "for n in ('phys-keyed', 'stat-improved'):\n"
+            "    got = T.fingerprint(n)\n"
+            "    assert got == T.EXPECTED[n], (n, got)\n"
+            "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, HYMEM_NO_NUMBA="1"),
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
 if __name__ == "__main__":      # print the fingerprints of the current code (to regenerate EXPECTED)

@@ -190,7 +190,11 @@ class _Bank:
         self.keys = _check_keys(keys, self.shape)    # device identities (keyed noise) or None
         self.ops = {op: 0 for op in self.OPS}          # device operations (one per device)
         self.energy_j = {op: 0.0 for op in self.OPS}   # energy per operation type
-        self._ids = np.arange(int(np.prod(self.shape))).reshape(self.shape)   # flat indices
+
+    @functools.cached_property
+    def _ids(self) -> np.ndarray:
+        """The flat index of every device, in the bank's shape."""
+        return np.arange(int(np.prod(self.shape))).reshape(self.shape)
 
     def _flat(self, name: str) -> np.ndarray:
         """State array ``name`` as a flat view (the compiled kernels write through it)."""
@@ -232,7 +236,12 @@ class _Bank:
 def ln_sigma(mean, sigma):
     """Sigma of ln(X) for a log-normal X with the given mean and sigma:
     ``sqrt(log1p((sigma / mean)^2))``."""
-    return np.sqrt(np.log1p((np.asarray(sigma, dtype=float) / mean) ** 2))
+    return _ln_sigma(mean, np.asarray(sigma, dtype=float))
+
+
+@jitable
+def _ln_sigma(mean, sigma):
+    return np.sqrt(np.log1p((sigma / mean) ** 2))
 
 
 @dataclass(frozen=True)
@@ -406,7 +415,7 @@ def _set_kernel(idx, i_cc, z_c, g, t_prog, cycles, stuck, z_set, life, fails_hig
     mean = np.interp(i_cc, knot_i, knot_g)
     sigma = set_sigma_us * np.minimum(1.0, mean / g1_us)
     mean = np.maximum(mean, 1e-9)
-    s_ln = np.sqrt(np.log1p((sigma / mean) ** 2))            # ln_sigma
+    s_ln = _ln_sigma(mean, sigma)
     g_new = _lognormal_us(mean, s_ln, 0.5 * s_ln ** 2, z_set[idx], z_c, f)
     g_new = np.maximum(g_old, np.where(i_cc <= i_min_ua, g_old, g_new))
     t_prog[idx] = now_s
