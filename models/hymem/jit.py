@@ -23,9 +23,9 @@ except ImportError:  # pragma: no cover - exercised by the fallback test via the
 
 def jitable(f):
     """One source for both worlds: ``f`` stays a Python function (called on NumPy arrays it
-    computes element-wise) and compiled kernels can call it on scalars. Write it with
-    operations that mean the same on both (NumPy ufuncs, ``np.uint64`` constants, no branches
-    on values)."""
+    computes element-wise) and compiled kernels can call it on scalars or arrays. Write it with
+    operations that mean the same on both (NumPy ufuncs, ``np.uint64`` constants, no ``if`` on
+    an array's values)."""
     return register_jitable(f) if HAVE_NUMBA else f
 
 
