@@ -77,12 +77,17 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
     nzg = np.empty(nx + 1, dtype=np.int64)
     cnt = np.empty(nx + 1, dtype=np.int64)
     nnz = 0
+    x_max = 0                                 # the largest |x| (a bound for every array)
     for t in range(nx):
         cnt[t] = nnz
         if xbuf[t] != 0:
             nzg[nnz] = t
             nnz += 1
+            x_max = max(x_max, abs(np.int64(xbuf[t])))
     cnt[nx] = nnz
+    # a product p gives increment 0 when it is 0 or, rounding half up, when -r_const <= p <
+    # r_const: a row whose |e * lr_mult| * x_max is below p_min changes nothing
+    p_min = 1 if stoch else max(r_const, 1)
     for k in range(n):
         x0 = xoff[k]
         lanes = prng[k]
@@ -104,7 +109,7 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
             for r in range(starts[k * S + s], starts[k * S + s + 1]):
                 l0, l1, i, jlo = runs[r, 0], runs[r, 1], runs[r, 2], runs[r, 3]
                 eim = np.int64(ebuf[eoff[k] + i]) * lr_mult
-                if eim != 0:
+                if abs(eim) * x_max >= p_min:
                     off = l0 - jlo - x0         # line of buffer position t is t + off
                     nc = 0
                     for p in range(cnt[x0 + jlo], cnt[x0 + jlo + l1 - l0]):
