@@ -139,20 +139,23 @@ def measure_throughput(data, arch, schemes, blocks: int = 6, block: int = 500,
                        log: Callable[[str], None] = print) -> dict:
     """Samples/s of several schemes measured in interleaved blocks (robust to a shared machine
     whose load drifts): each round trains every network on the next ``block`` samples; the
-    median over ``blocks`` rounds is reported, and each hybrid's ratio to float."""
+    median over ``blocks`` rounds is reported, and each hybrid's ratio to float. The samples
+    come in the order of a training run's first epoch (``hymem train`` shuffles; the datasets
+    are stored class by class, and a hybrid's cost per sample depends on its errors)."""
     from threadpoolctl import threadpool_limits
 
-    from .reference import Network
+    from .reference import Network, run_rngs
 
     nets = {label: Network(Options(arch=arch, epochs=1, seed=1, **kw)) for label, kw in schemes}
     n = len(data.y_train)
+    order = run_rngs(1)["order"].permutation(n)      # what train() draws for seed 1's first epoch
     rates = {label: [] for label in nets}
     with threadpool_limits(1):
         for label, net in nets.items():          # warm-up (compilation, caches)
-            for i in range(50):
+            for i in order[-50:]:
                 net.train_sample(data.x_train[i], int(data.y_train[i]))
         for b in range(blocks):
-            idx = [(b * block + i) % n for i in range(block)]
+            idx = [order[(b * block + i) % n] for i in range(block)]
             for label, net in nets.items():
                 t0 = time.perf_counter()
                 for i in idx:
