@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from hymem import engine, fastengine, programmer as P, quant
+from hymem import devices as dv, engine, fastengine, programmer as P, quant
 
 pytestmark = pytest.mark.skipif(fastengine.backend() != "numba",
                                 reason="numba not installed: only the NumPy engine runs")
@@ -100,23 +100,78 @@ def test_updater_validates_like_the_engine():
         fastengine.Updater(st).apply(np.array([200, 0, 0, 0]), np.zeros(4), engine.UpdateConfig())
 
 
+def _physical(n, geom, keyed):
+    keys = np.arange(n, dtype=np.uint64) * 7919 + 3 if keyed else None
+    # a transfer pulse too short for every MSB unit to switch: the levels then depend on
+    # which switching time each unit draws, i.e. on the order of the draws
+    return P.PhysicalProgrammer(n, geom, np.random.default_rng(1), keys=keys,
+                                transfer=dv.TransferLineParams(pulse_s=25e-9))
+
+
+def _same_programmers(pa, pb):
+    np.testing.assert_array_equal(pa.device_writes(), pb.device_writes())
+    np.testing.assert_array_equal(pa.conductances_us(), pb.conductances_us())
+    if isinstance(pa, P.PhysicalProgrammer):
+        ma, mb = pa.model, pb.model
+        assert ma.counts == mb.counts
+        for name in ("g_us", "cycles", "stuck", "programs", "t_prog_s"):
+            np.testing.assert_array_equal(getattr(ma.mr, name), getattr(mb.mr, name))
+        np.testing.assert_array_equal(ma.msb.bits, mb.msb.bits)
+        np.testing.assert_array_equal(ma.msb.cycles, mb.msb.cycles)
+        assert ma.mr.ops == mb.mr.ops
+        assert ma.msb.rng.random() == mb.msb.rng.random()   # the same draws were taken
+    else:
+        for x, y in ((pa.level, pb.level), (pa.pending, pb.pending)):
+            np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(pa.read_adc(), pb.read_adc())
+
+
 @pytest.mark.parametrize("change_aware,code_round", [(False, False), (True, False), (True, True), (False, True)])
-def test_fused_transfer_matches_protocol(change_aware, code_round):
+@pytest.mark.parametrize("kind", ["statistical", "physical-keyed"])
+def test_fused_transfer_matches_protocol(change_aware, code_round, kind):
+    """fastengine.transfer (compiled digital side, one program_transfer call) leaves the engine
+    and the programmer exactly as the engine's slot-by-slot transfer does."""
     rng = np.random.default_rng(int(change_aware) * 2 + int(code_round))
     cfg = engine.TransferConfig(change_aware=change_aware, code_round=code_round)
+    n = 4
+    make = (lambda: P.StatisticalProgrammer(n, engine.DEFAULT_GEOMETRY, np.random.default_rng(1))) \
+        if kind == "statistical" else (lambda: _physical(n, engine.DEFAULT_GEOMETRY, True))
+    pa, pb = make(), make()
     for _ in range(3):
-        a, b = random_state(rng, 4)
+        a, b = random_state(rng, n)
         fl = (rng.random(a.h.shape) < 0.3) & a.used
         a.flags[:] = fl
         b.flags[:] = fl
-        pa = P.StatisticalProgrammer(4, a.geom, np.random.default_rng(1))
-        pb = P.StatisticalProgrammer(4, a.geom, np.random.default_rng(1))
         a.transfer(cfg, pa)
         fastengine.transfer(b, cfg, pb)
         assert_same(a, b)
-        for x, y in zip(pa.lazy_program_state(), pb.lazy_program_state()):
-            np.testing.assert_array_equal(x, y)
-        np.testing.assert_array_equal(pa.read_adc(), pb.read_adc())
+        _same_programmers(pa, pb)
+
+
+def test_unkeyed_device_physics_keeps_the_protocol_path():
+    """Unkeyed devices draw from one generator in call order: no one-call transfer."""
+    geom = engine.DEFAULT_GEOMETRY
+    assert _physical(2, geom, False).program_transfer is None
+    a, b = random_state(np.random.default_rng(7), 2)
+    pa, pb = _physical(2, geom, False), _physical(2, geom, False)
+    a.transfer(engine.TransferConfig(), pa)
+    fastengine.transfer(b, engine.TransferConfig(), pb)
+    assert_same(a, b)
+    _same_programmers(pa, pb)
+
+
+def test_program_by_protocol_is_the_bulk_definition():
+    """engine.program_by_protocol (the definition of program_transfer) gives what the engine's
+    transfer gives, for both programmers."""
+    rng = np.random.default_rng(11)
+    for make in (lambda: P.StatisticalProgrammer(3, engine.DEFAULT_GEOMETRY, np.random.default_rng(2)),
+                 lambda: _physical(3, engine.DEFAULT_GEOMETRY, True)):
+        a, b = random_state(rng, 3)
+        pa, pb = make(), make()
+        a.transfer(engine.TransferConfig(), pa)
+        cs, cm = b.codes(False)
+        engine.program_by_protocol(pb, b.used.copy(), cs.astype(bool), cm)
+        _same_programmers(pa, pb)
 
 
 def test_fused_transfer_falls_back_with_verify():

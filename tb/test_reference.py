@@ -371,6 +371,8 @@ def test_bench_small(tmp_path):
                           k_sweep=(5, 50), sweep=("iris", (4, 8, 3)), throughput_blocks=(2, 60))
     assert tuple(res["throughput"]["samples_per_s"]) == bench.THROUGHPUT_ROWS
     assert res["throughput"]["ratio_to_float"]["float"] == 1.0
+    tp = res["throughput"]
+    assert tp["hybrid_to_float"] == tp["samples_per_s"][bench.HEADLINE_ROW] / tp["samples_per_s"]["float"]
     assert [r["scheme"] for r in res["table"]] == [lbl for lbl, _ in bench.ROWS]
     assert [(r["preset"], r["k"]) for r in res["sweep"]] == [("published", 5), ("published", 50),
                                                              ("improved", 5), ("improved", 50)]
@@ -378,4 +380,9 @@ def test_bench_small(tmp_path):
     assert pub[0]["memristor_writes"] > pub[1]["memristor_writes"]   # fewer transfers, fewer writes
     paths = bench.write_outputs(res, tmp_path)
     assert [p.name for p in paths] == ["bench.json", "bench.md", "k_sweep.png"]
-    assert "| iris | float |" in paths[1].read_text() and paths[2].stat().st_size > 1000
+    md = paths[1].read_text()
+    assert "| iris | float |" in md and paths[2].stat().st_size > 1000
+    # the same-run ratio is in the table, next to the separate runs' samples/s
+    assert f"relative to float, measured in one run (iris 4-8-3): **{tp['hybrid_to_float']:.2f}**" in md
+    row = next(l for l in md.splitlines() if l.startswith(f"| iris | {bench.HEADLINE_ROW} |"))
+    assert row.rstrip(" |").endswith(f"{tp['hybrid_to_float']:.2f}")

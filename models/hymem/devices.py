@@ -27,6 +27,7 @@ Units are in the names: ``_us`` microsiemens (or microseconds where it says ``_s
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, fields
 from typing import Any
@@ -34,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from . import published as pub
+from .jit import compiled, jitable, vectorize
 
 # ----------------------------------------------------------------------- helpers
 
@@ -68,15 +70,22 @@ def _check_rng(rng) -> np.random.Generator:
 
 _M64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
+# the same constants as NumPy scalars, for the functions below that also run compiled
+_U11, _U27, _U30, _U31 = np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_GOLDEN64 = np.uint64(_GOLDEN)
+_INV53 = 1.0 / (1 << 53)
 
 
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64's finalizer on a uint64 array (wrapping arithmetic)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * np.uint64(0xBF58476D1CE4E5B9)
-    x = x ^ (x >> np.uint64(27))
-    x = x * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+@jitable
+def _mix64(x):
+    """SplitMix64's finalizer on uint64 (an array, or a scalar in a compiled kernel;
+    wrapping arithmetic)."""
+    x = x ^ (x >> _U30)
+    x = x * _MIX1
+    x = x ^ (x >> _U27)
+    x = x * _MIX2
+    return x ^ (x >> _U31)
 
 
 def device_keys(base, *coords) -> np.ndarray:
@@ -93,24 +102,53 @@ def device_keys(base, *coords) -> np.ndarray:
     return k
 
 
-def _keyed_bits(keys: np.ndarray, stream: int, count) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        x = keys ^ np.uint64((stream * 0xD1B54A32D192ED03) & _M64)
-        x = _mix64(x + np.asarray(count, dtype=np.uint64) * np.uint64(_GOLDEN))
-        return _mix64(x)
+def _salt(stream: int) -> np.ndarray:
+    """The 64-bit constant that separates keyed stream ``stream`` from the others (a 0-d
+    array: a ufunc takes it faster than a NumPy scalar)."""
+    return np.array((stream * 0xD1B54A32D192ED03) & _M64, dtype=np.uint64)
+
+
+@jitable
+def _keyed_unit(key, salt, count):
+    """Uniform in (0, 1) from a device key, a stream's salt and the device's event count
+    (all uint64): element-wise on arrays, or on scalars in a compiled kernel."""
+    b = _mix64(_mix64((key ^ salt) + count * _GOLDEN64))
+    return (np.float64(b >> _U11) + 0.5) * _INV53
+
+
+@jitable
+def _keyed_gauss(key, salt1, salt2, count):
+    """Standard normal (Box-Muller on two keyed uniforms, :func:`_keyed_unit`)."""
+    u1 = _keyed_unit(key, salt1, count)
+    u2 = _keyed_unit(key, salt2, count)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * math.pi * u2)
+
+
+# the same functions as compiled ufuncs (one pass instead of one NumPy call per operation)
+_keyed_unit_ufunc = vectorize("float64(uint64, uint64, uint64)", _keyed_unit)
+_keyed_gauss_ufunc = vectorize("float64(uint64, uint64, uint64, uint64)", _keyed_gauss)
 
 
 def keyed_uniform(keys: np.ndarray, stream: int, count) -> np.ndarray:
     """Uniform draws in (0, 1), one per key: a function of (key, stream, count) only."""
-    b = _keyed_bits(keys, stream, count)
-    return ((b >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / (1 << 53))
+    keys = np.asarray(keys, dtype=np.uint64)
+    count = np.asarray(count, dtype=np.uint64)
+    if _keyed_unit_ufunc is not None:
+        return _keyed_unit_ufunc(keys, _salt(stream), count)
+    with np.errstate(over="ignore"):
+        return _keyed_unit(keys, _salt(stream), count)
 
 
 def keyed_normal(keys: np.ndarray, stream: int, count) -> np.ndarray:
-    """Standard normal draws, one per key (Box-Muller on two keyed uniforms)."""
-    u1 = keyed_uniform(keys, 2 * stream, count)
-    u2 = keyed_uniform(keys, 2 * stream + 1, count)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * math.pi * u2)
+    """Standard normal draws, one per key (Box-Muller on two keyed uniforms: those of streams
+    ``2 stream`` and ``2 stream + 1``)."""
+    keys = np.asarray(keys, dtype=np.uint64)
+    count = np.asarray(count, dtype=np.uint64)
+    s1, s2 = _salt(2 * stream), _salt(2 * stream + 1)
+    if _keyed_gauss_ufunc is not None:
+        return _keyed_gauss_ufunc(keys, s1, s2, count)
+    with np.errstate(over="ignore"):
+        return _keyed_gauss(keys, s1, s2, count)
 
 
 # keyed streams (never reuse a number for another draw)
@@ -126,7 +164,7 @@ def _check_keys(keys, shape) -> np.ndarray | None:
     if k.dtype.kind not in "iu" or k.shape != shape:
         raise ValueError(f"keys must be an integer array of the bank's shape {shape}; got "
                          f"{k.dtype} {k.shape}")
-    return k.astype(np.uint64)
+    return np.ascontiguousarray(k, dtype=np.uint64)   # the state derived from it is C-ordered too
 
 
 def _check_shape(shape) -> tuple[int, ...]:
@@ -152,6 +190,19 @@ class _Bank:
         self.keys = _check_keys(keys, self.shape)    # device identities (keyed noise) or None
         self.ops = {op: 0 for op in self.OPS}          # device operations (one per device)
         self.energy_j = {op: 0.0 for op in self.OPS}   # energy per operation type
+
+    @functools.cached_property
+    def _ids(self) -> np.ndarray:
+        """The flat index of every device, in the bank's shape."""
+        return np.arange(int(np.prod(self.shape))).reshape(self.shape)
+
+    def _flat(self, name: str) -> np.ndarray:
+        """State array ``name`` as a flat view (the compiled kernels write through it)."""
+        a = getattr(self, name)
+        if not a.flags.c_contiguous:
+            raise ValueError(f"{name} must be a C-contiguous array of the bank's shape (poke "
+                             f"values into it, do not replace it)")
+        return a.ravel()
 
     def _sel(self, where, what: str = "where"):
         """Validate a selection; return it in a form usable to index the state arrays."""
@@ -185,7 +236,12 @@ class _Bank:
 def ln_sigma(mean, sigma):
     """Sigma of ln(X) for a log-normal X with the given mean and sigma:
     ``sqrt(log1p((sigma / mean)^2))``."""
-    return np.sqrt(np.log1p((np.asarray(sigma, dtype=float) / mean) ** 2))
+    return _ln_sigma(mean, np.asarray(sigma, dtype=float))
+
+
+@jitable
+def _ln_sigma(mean, sigma):
+    return np.sqrt(np.log1p((sigma / mean) ** 2))
 
 
 @dataclass(frozen=True)
@@ -320,6 +376,61 @@ class MemristorParams:
         return np.sqrt((self.read_noise_rel * g) ** 2 + self.read_noise_us ** 2)
 
 
+@jitable
+def _lognormal_us(mean_us, s_ln, half_var, z_d, z_c, f):
+    """Log-normal conductances (uS) of mean ``mean_us`` and log-sigma ``s_ln`` (``half_var`` =
+    ``s_ln**2 / 2``): device-to-device part ``z_d``, cycle-to-cycle part ``z_c``, ``f`` the
+    device-to-device share of the variance."""
+    z = math.sqrt(f) * z_d + math.sqrt(1.0 - f) * z_c
+    return mean_us * np.exp(s_ln * z - half_var)
+
+
+@jitable
+def _stuck_us(g_us, stuck, low_us, high_us):
+    """Conductance of devices with the given ``stuck`` states (0 working, 1 low, 2 high)."""
+    return np.where(stuck == 1, low_us, np.where(stuck == 2, high_us, g_us))
+
+
+# The programming kernels work on the banks' state arrays seen flat, at the flat indices
+# ``idx`` of the devices programmed, each device at most once. Each is one source: NumPy runs
+# it as it is, numba compiles it (:func:`hymem.jit.compiled`); the results are the same.
+
+
+def _reset_kernel(idx, z_c, g, t_prog, stuck, z_reset, mean_us, s_ln, half_var, f, now_s,
+                  low_us, high_us):
+    """RESET: the level-0 log-normal (``mean_us``, ``s_ln``, ``half_var``, scalars), then the
+    stuck devices' own values."""
+    g_new = _lognormal_us(mean_us, s_ln, half_var, z_reset[idx], z_c, f)
+    t_prog[idx] = now_s
+    g[idx] = _stuck_us(g_new, stuck[idx], low_us, high_us)
+
+
+def _set_kernel(idx, i_cc, z_c, g, t_prog, cycles, stuck, z_set, life, fails_high, knot_i, knot_g,
+                f, set_sigma_us, g1_us, i_min_ua, now_s, low_us, high_us):
+    """SET at compliance ``i_cc`` (uA, one per device): log-normal around the conductance law
+    (spread scaled down below level 1 ``g1_us``), never lower than before, nothing below
+    ``i_min_ua``; one cycle of wear (a device past its life gets stuck), then the stuck
+    devices' own values."""
+    g_old = g[idx]
+    mean = np.interp(i_cc, knot_i, knot_g)
+    sigma = set_sigma_us * np.minimum(1.0, mean / g1_us)
+    mean = np.maximum(mean, 1e-9)
+    s_ln = _ln_sigma(mean, sigma)
+    g_new = _lognormal_us(mean, s_ln, 0.5 * s_ln ** 2, z_set[idx], z_c, f)
+    g_new = np.maximum(g_old, np.where(i_cc <= i_min_ua, g_old, g_new))
+    t_prog[idx] = now_s
+    c = cycles[idx] + 1
+    cycles[idx] = c
+    st = stuck[idx]
+    st = np.where((c > life[idx]) & (st == 0), np.where(fails_high[idx], 2, 1), st).astype(np.int8)
+    stuck[idx] = st
+    g[idx] = _stuck_us(g_new, st, low_us, high_us)
+
+
+_reset_compiled = compiled(_reset_kernel)
+_set_compiled = compiled(_set_kernel)
+
+
 class MemristorBank(_Bank):
     """A bank of 1T1R memristors of any ``shape``.
 
@@ -372,60 +483,59 @@ class MemristorBank(_Bank):
         self.form_tau_scale = np.exp(p.form_tau_sigma_ln * z[3])
         self.life_cycles = p.endurance_cycles * np.exp(p.endurance_sigma_ln * z[4])
         self._fails_high = u_high < p.stuck_high_fraction
-        self._sig_set = p.set_sigma_us
+        self._knots = p.law_knots()
         if formed:
             self.formed[...] = True
-            self._program_reset((slice(None),) * len(n))
+            self._program_reset(self._ids.reshape(-1))
 
     # -- internals
 
-    def _normal(self, sel, stream: int, counter: np.ndarray) -> np.ndarray:
-        """Standard normal draws for the selected devices, one event each: the generator's,
-        or keyed by each device's ``counter`` (which then counts this event)."""
-        c = counter[sel]                # a view for a slice selection: draw before counting
+    def _normal(self, idx, stream: int, counter: str) -> np.ndarray:
+        """Standard normal draws for the devices at flat indices ``idx``, one event each: the
+        generator's, or keyed by each device's count in the state array ``counter`` (which
+        then counts this event)."""
         if self.keys is None:
-            return self.rng.standard_normal(np.shape(c))
-        z = keyed_normal(self.keys[sel], stream, c)
-        counter[sel] = c + 1
+            return self.rng.standard_normal(idx.shape)
+        cnt = self._flat(counter)
+        c = cnt[idx]
+        z = keyed_normal(self.keys.reshape(-1)[idx], stream, c)
+        cnt[idx] = c + 1
         return z
 
-    def _lognormal(self, mean_us, sigma_us, z_d, sel) -> np.ndarray:
-        """Log-normal conductances with the given mean and sigma (uS), d2d part from ``z_d``,
-        cycle-to-cycle part drawn for the selected devices (one programming event each)."""
-        p = self.params
-        mean_us = np.maximum(mean_us, 1e-9)
-        s_ln = ln_sigma(mean_us, sigma_us)
-        f = p.d2d_fraction
-        z_c = self._normal(sel, _K_PROGRAM, self.programs)
-        z = math.sqrt(f) * z_d + math.sqrt(1.0 - f) * z_c
-        return mean_us * np.exp(s_ln * z - 0.5 * s_ln ** 2)
+    def _index(self, where) -> tuple[np.ndarray, tuple]:
+        """Flat indices of the selected devices in the selection's order, and its shape."""
+        if where is None:
+            return self._ids.reshape(-1), self.shape
+        if isinstance(where, np.ndarray) and where.dtype == bool:
+            self._sel(where)
+            idx = np.flatnonzero(where)
+            return idx, idx.shape
+        try:
+            ids = self._ids[where]
+        except (IndexError, TypeError, ValueError) as e:
+            raise ValueError(f"where is not a valid index into a bank of shape {self.shape}: "
+                             f"{e}") from None
+        return np.ravel(ids), np.shape(ids)
 
-    def _program_reset(self, sel) -> None:
+    def _program_reset(self, idx) -> None:
         p = self.params
-        self.g_us[sel] = self._lognormal(p.level_mean_us[0], p.hrs_sigma_us, self._z_reset[sel], sel)
-        self.t_prog_s[sel] = self.now_s
-
-    def _wear(self, sel) -> None:
-        """Count a SET/RESET cycle; devices past their life fail (stuck low or high)."""
-        self.cycles[sel] += 1
-        dead = (self.cycles[sel] > self.life_cycles[sel]) & (self.stuck[sel] == 0)
-        if dead.any():
-            st = self.stuck[sel]
-            st[dead] = np.where(self._fails_high[sel][dead], 2, 1)
-            self.stuck[sel] = st
+        mean = np.maximum(p.level_mean_us[0], 1e-9)
+        s_ln = ln_sigma(mean, p.hrs_sigma_us)
+        z_c = self._normal(idx, _K_PROGRAM, "programs")
+        _reset_compiled(idx, z_c, self._flat("g_us"), self._flat("t_prog_s"), self._flat("stuck"),
+                        self._z_reset.reshape(-1), mean, s_ln, 0.5 * s_ln ** 2, p.d2d_fraction,
+                        self.now_s, p.stuck_low_us, p.stuck_high_us)
 
     def _apply_stuck(self, sel) -> None:
         st = self.stuck[sel]
         if st.any():
-            g = self.g_us[sel]
-            g[st == 1] = self.params.stuck_low_us
-            g[st == 2] = self.params.stuck_high_us
-            self.g_us[sel] = g
+            self.g_us[sel] = _stuck_us(self.g_us[sel], st, self.params.stuck_low_us,
+                                       self.params.stuck_high_us)
 
-    def _need_formed(self, sel, op: str) -> None:
-        if not self.formed[sel].all():
-            n = int((~self.formed[sel]).sum())
-            raise ValueError(f"{op} on {n} unformed device(s): form them first")
+    def _need_formed(self, idx, op: str) -> None:
+        formed = self._flat("formed")[idx]
+        if not formed.all():
+            raise ValueError(f"{op} on {int((~formed).sum())} unformed device(s): form them first")
 
     # -- operations
 
@@ -473,12 +583,10 @@ class MemristorBank(_Bank):
 
     def reset(self, where=None) -> None:
         """RESET the selected (formed) devices to the low-conductance state."""
-        sel = self._sel(where)
-        self._need_formed(sel, "RESET")
-        n = int(np.size(self.formed[sel]))
-        self._count("reset", n, self.params.energy_write_j)
-        self._program_reset(sel)
-        self._apply_stuck(sel)
+        idx, _ = self._index(where)
+        self._need_formed(idx, "RESET")
+        self._count("reset", idx.size, self.params.energy_write_j)
+        self._program_reset(idx)
 
     def set_compliance(self, where, i_cc_ua) -> None:
         """SET the selected (formed) devices with compliance current ``i_cc_ua`` (uA).
@@ -489,9 +597,8 @@ class MemristorBank(_Bank):
         conductance (a device already above the drawn value keeps its own). Counts a cycle.
         """
         p = self.params
-        sel = self._sel(where)
-        self._need_formed(sel, "SET")
-        shape = np.shape(self.g_us[sel])
+        idx, shape = self._index(where)
+        self._need_formed(idx, "SET")
         i = np.broadcast_to(np.asarray(i_cc_ua, dtype=float), shape) if np.ndim(i_cc_ua) == 0 \
             else np.asarray(i_cc_ua, dtype=float)
         if i.shape != shape:
@@ -499,28 +606,30 @@ class MemristorBank(_Bank):
                              f"got {i.shape}")
         if i.size and (np.isnan(i).any() or i.min() < 0 or i.max() > 1000):
             raise ValueError(f"i_cc_ua must be in [0, 1000] uA; got {i.min()}..{i.max()}")
-        n = int(np.prod(shape))
-        self._count("set", n, p.energy_write_j)
-        mean = p.mean_g_us(i)
-        g1 = p.level_mean_us[1]
-        sigma = self._sig_set * np.minimum(1.0, mean / g1)
-        g_new = self._lognormal(mean, sigma, self._z_set[sel], sel)
-        g_new = np.where(i <= p.i_set_min_ua, self.g_us[sel], g_new)
-        self.g_us[sel] = np.maximum(self.g_us[sel], g_new)
-        self.t_prog_s[sel] = self.now_s
-        self._wear(sel)
-        self._apply_stuck(sel)
+        self._count("set", idx.size, p.energy_write_j)
+        z_c = self._normal(idx, _K_PROGRAM, "programs")
+        knot_i, knot_g = self._knots
+        _set_compiled(idx, np.ascontiguousarray(i).reshape(-1), z_c, self._flat("g_us"),
+                      self._flat("t_prog_s"), self._flat("cycles"), self._flat("stuck"),
+                      self._z_set.reshape(-1), self.life_cycles.reshape(-1),
+                      self._fails_high.reshape(-1), knot_i, knot_g, p.d2d_fraction,
+                      p.set_sigma_us, p.level_mean_us[1], p.i_set_min_ua, self.now_s,
+                      p.stuck_low_us, p.stuck_high_us)
 
     def conductance_us(self, where=None) -> np.ndarray:
         """Noise-free conductance now, including relaxation (the backdoor view)."""
-        sel = self._sel(where)
-        g = self.g_us[sel]
+        idx, shape = self._index(where)
+        return self._conductance(idx).reshape(shape)[()]
+
+    def _conductance(self, idx) -> np.ndarray:
+        g = self._flat("g_us")[idx]
         p = self.params
         if p.relax_sigma_per_decade > 0:
-            age = np.maximum(self.now_s - self.t_prog_s[sel], 0.0)
+            age = np.maximum(self.now_s - self._flat("t_prog_s")[idx], 0.0)
             dec = np.log10(1.0 + age / p.relax_t0_s)
-            g = g * np.exp(p.relax_sigma_per_decade * dec * self._z_relax[sel])
-            g = np.where(self.stuck[sel] == 0, g, self.g_us[sel])
+            g0 = g
+            g = g * np.exp(p.relax_sigma_per_decade * dec * self._z_relax.reshape(-1)[idx])
+            g = np.where(self._flat("stuck")[idx] == 0, g, g0)
         return g
 
     def read_us(self, where=None, rng: np.random.Generator | None = None,
@@ -534,18 +643,18 @@ class MemristorBank(_Bank):
         p = self.params
         pulse_s = p.read_pulse_s if pulse_s is None else _check("pulse_s", pulse_s, 0, 1.0,
                                                                   lo_open=True)
-        sel = self._sel(where)
-        g = self.conductance_us(sel)
+        idx, shape = self._index(where)
+        g = self._conductance(idx)
         noise = p.read_noise_sigma_us(g)
-        z = self._normal(sel, _K_READ, self.reads) if rng is None else \
-            _check_rng(rng).standard_normal(np.shape(g))
+        z = self._normal(idx, _K_READ, "reads") if rng is None else \
+            _check_rng(rng).standard_normal(idx.shape)
         out = np.maximum(g + noise * z, 0.0)
-        self._count("read", np.size(g), p.read_v ** 2 * g * 1e-6 * pulse_s)
-        if isinstance(sel, np.ndarray):
+        self._count("read", idx.size, p.read_v ** 2 * g.reshape(shape) * 1e-6 * pulse_s)
+        if isinstance(where, np.ndarray) and where.dtype == bool:
             full = np.zeros(self.shape)
-            full[sel] = out
+            full.reshape(-1)[idx] = out
             return full
-        return out
+        return out.reshape(shape)[()]
 
     def advance(self, dt_s: float) -> None:
         """Let ``dt_s`` seconds pass (relaxation)."""
@@ -559,6 +668,31 @@ class MemristorBank(_Bank):
 
 
 # ======================================================================= FeCAP (1T1C)
+
+
+@jitable
+def _window_factor(cycles, k_wake, wake_rate, fatigue_cycles):
+    """Wake-up x fatigue factor of the window after ``cycles`` (float) cycles
+    (:meth:`FecapParams.window_factor`)."""
+    wake = 1.0 - k_wake * np.exp(-cycles * wake_rate)
+    return wake / (1.0 + cycles / fatigue_cycles)
+
+
+@jitable
+def _fe_window(window0_v, cycles, weak, k_wake, wake_rate, fatigue_cycles, weak_scale):
+    """Memory window (V) of cells: the woken window x wake-up/fatigue, weak cells scaled."""
+    w = window0_v * _window_factor(cycles, k_wake, wake_rate, fatigue_cycles)
+    return np.where(weak, w * weak_scale, w)
+
+
+@jitable
+def _switch_times_s(tau_v_s, tau_scale, weak, weak_tau_scale, draws, inv_n):
+    """Switching times (s) of cells with time constant ``tau_v_s x tau_scale`` (weak cells
+    slower), from standard exponential ``draws``: ``tau * draws ** (1 / n)`` (nucleation-limited
+    switching; the square root for n = 2, as NumPy computes ``** 0.5``)."""
+    tau = tau_v_s * tau_scale
+    tau = np.where(weak, tau * weak_tau_scale, tau)
+    return tau * (np.sqrt(draws) if inv_n == 0.5 else draws ** inv_n)
 
 
 def _expected_min_z(n: int) -> float:
@@ -657,10 +791,10 @@ class FecapParams:
 
     def window_factor(self, cycles) -> np.ndarray:
         """Window relative to the woken window after ``cycles`` cycles (wake-up x fatigue)."""
-        c = np.asarray(cycles, dtype=float)
-        k = 1.0 - self.wakeup_initial_fraction
-        wake = 1.0 - k * np.exp(-c * (4.0 / self.wakeup_cycles))
-        return wake / (1.0 + c / self.fatigue_cycles)
+        return _window_factor(np.asarray(cycles, dtype=float), *self._window_prm())
+
+    def _window_prm(self) -> tuple[float, float, float]:
+        return 1.0 - self.wakeup_initial_fraction, 4.0 / self.wakeup_cycles, self.fatigue_cycles
 
     def switch_energy_j(self, window_v, v_prog: float | None = None) -> np.ndarray:
         """Published relation E = MW * (C_D + C_BL) * V_prog for one switching event (J)."""
@@ -838,9 +972,8 @@ class FecapBank(_Bank):
         p = self.params
         if sel is None:
             sel = Ellipsis
-        w = self.window0_v[sel] * p.window_factor(self.cycles[sel])
-        weak = self.weak[sel]
-        return np.where(weak, w * p.weak_window_scale, w) if weak.any() else w
+        return _fe_window(self.window0_v[sel], self.cycles[sel], self.weak[sel], *p._window_prm(),
+                          p.weak_window_scale)
 
     def _check_pulse(self, v, width_s) -> tuple[float, float]:
         p = self.params
@@ -848,19 +981,16 @@ class FecapBank(_Bank):
         width_s = _check("width_s", width_s, 0, 1.0)
         return v, width_s
 
-    def switch_times_s(self, sel, v: float) -> np.ndarray | None:
-        """Time each selected device takes to switch under a ``v`` pulse (s), drawn now.
-
-        Returns None when every device of the bank certainly switches within any pulse the
-        caller will compare with ``tau_max * 50^(1/n)`` (see :meth:`_certain`).
-        """
+    def switch_times_s(self, sel, v: float, draws: np.ndarray | None = None) -> np.ndarray:
+        """Time each selected device takes to switch under a ``v`` pulse (s), drawn now
+        (``draws``: the standard exponential draws to use instead, one per device, when the
+        caller draws them in another order than the selection's)."""
         p = self.params
-        k = np.shape(self.tau_scale[sel])
-        tau = p.tau_s(v) * self.tau_scale[sel]
-        weak = self.weak[sel]
-        if weak.any():
-            tau = np.where(weak, tau * p.weak_tau_scale, tau)
-        return tau * self.rng.standard_exponential(k) ** (1.0 / p.nls_exponent)
+        tau_scale = self.tau_scale[sel]
+        if draws is None:
+            draws = self.rng.standard_exponential(np.shape(tau_scale))
+        return _switch_times_s(p.tau_s(v), tau_scale, self.weak[sel], p.weak_tau_scale, draws,
+                               1.0 / p.nls_exponent)
 
     #: -ln of the miss probability below which switching is taken as certain (1e-15).
     CERTAIN_LN = 34.5
@@ -1068,8 +1198,81 @@ def transfer_compliance_ua(switched, window_v, params: TransferLineParams | None
     if switched.shape != window_v.shape or switched.shape[-1:] != (p.total_units,):
         raise ValueError(f"switched and window_v must have the same shape (..., {p.total_units}); "
                          f"got {switched.shape} and {window_v.shape}")
-    q = (switched * window_v).sum(axis=-1) * (p.c_d_f + p.c_bl_f)
-    return p.compliance_ua(p.v_tl(q))
+    return _line_compliance_ua(np.moveaxis(switched * window_v, -1, 0), *_line_prm(p))
+
+
+@functools.lru_cache(maxsize=64)
+def _line_prm(p: TransferLineParams) -> tuple[float, ...]:
+    """Constants of the transfer line for :func:`_line_compliance_ua`."""
+    return p.c_d_f + p.c_bl_f, p.v_range[0], p.c_tl_f, p.gm_ua_per_v, p.v_threshold_v
+
+
+@functools.lru_cache(maxsize=64)
+def _pulse_prm(fp: FecapParams, p: TransferLineParams) -> tuple[float, ...]:
+    """Constants of :func:`_pulse_kernel` after ``width_s`` (parameters are frozen)."""
+    return (float(fp.tau_s(p.fecap_v)), 1.0 / fp.nls_exponent, *fp._window_prm(),
+            fp.weak_window_scale, fp.weak_tau_scale, *_line_prm(p))
+
+
+@jitable
+def _line_compliance_ua(charge_windows, c_cell_f, v0, c_tl_f, gm_ua_per_v, v_th):
+    """Compliance current (uA) set by the switched units' windows ``charge_windows`` (V, the
+    units along the first axis, 0 for those that did not switch): their charge, summed unit
+    after unit, on the transfer line's capacitance gives V_TL on the access transistor."""
+    q = charge_windows[0]
+    for u in range(1, charge_windows.shape[0]):
+        q = q + charge_windows[u]
+    v_tl = v0 + (q * c_cell_f) / c_tl_f
+    return np.maximum(gm_ua_per_v * (v_tl - v_th), 0.0)
+
+
+def _pulse_kernel(idx, units, lines, bits, read_flip, window0, cycles, weak, tau_scale, draws,
+                  width_s, tau_v_s, inv_n, k_wake, wake_rate, fatigue, weak_scale, weak_tau_scale,
+                  c_cell_f, v0, c_tl_f, gm_ua_per_v, v_th):
+    """:func:`transfer_pulse` on the FeCAP bank's flat state at ``idx`` (groups of ``units``
+    x ``lines`` cells): returns the compliance per line ``(groups, lines)`` and which cells
+    switched (flat, as ``idx``)."""
+    c = cycles[idx]
+    wk = weak[idx]
+    w = _fe_window(window0[idx], c, wk, k_wake, wake_rate, fatigue, weak_scale)
+    t_sw = _switch_times_s(tau_v_s, tau_scale[idx], wk, weak_tau_scale, draws, inv_n)
+    b = bits[idx]
+    within = t_sw <= width_s
+    charge = (((b ^ read_flip[idx]) & within) * w).reshape((-1, units, lines))
+    i_cc = _line_compliance_ua(np.transpose(charge, (1, 0, 2)), c_cell_f, v0, c_tl_f,
+                               gm_ua_per_v, v_th)
+    sw = b & within                              # the pulse drives them to '0'
+    bits[idx] = b & ~sw
+    cycles[idx] = c + 0.5 * sw
+    return i_cc, sw
+
+
+_pulse_compiled = compiled(_pulse_kernel)
+
+
+def transfer_pulse(fe: FecapBank, sel, params: TransferLineParams | None = None,
+                   width_s: float | None = None, draws: np.ndarray | None = None):
+    """The DAC-free transfer pulse on MSB FeCAP units: ``sel`` selects them in ``fe`` as an
+    array of shape ``(..., U, L)`` (the ``U`` units of each of ``L`` transfer lines), pulsed at
+    ``params.fecap_v`` for ``width_s`` (default ``params.pulse_s``). Every unit holding '1'
+    (or reading as '1') that switches within the pulse puts its window's charge on its line
+    (:func:`transfer_compliance_ua`); the units that switch are '0' afterwards, their cycles
+    counted (:meth:`FecapBank.apply`). ``draws``: the switching times' standard exponential
+    draws, ``(..., U, L)`` (default: drawn now, in the selection's order).
+
+    Returns the compliance current per line ``(..., L)`` uA and which units switched."""
+    p = params or TransferLineParams()
+    fp = fe.params
+    width = p.pulse_s if width_s is None else width_s
+    idx = fe._ids[sel]
+    if draws is None:
+        draws = fe.rng.standard_exponential(idx.shape)
+    U, L = idx.shape[-2:]
+    i_cc, sw = _pulse_compiled(
+        np.ascontiguousarray(idx).reshape(-1), U, L, fe._flat("bits"), fe._flat("read_flip"),
+        fe._flat("window0_v"), fe._flat("cycles"), fe._flat("weak"), fe._flat("tau_scale"),
+        np.ascontiguousarray(draws, dtype=float).reshape(-1), float(width), *_pulse_prm(fp, p))
+    return i_cc.reshape(idx.shape[:-2] + (L,)), sw.reshape(idx.shape)
 
 
 def code_set_compliance_ua(code_mag, params: TransferLineParams | None = None) -> np.ndarray:

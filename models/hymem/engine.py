@@ -207,6 +207,28 @@ class Programmer(Protocol):
         ...
 
 
+def program_by_protocol(programmer: Programmer, cand: np.ndarray, sign: np.ndarray,
+                        mag: np.ndarray) -> None:
+    """The programmer calls of a transfer without verify, as :meth:`EngineState.transfer`
+    makes them, from its plan (each ``(n, S, L)``): ``cand`` the synapses to program, ``sign``
+    and ``mag`` the transfer code of every synapse (:meth:`EngineState.codes`). Slot by slot,
+    where some array has a candidate: RESET of G+ and of G- of the candidates, then the
+    DAC-free SET of those with a non-zero code (its MSB units see the codes of every line).
+
+    A programmer's ``program_transfer(cand, sign, mag)`` (one call for every slot, used by
+    :func:`hymem.fastengine.transfer`) must leave it as these calls do."""
+    for s in range(cand.shape[1]):
+        c = cand[:, s]
+        if not c.any():
+            continue
+        zeros = np.zeros_like(c)
+        programmer.reset(s, zeros, c)
+        programmer.reset(s, ~zeros, c)
+        setm = c & (mag[:, s] != 0)
+        if setm.any():
+            programmer.transfer_set(s, sign[:, s], setm, mag[:, s])
+
+
 class NullProgrammer:
     """Records nothing; every verify passes. For purely digital tests."""
 

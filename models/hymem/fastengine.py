@@ -1,33 +1,27 @@
-"""A compiled (numba) update engine, bit-exact with :meth:`hymem.engine.EngineState.apply_sample`.
+"""Compiled (numba) twins of the engine: the per-sample update and the transfer's digital side.
 
 The NumPy engine is the definition (docs/controller.md in code); it spends most of a training
-step on temporary arrays. :func:`apply_sample` does the same per-sample update in one pass over
+step on temporary arrays. :class:`Updater` does the same per-sample update in one pass over
 the synapses of every array, in place on an :class:`~hymem.engine.EngineState`: same hidden
 weights, change flags, PRNG lane states and counters (``tb/test_fastengine.py`` checks it against
 the NumPy engine on random inputs and configurations). Without numba it falls back to the NumPy
 engine, so results never depend on whether numba is installed; ``backend()`` says which runs.
 
-The kernel exploits two facts of the definition: a masked-out synapse, or one whose product
-``x * e * lr_mult`` is 0, has increment 0 whatever the rounding (the rounding offset is always
-below ``2**lr_shift``), so only the PRNG is stepped for it.
+The update kernel steps every PRNG lane (every draw is part of the contract) and exploits two
+facts of the definition: a masked-out synapse, or one whose product ``x * e * lr_mult`` is 0,
+has increment 0 whatever the rounding (the rounding offset is always below ``2**lr_shift``),
+so it only evaluates the synapses whose input is non-zero and whose mask bit is set.
+
+:func:`transfer` does a transfer without verify as one compiled pass over the digital side and
+one call of the programmer for the analogue side (``program_transfer``).
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from .engine import EngineState, UpdateConfig
-
-try:  # numba is optional: HYMEM_NO_NUMBA=1 forces the NumPy engine
-    if os.environ.get("HYMEM_NO_NUMBA"):
-        raise ImportError("disabled by HYMEM_NO_NUMBA")
-    import numba
-    _HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised by the fallback test via the env variable
-    numba = None
-    _HAVE_NUMBA = False
+from .jit import HAVE_NUMBA as _HAVE_NUMBA, njit, numba  # noqa: F401  (numba: for other modules)
 
 
 def backend() -> str:
@@ -35,7 +29,28 @@ def backend() -> str:
     return "numba" if _HAVE_NUMBA else "numpy"
 
 
-def _kernel(h, flags, prng, n_in, n_out, xbuf, xoff, ebuf, eoff, prm, fe_reads, fe_writes,
+def slot_runs(n_in, n_out, slots: int, lines: int) -> np.ndarray:
+    """The runs of lines of every slot of every array that share one tile row ``i``: rows
+    ``(l0, l1, i, j0)`` (lines ``l0..l1-1`` hold synapses ``(i, j0 .. j0 + l1 - l0 - 1)``),
+    array by array and slot by slot; ``starts[k * slots + s]`` indexes the first run of slot
+    ``s`` of array ``k`` (a slot without used synapses has none). They depend on the tile shape
+    only, so the update kernel is handed them instead of dividing addresses every sample."""
+    runs, starts = [], [0]
+    for nin, nout in zip(np.asarray(n_in).tolist(), np.asarray(n_out).tolist()):
+        nused = nin * nout
+        for s in range(slots):
+            l0 = 0
+            while l0 < lines and s * lines + l0 < nused:
+                a = s * lines + l0
+                i, j0 = divmod(a, nin)
+                l1 = min(lines, l0 + nin - j0, l0 + nused - a)
+                runs.append((l0, l1, i, j0))
+                l0 = l1
+            starts.append(len(runs))
+    return np.array(starts, dtype=np.int64), np.array(runs, dtype=np.int64).reshape(-1, 4)
+
+
+def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads, fe_writes,
             slots_skipped, samples, since_transfer):
     # array k sees x[j] = xbuf[xoff[k] + j] and e[i] = ebuf[eoff[k] + i]
     n, S, L = h.shape
@@ -52,111 +67,84 @@ def _kernel(h, flags, prng, n_in, n_out, xbuf, xoff, ebuf, eoff, prm, fe_reads, 
     # stochastic rounding offset ((rnd >> 16) << lr_shift) >> 16, without a 48-bit intermediate
     r_left = lr_shift - 16 if lr_shift > 16 else 0
     r_right = 16 - lr_shift if lr_shift < 16 else 0
-    rnd = np.empty(L, dtype=np.int64)
-    lanes = np.empty(L, dtype=np.uint64)     # lane states of the current array
-    inc = np.zeros(L, dtype=np.int64)
-    touched = np.empty(L, dtype=np.int64)
+    p16u = np.uint32(p16)
+    low16 = np.uint32(0xFFFF)
+    rnd = np.empty(L, dtype=np.uint32)        # this slot's draw of every lane
+    cand = np.empty(L, dtype=np.int64)        # lanes of a run whose mask bit is set and x != 0
     # positions of the non-zero inputs (a zero x gives a zero product, hence increment 0):
     # nzg lists them in order, cnt[t] counts those before position t of xbuf
     nx = xbuf.size
     nzg = np.empty(nx + 1, dtype=np.int64)
     cnt = np.empty(nx + 1, dtype=np.int64)
     nnz = 0
+    x_max = 0                                 # the largest |x| (a bound for every array)
     for t in range(nx):
         cnt[t] = nnz
         if xbuf[t] != 0:
             nzg[nnz] = t
             nnz += 1
+            x_max = max(x_max, abs(np.int64(xbuf[t])))
     cnt[nx] = nnz
+    # a product p gives increment 0 when it is 0 or, rounding half up, when -r_const <= p <
+    # r_const: a row whose |e * lr_mult| * x_max is below p_min changes nothing
+    p_min = 1 if stoch else max(r_const, 1)
     for k in range(n):
-        nin = n_in[k]
-        nused = n_in[k] * n_out[k]
         x0 = xoff[k]
-        for l in range(L):
-            lanes[l] = prng[k, l]
+        lanes = prng[k]
         for s in range(S):
-            # 1. one draw per lane (every lane, used synapse or not)
+            # 1. one xorshift32 draw per lane (every lane, used synapse or not)
             for l in range(L):
                 v = lanes[l]
-                v = (v ^ (v << np.uint64(13))) & np.uint64(0xFFFFFFFF)
-                v = v ^ (v >> np.uint64(17))
-                v = (v ^ (v << np.uint64(5))) & np.uint64(0xFFFFFFFF)
+                v = v ^ np.uint32(v << np.uint32(13))
+                v = v ^ np.uint32(v >> np.uint32(17))
+                v = v ^ np.uint32(v << np.uint32(5))
                 lanes[l] = v
-                rnd[l] = np.int64(v)
-            # increments of the lines with a non-zero x, by runs of lines sharing one row i
-            a0 = s * L
-            nt = 0
-            l0 = 0
-            while l0 < L:
-                a = a0 + l0
-                if a >= nused:
-                    break
-                i = a // nin
-                jlo = a - i * nin
-                l1 = min(L, l0 + nin - jlo, l0 + nused - a)
-                jhi = jlo + (l1 - l0)
+                rnd[l] = v
+            # 2-5. increment, read, add, write, run by run (lines sharing one row i); only lines
+            # whose mask bit is set and whose x is not 0 can change
+            hs = h[k, s]
+            fs = flags[k, s]
+            nonzero = 0                       # increments != 0 (the slot is not skipped)
+            changed = 0                       # transfer codes changed (the flags row is written)
+            for r in range(starts[k * S + s], starts[k * S + s + 1]):
+                l0, l1, i, jlo = runs[r, 0], runs[r, 1], runs[r, 2], runs[r, 3]
                 eim = np.int64(ebuf[eoff[k] + i]) * lr_mult
-                if eim != 0:
-                    # the non-zero inputs in [jlo, jhi) of this array: nzg[p_lo:p_hi] - x0
-                    p_lo = cnt[x0 + jlo]
-                    p_hi = cnt[x0 + jhi]
+                if abs(eim) * x_max >= p_min:
                     off = l0 - jlo - x0         # line of buffer position t is t + off
-                    if stoch:
-                        for p in range(p_lo, p_hi):
-                            t = nzg[p]
-                            v = rnd[t + off]
-                            r = ((v >> 16) << r_left) >> r_right
-                            d = min(max((np.int64(xbuf[t]) * eim + r) >> lr_shift, inc_lo), inc_hi)
-                            d = d if (v & 0xFFFF) < p16 else 0
-                            inc[t + off] = d
-                            touched[nt] = t + off
-                            nt += d != 0
-                    else:
-                        for p in range(p_lo, p_hi):
-                            t = nzg[p]
-                            v = rnd[t + off]
-                            d = min(max((np.int64(xbuf[t]) * eim + r_const) >> lr_shift, inc_lo), inc_hi)
-                            d = d if (v & 0xFFFF) < p16 else 0
-                            inc[t + off] = d
-                            touched[nt] = t + off
-                            nt += d != 0
-                l0 = l1
-            # 2. skip
-            if nt == 0:
-                if skip_zero:
-                    slots_skipped[k] += 1
-                else:
-                    fe_reads[k] += rows
-                    fe_writes[k] += rows
+                    nc = 0
+                    for p in range(cnt[x0 + jlo], cnt[x0 + jlo + l1 - l0]):
+                        l = nzg[p] + off
+                        cand[nc] = l
+                        nc += (rnd[l] & low16) < p16u
+                    for q in range(nc):
+                        l = cand[q]
+                        if stoch:
+                            r_ = ((np.int64(rnd[l]) >> 16) << r_left) >> r_right
+                        else:
+                            r_ = r_const
+                        d = min(max((np.int64(xbuf[l - off]) * eim + r_) >> lr_shift, inc_lo), inc_hi)
+                        old = hs[l]
+                        new = min(max(old + d, -mag_max), mag_max)
+                        hs[l] = new
+                        co = min((abs(old) + half) >> shift, code_max)
+                        cn = min((abs(new) + half) >> shift, code_max)
+                        # canonical code value: the sign only counts when the code magnitude is not 0
+                        flip = (co if old >= 0 else -co) != (cn if new >= 0 else -cn)
+                        fs[l] |= flip
+                        changed += flip
+                        nonzero += d != 0
+            # 6. counters: a slot whose increments are all 0 is skipped (skip_zero)
+            if nonzero == 0 and skip_zero:
+                slots_skipped[k] += 1
                 continue
-            # 3-5. read, add, write (only lines with a non-zero increment can change)
             fe_reads[k] += rows
             fe_writes[k] += rows
-            nchanged = 0
-            for t in range(nt):
-                l = touched[t]
-                old = h[k, s, l]
-                new = min(max(old + inc[l], -mag_max), mag_max)
-                inc[l] = 0
-                h[k, s, l] = new
-                co = min((abs(old) + half) >> shift, code_max)
-                cn = min((abs(new) + half) >> shift, code_max)
-                # canonical code value: the sign only counts when the code magnitude is not 0
-                if (co if old >= 0 else -co) != (cn if new >= 0 else -cn):
-                    flags[k, s, l] = True
-                    nchanged += 1
-            # 6. flags row
-            if nchanged:
-                fe_reads[k] += 1
+            if changed:
+                fe_reads[k] += 1              # flags row
                 fe_writes[k] += 1
-        for l in range(L):
-            prng[k, l] = lanes[l]
 
 
-if _HAVE_NUMBA:
-    _kernel_jit = numba.njit(cache=True, nogil=True)(_kernel)
-else:  # pragma: no cover
-    _kernel_jit = None
+_kernel_jit = njit(_kernel)
 
 
 class Updater:
@@ -181,6 +169,12 @@ class Updater:
         self._prm = None
         self._xoff = self._eoff = None
         self._layer_key = None
+        self._runs = slot_runs(state.n_in, state.n_out, g.slots, g.lines)
+
+    def _fits(self) -> bool:
+        """The compiled kernel runs on the engine's own dtypes."""
+        st = self.state
+        return self.compiled and st.h.dtype == np.int64 and st.prng.dtype == np.uint32
 
     def _params(self, cfg: UpdateConfig) -> np.ndarray:
         if cfg is not self._prm_key:
@@ -198,7 +192,7 @@ class Updater:
 
     def apply(self, x, e, cfg: UpdateConfig) -> None:
         st = self.state
-        if not self.compiled or st.h.dtype != np.int64:
+        if not self._fits():
             st.apply_sample(x, e, cfg)
             return
         x = self._int8(x, "x", st.n_in, self._max_in)
@@ -228,7 +222,7 @@ class Updater:
         if len(xq) < self._layer_need[0] or len(eq) < self._layer_need[1]:
             raise ValueError(f"xq / eq must have at least {self._layer_need[0]} / {self._layer_need[1]} "
                              f"entries (x_off[k] + n_in[k], e_off[k] + n_out[k]); got {len(xq)} / {len(eq)}")
-        if not self.compiled or st.h.dtype != np.int64:
+        if not self._fits():
             xi = np.arange(self._max_in)[None, :] + x_off[:, None]
             ei = np.arange(self._max_out)[None, :] + e_off[:, None]
             x = np.where(np.arange(self._max_in)[None, :] < st.n_in[:, None],
@@ -241,7 +235,7 @@ class Updater:
 
     def _run(self, xbuf, xoff, ebuf, eoff, cfg):
         st, c = self.state, self.state.counters
-        _kernel_jit(st.h, st.flags, st.prng, st.n_in, st.n_out, xbuf, xoff.astype(np.int64, copy=False),
+        _kernel_jit(st.h, st.flags, st.prng, *self._runs, xbuf, xoff.astype(np.int64, copy=False),
                     ebuf, eoff.astype(np.int64, copy=False), self._params(cfg),
                     c.fe_reads, c.fe_writes, c.slots_skipped, c.samples, st.samples_since_transfer)
 
@@ -255,9 +249,11 @@ def apply_sample(state: EngineState, x, e, cfg: UpdateConfig, force_numpy: bool 
 
 
 def _transfer_kernel(h, flags, n_in, n_out, change_aware, code_round, mag_width, code_bits,
-                     level, pending, writes, fe_reads, fe_writes, xfer_programmed, xfer_skipped,
+                     cand, sign, mag, fe_reads, fe_writes, xfer_programmed, xfer_skipped,
                      mr_resets, mr_sets):
-    """EngineState.transfer without verify, with a lazy programmer's (level, pending, writes)."""
+    """The digital side of EngineState.transfer without verify: flags and counters, and the
+    plan of the analogue side: ``cand`` (the synapses to program), ``sign`` and ``mag`` (the
+    transfer code of every synapse, :meth:`~hymem.engine.EngineState.codes`)."""
     n, S, L = h.shape
     shift = mag_width - code_bits
     code_max = (1 << code_bits) - 1
@@ -267,6 +263,13 @@ def _transfer_kernel(h, flags, n_in, n_out, change_aware, code_round, mag_width,
     for k in range(n):
         nused = n_in[k] * n_out[k]
         for s in range(S):
+            for l in range(L):                # the code of every synapse, used or not
+                v = h[k, s, l]
+                m = v if v >= 0 else -v
+                cm = min((m + half) >> shift, code_max) if code_round else m >> shift
+                mag[k, s, l] = cm
+                sign[k, s, l] = v < 0 and cm != 0
+                cand[k, s, l] = False
             a0 = s * L
             if a0 >= nused:
                 continue                      # no used synapse: slot not visited
@@ -282,24 +285,8 @@ def _transfer_kernel(h, flags, n_in, n_out, change_aware, code_round, mag_width,
                     xfer_skipped[k] += 1
                     continue
                 ncand += 1
-                v = h[k, s, l]
-                m = v if v >= 0 else -v
-                if code_round:
-                    cm = min((m + half) >> shift, code_max)
-                else:
-                    cm = m >> shift
-                # RESET of G+ and G- (level 0), then the SET of the code's device
-                level[2 * s, k, l] = 0
-                level[2 * s + 1, k, l] = 0
-                pending[2 * s, k, l] = True
-                pending[2 * s + 1, k, l] = True
-                writes[2 * s, k, l] += 1
-                writes[2 * s + 1, k, l] += 1
-                if cm != 0:
-                    row = 2 * s + (1 if v < 0 else 0)
-                    level[row, k, l] = cm
-                    writes[row, k, l] += 1
-                    nset += 1
+                cand[k, s, l] = True
+                nset += mag[k, s, l] != 0
                 if change_aware:
                     flags[k, s, l] = False     # no verify: every candidate succeeds
             if ncand == 0:
@@ -315,70 +302,65 @@ def _transfer_kernel(h, flags, n_in, n_out, change_aware, code_round, mag_width,
                 fe_writes[k] += 1             # flag row written with the cleared flags
 
 
-if _HAVE_NUMBA:
-    _transfer_jit = numba.njit(cache=True, nogil=True)(_transfer_kernel)
-else:  # pragma: no cover
-    _transfer_jit = None
+_transfer_jit = njit(_transfer_kernel)
 
 
 def transfer(state: EngineState, cfg, programmer, force_numpy: bool = False) -> None:
     """``state.transfer(cfg, programmer)``, fused and compiled when it can be.
 
-    The fused path needs numba, no verify (``cfg.verify_max == 0``: then nothing the programmer
-    does feeds back into the digital state) and a programmer that exposes its lazy state through
-    ``lazy_program_state()`` -> ``(level, pending, writes)``, each ``(2 * slots, n, lines)``
-    (:class:`hymem.programmer.StatisticalProgrammer`). It leaves the engine and the programmer
-    exactly as the protocol calls would (``tb/test_fastengine.py``). Otherwise the engine's own
-    transfer runs.
+    Without verify (``cfg.verify_max == 0``) nothing the programmer does feeds back into the
+    digital state, so the digital side runs in one compiled pass and the analogue side in one
+    call, ``programmer.program_transfer(cand, sign, mag)`` for every slot at once (each
+    ``(n, slots, lines)``: the synapses to program and the transfer code of every synapse). A
+    programmer offers it when that leaves it as the slot-by-slot calls of
+    :meth:`~hymem.engine.EngineState.transfer` would (:func:`hymem.engine.program_by_protocol`;
+    :class:`hymem.programmer.StatisticalProgrammer`, and the device physics with keyed
+    devices, whose draws do not depend on the order of the operations). Otherwise, or with
+    verify, or without numba, the engine's own transfer runs. ``tb/test_fastengine.py``
+    checks that both leave the engine and the programmer the same.
     """
-    lazy = getattr(programmer, "lazy_program_state", None)
-    if force_numpy or _transfer_jit is None or cfg.verify_max != 0 or lazy is None \
+    bulk = getattr(programmer, "program_transfer", None)
+    if force_numpy or _transfer_jit is None or cfg.verify_max != 0 or bulk is None \
             or state.h.dtype != np.int64:
         state.transfer(cfg, programmer)
         return
-    level, pending, writes = lazy()
     g, c = state.geom, state.counters
     c.transfers += 1
     state.samples_since_transfer[:] = 0
+    cand = np.empty(state.h.shape, dtype=bool)
+    sign = np.empty(state.h.shape, dtype=bool)
+    mag = np.empty(state.h.shape, dtype=np.int8)
     _transfer_jit(state.h, state.flags, state.n_in, state.n_out, bool(cfg.change_aware),
                   bool(cfg.code_round), np.int64(g.mag_width), np.int64(g.code_bits),
-                  level, pending, writes, c.fe_reads, c.fe_writes, c.xfer_programmed,
+                  cand, sign, mag, c.fe_reads, c.fe_writes, c.xfer_programmed,
                   c.xfer_skipped, c.mr_resets, c.mr_sets)
+    bulk(cand, sign, mag)
 
 
 # ------------------------------------------------------------------- weight read-out
 
 
-def _weights_kernel(codes, syn, w_dst, scale, w):
-    S2, L = codes.shape[1], codes.shape[2]
-    SL = (S2 // 2) * L
-    for idx in range(syn.size):
-        a = syn[idx]
-        k = a // SL
-        r = a - k * SL
-        s = r // L
-        l = r - s * L
-        d = np.int16(codes[k, 2 * s, l]) - np.int16(codes[k, 2 * s + 1, l])
-        w[w_dst[idx]] = np.float32(d) * scale
+def _weights_kernel(codes, gp, lines, w_dst, scale, w):
+    for i in range(gp.size):
+        d = np.int16(codes[gp[i]]) - np.int16(codes[gp[i] + lines])
+        w[w_dst[i]] = np.float32(d) * scale
 
 
-if _HAVE_NUMBA:
-    _weights_jit = numba.njit(cache=True, nogil=True)(_weights_kernel)
-else:  # pragma: no cover
-    _weights_jit = None
+_weights_jit = njit(_weights_kernel)
 
 
-def weights_from_adc(codes: np.ndarray, syn: np.ndarray, w_dst: np.ndarray, scale, shape,
+def weights_from_adc(codes: np.ndarray, gp: np.ndarray, w_dst: np.ndarray, scale, shape,
                      force_numpy: bool = False) -> np.ndarray:
-    """Layer weight matrix ``shape`` from ADC codes ``(n, 2S, L)``: synapse ``syn[i]`` (flat index
-    into ``(n, S, L)``) gives ``w.flat[w_dst[i]] = float32(code(G+) - code(G-)) * float32(scale)``;
-    entries no synapse maps to are 0."""
+    """Layer weight matrix ``shape`` from ADC codes ``(n, 2S, L)``: the synapse whose G+ is the
+    code at flat index ``gp[i]`` (its G- is ``L`` further) gives ``w.flat[w_dst[i]] =
+    float32(code(G+) - code(G-)) * float32(scale)``; entries no synapse maps to are 0
+    (:attr:`hymem.reference.Tiling.adc_gplus`)."""
     scale = np.float32(scale)
-    if _weights_jit is None or force_numpy:
-        diff = codes[:, 0::2, :].astype(np.int16) - codes[:, 1::2, :].astype(np.int16)
-        w = np.zeros(int(np.prod(shape)), dtype=np.float32)
-        w[w_dst] = diff.reshape(-1)[syn]
-        return (w * scale).reshape(shape)
+    flat = np.ascontiguousarray(codes).reshape(-1)
+    lines = codes.shape[-1]
     w = np.zeros(int(np.prod(shape)), dtype=np.float32)
-    _weights_jit(np.ascontiguousarray(codes), syn, w_dst, scale, w)
+    if _weights_jit is None or force_numpy:
+        w[w_dst] = flat[gp].astype(np.int16) - flat[gp + lines].astype(np.int16)
+        return (w * scale).reshape(shape)
+    _weights_jit(flat, gp, lines, w_dst, scale, w)
     return w.reshape(shape)

@@ -469,16 +469,10 @@ class HybridArray:
         """DAC-free transfer: the slot's MSB rows are pulsed towards '0' on every line; the
         charge of the cells that switch sets V_TL, hence the compliance of the selected
         memristors on the lines in the mask."""
-        tp = self.transfer
         fe = self.fe
         rows = self._msb_rows[a.slot]                       # (U,)
-        sel = (rows[:, None], self._all[None, :])           # (U, L)
-        holds1 = fe.bits[sel] ^ fe.read_flip[sel]
-        window = fe._window(sel)
-        t_sw = fe.switch_times_s(sel, tp.fecap_v)
-        switched = holds1 & (t_sw <= w_ns * 1e-9)
-        i_cc = dv.transfer_compliance_ua(switched.T, window.T, tp)   # (L,)
-        fe.apply(sel, t_sw, w_ns * 1e-9, False, tp.fecap_v)
+        i_cc, _ = dv.transfer_pulse(fe, (rows[:, None], self._all[None, :]), self.transfer,
+                                    w_ns * 1e-9)            # (L,)
         ncell = rows.size * self.L
         fe.ops["read"] += ncell
         self._xfer_fe_e = ncell * fe.params.energy_write_j
@@ -1209,6 +1203,9 @@ class ArrayProgrammer:
         if self.vfy_lo.shape != (top,) or self.vfy_hi.shape != (top,):
             raise ValueError(f"verify_windows must be two arrays of {top} ADC codes")
         self.counts = {"reset": 0, "transfer_set": 0, "code_set": 0, "verify_read": 0}
+        self._units = dv.code_units(np.arange(top), self.transfer.units)   # code -> (U,) bits
+        #: RESET + SET pulses each memristor has received, (n, 2S, L) (the endurance figure)
+        self.writes = np.zeros((self.n, geom.memristor_rows, geom.lines), dtype=np.int64)
 
     def _sel(self, slot: int, pol, mask, name: str = "mask"):
         S, L = self.geom.slots, self.geom.lines
@@ -1226,33 +1223,68 @@ class ArrayProgrammer:
         sel, k, _ = self._sel(slot, pol, mask)
         if len(k):
             self.mr.reset(sel)
+        self.writes[sel] += 1
         self.counts["reset"] += len(k)
 
     def transfer_set(self, slot, pol, mask, code_mag) -> None:
         sel, k, l = self._sel(slot, pol, mask)
-        cm = np.asarray(code_mag)
-        units = dv.code_units(cm, self.transfer.units)            # (n, L, U)
-        msb = self.msb
-        s = (slice(None), int(slot))                              # (n, U, L) view
-        msb.bits[s] = np.moveaxis(units, -1, 1)
-        bits = msb.bits[s]
-        window = msb._window(s)
-        t_sw = msb.switch_times_s(s, self.transfer.fecap_v)
-        switched = (bits ^ msb.read_flip[s]) & (t_sw <= self.transfer.pulse_s)
-        i_cc = dv.transfer_compliance_ua(np.moveaxis(switched, 1, -1), np.moveaxis(window, 1, -1),
-                                         self.transfer)           # (n, L)
-        sw = msb.apply(s, t_sw, self.transfer.pulse_s, False, self.transfer.fecap_v)
-        msb.bits[s] = np.moveaxis(units, -1, 1)     # rewritten by the controller:
-        msb.cycles[s] += 0.5 * sw                   # the switched units switch back
+        i_cc = self._transfer_pulse(np.array([int(slot)]), np.asarray(code_mag)[:, None, :])
         if len(k):
-            self.mr.set_compliance(sel, i_cc[k, l])
+            self.mr.set_compliance(sel, i_cc[k, 0, l])
+        self.writes[sel] += 1
         self.counts["transfer_set"] += len(k)
+
+    def _transfer_pulse(self, slots: np.ndarray, code_mag: np.ndarray) -> np.ndarray:
+        """The transfer pulse on the MSB units of ``slots`` of every array: the units hold the
+        codes' bits (``code_mag``: ``(n, len(slots), L)``, every line), the 3.5 V / 10 us pulse
+        switches those holding '1', their charge sets V_TL and so the compliance current,
+        returned ``(n, len(slots), L)`` uA; then the units are rewritten. ``slots`` increasing;
+        the switching times are drawn slot by slot."""
+        msb = self.msb
+        contiguous = slots[-1] - slots[0] == len(slots) - 1
+        sel = (slice(None), slice(slots[0], slots[-1] + 1) if contiguous else slots)   # (n, s, U, L)
+        units = np.moveaxis(self._units[code_mag], -1, -2)     # the codes' bits, (n, s, U, L)
+        msb.bits[sel] = units
+        # the switching times of one slot's pulse after the other
+        draws = msb.rng.standard_exponential((len(slots), self.n) + units.shape[2:]).swapaxes(0, 1)
+        i_cc, sw = dv.transfer_pulse(msb, sel, self.transfer, draws=draws)
+        msb.bits[sel] = units                       # rewritten by the controller:
+        msb.cycles[sel] += 0.5 * sw                 # the switched units switch back
+        return i_cc
+
+    def program_transfer(self, cand, sign, mag) -> None:
+        """A whole transfer without verify, every slot at once (each ``(n, S, L)``: the
+        synapses to program, every synapse's transfer code; :func:`hymem.fastengine.transfer`):
+        the RESETs of both devices of every candidate, the transfer pulse of every slot with a
+        SET, then the SETs. With keyed devices this gives exactly what the slot-by-slot calls
+        give (:func:`hymem.engine.program_by_protocol`): every device gets the same operations
+        in the same order, and the switching times are drawn slot by slot; without keys the
+        values differ (one generator, another order of draws) but not their statistics."""
+        n, S, L = cand.shape
+        reset = np.repeat(cand, 2, axis=1)                 # (n, 2S, L): G+ and G- of each
+        nreset = int(np.count_nonzero(reset))
+        if not nreset:
+            return
+        self.mr.reset(reset)
+        self.writes += reset
+        self.counts["reset"] += nreset
+        setm = cand & (mag != 0)
+        slots = np.flatnonzero(setm.any(axis=(0, 2)))
+        if not len(slots):
+            return
+        i_cc = np.zeros((n, S, L))
+        i_cc[:, slots] = self._transfer_pulse(slots, mag[:, slots])
+        target = np.stack((setm & ~sign, setm & sign), axis=2).reshape(n, 2 * S, L)
+        self.mr.set_compliance(target, np.repeat(i_cc, 2, axis=1)[target])
+        self.writes += target
+        self.counts["transfer_set"] += int(np.count_nonzero(target))
 
     def code_set(self, slot, pol, mask, code_mag) -> None:
         sel, k, l = self._sel(slot, pol, mask)
         if len(k):
             cm = np.asarray(code_mag)[k, l]
             self.mr.set_compliance(sel, dv.code_set_compliance_ua(cm, self.transfer))
+        self.writes[sel] += 1
         self.counts["code_set"] += len(k)
 
     def read_codes(self, slot, mask) -> tuple[np.ndarray, np.ndarray]:
@@ -1286,8 +1318,11 @@ class ArrayProgrammer:
         g = self.geom
         return self.mr.conductance_us().reshape(self.n, g.slots, 2, g.lines)
 
+    def read_adc(self, rng: np.random.Generator | None = None) -> np.ndarray:
+        """ADC codes of every memristor as the host reads them (read noise + ADC), (n, 2S, L)."""
+        return self.adc.convert(self.mr.read_us(None, rng=rng))
+
     def read_conductances_us(self, rng: np.random.Generator | None = None) -> np.ndarray:
         """Conductances as the host reads them: read noise + ADC, (n, S, 2, L) uS."""
         g = self.geom
-        codes = self.adc.convert(self.mr.read_us(None, rng=rng))
-        return (codes * self.adc.lsb_us).reshape(self.n, g.slots, 2, g.lines)
+        return (self.read_adc(rng) * self.adc.lsb_us).reshape(self.n, g.slots, 2, g.lines)

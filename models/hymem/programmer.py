@@ -36,7 +36,8 @@ from typing import Callable, Protocol
 import numpy as np
 
 from . import published
-from .engine import Geometry, Programmer
+from .engine import Geometry, Programmer, program_by_protocol
+from .jit import njit
 
 #: ADC of the macro (docs/macro_port.md): 8 bits, 0.5 uS per code.
 ADC_LSB_US = 0.5
@@ -120,7 +121,7 @@ class StatisticalProgrammer:
         self.sigma[0] = stats.reset_sigma_us
         self.z_d2d = (rng.standard_normal(shape, dtype=np.float32) if stats.variability
                       else np.zeros(shape, dtype=np.float32))
-        self.writes = np.zeros(shape, dtype=np.int64)
+        self.writes = np.zeros(shape, dtype=np.int32)    # pulses per device (int32: 2e9 > any run)
         self.vfy_lo, self.vfy_hi = verify_windows(stats.level_mean_us)
         # Conductances are drawn lazily: an operation records the level it programs and marks
         # the device; the draw happens at the next read of that device. Only the last
@@ -161,11 +162,15 @@ class StatisticalProgrammer:
 
     # -- read-out and wear
 
-    def lazy_program_state(self):
-        """``(level, pending, writes)``, each ``(2 * slots, n, lines)``: the level each device was
-        last programmed to, whether that has not been drawn yet, and its pulse count. The fused
-        transfer (:func:`hymem.fastengine.transfer`) updates them as the protocol calls would."""
-        return self.level, self.pending, self.writes
+    def program_transfer(self, cand, sign, mag):
+        """The analogue side of a whole transfer without verify, every slot at once (each
+        ``(n, slots, lines)``: the synapses to program, every synapse's transfer code): the
+        same as the slot-by-slot calls (:func:`hymem.engine.program_by_protocol`), which only
+        record levels, so their order does not matter (:func:`hymem.fastengine.transfer`)."""
+        if _program_jit is None:
+            program_by_protocol(self, cand, sign, mag)
+            return
+        _program_jit(cand, sign, mag, self.level, self.pending, self.writes)
 
     def read_adc(self) -> np.ndarray:
         g = self.g_us
@@ -247,6 +252,25 @@ class StatisticalProgrammer:
 # ------------------------------------------------------------- compiled helpers (optional)
 
 
+def _program_kernel(cand, sign, mag, level, pending, writes):
+    """:meth:`StatisticalProgrammer.program_transfer`: per candidate, RESET of both devices
+    (level 0), then the SET of its code's device."""
+    n, S, L = cand.shape
+    for s in range(S):                        # the devices' layout is (2S, n, L)
+        for k in range(n):
+            for l in range(L):
+                if cand[k, s, l]:
+                    for row in (2 * s, 2 * s + 1):
+                        level[row, k, l] = 0
+                        pending[row, k, l] = True
+                        writes[row, k, l] += 1
+                    cm = mag[k, s, l]
+                    if cm != 0:
+                        row = 2 * s + (1 if sign[k, s, l] else 0)
+                        level[row, k, l] = cm
+                        writes[row, k, l] += 1
+
+
 def _materialize_kernel(level, pending, z_d2d, z, dense, variability, mean, sigma, a, b, g):
     """The NumPy branch of ``g_us`` in one pass: same float32 operations, same order."""
     R, n, L = level.shape
@@ -281,15 +305,9 @@ def _adc_kernel(g, out):
                 out[k, r, l] = 0 if v < 0 else (255 if v > 255 else np.uint8(v))
 
 
-try:
-    from .fastengine import _HAVE_NUMBA, numba
-except ImportError:  # pragma: no cover
-    _HAVE_NUMBA, numba = False, None
-if _HAVE_NUMBA:
-    _materialize_jit = numba.njit(cache=True, nogil=True)(_materialize_kernel)
-    _adc_jit = numba.njit(cache=True, nogil=True)(_adc_kernel)
-else:  # pragma: no cover
-    _materialize_jit = _adc_jit = None
+_program_jit = njit(_program_kernel)
+_materialize_jit = njit(_materialize_kernel)
+_adc_jit = njit(_adc_kernel)
 
 
 def statistical_factory(stats: LevelStats = LevelStats()) -> ProgrammerFactory:
@@ -316,43 +334,40 @@ class PhysicalProgrammer:
 
         self._p = ArrayProgrammer(n, geom, rng=rng, **kw)
         self.n, self.geom = n, geom
-        self.writes = np.zeros((n, geom.memristor_rows, geom.lines), dtype=np.int64)
 
     @property
     def model(self):
         """The :class:`hymem.macro.ArrayProgrammer` underneath (its device banks)."""
         return self._p
 
-    def _count(self, slot, pol, mask):
-        k, l = np.nonzero(np.asarray(mask, dtype=bool))
-        self.writes[k, 2 * slot + np.asarray(pol, dtype=bool)[k, l].astype(np.int64), l] += 1
-
     def reset(self, slot, pol, mask):
-        self._count(slot, pol, mask)
         self._p.reset(slot, pol, mask)
 
     def transfer_set(self, slot, pol, mask, code_mag):
-        self._count(slot, pol, mask)
         self._p.transfer_set(slot, pol, mask, code_mag)
 
     def code_set(self, slot, pol, mask, code_mag):
-        self._count(slot, pol, mask)
         self._p.code_set(slot, pol, mask, code_mag)
 
     def verify(self, slot, mask, pol, code_mag):
         return self._p.verify(slot, mask, pol, code_mag)
 
+    @property
+    def program_transfer(self):
+        """A whole transfer in one call (:meth:`hymem.macro.ArrayProgrammer.program_transfer`),
+        offered only with keyed devices: only then is it identical to the slot-by-slot calls
+        (:func:`hymem.fastengine.transfer` uses it when it is not None)."""
+        return None if self._p.keys is None else self._p.program_transfer
+
     def read_adc(self) -> np.ndarray:
         """ADC codes ``(n, 2 * slots, lines)`` of every device, read with noise."""
-        g = self._p.read_conductances_us()                     # (n, S, 2, L), ADC-quantized
-        codes = np.round(g / self._p.adc.lsb_us).astype(np.uint8)
-        return np.ascontiguousarray(codes.reshape(self.n, self.geom.memristor_rows, self.geom.lines))
+        return self._p.read_adc().astype(np.uint8, copy=False)
 
     def conductances_us(self) -> np.ndarray:
         return self._p.conductances().reshape(self.n, self.geom.memristor_rows, self.geom.lines)
 
     def device_writes(self) -> np.ndarray:
-        return self.writes
+        return self._p.writes
 
 
 def physical_factory(*, keyed: bool = False, **kw):

@@ -14,10 +14,7 @@ import math
 
 import numpy as np
 
-try:
-    from .fastengine import numba, _HAVE_NUMBA
-except ImportError:  # pragma: no cover
-    numba, _HAVE_NUMBA = None, False
+from .jit import HAVE_NUMBA as _HAVE_NUMBA, numba
 
 Q_MAX = 127
 

@@ -244,6 +244,9 @@ class Tiling:
             syn.append(k * S * L + a)            # flat index into (n, S, L)
         self.w_dst = np.concatenate(w_dst)
         self.syn = np.concatenate(syn)
+        #: flat index of each synapse's G+ in its arrays' memristor codes (n, 2S, L): synapse
+        #: (k, s, l) has G+ at row 2s, G- one row (L codes) further
+        self.adc_gplus = 2 * self.syn - self.syn % L
         self.x_off = np.array([t.col0 for t in self.tiles], dtype=np.int64)
         self.e_off = np.array([t.row0 for t in self.tiles], dtype=np.int64)
 
@@ -348,7 +351,7 @@ class HybridLayer:
         """Float weights of this layer from the ADC codes of its arrays' memristor rows
         (``(tiles, 2 * slots, lines)``), e.g. read out of the co-simulated RTL."""
         t = self.tiling
-        return fastengine.weights_from_adc(np.asarray(codes, dtype=np.uint8), t.syn, t.w_dst,
+        return fastengine.weights_from_adc(np.asarray(codes, dtype=np.uint8), t.adc_gplus, t.w_dst,
                                            self.adc_to_w, (self.n_out, self.n_in),
                                            self.force_numpy)
 
