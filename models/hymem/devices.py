@@ -151,6 +151,14 @@ def keyed_normal(keys: np.ndarray, stream: int, count) -> np.ndarray:
         return _keyed_gauss(keys, s1, s2, count)
 
 
+@jitable
+def adc_code(g_us, lsb_us, max_code):
+    """The read-out ADC's code of a conductance (the one definition; ``hymem.macro.AdcParams``
+    holds the parameters): round half up of ``g_us / lsb_us``, clamped to ``0..max_code``.
+    Element-wise on arrays; a float (cast it) on scalars in compiled kernels."""
+    return np.minimum(np.maximum(np.floor(g_us / lsb_us + 0.5), 0.0), max_code)
+
+
 # keyed streams (never reuse a number for another draw)
 _K_SET, _K_RESET, _K_RELAX, _K_FORM_TAU, _K_LIFE, _K_FAILS_HIGH = 1, 2, 3, 4, 5, 6
 _K_PROGRAM, _K_READ, _K_FORM_HIT, _K_FORM_G = 7, 8, 9, 10

@@ -98,9 +98,11 @@ class AdcParams:
         return self.max_code * self.lsb_us
 
     def convert(self, g_us) -> np.ndarray:
-        """Conductance (uS) -> ADC code: clamp(round(G / lsb), 0, max)."""
+        """Conductance (uS) -> ADC code: round half up of G / lsb, clamped to 0..max
+        (:func:`hymem.devices.adc_code`, the one definition)."""
         dt = np.uint8 if self.bits <= 8 else np.uint16
-        return np.clip(np.rint(np.asarray(g_us) / self.lsb_us), 0, self.max_code).astype(dt)
+        return dv.adc_code(np.asarray(g_us, dtype=np.float64), self.lsb_us,
+                           float(self.max_code)).astype(dt)
 
 
 #: Row-level operations counted by HybridArray (``counts``, ``energy_j``).
@@ -1130,15 +1132,19 @@ def waveform(op: str, *, L: int = 128, row: int = 0, slot: int = 0, pol=None, ma
 
 
 def default_verify_windows(memristor: dv.MemristorParams | None = None,
-                           adc: AdcParams | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Verify windows (vfy_lo, vfy_hi) in ADC codes per code magnitude 0..7.
+                           adc: AdcParams | None = None,
+                           level_mean_us=None) -> tuple[np.ndarray, np.ndarray]:
+    """Verify windows (vfy_lo, vfy_hi) in ADC codes per code magnitude 0..7: the one
+    definition (the reference's programmers and the controller's reset values use it).
 
     Our choice (not published): each level's window runs between the midpoints to its
-    neighbouring published level means; level 0 starts at code 0, level 7 ends at full scale.
+    neighbouring level means (``level_mean_us``, default the memristor parameters' published
+    ones); level 0 starts at code 0, level 7 ends at full scale.
     """
-    p = memristor or dv.MemristorParams()
     a = adc or AdcParams()
-    m = np.asarray(p.level_mean_us, dtype=float)
+    if level_mean_us is None:
+        level_mean_us = (memristor or dv.MemristorParams()).level_mean_us
+    m = np.asarray(level_mean_us, dtype=float)
     mid = (m[1:] + m[:-1]) / 2
     lo = np.concatenate(([0.0], mid)) / a.lsb_us
     hi = np.concatenate((mid, [a.full_scale_us])) / a.lsb_us
