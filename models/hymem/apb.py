@@ -188,9 +188,15 @@ class ApbBurstMaster:
             if int(self.m.tout_q.value):
                 i = int(self.m.err_idx_q.value)
                 raise TimeoutError(f"APB burst: operation {i} ({ops[i]!r}) timed out")
-            text = self.m.rdata_v._handle.get_signal_val_binstr()
-            n = len(text) // 32
-            vals = [int(text[(n - 1 - i) * 32:(n - i) * 32], 2) for i in range(len(ops))]
+            reads = [i for i, op in enumerate(ops) if op[0] == "r"]
+            vals = [0] * len(ops)
+            if len(reads) == 1:                 # the last read's register: 32 bits to fetch
+                vals[reads[0]] = int(self.m.rdata_last_q.value)
+            elif reads:
+                text = self.m.rdata_v._handle.get_signal_val_binstr()
+                n = len(text) // 32
+                for i in reads:
+                    vals[i] = int(text[(n - 1 - i) * 32:(n - i) * 32], 2)
             if int(self.m.err_q.value):
                 i = int(self.m.err_idx_q.value)
                 op = ops[i]

@@ -15,7 +15,8 @@
 //   [13:2]    PADDR
 //   [45:14]   PWDATA
 //   [49:46]   PSTRB
-// Read data: rdata_v[i*32 +: 32] (0 for writes).
+// Read data: rdata_v[i*32 +: 32] (0 for writes); rdata_last_q: the last read's data (a list
+// with one read needs only that).
 `default_nettype none
 
 module hymem_apb_burst #(
@@ -46,6 +47,7 @@ module hymem_apb_burst #(
   logic [7:0]           go     /*verilator public_flat_rw*/;
   // read by Python
   logic [Depth*32-1:0]  rdata_v   /*verilator public_flat_rw*/;
+  logic [31:0]          rdata_last_q /*verilator public_flat_rw*/;
   logic [31:0]          done_q    /*verilator public_flat_rw*/;
   logic                 err_q     /*verilator public_flat_rw*/;
   logic                 tout_q    /*verilator public_flat_rw*/;
@@ -110,6 +112,7 @@ module hymem_apb_burst #(
             penable_o <= 1'b1;         // the access phase
           end else if (pready_i) begin
             rdata_v[idx_q * 32 +: 32] <= pwrite_o ? 32'd0 : prdata_i;
+            if (!pwrite_o) rdata_last_q <= prdata_i;
             cnt_q <= '0;
             if (pslverr_i || idx_q + 1'b1 == n_ops) begin
               psel_o    <= 1'b0;
