@@ -70,14 +70,17 @@ class CosimConfig:
     time_budget_s: float = 300.0
     t0: float = 0.0
     seed: int = 1
+    # the operating point of `make sim` (docs/bench/cosim.md, "Choosing make sim's operating
+    # point"): a transfer every 10 samples, change-aware and rounded (the controller's
+    # improved modes), learning rate 0.1 decaying by 0.8 per epoch (the host's schedule)
     k: int = 10
     p: float = 0.5
     lr: float = 0.1
-    transfer: str = "truncate"
-    skip_unchanged: bool = False
+    transfer: str = "round"
+    skip_unchanged: bool = True
     verify_retries: int = 0
     stochastic_rounding: bool = False
-    lr_decay: float = 1.0            # learning rate of epoch e: lr * lr_decay**e
+    lr_decay: float = 0.8            # learning rate of epoch e: lr * lr_decay**e
     progress_every: int = 100        # 0: no progress bar
     json_out: str = ""
     plan_out: str = ""               # where the run writes its plan (epochs) once decided
