@@ -25,7 +25,8 @@ export WAVES
 help: ## list the targets
 	@echo "hymem make targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
-	@echo "variables: SIM=all|icarus|verilator SEED=N SAMPLES=N SIM_ARGS=... JOBS=N TESTS=path WAVES=1"
+	@echo "variables: SIM=all|icarus|verilator SEED=N BUDGET=s EPOCHS=N SAMPLES=N SIM_ARGS=... JOBS=N"
+	@echo "           TESTS=path WAVES=1"
 	@echo "           PYTEST_ARGS=... BENCH_ARGS=... COSIM_BENCH_ARGS=..."
 
 $(STAMP): pyproject.toml
@@ -36,12 +37,15 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create .venv and install hymem with its dependencies
 
 SIM_ONE   = $(if $(filter all,$(SIM)),verilator,$(SIM))
-# Icarus co-simulates about 7x slower than Verilator: its default run is shorter
-SAMPLES   ?= $(if $(filter icarus,$(SIM_ONE)),150,1000)
+SAMPLES   ?=#            make sim: train exactly N samples (default: whole epochs)
+EPOCHS    ?=#            make sim: train N epochs (default: as many as fit in BUDGET)
+BUDGET    ?= 300#        make sim: wall-time budget in seconds (default 5 minutes)
 
-sim: $(STAMP) ## the main job: train digits 64-16-10 through the RTL (hymem cosim) on SIM (default verilator)
-	$(VENV)/bin/hymem cosim --sim $(SIM_ONE) --samples $(SAMPLES) $(if $(SEED),--seed $(SEED)) \
-	  $(if $(filter 1,$(WAVES)),--waves) --json build/cosim-$(SIM_ONE).json $(SIM_ARGS)
+sim: $(STAMP) ## the main job: train digits 64-16-10 through the RTL (hymem cosim) on SIM (default verilator) for BUDGET s, beside float and the emulated host
+	$(VENV)/bin/hymem cosim --sim $(SIM_ONE) --time-budget $(BUDGET) \
+	  $(if $(SAMPLES),--samples $(SAMPLES)) $(if $(EPOCHS),--epochs $(EPOCHS)) \
+	  $(if $(SEED),--seed $(SEED)) $(if $(filter 1,$(WAVES)),--waves) \
+	  --json build/cosim-$(SIM_ONE).json $(SIM_ARGS)
 
 demo: $(STAMP) ## the RTL primitives' demo (PRNG, MSB extraction, saturating adder) on SIM
 	$(VENV)/bin/hymem demo --sim $(SIM_ONE) $(if $(SEED),--seed $(SEED))

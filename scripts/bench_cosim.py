@@ -4,7 +4,16 @@
     .venv/bin/python scripts/bench_cosim.py [--parts update,xfer,trace] [--sims icarus,verilator]
                                             [--repeats N] [--quick] [--json FILE] [--profile DIR]
 
-Three parts (docs/bench/cosim.md has the results and how to read them):
+Five parts (docs/bench/cosim.md has the results and how to read them):
+
+main    Training samples per second of the main job's network (`make sim`: digits
+        64-16-10 on two hymem_top, transaction-level macro model, APB access lists) through
+        `hymem cosim`, on each simulator, interleaved repeats; the state is checked after
+        every sample as in `make sim`.
+soak    Long runs through the RTL with the state matched after every sample: 10 epochs of
+        digits 64-16-10, of wine 13-16-3 and of a csv file (iris, 4 features, 3 classes,
+        written from scikit-learn's bundled copy as a user's file would be), each beside
+        float on the same samples and the emulated host (hymem.cosim.main_job). Verilator.
 
 update  Samples per second of the co-simulated update of a full default array (1,024
         synapses: a 64 x 16 tile, p = 0.2, the published update) through
@@ -55,7 +64,7 @@ XFER_HARNESS = ROOT / "tb" / "hymem_xfer_engine" / "tb_hymem_xfer_engine.sv"
 UPDATE_PARAMS = dict(Lines=128, Slots=8, MagWidth=9, CodeBits=3, FecapRows=128, XDepth=256,
                      EDepth=128)
 XFER_PARAMS = dict(Lines=128, Slots=8, MagWidth=9, CodeBits=3, FecapRows=128)
-PARTS = ("update", "xfer", "trace")
+PARTS = ("main", "update", "xfer", "trace", "soak")
 SIMS = ("icarus", "verilator")
 TIMINGS = ("fast", "nominal")
 #: builds timed per simulator: "regression" is the tests' build (cocotb's Verilator runner
@@ -440,6 +449,110 @@ def print_xfer(data, log):
                "macro wake-ups", "load (1 min)"], rows))
 
 
+# ------------------------------------------------------------------ main job and soak
+
+#: samples per timed run of the main part (Icarus is about 7x slower)
+MAIN_SAMPLES = {"verilator": 600, "icarus": 100}
+
+
+def bench_main(sims, repeats, quick, log) -> dict:
+    """Samples/s of `make sim`'s network (CosimConfig defaults), interleaved repeats."""
+    from hymem import cosim
+
+    runs = {sim: [] for sim in sims}
+    for rep in range(repeats):
+        for sim in sims:
+            n = MAIN_SAMPLES[sim] // (3 if quick else 1)
+            cfg = cosim.CosimConfig(samples=n, seed=1 + rep, progress_every=0)
+            t = time.perf_counter()
+            res = cosim.run(cfg, sim, run_name=f"bench-main-{sim}-{rep}")
+            wall = time.perf_counter() - t
+            row = dict(samples=n, samples_per_s=res["samples_per_s"], wall_s=wall,
+                       state_match=res["state_match"], sim_time_us=res["sim_time_us"],
+                       macro_model=res["macro_model"], bus_bursts=res["bus_bursts"],
+                       bus_ops=res["bus_ops"], load=load())
+            runs[sim].append(row)
+            log(f"  {sim} repeat {rep + 1}: {n} samples, {row['samples_per_s']:.1f} samples/s, "
+                f"state match {row['state_match']}, load {row['load']}")
+    return runs
+
+
+def print_main(data, log):
+    rows = []
+    for sim, runs in data.items():
+        v = [r["samples_per_s"] for r in runs]
+        r0 = runs[0]
+        mm = r0["macro_model"]
+        n = r0["samples"]
+        rows.append([sim, str(len(runs)), str(n), f"**{med(v):.1f}** ({spread(v)})",
+                     f"{r0['sim_time_us'] / n:,.0f}",
+                     f"{sum(m['wakeups'] for m in mm) / n:.1f}",
+                     f"{sum(m['records'] for m in mm) / n:.0f}",
+                     f"{100 * sum(m['served'] for m in mm) / max(1, sum(m['served'] + m['misses'] for m in mm)):.1f}",
+                     f"{r0['bus_bursts'] / n:.1f}", f"{r0['bus_ops'] / n:.1f}",
+                     str(all(r["state_match"] for r in runs)), runs[-1]["load"].split()[0]])
+    log("\n### The main job's network: training samples per second (`make sim`)\n")
+    log(table(["simulator", "repeats", "samples", "samples/s median (range)",
+               "simulated us/sample", "macro wake-ups/sample", "macro records/sample",
+               "reads served by the cache %", "bus lists/sample", "bus accesses/sample",
+               "state match", "load (1 min)"], rows))
+
+
+def _iris_csv(path: Path) -> Path:
+    """scikit-learn's bundled iris as a user's csv file (header, string labels)."""
+    import csv
+
+    from sklearn.datasets import load_iris
+
+    d = load_iris()
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(list(d.feature_names) + ["species"])
+        for x, y in zip(d.data, d.target):
+            w.writerow([f"{v:g}" for v in x] + [d.target_names[y]])
+    return path
+
+
+SOAK = (("digits", "64-16-10"), ("wine", "13-16-3"), ("csv", "4-16-3"))
+
+
+def bench_soak(quick, log) -> dict:
+    from hymem import cosim
+
+    out = {}
+    for name, arch in SOAK:
+        ds = name
+        if name == "csv":
+            ds = "csv:" + str(_iris_csv(ROOT / "build" / "iris.csv"))
+        cfg = cosim.CosimConfig(dataset=ds, arch=arch, epochs=2 if quick else 10, progress_every=0)
+        t = time.perf_counter()
+        res = cosim.main_job(cfg, "verilator", log=log)
+        keep = ("dataset", "arch", "samples", "epochs", "test_accuracy", "reference_test_accuracy",
+                "state_match", "float_test_accuracy", "emulated_mean", "emulated_std",
+                "samples_per_s", "epoch_test_accuracy", "float_epoch_test_accuracy",
+                "adc_codes_identical", "wall_s", "counters")
+        out[name] = {k: res.get(k) for k in keep}
+        out[name]["wall_total_s"] = time.perf_counter() - t
+        log(f"  {ds} {arch}: {res['epochs']} epochs, RTL {100 * res['test_accuracy']:.2f} %, "
+            f"float {100 * res['float_test_accuracy']:.2f} %, state match {res['state_match']}")
+    return out
+
+
+def print_soak(data, log):
+    rows = []
+    for name, r in data.items():
+        rows.append([r["dataset"].split("/")[-1], r["arch"], str(r["epochs"]), f"{r['samples']:,}",
+                     f"{100 * r['test_accuracy']:.2f}", f"{100 * r['reference_test_accuracy']:.2f}",
+                     f"{100 * r['float_test_accuracy']:.2f}",
+                     f"{100 * r['emulated_mean']:.2f} +- {100 * r['emulated_std']:.2f}",
+                     f"{100 * r['adc_codes_identical']:.3f}", str(r["state_match"]),
+                     f"{r['samples_per_s']:.1f}", f"{r['wall_total_s'] / 60:.1f}"])
+    log("\n### Soak: long runs through the RTL, state matched after every sample\n")
+    log(table(["dataset", "network", "epochs", "samples", "RTL test %", "shadow %", "float %",
+               "emulated (20 seeds) %", "ADC codes identical %", "state match", "samples/s",
+               "wall min"], rows))
+
+
 # ----------------------------------------------------------------------------------- main
 
 
@@ -491,7 +604,7 @@ def main(argv=None) -> int:
         return 0
     from hymem import simrun
 
-    for sim in args.sims_list if {"update", "xfer"} & set(args.parts_list) else []:
+    for sim in args.sims_list if {"update", "xfer", "main", "soak"} & set(args.parts_list) else []:
         try:
             simrun.check_simulator(sim)
         except simrun.SimulatorError as e:
@@ -510,6 +623,12 @@ def main(argv=None) -> int:
     out = {"date": started.isoformat(timespec="seconds"), "machine": machine(),
            "uptime_start": uptime, "args": {k: v for k, v in vars(args).items()}}
 
+    if "main" in args.parts_list:
+        log("\n== the main job's network through the RTL")
+        out["main"] = bench_main(args.sims_list, args.repeats_n, args.quick, log)
+    if "soak" in args.parts_list:
+        log("\n== soak: long runs through the RTL")
+        out["soak"] = bench_soak(args.quick, log)
     if "update" in args.parts_list:
         log("\n== update co-simulation")
         out["update"] = bench_update(args.sims_list, args.repeats_n, args.quick, log, args.profile)
@@ -540,6 +659,10 @@ def report(out: dict, log) -> None:
     log(f"\n== results of the run started {out['date']} on {out['machine']}")
     log(f"load at start: {out['uptime_start']}")
     log(f"load at end:   {out['uptime_end']}; bench wall time {out['wall_s'] / 60:.1f} min")
+    if "main" in out:
+        print_main(out["main"], log)
+    if "soak" in out:
+        print_soak(out["soak"], log)
     if "update" in out:
         print_update(out["update"], log)
         print_profiles(out["update"], log)

@@ -1,17 +1,25 @@
 #!/usr/bin/env python3
-"""Instructions per co-simulated update sample, counted by valgrind (independent of the load).
+"""Instructions per co-simulated sample, counted by valgrind (independent of the load).
 
-    .venv/bin/python scripts/cosim_instructions.py [--sim verilator] [--build lean]
-        [--timing fast] [--model macro|none] [--watch all|lazy] [--no-mon] [--nop 0|1|2]
-        [--root OTHER_CHECKOUT]
+    .venv/bin/python scripts/cosim_instructions.py --part cosim [--sim verilator]
+        [--samples 10 30] [--root OTHER_CHECKOUT]
+    .venv/bin/python scripts/cosim_instructions.py [--part update] [--sim verilator]
+        [--build lean] [--timing fast] [--model macro|none] [--watch all|lazy] [--no-mon]
+        [--nop 0|1|2] [--root OTHER_CHECKOUT]
 
-Runs tb/bench/bench_update.py (scripts/bench_cosim.py's update part) under
-``valgrind --tool=cachegrind --cache-sim=no`` twice, with 2 and 12 timed samples, and prints
-(instructions of the longer run - those of the shorter) / 10: the instructions the simulation
-process (simulator, cocotb, Python, model) executes per sample, without the start-up. The
-machine this project runs on is shared, and wall or CPU times of the same run vary by up to
-2x with the other users' load; instruction counts do not (repeats agree within about 2 %).
-About 1 s per sample under valgrind (Verilator lean, fast timing).
+``--part cosim`` (the main job): runs ``hymem cosim`` (digits 64-16-10, its defaults) with N1
+and N2 training samples and prints (instructions of the longer run - those of the shorter) /
+(N2 - N1): what the simulation process (simulator, cocotb, Python host, macro model,
+shadow reference and checks) executes per training sample, without the start-up and the
+final evaluation.
+
+``--part update`` (default): runs tb/bench/bench_update.py (scripts/bench_cosim.py's update
+part: one full-array update sample on the engine harness) the same way, with 2 and 12
+timed samples.
+
+Both run the simulator under ``valgrind --tool=cachegrind --cache-sim=no``. The machine this
+project runs on is shared, and wall or CPU times of the same run vary by up to 2x with the
+other users' load; instruction counts do not (repeats agree within about 2 %).
 
 ``--watch`` / ``--no-mon``: what hymem.macro_port.MacroPortModel watches (default: its
 defaults). ``--root``: another checkout of this repository (e.g. ``git archive`` of an older
@@ -74,8 +82,31 @@ def count(root: Path, args, n: int) -> int:
             return int(next(line for line in fh if line.startswith("summary")).split()[1])
 
 
+COSIM_CHILD = r"""
+import sys
+from hymem import cli
+sys.exit(cli.main(["cosim", "--sim", sys.argv[1], "--samples", sys.argv[2], "--progress", "0"]))
+"""
+
+
+def count_cosim(root: Path, sim: str, n: int, verbose: bool) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, HYMEM_ROOT=str(root), PYTHONPATH=str(root / "models"),
+                   HYMEM_BUILD_DIR=str(root / "sim_build"),
+                   SIM_CMD_PREFIX=f"valgrind --tool=cachegrind --cache-sim=no "
+                                  f"--cachegrind-out-file={tmp}/cg.%p")
+        subprocess.run([sys.executable, "-c", COSIM_CHILD, sim, str(n)], env=env, check=True,
+                       capture_output=not verbose)
+        files = glob.glob(f"{tmp}/cg.*")
+        if len(files) != 1:
+            raise RuntimeError(f"expected one cachegrind output, got {files}")
+        with open(files[0]) as fh:
+            return int(next(line for line in fh if line.startswith("summary")).split()[1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--part", default="update", choices=("update", "cosim"))
     ap.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
     ap.add_argument("--build", default="lean", choices=("regression", "lean"))
     ap.add_argument("--timing", default="fast", choices=("fast", "nominal"))
@@ -84,10 +115,21 @@ def main() -> None:
     ap.add_argument("--no-mon", action="store_true", help="watch the pins, not the port monitor")
     ap.add_argument("--nop", default="")
     ap.add_argument("--root", type=Path, default=HERE)
-    ap.add_argument("--samples", type=int, nargs=2, default=(2, 12), metavar=("N1", "N2"))
+    ap.add_argument("--samples", type=int, nargs=2, default=None, metavar=("N1", "N2"),
+                    help="the two run lengths (default: 2 12 for update, 10 30 for cosim)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
-    n1, n2 = args.samples
+    if args.part == "cosim":
+        n1, n2 = args.samples or (10, 30)
+        root = args.root.resolve()
+        a, b = (count_cosim(root, args.sim, n, args.verbose) for n in (n1, n2))
+        per = (b - a) / (n2 - n1)
+        print(json.dumps({"root": str(args.root), "part": "cosim", "sim": args.sim,
+                          "samples": [n1, n2], "instructions": [a, b],
+                          "instructions_per_sample": per}))
+        print(f"{per / 1e6:.1f} M instructions per co-simulated training sample")
+        return
+    n1, n2 = args.samples or (2, 12)
     a, b = count(args.root.resolve(), args, n1), count(args.root.resolve(), args, n2)
     per = (b - a) / (n2 - n1)
     print(json.dumps({"root": str(args.root), "sim": args.sim, "build": args.build,

@@ -36,7 +36,8 @@ class Apb4Master:
     ``timeout_cycles`` bounds the wait for PREADY (a slave that never answers is a bug).
     """
 
-    def __init__(self, scope, clock, prefix: str = "apb_", timeout_cycles: int = 10_000_000):
+    def __init__(self, scope, clock, prefix: str = "apb_", timeout_cycles: int = 10_000_000,
+                 irq=None):
         def sig(name):
             return getattr(scope, prefix + name)
 
@@ -46,6 +47,7 @@ class Apb4Master:
         self.pprot, self.prdata = sig("pprot"), sig("prdata")
         self.pready, self.pslverr = sig("pready"), sig("pslverr")
         self.timeout = timeout_cycles
+        self.irq = irq
         self.lock = Lock()
         self.accesses = 0
         for s in (self.psel, self.penable, self.pwrite, self.paddr, self.pwdata, self.pstrb,
@@ -87,3 +89,122 @@ class Apb4Master:
 
     async def write(self, addr: int, data: int, strb: int = 0xF) -> None:
         await self._access(True, addr, int(data) & 0xFFFF_FFFF, strb)
+
+    async def transact(self, ops) -> list[int]:
+        """The operations of :meth:`ApbBurstMaster.transact`, one access at a time (an
+        ``("irq",)`` op waits for the interrupt line given as ``irq``)."""
+        return await transact_serially(self, ops)
+
+
+async def transact_serially(bus, ops, irq=None) -> list[int]:
+    """:meth:`ApbBurstMaster.transact` on a bus that only has ``read`` / ``write`` (the
+    interrupt line ``irq`` for ``("irq",)`` ops, if any)."""
+    out = []
+    for op in ops:
+        if op[0] == "w":
+            await bus.write(op[1], op[2], *op[3:])
+            out.append(0)
+        elif op[0] == "r":
+            out.append(await bus.read(op[1]))
+        elif op[0] == "irq":
+            irq = irq if irq is not None else getattr(bus, "irq", None)
+            if irq is None:
+                raise ValueError("an ('irq',) bus operation needs the interrupt line")
+            if not int(irq.value):
+                await RisingEdge(irq)
+            out.append(0)
+        else:
+            raise ValueError(f"unknown bus operation {op!r}")
+    return out
+
+
+class ApbBurstMaster:
+    """The firmware bus protocol over a testbench HDL APB4 master (``tb/hdl/hymem_apb_burst.sv``)
+    that runs a whole list of accesses per Python wake-up.
+
+    :meth:`transact` writes the list into the master, starts it and waits for it to finish:
+    the accesses run back to back on the APB port (the same protocol as :class:`Apb4Master`,
+    in HDL) and Python wakes once, instead of about four times per access. ``("irq",)`` in
+    the list waits, in HDL, until the controller's interrupt line is high. A PSLVERR stops
+    the list and raises :class:`ApbError` naming the access; a timeout raises TimeoutError.
+    Lists from concurrent coroutines are serialized by a lock.
+    """
+
+    OP_W = 50
+
+    def __init__(self, master) -> None:
+        self.m = master
+        self.depth = len(master.ops_v) // self.OP_W
+        self.lock = Lock()
+        self.accesses = 0
+        self.bursts = 0
+        from cocotb.handle import _GPISetAction
+        self._deposit = _GPISetAction.DEPOSIT.value
+        self._ops = master.ops_v._handle
+        self._n = master.n_ops._handle
+        self._gow = master.go._handle
+        self._nb = len(master.n_ops)
+        # the master starts a list when go changes: start from 0 (before its reset)
+        self._go = 0
+        self._gow.set_signal_val_binstr(self._deposit, "0" * 8)
+        self._n.set_signal_val_binstr(self._deposit, "0" * self._nb)
+
+    async def transact(self, ops) -> list[int]:
+        """Run ``ops``: ``("w", addr, data)`` / ``("w", addr, data, strb)``, ``("r", addr)``,
+        ``("irq",)``. Returns one value per op (read data; 0 for writes and waits)."""
+        ops = list(ops)
+        out: list[int] = []
+        for lo in range(0, len(ops), self.depth):
+            out += await self._run(ops[lo: lo + self.depth])
+        return out
+
+    async def _run(self, ops) -> list[int]:
+        words = []
+        for op in ops:
+            kind = op[0]
+            if kind == "w":
+                strb = op[3] if len(op) > 3 else 0xF
+                words.append(1 | ((op[1] & 0xFFF) << 2) | ((int(op[2]) & 0xFFFF_FFFF) << 14)
+                             | ((strb & 0xF) << 46))
+            elif kind == "r":
+                words.append((op[1] & 0xFFF) << 2)
+            elif kind == "irq":
+                words.append(2)
+            else:
+                raise ValueError(f"unknown bus operation {op!r}: expected ('w', addr, data), "
+                                 "('r', addr) or ('irq',)")
+        v = 0
+        for w in reversed(words):
+            v = (v << self.OP_W) | w
+        async with self.lock:
+            self.bursts += 1
+            self.accesses += sum(1 for op in ops if op[0] != "irq")
+            self._ops.set_signal_val_binstr(self._deposit,
+                                            format(v, f"0{self.depth * self.OP_W}b"))
+            self._n.set_signal_val_binstr(self._deposit, format(len(ops), f"0{self._nb}b"))
+            self._go = (self._go + 1) & 0xFF
+            self._gow.set_signal_val_binstr(self._deposit, format(self._go, "08b"))
+            await self.m.done_q.value_change
+            if int(self.m.tout_q.value):
+                i = int(self.m.err_idx_q.value)
+                raise TimeoutError(f"APB burst: operation {i} ({ops[i]!r}) timed out")
+            reads = [i for i, op in enumerate(ops) if op[0] == "r"]
+            vals = [0] * len(ops)
+            if len(reads) == 1:                 # the last read's register: 32 bits to fetch
+                vals[reads[0]] = int(self.m.rdata_last_q.value)
+            elif reads:
+                text = self.m.rdata_v._handle.get_signal_val_binstr()
+                n = len(text) // 32
+                for i in reads:
+                    vals[i] = int(text[(n - 1 - i) * 32:(n - i) * 32], 2)
+            if int(self.m.err_q.value):
+                i = int(self.m.err_idx_q.value)
+                op = ops[i]
+                raise ApbError(op[0] == "w", op[1], int(op[2]) if op[0] == "w" else None)
+            return vals
+
+    async def read(self, addr: int) -> int:
+        return (await self.transact([("r", addr)]))[0]
+
+    async def write(self, addr: int, data: int, strb: int = 0xF) -> None:
+        await self.transact([("w", addr, int(data) & 0xFFFF_FFFF, strb)])

@@ -108,6 +108,8 @@ def _add_train_args(t) -> None:
     t.add_argument("--p", type=float, default=d.p, help="Bernoulli update-mask probability (hybrid)")
     t.add_argument("--lr", type=float, default=None,
                    help=f"learning rate (default {bench.FLOAT_LR} float, {bench.HYBRID_LR} hybrid)")
+    t.add_argument("--lr-decay", type=float, default=d.lr_decay, metavar="F",
+                   help="learning rate of epoch e: LR * F**e (default %(default)s: constant)")
     t.add_argument("--seed", type=int, default=d.seed)
     t.add_argument("--preset", choices=sorted(bench.PRESETS), default="published",
                    help="transfer/rounding switches of the published scheme or of our improvements; "
@@ -146,7 +148,7 @@ def train_options(args, n_features: int, n_classes: int):
     return reference.Options(arch=arch, scheme=args.scheme, epochs=args.epochs, lr=lr, k=args.k,
                              p=args.p, seed=args.seed, layer_norm=args.layer_norm,
                              variability=args.variability, max_train_samples=args.max_train_samples,
-                             **kw)
+                             lr_decay=args.lr_decay, **kw)
 
 
 def _cmd_train(args) -> int:
@@ -225,79 +227,103 @@ def _cmd_bench(args) -> int:
 
 
 def _cmd_cosim(args) -> int:
-    """Train a network through the RTL co-simulation; compare with the fast reference."""
-    import json
+    """Train a network through the RTL co-simulation, beside float on the same samples and the
+    emulated host on many seeds (:func:`hymem.cosim.main_job`)."""
     from pathlib import Path
 
-    from . import cosim, datasets, programmer, reference
+    from . import cosim, datasets, reference
 
     try:
         simrun.check_simulator(args.sim)
         data = datasets.load(args.dataset)
         cfg = cosim.CosimConfig(dataset=args.dataset, arch=args.arch, samples=args.samples,
+                                epochs=args.epochs,
+                                time_budget_s=0.0 if (args.samples or args.epochs)
+                                else args.time_budget,
                                 seed=args.seed, k=args.k, p=args.p, lr=args.lr,
                                 transfer=args.transfer, skip_unchanged=args.skip_unchanged,
                                 verify_retries=args.verify_retries,
                                 stochastic_rounding=args.stochastic_rounding,
-                                progress_every=args.progress)
+                                lr_decay=args.lr_decay, progress_every=args.progress)
         opts = cfg.options()
         reference.check_arch(opts, data.x_train.shape[1], data.n_classes)
+        if not 0 <= args.emulated_seeds <= 1000:
+            raise ValueError(f"--emulated-seeds must be in 0..1000; got {args.emulated_seeds}")
     except (simrun.SimulatorError, ValueError) as e:
-        print(f"hymem cosim: {e}", file=sys.stderr)
+        print(f"hymem cosim: error: {e}", file=sys.stderr)
         return 2
     n_arrays = cosim.arrays_needed(cfg)
     if n_arrays > cosim.MAX_ARRAYS:      # cosim.run's own check, before the banner below
-        print(f"hymem cosim: arch {cfg.arch} needs {n_arrays} arrays; the co-simulation supports "
-              f"1..{cosim.MAX_ARRAYS} (use a smaller network, e.g. digits 64-16-10)", file=sys.stderr)
-        return 2
-    samples = args.samples or len(data.y_train)
-    print(f"hymem cosim: {args.dataset} {args.arch} ({n_arrays} arrays), {samples} samples, "
-          f"k={args.k}, p={args.p}, lr={args.lr}, on {args.sim}", flush=True)
-    t0 = time.time()
-    try:
-        res = cosim.run(cfg, args.sim, waves=args.waves, console=True)
-    except simrun.SimulationFailed as e:
-        print(f"hymem cosim: the co-simulation failed (state mismatch or protocol error):\n{e}",
+        print(f"hymem cosim: error: arch {cfg.arch} needs {n_arrays} arrays; the co-simulation "
+              f"supports 1..{cosim.MAX_ARRAYS} (use a smaller network, e.g. digits 64-16-10)",
               file=sys.stderr)
+        return 2
+    how = (f"{args.samples} samples" if args.samples else f"{args.epochs} epoch(s)" if args.epochs
+           else f"as many epochs as fit in {args.time_budget:.0f} s")
+    print(f"hymem cosim: {data.name} {args.arch} ({n_arrays} arrays, {len(data.y_train)} "
+          f"training samples), {how}, k={args.k}, p={args.p}, lr={args.lr}, transfer "
+          f"{args.transfer}{', change-aware' if args.skip_unchanged else ''}"
+          f"{f', verify {args.verify_retries}' if args.verify_retries else ''}, on {args.sim}",
+          flush=True)
+    write = outputs.Writer("cosim")
+    try:
+        res = cosim.main_job(cfg, args.sim, emulated_seeds=args.emulated_seeds,
+                             waves=args.waves, console=True,
+                             log=lambda m: print(m, flush=True), scheduler=args.scheduler)
+    except simrun.SimulationFailed as e:
+        print(f"hymem cosim: error: the co-simulation failed (state mismatch or protocol "
+              f"error):\n{e}", file=sys.stderr)
         result = getattr(e, "result", None)
         if result is not None:
             print(f"state match: False ({result.get('mismatch')})", file=sys.stderr)
             if args.json:
-                Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-                Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+                write.json(args.json, result, "JSON", indent=2)
         return 1
-    res["wall_time_s"] = time.time() - t0
-    # an independent run of the fast reference: same options, seeds and (keyed) devices
-    ropts = reference.Options(**{**opts.__dict__, "max_train_samples": samples})
-    indep, _ = reference.train(ropts, data,
-                               programmer_factory=programmer.physical_factory(keyed=True))
-    res["reference_independent_test_accuracy"] = indep.test_accuracy
     res["sim"] = args.sim
-    print()
-    print(f"{'':<38}{'co-simulation':>16}{'reference':>12}")
-    print(f"{'test accuracy':<38}{res['test_accuracy']:>16.4f}{res['reference_test_accuracy']:>12.4f}"
-          f"  (difference {100 * res['accuracy_diff']:+.2f} points)")
-    print(f"{'  read-out ADC codes identical':<38}{'':>16}"
-          f"{100 * res['adc_codes_identical']:>11.3f}%  of {res['adc_codes_compared']:,}, "
-          f"largest difference {res['adc_codes_max_diff']}")
-    print(f"{'  same hidden weights, %d other devices' % len(res['reference_device_draws']):<38}"
-          f"{'':>16}{res['reference_device_mean']:>12.4f}  +- {res['reference_device_std']:.4f} "
-          f"(min {min(res['reference_device_draws']):.4f}, max {max(res['reference_device_draws']):.4f})")
-    print(f"{'  (independent reference run)':<38}{'':>16}{indep.test_accuracy:>12.4f}")
-    print(f"{'state match (every sample)':<38}{str(res['state_match']):>16}")
-    print(f"{'samples':<38}{res['samples']:>16}")
-    print(f"{'samples/s':<38}{res['samples_per_s']:>16.2f}{indep.samples_per_s:>12.0f}")
-    c = res["counters"]
-    for k in ("samples", "transfers", "fe_reads", "fe_writes", "xfer_programmed", "xfer_skipped",
-              "mr_resets", "mr_sets", "vfy_retries", "failures"):
-        print(f"{'  ' + k:<38}{c.get(k, 0):>16}")
-    print(f"{'simulated time (ms)':<38}{res['sim_time_us'] / 1000:>16.1f}")
-    print(f"{'wall time (s)':<38}{res['wall_time_s']:>16.1f}")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(res, indent=2) + "\n")
-        print(f"JSON: {args.json}")
-    return 0
+        png = str(Path(args.json).with_suffix(".png"))
+        if write.plot(png, lambda f, fmt: _curve(cosim, res, f, fmt), "learning curve"):
+            res["learning_curve"] = png
+    _cosim_table(res)
+    if args.json:
+        write.json(args.json, res, "JSON", indent=2)
+    return write.status
+
+
+def _curve(cosim, res, f, fmt) -> None:
+    import io
+
+    buf = io.BytesIO()
+    cosim.learning_curve_png(res, buf)
+    f.write(buf.getvalue())
+
+
+def _cosim_table(res: dict) -> None:
+    pct = lambda v: f"{100 * v:.2f} %"
+    print()
+    print(f"{'test accuracy after':<48}{res['samples']} samples ({res['epochs']} epoch(s))")
+    print(f"{'  RTL co-simulation':<48}{pct(res['test_accuracy'])}")
+    print(f"{'  shadow reference (same state, same devices)':<48}"
+          f"{pct(res['reference_test_accuracy'])}  (difference "
+          f"{100 * res['accuracy_diff']:+.2f} points; state match {res['state_match']})")
+    if "float_test_accuracy" in res:
+        print(f"{'  float, same samples in the same order':<48}{pct(res['float_test_accuracy'])}"
+              f"  (RTL {100 * res['float_gap']:.2f} points below: "
+              f"{'within' if res['within_3_points_of_float'] else 'NOT within'} 3 points)")
+        print(f"{'  emulated host, %d seeds (mean +- std)' % len(res['emulated_seeds']):<48}"
+              f"{pct(res['emulated_mean'])} +- {100 * res['emulated_std']:.2f}")
+    print(f"{'  same hidden weights, %d other devices' % len(res['reference_device_draws']):<48}"
+          f"{pct(res['reference_device_mean'])} +- {100 * res['reference_device_std']:.2f}")
+    print(f"{'read-out ADC codes identical to the shadow':<48}"
+          f"{100 * res['adc_codes_identical']:.3f} % of {res['adc_codes_compared']:,} "
+          f"(largest difference {res['adc_codes_max_diff']})")
+    print(f"{'samples/s (co-simulation)':<48}{res['samples_per_s']:.1f}")
+    c = res["counters"]
+    print(f"{'counters (all arrays)':<48}" + ", ".join(
+        f"{k} {c.get(k, 0):,}" for k in ("transfers", "fe_reads", "fe_writes", "mr_resets",
+                                          "mr_sets", "xfer_programmed", "xfer_skipped")))
+    print(f"{'simulated time':<48}{res['sim_time_us'] / 1e6:.3f} s")
+    print(f"{'wall time':<48}{res['wall_s']:.1f} s")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -330,20 +356,38 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", metavar="DIR", help=f"write {', '.join(OUTPUT_FILES)} there")
     b.set_defaults(func=_cmd_bench, outputs=(("out", "--out", "dir", OUTPUT_FILES),))
     c = sub.add_parser("cosim", help="train through the RTL co-simulation (the main job)")
-    c.add_argument("--dataset", default="digits")
-    c.add_argument("--arch", default="64-16-10")
-    c.add_argument("--samples", type=int, default=1000,
-                   help="training samples (0: one epoch; default 1000, about 2.5 minutes on Verilator)")
+    from . import cosim as _cosim
+
+    cd = _cosim.CosimConfig()          # the one place the co-simulation's defaults live
+    c.add_argument("--dataset", default=cd.dataset)
+    c.add_argument("--arch", default=cd.arch)
+    c.add_argument("--samples", type=int, default=cd.samples,
+                   help="train exactly N samples (default: whole epochs, see --epochs)")
+    c.add_argument("--epochs", type=int, default=cd.epochs,
+                   help="train N epochs (default 0: as many as fit in --time-budget)")
+    c.add_argument("--time-budget", type=float, default=cd.time_budget_s, metavar="SECONDS",
+                   help="wall time for the whole run when neither --samples nor --epochs is "
+                        f"given (default {cd.time_budget_s:g})")
+    c.add_argument("--emulated-seeds", type=int, default=_cosim.EMULATED_SEEDS, metavar="N",
+                   help=f"seeds of the emulated host run beside the co-simulation (default "
+                        f"{_cosim.EMULATED_SEEDS}; 0: none)")
+    c.add_argument("--scheduler", metavar="ADDRESS",
+                   help="a Dask scheduler (tcp://host:port) for the baselines instead of a "
+                        "local worker")
     c.add_argument("--sim", choices=simrun.SIMULATORS, default="verilator")
-    c.add_argument("--seed", type=int, default=1)
-    c.add_argument("--k", type=int, default=10, help="transfer every K samples")
-    c.add_argument("--p", type=float, default=0.5, help="Bernoulli update-mask probability")
-    c.add_argument("--lr", type=float, default=0.1)
-    c.add_argument("--transfer", choices=["truncate", "round"], default="truncate")
-    c.add_argument("--skip-unchanged", action="store_true", help="change-aware transfers")
-    c.add_argument("--verify-retries", type=int, default=0)
-    c.add_argument("--stochastic-rounding", action="store_true")
-    c.add_argument("--progress", type=int, default=100, help="progress line every N samples")
+    c.add_argument("--seed", type=int, default=cd.seed)
+    c.add_argument("--k", type=int, default=cd.k, help="transfer every K samples")
+    c.add_argument("--p", type=float, default=cd.p, help="Bernoulli update-mask probability")
+    c.add_argument("--lr", type=float, default=cd.lr)
+    c.add_argument("--lr-decay", type=float, default=cd.lr_decay, metavar="F",
+                   help="learning rate of epoch e: LR * F**e (default %(default)s)")
+    c.add_argument("--transfer", choices=["truncate", "round"], default=cd.transfer)
+    c.add_argument("--skip-unchanged", action=argparse.BooleanOptionalAction,
+                   default=cd.skip_unchanged, help="change-aware transfers")
+    c.add_argument("--verify-retries", type=int, default=cd.verify_retries)
+    c.add_argument("--stochastic-rounding", action=argparse.BooleanOptionalAction,
+                   default=cd.stochastic_rounding)
+    c.add_argument("--progress", type=int, default=cd.progress_every, help="0: no progress bar")
     c.add_argument("--waves", action="store_true", help="dump waves (large!)")
     c.add_argument("--json", metavar="FILE")
     c.set_defaults(func=_cmd_cosim, outputs=(("json", "--json", "file"),), inputs=(("dataset", "--dataset"),))

@@ -49,9 +49,9 @@ import numpy as np
 from cocotb.triggers import RisingEdge
 
 from . import datasets, engine, macro, reference, tbkit
-from .apb import Apb4Master
+from .apb import ApbBurstMaster
 from .firmware import COSIM_TIMING, COSIM_TIMING_CLK_NS, Hymem
-from .macro_port import MacroPortModel
+from .macro_tlm import MacroTlmModel
 from .programmer import physical_factory
 from .devices import device_keys
 from .scoreboard import LayerReplayProgrammer, OpLog
@@ -62,17 +62,28 @@ class CosimConfig:
 
     dataset: str = "digits"
     arch: str = "64-16-10"
-    samples: int = 1000              # training samples (0: one epoch)
+    # how long to train: exactly `samples` samples (> 0); else `epochs` epochs (> 0); else
+    # as many whole epochs as fit in `time_budget_s` of wall time since `t0` (the launcher's
+    # start, epoch seconds), at least one
+    samples: int = 0
+    epochs: int = 0
+    time_budget_s: float = 300.0
+    t0: float = 0.0
     seed: int = 1
+    # the operating point of `make sim` (docs/bench/cosim.md, "Choosing make sim's operating
+    # point"): a transfer every 10 samples, change-aware and rounded (the controller's
+    # improved modes), learning rate 0.1 decaying by 0.8 per epoch (the host's schedule)
     k: int = 10
     p: float = 0.5
     lr: float = 0.1
-    transfer: str = "truncate"
-    skip_unchanged: bool = False
+    transfer: str = "round"
+    skip_unchanged: bool = True
     verify_retries: int = 0
     stochastic_rounding: bool = False
-    progress_every: int = 100
+    lr_decay: float = 0.8            # learning rate of epoch e: lr * lr_decay**e
+    progress_every: int = 100        # 0: no progress bar
     json_out: str = ""
+    plan_out: str = ""               # where the run writes its plan (epochs) once decided
     # test hook: after this sample (-1: never) one hidden weight of array 0 is changed behind the
     # controller's back, to show that the scoreboard catches it (tb/hymem_cosim)
     corrupt_at: int = -1
@@ -80,19 +91,25 @@ class CosimConfig:
     def __post_init__(self) -> None:
         # what the RTL's registers can hold (XFER_K.K 16 bits, MODE.VERIFY_MAX up to the default
         # build's HWCFG2.VERIFY_LIMIT); the rest is checked by reference.Options
-        for name, lo, hi in (("samples", 0, 10_000_000), ("k", 1, 65535),
+        for name, lo, hi in (("samples", 0, 10_000_000), ("epochs", 0, 10_000), ("k", 1, 65535),
                              ("verify_retries", 0, 15), ("progress_every", 0, 10_000_000),
                              ("corrupt_at", -1, 10_000_000)):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
                 raise ValueError(f"{name} must be an integer in {lo}..{hi}; got {v!r}")
+        b = self.time_budget_s
+        if isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 <= b <= 1e6:
+            raise ValueError(f"time_budget_s must be a number of seconds in 0..1e6; got {b!r}")
+        if not (self.samples or self.epochs or self.time_budget_s):
+            raise ValueError("give samples, epochs or time_budget_s (how long to train)")
 
     def options(self) -> reference.Options:
         return reference.Options(arch=reference.parse_arch(self.arch), scheme="hybrid",
                                  epochs=1, lr=self.lr, k=self.k, p=self.p, seed=self.seed,
                                  transfer=self.transfer, skip_unchanged=self.skip_unchanged,
                                  verify_retries=self.verify_retries,
-                                 stochastic_rounding=self.stochastic_rounding)
+                                 stochastic_rounding=self.stochastic_rounding,
+                                 lr_decay=self.lr_decay)
 
 
 HARNESS = "tb_hymem_cosim"
@@ -126,6 +143,146 @@ def run(cfg: CosimConfig, sim: str, *, waves: bool = False, console: bool = Fals
         return json.loads(out.read_text())
 
 
+def reference_run(options: dict, dataset: str, max_samples: int = 0) -> dict:
+    """One run of the fast reference (a Dask task of :func:`main_job`): ``options`` as
+    :meth:`hymem.reference.Options.to_dict`; a hybrid run uses the co-simulation's devices
+    (keyed device physics). Returns its test accuracy, per epoch and at the end."""
+    opts = reference.Options(**options)
+    data = datasets.load(dataset)
+    factory = physical_factory(keyed=True) if opts.scheme == "hybrid" else None
+    res, _ = reference.train(opts, data, programmer_factory=factory, eval_each_epoch=True,
+                             max_samples=max_samples)
+    return {"seed": opts.seed, "scheme": opts.scheme, "test_accuracy": res.test_accuracy,
+            "epoch_test_accuracy": list(res.epoch_test_accuracy),
+            "samples_per_s": res.samples_per_s, "train_samples": res.train_samples}
+
+
+#: Seeds of the emulated hosts :func:`main_job` runs beside the co-simulation.
+EMULATED_SEEDS = 20
+
+
+def main_job(cfg: CosimConfig, sim: str, *, emulated_seeds: int = EMULATED_SEEDS,
+             waves: bool = False, console: bool = True, log=print,
+             scheduler: str | None = None) -> dict:
+    """The main job (``make sim``): the co-simulation (:func:`run`) and, beside it on the
+    other core (a Dask ``LocalCluster`` of one worker, or ``scheduler``), the baselines it is
+    judged by, for the same number of epochs on the same sample stream
+    (:func:`hymem.reference.epoch_order`):
+
+    * float: the float network trained on the identical stream (same seed);
+    * emulated hosts: the fast reference with the co-simulation's options and devices on
+      ``emulated_seeds`` seeds (1..N; seed ``cfg.seed`` sees the co-simulation's stream).
+
+    They start as soon as the co-simulation knows how many epochs it trains (its plan file).
+    Returns the co-simulation's results plus ``float_test_accuracy``, ``emulated_mean``,
+    ``emulated_std`` and the per-epoch curves. Raises like :func:`run`."""
+    import tempfile
+    import threading
+    from dataclasses import replace
+    from pathlib import Path
+
+    t0 = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        plan_path = Path(tmp) / "plan.json"
+        c = replace(cfg, t0=t0, plan_out=str(plan_path))
+        out: dict = {}
+
+        def simulate():
+            try:
+                out["result"] = run(c, sim, waves=waves, console=console)
+            except BaseException as e:             # handed to the caller below
+                out["error"] = e
+
+        th = threading.Thread(target=simulate, name="cosim", daemon=True)
+        th.start()
+        while th.is_alive() and not plan_path.exists():
+            th.join(0.2)
+        plan = json.loads(plan_path.read_text()) if plan_path.exists() else None
+        client = cluster = futures = None
+        if plan is not None and emulated_seeds > 0:
+            from distributed import Client, LocalCluster
+
+            if scheduler:
+                client = Client(scheduler)
+            else:
+                cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=40)
+                client = Client(cluster)
+            base = c.options().to_dict()
+            base["epochs"] = plan["epochs"]
+            max_s = c.samples
+            jobs = [dict(base, scheme="float", seed=c.seed)]
+            jobs += [dict(base, seed=s) for s in range(1, emulated_seeds + 1)]
+            futures = [client.submit(reference_run, o, c.dataset, max_s, pure=False) for o in jobs]
+            log(f"hymem cosim: float baseline and {emulated_seeds} emulated hosts "
+                f"({plan['epochs']} epoch(s) each) running beside the co-simulation")
+        th.join()
+        try:
+            if "error" in out:
+                raise out["error"]
+            res = out["result"]
+            if futures is not None:
+                done = client.gather(futures)
+                fl, emu = done[0], done[1:]
+                accs = np.array([r["test_accuracy"] for r in emu])
+                curves = np.array([r["epoch_test_accuracy"] for r in emu])
+                res.update(float_test_accuracy=fl["test_accuracy"],
+                           float_epoch_test_accuracy=fl["epoch_test_accuracy"],
+                           emulated_seeds=[r["seed"] for r in emu],
+                           emulated_test_accuracy=accs.tolist(),
+                           emulated_mean=float(accs.mean()), emulated_std=float(accs.std()),
+                           emulated_epoch_mean=curves.mean(axis=0).tolist(),
+                           emulated_epoch_std=curves.std(axis=0).tolist(),
+                           emulated_same_stream=next(r["test_accuracy"] for r in emu
+                                                     if r["seed"] == c.seed)
+                           if c.seed <= emulated_seeds else None,
+                           float_gap=fl["test_accuracy"] - res["test_accuracy"],
+                           within_3_points_of_float=bool(
+                               fl["test_accuracy"] - res["test_accuracy"] <= 0.03))
+        finally:
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+    res["wall_s"] = time.time() - t0
+    return res
+
+
+def learning_curve_png(res: dict, path) -> None:
+    """Test accuracy against training samples: the RTL after each epoch, float on the same
+    stream, the emulated hosts' mean +- std."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = np.asarray(res.get("curve_samples") or [], dtype=float)
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
+    if len(x):
+        ax.plot(x, 100 * np.asarray(res["epoch_test_accuracy"]), "o-", color="C3",
+                label=f"RTL co-simulation ({res.get('sim', '')})")
+    fl = res.get("float_epoch_test_accuracy")
+    if fl and len(fl) == len(x):
+        ax.plot(x, 100 * np.asarray(fl), "s--", color="C0", label="float, same samples")
+    em, es = res.get("emulated_epoch_mean"), res.get("emulated_epoch_std")
+    if em and len(em) == len(x):
+        em, es = 100 * np.asarray(em), 100 * np.asarray(es)
+        ax.fill_between(x, em - es, em + es, color="C2", alpha=0.2)
+        ax.plot(x, em, color="C2", label=f"emulated host, {len(res['emulated_seeds'])} seeds "
+                                         "(mean +- std)")
+    ax.set_xlabel("training samples")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{res['dataset']} {res['arch']}: on-chip learning through the RTL")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right", fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no whole epoch trained", ha="center", transform=ax.transAxes)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)
+
+
 def _run_harness(simrun, c: CosimConfig, sim: str, n_arrays: int, waves: bool, console: bool,
                  run_name: str | None) -> None:
     from .firmware import COSIM_TIMING_CLK_NS
@@ -134,9 +291,18 @@ def _run_harness(simrun, c: CosimConfig, sim: str, n_arrays: int, waves: bool, c
                parameters={"NArrays": n_arrays, "ClkPeriodNs": COSIM_TIMING_CLK_NS},
                defines=_clock_defines(sim), seed=c.seed, waves=waves,
                extra_env={"HYMEM_COSIM": json.dumps(asdict(c))},
-               extra_sources=[simrun.repo_root() / "tb" / "hymem_cosim" / f"{HARNESS}.sv"],
+               extra_sources=harness_sources(),
                run_name=run_name or f"cosim-{c.dataset}-{c.arch}-s{c.seed}",
                console=console, public_all=False)
+
+
+def harness_sources() -> list:
+    """The co-simulation harness and its transactors (testbench HDL)."""
+    from . import simrun
+
+    tb = simrun.repo_root() / "tb"
+    return [tb / "hymem_cosim" / f"{HARNESS}.sv", tb / "hdl" / "hymem_apb_burst.sv",
+            tb / "hdl" / "hymem_macro_tlm.sv"]
 
 
 def _clock_defines(sim: str) -> dict:
@@ -151,12 +317,73 @@ def arrays_needed(cfg: CosimConfig) -> int:
 def hdl_clock(sim: str) -> bool:
     """Who makes the clock, whichever is faster (idle harness, 2 arrays, measured): on Icarus
     the harness (HYMEM_HDL_CLOCK; 11.7k cycles/s against 7.9k with cocotb's), on Verilator
-    cocotb (72k cycles/s; an HDL clock needs --timing, whose coroutines cost: 33k)."""
+    cocotb's GPI clock (C++, no Python per edge: 4x its Python clock; an HDL clock needs
+    --timing, whose coroutines cost)."""
     return sim == "icarus"
 
 
 def _log(msg: str) -> None:
     print(msg, flush=True)
+
+
+class Plan:
+    """How long the run trains (:class:`CosimConfig`: samples, epochs, or a wall-time budget)
+    and the file that tells the launcher (``plan_out``), which starts the float baseline and
+    the emulated hosts for the same number of epochs as soon as it knows it."""
+
+    #: samples timed before a time budget becomes a number of epochs
+    CALIBRATE = 300
+    #: wall time kept for the final evaluation, read-outs, device draws and the report (s)
+    TAIL_S = 25.0
+
+    def __init__(self, cfg: CosimConfig, n_train: int, t0: float):
+        self.cfg, self.n, self.t0 = cfg, n_train, t0
+        self.rate = None
+        if cfg.samples:
+            self.epochs, self.total = -(-cfg.samples // n_train), cfg.samples
+        elif cfg.epochs:
+            self.epochs, self.total = cfg.epochs, cfg.epochs * n_train
+        else:
+            self.epochs, self.total = None, n_train          # decided after CALIBRATE samples
+        if self.epochs is not None:
+            self._write()
+
+    def calibrate(self, done: int, train_s: float) -> bool:
+        """With a time budget: after CALIBRATE samples (or the first epoch), the epochs that
+        fit. Returns True when it decided now."""
+        if self.epochs is not None or done < min(self.CALIBRATE, self.n) or train_s <= 0:
+            return False
+        self.rate = done / train_s
+        left = self.cfg.time_budget_s - (time.time() - self.t0) - self.TAIL_S
+        self.epochs = max(1, int((done + max(left, 0.0) * self.rate) // self.n))
+        self.total = self.epochs * self.n
+        _log(f"cosim: {self.rate:.1f} samples/s: {self.epochs} epoch(s) of {self.n} samples fit "
+             f"in the {self.cfg.time_budget_s:.0f} s budget")
+        self._write()
+        return True
+
+    def more(self, epoch: int, done: int) -> bool:
+        if self.cfg.samples:
+            return done < self.cfg.samples
+        return self.epochs is None or epoch < self.epochs
+
+    def _write(self) -> None:
+        if self.cfg.plan_out:
+            tmp = self.cfg.plan_out + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump({"epochs": self.epochs, "samples": self.total,
+                           "samples_per_s": self.rate}, f)
+            os.replace(tmp, self.cfg.plan_out)
+
+
+def _bar(total: int, every: int):
+    """A progress bar with ETA (tqdm), or None."""
+    if not every:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=" samples", mininterval=1.0, smoothing=0.05, dynamic_ncols=True,
+                desc="cosim")
 
 
 class Array:
@@ -165,34 +392,16 @@ class Array:
     def __init__(self, dut, k: int, layer: int, tile: int, geom, seed: int):
         self.k, self.layer, self.tile = k, layer, tile
         scope = dut.gen_array[k]
-        self.bus = Apb4Master(scope, dut.clk_i, prefix="apb_")
+        self.bus = ApbBurstMaster(scope.u_bm)
         self.fw = Hymem(self.bus, name=f"array{k}")
         # keyed devices: the array's seed identifies them, as in the shadow's programmer
         self.array = macro.HybridArray(geom, rng=seed & 0x7FFF_FFFF, key=seed)
         self.log = OpLog(self.array)
-        self.port = MacroPortModel(scope, self.array, scope=scope)
+        self.port = MacroTlmModel(scope, self.array)
         self.irq = scope.irq
         self.lr = None
         self.scope = scope
-        cocotb.start_soon(self._slverr_watch())
-
-    async def _slverr_watch(self) -> None:
-        """Log every rejected access with its address, data and ERR code (the APB host only
-        says that one happened)."""
-        from cocotb.triggers import ReadOnly
-
-        from .regmap import ERROR_CODES
-
-        s = self.scope
-        while True:
-            await RisingEdge(s.apb_pslverr)
-            await ReadOnly()
-            addr, wr = int(s.apb_paddr.value), int(s.apb_pwrite.value)
-            reg = self.fw.rm.decode(addr)
-            _log(f"cosim: array {self.k}: PSLVERR on {'write' if wr else 'read'} of "
-                 f"{getattr(reg, 'name', '?')} (0x{addr:03X})"
-                 f"{f' data 0x{int(s.apb_pwdata.value):08X}' if wr else ''} "
-                 f"(ERR.CODE holds why; codes: {ERROR_CODES})")
+        self.transferred = False
 
     async def command(self, *names: str) -> None:
         """Issue a command to wait on: DONE is cleared first, since every operation that ends
@@ -206,13 +415,19 @@ class Array:
             await RisingEdge(self.irq)
 
     async def sample(self, xq, eq, lr_mult: int, lr_shift: int) -> None:
+        """One sample in one access list: the learning rate (when it changed), x, e, clear
+        DONE, CMD.SAMPLE, wait for the interrupt, then SAMPLES_SINCE, which is 0 when the
+        controller transferred after this sample (every K-th): ``transferred``."""
+        fw = self.fw
+        ops = []
         if self.lr != (lr_mult, lr_shift):
-            await self.fw.set_lr(lr_mult, lr_shift)
+            ops.append(fw.op_write("LR", MULT=lr_mult, SHIFT=lr_shift))
             self.lr = (lr_mult, lr_shift)
-        await self.fw.write_vector("XBUF", xq)
-        await self.fw.write_vector("EBUF", eq)
-        await self.command("SAMPLE")
-        await self.wait_done()
+        ops += fw.vector_ops("XBUF", xq) + fw.vector_ops("EBUF", eq)
+        ops += [fw.op_write("IRQ_STATUS", DONE=1), fw.op_write("CMD", SAMPLE=1), ("irq",),
+                fw.op_read("SAMPLES_SINCE")]
+        since = (await fw.run(ops))[-1]
+        self.transferred = fw.op_field("SAMPLES_SINCE", "COUNT", since) == 0
 
 
 async def _all(coros):
@@ -224,6 +439,7 @@ async def _all(coros):
 @cocotb.test()
 async def cosim(dut):
     t_start = time.perf_counter()
+    t_wall = time.time()
     cfg = CosimConfig(**json.loads(os.environ.get("HYMEM_COSIM", "{}")))
     opts = cfg.options()
     data = datasets.load(cfg.dataset)
@@ -245,7 +461,7 @@ async def cosim(dut):
     if hdl_clock(os.environ.get("HYMEM_SIM", "")):   # the harness's: its ClkPeriodNs
         await RisingEdge(dut.clk_i)
     else:
-        await tbkit.start_clock(dut.clk_i, COSIM_TIMING_CLK_NS)
+        await tbkit.start_clock(dut.clk_i, COSIM_TIMING_CLK_NS, impl="gpi")
     await tbkit.reset(dut.clk_i, dut.rst_ni)
 
     # ---------------------------------------------------------------- set-up
@@ -282,51 +498,86 @@ async def cosim(dut):
 
     # --------------------------------------------------------------- training
     xtr, ytr = data.x_train, data.y_train
-    order = net.rng_order.permutation(len(ytr))
-    n = cfg.samples or len(ytr)
-    order = np.resize(order, n)
-    correct = 0
+    n_train = len(ytr)
+    plan = Plan(cfg, n_train, cfg.t0 or t_wall)
+    bar = _bar(plan.total, cfg.progress_every)
+    correct = done = 0
+    curve: list[tuple[int, float]] = []          # (samples, test accuracy) after each epoch
+    prof = None
+    if os.environ.get("HYMEM_PROFILE"):          # cProfile of the training loop (debugging)
+        import cProfile
+        prof = cProfile.Profile()
+        prof.enable()
     t_train = time.perf_counter()
-    for t, idx in enumerate(order):
-        ok, pairs = net.gradients(xtr[idx], int(ytr[idx]))
-        correct += ok
-        jobs = []
-        for li, h, e in pairs:
-            layer = layers[li]
-            xq, eq, ucfg = layer.registers(h, e)
-            layer.updater.apply_layer(xq, eq, layer.tiling.x_off, layer.tiling.e_off, ucfg)
-            for a in arrays:
-                if a.layer == li:
-                    tl = layer.tiling.tiles[a.tile]
-                    jobs.append(a.sample(xq[tl.col0: tl.col0 + tl.cols], eq[tl.row0: tl.row0 + tl.rows],
-                                         ucfg.lr_mult, ucfg.lr_shift))
-        await _all(jobs)
-        net.samples += 1
-        if t == cfg.corrupt_at:
-            bd = arrays[0].array.backdoor
-            h = bd.hidden_weights()
-            h[0, 0] = h[0, 0] - 1 if h[0, 0] > 0 else h[0, 0] + 1
-            bd.poke_hidden(h)
-            _log(f"cosim: sample {t}: hidden weight (slot 0, line 0) of array 0 changed on purpose")
-        try:
-            if net.samples % cfg.k == 0:          # the controllers transferred by themselves
-                net.transfers += 1
-                await check.transfer()
-            check.sample(t)
-        except AssertionError as e:
-            mismatch = f"sample {t}: {e}"
-            _log(f"cosim: STATE MISMATCH at {mismatch}")
-            if cfg.json_out:
-                with open(cfg.json_out, "w") as f:
-                    json.dump(dict(dataset=cfg.dataset, arch=cfg.arch, samples=t + 1,
-                                   state_match=False, mismatch=mismatch, options=asdict(cfg)),
-                              f, indent=2)
-            raise
-        if cfg.progress_every and (t + 1) % cfg.progress_every == 0:
-            el = time.perf_counter() - t_train
-            _log(f"cosim: {t + 1}/{n} samples, running train accuracy {correct / (t + 1):.3f}, "
-                 f"{(t + 1) / el:.1f} samples/s, state match so far")
+    epoch = 0
+    while plan.more(epoch, done):
+        net.start_epoch(epoch)
+        order = reference.epoch_order(net.rng_order, n_train)
+        if cfg.samples:
+            order = order[: cfg.samples - done]
+        for idx in order:
+            t = done
+            ok, pairs = net.gradients(xtr[idx], int(ytr[idx]))
+            correct += ok
+            jobs = []
+            for li, h, e in pairs:
+                layer = layers[li]
+                xq, eq, ucfg = layer.registers(h, e)
+                layer.updater.apply_layer(xq, eq, layer.tiling.x_off, layer.tiling.e_off, ucfg)
+                for a in arrays:
+                    if a.layer == li:
+                        tl = layer.tiling.tiles[a.tile]
+                        jobs.append(a.sample(xq[tl.col0: tl.col0 + tl.cols],
+                                             eq[tl.row0: tl.row0 + tl.rows],
+                                             ucfg.lr_mult, ucfg.lr_shift))
+            await _all(jobs)
+            net.samples += 1
+            done += 1
+            if t == cfg.corrupt_at:
+                bd = arrays[0].array.backdoor
+                h = bd.hidden_weights()
+                h[0, 0] = h[0, 0] - 1 if h[0, 0] > 0 else h[0, 0] + 1
+                bd.poke_hidden(h)
+                _log(f"cosim: sample {t}: hidden weight (slot 0, line 0) of array 0 changed on purpose")
+            try:
+                moved = {a.transferred for a in arrays}
+                if len(moved) > 1:
+                    raise AssertionError("the arrays disagree on whether they transferred after "
+                                         "this sample (SAMPLES_SINCE)")
+                if moved.pop():                      # the controllers transferred by themselves
+                    net.transfers += 1
+                    await check.transfer()
+                check.sample(t)
+            except AssertionError as e:
+                mismatch = f"sample {t}: {e}"
+                _log(f"cosim: STATE MISMATCH at {mismatch}")
+                if cfg.json_out:
+                    with open(cfg.json_out, "w") as f:
+                        json.dump(dict(dataset=cfg.dataset, arch=cfg.arch, samples=t + 1,
+                                       state_match=False, mismatch=mismatch, options=asdict(cfg)),
+                                  f, indent=2)
+                raise
+            if plan.calibrate(done, time.perf_counter() - t_train) and bar is not None:
+                bar.total = plan.total
+                bar.refresh()
+            if bar is not None:
+                bar.set_postfix_str(f"epoch {epoch + 1}/{plan.epochs or '?'}, "
+                                    f"train acc {correct / done:.3f}", refresh=False)
+                bar.update(1)
+        epoch += 1
+        if len(order) == n_train:                 # a whole epoch: the host's weights now
+            for li, layer in enumerate(layers):
+                layer.w = check.rtl_w[li]
+            curve.append((done, net.evaluate(data.x_test, data.y_test)))
+            _log(f"cosim: epoch {epoch}: {done} samples, test accuracy (RTL) {curve[-1][1]:.4f}")
+    if bar is not None:
+        bar.close()
+    n = done
     train_s = time.perf_counter() - t_train
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(os.environ["HYMEM_PROFILE"])
+        _log(f"cosim: profile of the training loop in {os.environ['HYMEM_PROFILE']}")
 
     # ------------------------------------------------------------- accuracy
     for li, layer in enumerate(layers):
@@ -359,10 +610,14 @@ async def cosim(dut):
                reference_device_mean=float(np.mean(draws)),
                reference_device_std=float(np.std(draws)),
                accuracy_within_device_spread=bool(min(draws) <= acc <= max(draws)),
+               epochs=plan.epochs, epoch_test_accuracy=[a for _, a in curve],
+               curve_samples=[c for c, _ in curve],
                train_accuracy=correct / n, samples_per_s=n / train_s, train_time_s=train_s,
                arrays=n_arrays, transfers=net.transfers + 1, counters=counters,
                sim_time_us=cocotb.simtime.get_sim_time("us"),
                macro_model_py_s=sum(s["py_time_s"] for s in stats),
+               macro_model=[{k: v for k, v in st.items()} for st in stats],
+               bus_bursts=sum(a.bus.bursts for a in arrays),
                bus_ops=sum(a.fw.bus_ops for a in arrays), options=asdict(cfg))
     _log(f"cosim: the shadow's final hidden weights programmed into {DEVICE_DRAWS} fresh "
          f"device draws: test accuracy {np.mean(draws):.4f} +- {np.std(draws):.4f} "
@@ -426,6 +681,7 @@ class Checker:
 
     def sample(self, t: int) -> None:
         for a in self.arrays:
+            a.port.sync()
             st = self.layers[a.layer].state
             h = a.array.backdoor.hidden_weights()
             if not (h == st.h[a.tile]).all():
@@ -443,6 +699,8 @@ class Checker:
     async def transfer(self) -> None:
         """After a transfer in the RTL: the reference transfers with the RTL's logs, then every
         array's counters are compared and its memristors read out."""
+        for a in self.arrays:
+            a.port.sync()
         for li, layer in enumerate(self.layers):
             mine = [a for a in self.arrays if a.layer == li]
             prog = LayerReplayProgrammer([a.log.take() for a in mine], layer.geom.slots,
@@ -477,6 +735,7 @@ class Checker:
 
     async def _readout(self, a) -> None:
         codes = await a.fw.read_conductance_codes()           # (S, 2, L)
+        a.port.sync()
         a.codes = codes.reshape(-1, codes.shape[-1]).astype(np.uint8)
         # the read-out must return what the macro's ADC gave
         reads = [op for op in a.log.take() if op["kind"] == "read"]

@@ -151,10 +151,18 @@ def keyed_normal(keys: np.ndarray, stream: int, count) -> np.ndarray:
         return _keyed_gauss(keys, s1, s2, count)
 
 
+@jitable
+def adc_code(g_us, lsb_us, max_code):
+    """The read-out ADC's code of a conductance (the one definition; ``hymem.macro.AdcParams``
+    holds the parameters): round half up of ``g_us / lsb_us``, clamped to ``0..max_code``.
+    Element-wise on arrays; a float (cast it) on scalars in compiled kernels."""
+    return np.minimum(np.maximum(np.floor(g_us / lsb_us + 0.5), 0.0), max_code)
+
+
 # keyed streams (never reuse a number for another draw)
 _K_SET, _K_RESET, _K_RELAX, _K_FORM_TAU, _K_LIFE, _K_FAILS_HIGH = 1, 2, 3, 4, 5, 6
 _K_PROGRAM, _K_READ, _K_FORM_HIT, _K_FORM_G = 7, 8, 9, 10
-_K_WINDOW, _K_TAU = 11, 12
+_K_WINDOW, _K_TAU, _K_SENSE = 11, 12, 13
 
 
 def _check_keys(keys, shape) -> np.ndarray | None:
@@ -813,8 +821,11 @@ class FecapBank(_Bank):
     1) and ``sa_flip_p`` (probability that the sense amplifier inverts).
 
     ``keys`` (optional): device identities; the device-to-device draws (``window0_v``,
-    ``tau_scale``) are then keyed (module docstring). Switching times and sense noise, which
-    only decide digital outcomes, always come from the generator.
+    ``tau_scale``) and the sense noise of every read (keyed by each device's count of reads,
+    ``sense_n``) are then keyed (module docstring): a read gives the same result whenever it is
+    computed, which lets the transaction-level macro model predict the next read of a row
+    (:meth:`predict_rows`). Switching times, which only matter for pulses shorter than
+    nominal, and sense-amplifier flip faults always come from the generator.
     """
 
     OPS = ("read", "write0", "write1")
@@ -845,14 +856,8 @@ class FecapBank(_Bank):
         self._line = np.broadcast_to(np.arange(n[-1]), n)
         self._tau_max = float(self.tau_scale.max())
         self._faults = False            # any weak / read_flip / sense-amplifier fault
-        # per-row fast path (2-D banks): cached windows, refreshed every WINDOW_REFRESH row ops
         self._thr = p.sense_ref_v + self.sa_offset_v
-        self._wcache = None
-        self._wage = [0] * (n[0] if len(n) == 2 else 0)
-
-    #: Row operations after which the fast path recomputes a row's windows (a cell ages by at
-    #: most WINDOW_REFRESH / 2 cycles in between: negligible next to the 1,000-cycle wake-up).
-    WINDOW_REFRESH = 16
+        self.sense_n = np.zeros(n, dtype=np.int64)   # reads of each device (keyed noise)
 
     @property
     def energy_physical_j(self) -> float:
@@ -864,23 +869,42 @@ class FecapBank(_Bank):
         return float((switches * self._window(None)).sum() * (p.c_d_f + p.c_bl_f) * p.pulse_v)
 
     def refresh(self) -> None:
-        """Drop cached windows and fault flags (after poking ``cycles``, ``window0_v``,
-        ``weak``, ``read_flip`` or the sense-amplifier arrays directly)."""
-        self._wcache = None
+        """Recompute the fault flags and thresholds (after poking ``weak``, ``read_flip`` or
+        the sense-amplifier arrays directly)."""
         self._faults = bool(self.weak.any() or self.read_flip.any() or (self.sa_stuck >= 0).any()
                             or self.sa_flip_p.any())
         self._thr = self.params.sense_ref_v + self.sa_offset_v
 
-    # -- fast row path for 2-D banks (the macro); same physics as sense() / apply()
+    # -- row paths for 2-D banks (the macro); the same physics as sense() / apply()
+
+    #: Largest |z| a keyed normal draw can take (Box-Muller on 53-bit uniforms: sqrt(2 ln 2^54)
+    #: = 8.65): where the signal is further than this many noise sigmas from the threshold,
+    #: the noise cannot change the outcome and is not computed.
+    KEYED_Z_MAX = 8.7
+
+    def _sensed(self, sel, sw) -> np.ndarray:
+        """Sense amplifiers' decisions for the selected cells, whose '1' charge is on the bit
+        line where ``sw``: window (if ``sw``) + noise > reference + offset. Counts one read of
+        each selected device (``sense_n``). Keyed banks compute the noise only where it can
+        change the outcome (``KEYED_Z_MAX``): the same decisions as computing it everywhere."""
+        p = self.params
+        thr = self._thr[self._line[sel]]
+        sig = np.where(sw, self._window(sel), 0.0)
+        if self.keys is None:
+            out = sig + p.sense_noise_v * self.rng.standard_normal(np.shape(sig)) > thr
+        else:
+            out = sig > thr
+            near = np.abs(sig - thr) < self.KEYED_Z_MAX * p.sense_noise_v
+            if near.any():
+                keys = self.keys[sel][near]
+                z = keyed_normal(keys, _K_SENSE, self.sense_n[sel][near])
+                out[near] = sig[near] + p.sense_noise_v * z > thr[near]
+        self.sense_n[sel] += 1
+        return out
 
     def row_window(self, row: int) -> np.ndarray:
-        if self._wcache is None:
-            self._wcache = self._window(None)
-            self._wage = [0] * self.shape[0]
-        elif self._wage[row] >= self.WINDOW_REFRESH:
-            self._wcache[row] = self._window((row,))
-            self._wage[row] = 0
-        return self._wcache[row]
+        """Memory window of every cell of ``row`` now (V)."""
+        return self._window((row,))
 
     def row_sense(self, row: int, lmask, t_sw, elapsed_s: float) -> np.ndarray:
         """:meth:`sense` of one row; ``lmask`` (L,) bools or None for every line."""
@@ -888,20 +912,48 @@ class FecapBank(_Bank):
             sel = (row, slice(None))
             out = self.sense(sel, t_sw, elapsed_s)
             return out if lmask is None else out & lmask
-        holds1 = self.bits[row]
-        sw = holds1 if t_sw is None else holds1 & (t_sw <= elapsed_s)
+        sw = self.bits[row]
+        if t_sw is not None:
+            sw = sw & (t_sw <= elapsed_s)
         if lmask is not None:
             sw = sw & lmask
-        sig = self.rng.normal(0.0, self.params.sense_noise_v, self.shape[1])
-        np.add(sig, self.row_window(row), out=sig, where=sw)
-        out = sig > self._thr
+        out = self._sensed((row,), sw)
         return out if lmask is None else out & lmask
+
+    def predict_rows(self, rows) -> np.ndarray | None:
+        """What the next read of each of ``rows`` returns on every line, if the read is
+        nominal (every cell switches within the time the read is sensed at, see
+        :meth:`row_certain_s`): (n, L) bools. Needs a keyed bank without faults (else None):
+        the read then draws the noise predicted here. Changes nothing."""
+        if self.keys is None or self._faults:
+            return None
+        rows = np.asarray(rows, dtype=np.int64)
+        n0 = self.sense_n[rows]
+        out = self._sensed((rows,), self.bits[rows])
+        self.sense_n[rows] = n0
+        return out
+
+    def sense_rows(self, rows, masks) -> np.ndarray:
+        """Nominal reads of distinct ``rows`` (no faults): :meth:`row_sense` of each with its
+        (n, L) ``masks``, vectorized. Returns (n, L) bools."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return self._sensed((rows,), self.bits[rows] & masks) & masks
+
+    def apply_rows(self, rows, masks, target: bool) -> np.ndarray:
+        """Nominal pulses (every candidate switches) towards ``target`` on distinct ``rows``,
+        lines in the (n, L) ``masks``: :meth:`row_apply` of each, vectorized. Returns the
+        number of cells that switched."""
+        rows = np.asarray(rows, dtype=np.int64)
+        bits = self.bits[rows]
+        cand = (~bits if target else bits) & masks
+        self.bits[rows] = bits | cand if target else bits & ~cand
+        self.cycles[rows] += 0.5 * cand
+        return int(np.count_nonzero(cand))
 
     def row_apply(self, row: int, lmask, t_sw, width_s: float, target: bool) -> None:
         """:meth:`apply` of one row; ``lmask`` (L,) bools or None for every line."""
         bits = self.bits[row]
         cyc = self.cycles[row]
-        self._wage[row] += 1
         if not target and lmask is None and t_sw is None:   # a nominal read: all ones switch
             np.add(cyc, 0.5, out=cyc, where=bits)
             bits[:] = False
@@ -975,10 +1027,8 @@ class FecapBank(_Bank):
         p = self.params
         holds1 = self.bits[sel] ^ self.read_flip[sel]
         sw = holds1 if t_sw is None else holds1 & (t_sw <= elapsed_s)
-        sig = np.where(sw, self._window(sel), 0.0)
+        out = self._sensed(sel, sw)
         lines = self._line[sel]
-        sig = sig + p.sense_noise_v * self.rng.standard_normal(np.shape(sig))
-        out = sig > p.sense_ref_v + self.sa_offset_v[lines]
         if (self.sa_stuck >= 0).any() or self.sa_flip_p.any():
             flip = self.rng.random(np.shape(out)) < self.sa_flip_p[lines]
             out = out ^ flip

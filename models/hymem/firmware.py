@@ -10,7 +10,14 @@ The bus is anything with two coroutines::
     async def read(addr: int) -> int
     async def write(addr: int, data: int, strb: int = 0xF) -> None
 
-that raise on PSLVERR (an illegal access is a firmware bug). :class:`ApbBus` adapts a
+that raise on PSLVERR (an illegal access is a firmware bug), and optionally a third that
+runs a list of accesses at once (``hymem.apb.ApbBurstMaster``: a testbench HDL master, one
+Python wake-up per list)::
+
+    async def transact(ops) -> list[int]    # ("w", addr, data), ("r", addr), ("irq",)
+
+The operations that make many accesses (vectors, a sample, read-outs, counters) go through
+``transact`` when the bus has it, else one access at a time. :class:`ApbBus` adapts a
 ``cocotbext.apb.ApbHost``.
 
 Arguments are checked before the first bus write (:class:`ArgumentError`, naming the argument
@@ -32,6 +39,7 @@ from typing import Mapping
 import numpy as np
 
 from . import regmap as _regmap
+from .apb import transact_serially
 
 #: Timing registers (clock cycles) of the fast co-simulation set: 4 MHz clock (250 ns),
 #: so the nominal pulse widths take few cycles (every set: docs/timing.md, generated).
@@ -309,6 +317,86 @@ class Hymem:
             raise ArgumentError("command() needs at least one CMD field name")
         await self.write("CMD", **{n: 1 for n in names})
 
+    # --------------------------------------------------------- access lists
+
+    def op_write(self, reg: str, value: int | None = None, **fields) -> tuple:
+        """One write for :meth:`run`: ``value``, or the named fields over 0 (no read-modify-
+        write: the fields not named are written 0). Checked like :meth:`write` as far as no
+        bus access is needed (names, writability, integers, the ranges that do not depend on
+        the build); the controller refuses the rest with PSLVERR, which :meth:`run` raises."""
+        r = self._reg(reg)
+        if not r.sw_writable:
+            raise ArgumentError(f"{reg} is read-only")
+        if value is not None and fields:
+            raise ArgumentError("give either a value or fields, not both")
+        if value is None:
+            value = 0
+            for name, v in self._static_fields(r, fields).items():
+                lo, hi = static_range(self.rm, reg, name)
+                in_range(f"{reg}.{name}", v, lo, hi)
+                value |= v << r.field(name).lsb
+        else:
+            value = in_range(f"{reg} value", value, 0, 0xFFFF_FFFF)
+        if reg == "LAYER":
+            self._remember_layer(value)
+        return ("w", r.addr, value)
+
+    def op_read(self, reg: str) -> tuple:
+        r = self._reg(reg)
+        if not r.sw_readable:
+            raise ArgumentError(f"{reg} is write-only")
+        return ("r", r.addr)
+
+    def op_field(self, reg: str, field: str, word: int) -> int:
+        """Field ``field`` of a value of ``reg`` read by :meth:`run`."""
+        f = self.rm[reg].field(field)
+        return (word >> f.lsb) & ((1 << f.width) - 1)
+
+    async def run(self, ops) -> list[int]:
+        """Run a list of accesses (``op_write``, ``op_read``, ``("irq",)``) on the bus, in one
+        go if the bus can (``transact``). Returns one value per op."""
+        ops = list(ops)
+        self.bus_ops += sum(1 for op in ops if op[0] != "irq")
+        tr = getattr(self.bus, "transact", None)
+        return await (tr(ops) if tr is not None else transact_serially(self.bus, ops))
+
+    def vector_ops(self, mem: str, values) -> list[tuple]:
+        """The writes that put int8 ``values`` into the XBUF or EBUF window, four per word,
+        checked as :meth:`write_vector` checks them (the layer tile must be known: after
+        :meth:`configure`, a LAYER write or :meth:`layer`)."""
+        if mem not in self._VEC_LEN:
+            raise ArgumentError(f"write_vector: mem must be one of {', '.join(self._VEC_LEN)}; "
+                                f"got {mem!r}")
+        if self._layer is None:
+            raise ArgumentError(f"{mem}: the layer tile (LAYER) is not known yet: configure() "
+                                "or await layer() first")
+        m = self.rm.mem(mem)
+        v = np.asarray(values)
+        if v.dtype.kind == "O":
+            v = np.asarray([as_int(f"{mem} entry", x) for x in v.ravel()], dtype=np.int64)
+        if v.ndim != 1:
+            raise ArgumentError(f"{mem} values must be a 1-D vector; got shape {v.shape}")
+        if v.dtype.kind not in "iu":
+            flat = v.ravel().tolist()
+            example = next((x for x in flat if type(x) is not int), flat[0] if flat else None)
+            raise ArgumentError(f"{mem} values must be integers (int8); got dtype {v.dtype} "
+                                f"(e.g. {example!r})")
+        v = v.astype(np.int64)
+        if v.size and (v.min() < -128 or v.max() > 127):
+            raise ArgumentError(f"{mem} values must be int8 (-128..127); got {v.min()}..{v.max()}")
+        if v.size > 4 * m.words:
+            raise ArgumentError(f"{mem} holds {4 * m.words} entries; got {v.size}")
+        n_in, n_out = self._layer
+        want = n_in if mem == "XBUF" else n_out
+        if v.size != want:
+            raise ArgumentError(f"{mem} needs exactly {self._VEC_LEN[mem]} = {want} values (LAYER); "
+                                f"got {v.size}")
+        words = (v.size + 3) // 4
+        b = np.zeros(4 * words, dtype=np.uint8)
+        b[: v.size] = v & 0xFF
+        w = b.view("<u4")
+        return [("w", m.addr + 4 * i, int(w[i])) for i in range(words)]
+
     async def clear_irq(self, *names: str) -> None:
         """Clear interrupt-status bits (write 1 to clear only those: a read-modify-write of
         a W1C register would clear every pending bit)."""
@@ -461,37 +549,10 @@ class Hymem:
     async def write_vector(self, mem: str, values) -> None:
         """int8 values into the XBUF or EBUF window, four per word. The vector must hold
         integers in -128..127 and be exactly N_IN (XBUF) or N_OUT (EBUF) long: a shorter
-        one would leave the previous sample's entries for the next sample to use."""
-        if mem not in self._VEC_LEN:
-            raise ArgumentError(f"write_vector: mem must be one of {', '.join(self._VEC_LEN)}; "
-                                f"got {mem!r}")
-        m = self.rm.mem(mem)
-        v = np.asarray(values)
-        if v.dtype.kind == "O":
-            v = np.asarray([as_int(f"{mem} entry", x) for x in v.ravel()], dtype=np.int64)
-        if v.ndim != 1:
-            raise ArgumentError(f"{mem} values must be a 1-D vector; got shape {v.shape}")
-        if v.dtype.kind not in "iu":
-            flat = v.ravel().tolist()
-            example = next((x for x in flat if type(x) is not int), flat[0] if flat else None)
-            raise ArgumentError(f"{mem} values must be integers (int8); got dtype {v.dtype} "
-                                f"(e.g. {example!r})")
-        v = v.astype(np.int64)
-        if v.size and (v.min() < -128 or v.max() > 127):
-            raise ArgumentError(f"{mem} values must be int8 (-128..127); got {v.min()}..{v.max()}")
-        if v.size > 4 * m.words:
-            raise ArgumentError(f"{mem} holds {4 * m.words} entries; got {v.size}")
-        n_in, n_out = await self.layer()
-        want = n_in if mem == "XBUF" else n_out
-        if v.size != want:
-            raise ArgumentError(f"{mem} needs exactly {self._VEC_LEN[mem]} = {want} values (LAYER); "
-                                f"got {v.size}")
-        words = (v.size + 3) // 4
-        b = np.zeros(4 * words, dtype=np.uint8)
-        b[: v.size] = v & 0xFF
-        for w in range(words):
-            self.bus_ops += 1
-            await self.bus.write(m.addr + 4 * w, int.from_bytes(b[4 * w: 4 * w + 4].tobytes(), "little"))
+        one would leave the previous sample's entries for the next sample to use
+        (:meth:`vector_ops`)."""
+        await self.layer()
+        await self.run(self.vector_ops(mem, values))
 
     # ------------------------------------------------------------ operations
 
@@ -534,17 +595,26 @@ class Hymem:
         return out[:lines]
 
     async def read_conductance_codes(self) -> np.ndarray:
-        """ADC codes of every memristor: (slots, 2, lines), [:, 0] G+, [:, 1] G-."""
+        """ADC codes of every memristor: (slots, 2, lines), [:, 0] G+, [:, 1] G-: for each
+        row, READOUT_SEL, CMD.READOUT and the READOUT window (a read while the read-out runs
+        waits for it), all in one access list."""
         hw = self.hw or await self.identify()
-        return np.stack([np.stack([await self.readout(s, p) for p in (0, 1)])
-                         for s in range(hw.slots)])
+        m = self.rm.mem("READOUT")
+        words = (hw.lines + 3) // 4
+        ops = []
+        for s in range(hw.slots):
+            for p in (0, 1):
+                ops += [self.op_write("READOUT_SEL", SLOT=s, POL=p),
+                        self.op_write("CMD", READOUT=1)]
+                ops += [("r", m.addr + 4 * w) for w in range(words)]
+        vals = np.asarray(await self.run(ops), dtype=np.uint32).reshape(hw.slots, 2, words + 2)
+        b = vals[:, :, 2:].astype("<u4").view(np.uint8)
+        return b.reshape(hw.slots, 2, 4 * words)[:, :, :hw.lines].astype(np.int64)
 
     async def counters(self) -> dict[str, int]:
-        out = {}
-        for r in self.rm.registers:
-            if r.name.startswith("CNT_"):
-                out[r.name[4:].lower()] = await self.read(r.name)
-        return out
+        regs = [r.name for r in self.rm.registers if r.name.startswith("CNT_")]
+        vals = await self.run([self.op_read(r) for r in regs])
+        return {r[4:].lower(): v for r, v in zip(regs, vals)}
 
     async def check_errors(self) -> None:
         """Raise if the controller logged an error or a failure the firmware must know of."""

@@ -98,9 +98,11 @@ class AdcParams:
         return self.max_code * self.lsb_us
 
     def convert(self, g_us) -> np.ndarray:
-        """Conductance (uS) -> ADC code: clamp(round(G / lsb), 0, max)."""
+        """Conductance (uS) -> ADC code: round half up of G / lsb, clamped to 0..max
+        (:func:`hymem.devices.adc_code`, the one definition)."""
         dt = np.uint8 if self.bits <= 8 else np.uint16
-        return np.clip(np.rint(np.asarray(g_us) / self.lsb_us), 0, self.max_code).astype(dt)
+        return dv.adc_code(np.asarray(g_us, dtype=np.float64), self.lsb_us,
+                           float(self.max_code)).astype(dt)
 
 
 #: Row-level operations counted by HybridArray (``counts``, ``energy_j``).
@@ -484,6 +486,121 @@ class HybridArray:
             self.mr.set_compliance(a.sel, i_cc[a.lines])
         self.last_transfer_ua = i_cc
 
+    # ---------------------------------------------------- batches of FeCAP pulses
+
+    #: ``kind`` values of :meth:`fe_batch`.
+    FE_READ, FE_WRITE0, FE_WRITE1 = 0, 1, 2
+
+    def fe_nominal_ns(self) -> np.ndarray:
+        """Per row, the shortest pulse (and sense delay) after which every cell that can
+        switch has switched (ns): pulses at least this long are nominal (:meth:`fe_batch`)."""
+        return np.asarray(self._fe_certain)
+
+    def fe_batch(self, row, kind, mask, t_sense, t_end) -> tuple[np.ndarray, int]:
+        """Apply FeCAP pulses in order, vectorized: the same as :meth:`fe_begin`,
+        :meth:`fe_sense` (reads) and :meth:`fe_end` of each pulse, one after the other.
+
+        For pulses the caller has checked against the port rules and found nominal: nominal
+        amplitude, every pulse and sense delay at least :meth:`fe_nominal_ns` of its row, no
+        fault injected, no pulse on. ``kind`` (n,): ``FE_READ`` (a sensed source-line pulse),
+        ``FE_WRITE0`` (an unsensed source-line pulse), ``FE_WRITE1`` (a bit-line pulse);
+        ``row`` (n,), ``mask`` (n, L) bools, ``t_sense`` and ``t_end`` (n,) ns.
+
+        Pulses on different rows commute, so the batch is applied in rounds: the k-th pulse
+        of every row together. Returns ``(data, done)``: the sensed data (n, L) (zeros for
+        writes) and how many pulses were applied: all of them, or the ones before the first
+        read of a row that is pending write-back (rule fe.6), which the caller then applies
+        with :meth:`fe_begin` / :meth:`fe_sense` / :meth:`fe_end` to get its error.
+        """
+        row = np.asarray(row, dtype=np.int64)
+        kind = np.asarray(kind, dtype=np.int64)
+        n = len(row)
+        data = np.zeros((n, self.L), dtype=bool)
+        if not n:
+            return data, 0
+        if self.fe._faults or self.active is not None:
+            raise ValueError("fe_batch needs nominal pulses: no fault injected, no pulse on")
+        # rounds: the k-th pulse of each row in round k (order: by row, then by index)
+        order = np.lexsort((np.arange(n), row))
+        srow, skind = row[order], kind[order]
+        first = np.empty(n, dtype=bool)
+        first[0] = True
+        np.not_equal(srow[1:], srow[:-1], out=first[1:])
+        gstart = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+        # fe.6: a read of a row pending write-back (its last read or bit-line pulse before it
+        # was a read, or none and the row was pending already) ends the batch before it
+        rel = (skind == self.FE_READ) | (skind == self.FE_WRITE1)
+        last_rel = np.maximum.accumulate(np.where(rel, np.arange(n), -1))
+        prev_rel = np.empty(n, dtype=np.int64)
+        prev_rel[0] = -1
+        prev_rel[1:] = last_rel[:-1]
+        has_prev = prev_rel >= gstart
+        init_pend = np.isin(srow, np.fromiter(self.pending, dtype=np.int64, count=len(self.pending)))
+        pend_before = np.where(has_prev, skind[np.maximum(prev_rel, 0)] == self.FE_READ, init_pend)
+        bad = order[(skind == self.FE_READ) & pend_before]
+        done = int(bad.min()) if len(bad) else n
+        if done < n:
+            keep = order < done
+            order, srow, skind = order[keep], srow[keep], skind[keep]
+            first, gstart = first[keep], None
+            m = len(order)
+            first = np.empty(m, dtype=bool)
+            if m:
+                first[0] = True
+                np.not_equal(srow[1:], srow[:-1], out=first[1:])
+            gstart = np.maximum.accumulate(np.where(first, np.arange(m), 0)) if m else first
+            row, kind, mask = row[:done], kind[:done], mask[:done]
+            t_sense, t_end = t_sense[:done], t_end[:done]
+            data = data[:done]
+        if not done:
+            return np.zeros((n, self.L), dtype=bool), 0
+        occ = np.empty(done, dtype=np.int64)
+        occ[order] = np.arange(done) - gstart
+        fe = self.fe
+        for k in range(int(occ.max()) + 1):
+            sel = np.flatnonzero(occ == k)
+            ks = kind[sel]
+            for kd in (self.FE_READ, self.FE_WRITE0, self.FE_WRITE1):
+                s = sel[ks == kd]
+                if not len(s):
+                    continue
+                r, m = row[s], mask[s]
+                if kd == self.FE_READ:
+                    data[s] = fe.sense_rows(r, m)
+                fe.apply_rows(r, m, kd == self.FE_WRITE1)
+        # pending write-backs: each row's last read or bit-line pulse decides
+        last = first.copy()
+        last[:-1] = first[1:]
+        last[-1] = True
+        srel = (skind == self.FE_READ) | (skind == self.FE_WRITE1)
+        lr = np.maximum.accumulate(np.where(srel, np.arange(len(order)), -1))
+        for i in np.flatnonzero(last).tolist():
+            j = int(lr[i])
+            if j < gstart[i]:
+                continue            # no read or bit-line pulse on this row in the batch
+            oi = int(order[j])
+            r = int(row[oi])
+            if kind[oi] == self.FE_READ:
+                self.pending[r] = float(t_sense[oi])
+            else:
+                self.pending.pop(r, None)
+        lines = mask.sum(axis=1)
+        for kd, key, fop in ((self.FE_READ, "fe_read", "read"), (self.FE_WRITE0, "fe_write0", "write0"),
+                             (self.FE_WRITE1, "fe_write1", "write1")):
+            on = kind == kd
+            c = int(on.sum())
+            if c:
+                nl = int(lines[on].sum())
+                e = nl * self._fe_e
+                self.counts[key] += c
+                self.energy_j[key] += e
+                fe.ops[fop] += nl
+                fe.energy_j[fop] += e
+        t = float(t_end.max())
+        if t > self.now_ns:
+            self._advance(t)
+        return data, done
+
     # ------------------------------------------------------- whole operations
 
     def _pulse_fe(self, kind, row, mask, width_ns, t, sense_ns=None, v=None):
@@ -625,6 +742,18 @@ class Backdoor:
 
     def __init__(self, array: HybridArray) -> None:
         self._a = array
+        #: ``f(event)`` for a model that applies the port's operations late (the
+        #: transaction-level model): ``"sync"`` before every peek and poke (apply what is
+        #: pending), ``"poked"`` after every poke (drop predictions of the array's reads)
+        self.listeners: list = []
+
+    def _sync(self) -> None:
+        for f in self.listeners:
+            f("sync")
+
+    def _poked(self) -> None:
+        for f in self.listeners:
+            f("poked")
 
     def _data_rows(self) -> np.ndarray:
         g = self._a.geom
@@ -634,11 +763,13 @@ class Backdoor:
     def hidden_weights(self) -> np.ndarray:
         """Signed hidden weights (S, L), decoded from the FeCAP data rows like the controller
         decodes them (majority of copies, ties to 1)."""
+        self._sync()
         sign, mag = decode_slot(self._data_rows(), self._a.geom)
         return np.where(sign.astype(bool), -mag, mag)
 
     def poke_hidden(self, h) -> None:
         """Write signed hidden weights (S, L) into every copy of the data rows."""
+        self._sync()
         g = self._a.geom
         h = np.asarray(h)
         top = 2 ** g.mag_width - 1
@@ -649,31 +780,40 @@ class Backdoor:
             raise ValueError(f"hidden weights must be in -{top}..{top}; got {h.min()}..{h.max()}")
         rows = encode_slot((h < 0).astype(np.int64), np.abs(h), g)
         self._a.fe.bits[: g.slots * g.rows_per_synapse] = rows.reshape(-1, g.lines)
+        self._poked()
 
     def flags(self) -> np.ndarray:
+        self._sync()
         g = self._a.geom
         return self._a.fe.bits[g.flag_row(0): g.flag_row(0) + g.slots].copy()
 
     def poke_flags(self, f) -> None:
+        self._sync()
         g = self._a.geom
         f = np.asarray(f, dtype=bool)
         if f.shape != (g.slots, g.lines):
             raise ValueError(f"flags must have shape {(g.slots, g.lines)}; got {f.shape}")
         self._a.fe.bits[g.flag_row(0): g.flag_row(0) + g.slots] = f
+        self._poked()
 
     def fecap_bits(self) -> np.ndarray:
+        self._sync()
         return self._a.fe.bits.copy()
 
     def poke_fecap_row(self, row: int, bits) -> None:
+        self._sync()
         self._a.fe.bits[int(row)] = np.asarray(bits, dtype=bool)
+        self._poked()
 
     def conductances(self) -> np.ndarray:
         """Noise-free conductances (S, 2, L) uS: [:, 0] G+, [:, 1] G-."""
+        self._sync()
         g = self._a.geom
         return self._a.mr.conductance_us().reshape(g.slots, 2, g.lines)
 
     def poke_conductance(self, g_us) -> None:
         """Set conductances (S, 2, L) uS; the devices become formed."""
+        self._sync()
         geo = self._a.geom
         g = np.asarray(g_us, dtype=float)
         if g.shape != (geo.slots, 2, geo.lines):
@@ -683,19 +823,23 @@ class Backdoor:
         self._a.mr.g_us[...] = g.reshape(-1, geo.lines)
         self._a.mr.formed[...] = True
         self._a.mr.t_prog_s[...] = self._a.mr.now_s
+        self._poked()
 
     def codes(self) -> tuple[np.ndarray, np.ndarray]:
         """Canonical transfer codes (code_sign, code_mag) of the stored hidden weights
         (truncation), each (S, L)."""
+        self._sync()
         h = self.hidden_weights()
         cm = np.abs(h) >> (self._a.geom.mag_width - self._a.geom.code_bits)
         return ((h < 0) & (cm != 0)).astype(np.int64), cm
 
     def pending_rows(self) -> list[int]:
+        self._sync()
         return sorted(self._a.pending)
 
     def clear_pending(self) -> None:
         """Forget pending write-backs (after a test provoked an error on purpose)."""
+        self._sync()
         self._a.pending.clear()
         self._a.active = None
 
@@ -988,15 +1132,19 @@ def waveform(op: str, *, L: int = 128, row: int = 0, slot: int = 0, pol=None, ma
 
 
 def default_verify_windows(memristor: dv.MemristorParams | None = None,
-                           adc: AdcParams | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Verify windows (vfy_lo, vfy_hi) in ADC codes per code magnitude 0..7.
+                           adc: AdcParams | None = None,
+                           level_mean_us=None) -> tuple[np.ndarray, np.ndarray]:
+    """Verify windows (vfy_lo, vfy_hi) in ADC codes per code magnitude 0..7: the one
+    definition (the reference's programmers and the controller's reset values use it).
 
     Our choice (not published): each level's window runs between the midpoints to its
-    neighbouring published level means; level 0 starts at code 0, level 7 ends at full scale.
+    neighbouring level means (``level_mean_us``, default the memristor parameters' published
+    ones); level 0 starts at code 0, level 7 ends at full scale.
     """
-    p = memristor or dv.MemristorParams()
     a = adc or AdcParams()
-    m = np.asarray(p.level_mean_us, dtype=float)
+    if level_mean_us is None:
+        level_mean_us = (memristor or dv.MemristorParams()).level_mean_us
+    m = np.asarray(level_mean_us, dtype=float)
     mid = (m[1:] + m[:-1]) / 2
     lo = np.concatenate(([0.0], mid)) / a.lsb_us
     hi = np.concatenate((mid, [a.full_scale_us])) / a.lsb_us

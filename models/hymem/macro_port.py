@@ -120,7 +120,104 @@ def int_to_codes(value: int, n: int, bits: int) -> np.ndarray:
     return b @ (1 << np.arange(bits))
 
 
-class MacroPortModel:
+class PortModelBase:
+    """What the pin-level and the transaction-level macro models share: the protocol errors
+    they find (``errors``, ``unexpected``), :meth:`expect_error`, :meth:`check`, and a guard
+    task that lives as long as the test, raises the first unexpected error found in a
+    simulator callback (cocotb then fails the test) and, when cancelled at the end of the
+    test, stops the model's callbacks (:meth:`_disarm`)."""
+
+    def __init__(self, raise_errors: bool = True) -> None:
+        self.raise_errors = raise_errors
+        self.errors: list[MacroProtocolError] = []       # every error, expected or not
+        self.unexpected: list[MacroProtocolError] = []   # those no expect_error caught
+        self._expect: list[ExpectedError] = []
+        self._running = False
+        self._in_callback = False
+        self._guard = None
+        self._guard_started = False
+        self._fail = Event()
+        self._fail_exc: BaseException | None = None
+
+    def _disarm(self) -> None:          # the subclass removes its callbacks
+        self._running = False
+
+    def _start_guard(self) -> None:
+        self._guard_started = False
+        self._guard = cocotb.start_soon(self._guard_task())
+
+    def stop(self) -> None:
+        """Stop watching the port (also done when the test ends)."""
+        self._disarm()
+        if self._guard is not None:
+            self._guard.cancel()
+            self._guard = None
+
+    async def _guard_task(self) -> None:
+        """Lives as long as the test: raises the first unexpected error found in a callback
+        (cocotb fails the test); cancelled at the end of the test, it removes the callbacks."""
+        self._guard_started = True
+        try:
+            await self._fail.wait()
+            raise self._fail_exc
+        finally:
+            self._disarm()
+
+    def _test_over(self) -> bool:
+        """In a callback: the test ended before the guard task ever ran (a test that starts
+        the model and returns at once), so its cleanup never ran: stop here (once it runs,
+        its cleanup stops the callbacks before it is done)."""
+        if not self._guard_started and self._guard is not None and self._guard.done():
+            self._disarm()
+            return True
+        return False
+
+    @contextlib.contextmanager
+    def expect_error(self, rule: str | None = None, match: str | None = None):
+        """Within the block, protocol errors with this ``rule`` (e.g. ``"fe.6"``) whose
+        message matches the regular expression ``match`` are expected: recorded in the
+        yielded :class:`ExpectedError` instead of failing the test. At least one must occur
+        before the block ends (let the offending edge happen inside it), else AssertionError.
+        """
+        exp = ExpectedError(rule, match)
+        self._expect.append(exp)
+        try:
+            yield exp
+        finally:
+            self._expect.remove(exp)
+        if not exp.seen:
+            others = "; ".join(str(e) for e in self.errors[-3:]) or "none"
+            raise AssertionError(f"expected a macro protocol error (rule {rule}, matching "
+                                 f"{match!r}); none occurred (last errors: {others})")
+
+    def check(self) -> None:
+        """Raise the first error that no expectation caught (for ``raise_errors=False``)."""
+        if self.unexpected:
+            raise self.unexpected[0]
+
+    def _error(self, e: MacroProtocolError) -> None:
+        self.errors.append(e)
+        for exp in reversed(self._expect):
+            if exp.matches(e):
+                exp.seen.append(e)
+                cocotb.log.info("macro port: expected protocol error: %s", e)
+                return
+        self.unexpected.append(e)
+        cocotb.log.error("macro port: %s", e)
+        if self.raise_errors:
+            if not self._in_callback:
+                raise e
+            self._raise_later(e)
+
+    def _raise_later(self, e: BaseException) -> None:
+        """From a simulator callback (raising there would end the simulation): hand the
+        error to the guard task, which raises it when cocotb next schedules."""
+        if self._fail_exc is None:
+            self._fail_exc = e
+            self._fail.set()
+
+
+class MacroPortModel(PortModelBase):
     """The macro model on the port pins of ``dut`` (see the module doc).
 
     ``array``: the :class:`~hymem.macro.HybridArray` behind the port (its ``backdoor`` gives
@@ -165,10 +262,10 @@ class MacroPortModel:
                  watch: str | None = None, mon: str | None = MON_SIGNAL) -> None:
         if not isinstance(array, HybridArray):
             raise ValueError(f"array must be a hymem.macro.HybridArray; got {type(array).__name__}")
+        super().__init__(raise_errors)
         self.dut = dut
         self.array = array
         self.port = MacroPort(array, timing)
-        self.raise_errors = raise_errors
         names = dict(DEFAULT_PINS)
         for k, v in (pins or {}).items():
             if k not in names:
@@ -207,9 +304,6 @@ class MacroPortModel:
         self._ns_per_step = convert(1, "step", to="ns")
         self._cb = geom.code_bits
         self._wcode = 1 << np.arange(geom.code_bits)
-        self.errors: list[MacroProtocolError] = []       # every error, expected or not
-        self.unexpected: list[MacroProtocolError] = []   # those no expect_error caught
-        self._expect: list[ExpectedError] = []
         self._dirty: set[str] = set()
         self._defined: set[str] = set()
         self._last: dict = {}
@@ -223,12 +317,6 @@ class MacroPortModel:
         self._cbs: dict = {}
         self._ro = self._drv = self._rw = None
         self._wq: dict[str, int] = {}
-        self._running = False
-        self._in_callback = False
-        self._guard = None
-        self._guard_started = False
-        self._fail = Event()
-        self._fail_exc: BaseException | None = None
         # writes as cocotb makes them: with trusted inertial writes (Verilator) at once,
         # else queued to the ReadWrite phase of the time step
         self._trust = bool(getattr(cocotb.handle, "_trust_inertial", False))
@@ -293,26 +381,8 @@ class MacroPortModel:
                 if k not in self._mon_idx:
                     self._arm(k)
                     self._armed_vec.add(k)
-        self._guard_started = False
-        self._guard = cocotb.start_soon(self._guard_task())
+        self._start_guard()
         return self
-
-    def stop(self) -> None:
-        """Stop watching the port (also done when the test ends)."""
-        self._disarm()
-        if self._guard is not None:
-            self._guard.cancel()
-            self._guard = None
-
-    async def _guard_task(self) -> None:
-        """Lives as long as the test: raises the first unexpected error found in a callback
-        (cocotb fails the test); cancelled at the end of the test, it removes the callbacks."""
-        self._guard_started = True
-        try:
-            await self._fail.wait()
-            raise self._fail_exc
-        finally:
-            self._disarm()
 
     def _disarm(self) -> None:
         if not self._running:
@@ -331,24 +401,6 @@ class MacroPortModel:
 
     # -------------------------------------------------------------- checking
 
-    @contextlib.contextmanager
-    def expect_error(self, rule: str | None = None, match: str | None = None):
-        """Within the block, protocol errors with this ``rule`` (e.g. ``"fe.6"``) whose
-        message matches the regular expression ``match`` are expected: recorded in the
-        yielded :class:`ExpectedError` instead of failing the test. At least one must occur
-        before the block ends (let the offending edge happen inside it), else AssertionError.
-        """
-        exp = ExpectedError(rule, match)
-        self._expect.append(exp)
-        try:
-            yield exp
-        finally:
-            self._expect.remove(exp)
-        if not exp.seen:
-            others = "; ".join(str(e) for e in self.errors[-3:]) or "none"
-            raise AssertionError(f"expected a macro protocol error (rule {rule}, matching "
-                                 f"{match!r}); none occurred (last errors: {others})")
-
     def check_quiescent(self) -> None:
         """The array has no pulse on and no row pending write-back (call when the controller
         reports idle); a violation is a protocol error like any other."""
@@ -356,32 +408,6 @@ class MacroPortModel:
             self.array.check_quiescent(get_sim_time("ns"))
         except MacroProtocolError as e:
             self._error(e)
-
-    def check(self) -> None:
-        """Raise the first error that no expectation caught (for ``raise_errors=False``)."""
-        if self.unexpected:
-            raise self.unexpected[0]
-
-    def _error(self, e: MacroProtocolError) -> None:
-        self.errors.append(e)
-        for exp in reversed(self._expect):
-            if exp.matches(e):
-                exp.seen.append(e)
-                cocotb.log.info("macro port: expected protocol error: %s", e)
-                return
-        self.unexpected.append(e)
-        cocotb.log.error("macro port: %s", e)
-        if self.raise_errors:
-            if not self._in_callback:
-                raise e
-            self._raise_later(e)
-
-    def _raise_later(self, e: BaseException) -> None:
-        """From a simulator callback (raising there would end the simulation): hand the
-        error to the guard task, which raises it when cocotb next schedules."""
-        if self._fail_exc is None:
-            self._fail_exc = e
-            self._fail.set()
 
     # -------------------------------------------------------------- the watchers
 
@@ -399,13 +425,7 @@ class MacroPortModel:
         self._cbs.pop(key, None)        # it fired: never deregister it
         if not self._running:
             return False
-        if not self._guard_started and self._guard.done():
-            # the test ended before the guard task ever ran (a test that starts the model
-            # and returns at once), so its cleanup never ran: stop here (once it runs, its
-            # cleanup stops the callbacks before it is done)
-            self._disarm()
-            return False
-        return True
+        return not self._test_over()
 
     def _schedule(self) -> None:
         """The first change of a time step schedules one processing in its ReadOnly phase."""

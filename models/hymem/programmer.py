@@ -36,12 +36,15 @@ from typing import Callable, Protocol
 import numpy as np
 
 from . import published
+from .devices import adc_code
 from .engine import Geometry, Programmer, program_by_protocol
 from .jit import njit
+from .macro import AdcParams, default_verify_windows
 
 #: ADC of the macro (docs/macro_port.md): 8 bits, 0.5 uS per code.
-ADC_LSB_US = 0.5
-ADC_BITS = 8
+_ADC = AdcParams()
+ADC_LSB_US = _ADC.lsb_us
+ADC_BITS = _ADC.bits
 
 
 @dataclass(frozen=True)
@@ -70,22 +73,16 @@ class LevelStats:
 
 
 def adc(g_us: np.ndarray) -> np.ndarray:
-    """Conductances (uS) -> ADC codes (uint8), round half up, clamped to 0..255."""
-    return np.clip(np.floor(np.asarray(g_us) / ADC_LSB_US + 0.5), 0, 2 ** ADC_BITS - 1).astype(np.uint8)
+    """Conductances (uS) -> ADC codes (uint8): the macro's ADC (:class:`hymem.macro.AdcParams`,
+    round half up, clamped to 0..255)."""
+    return _ADC.convert(g_us)
 
 
 def verify_windows(level_mean_us=published.MEMRISTOR_LEVEL_MEAN_US) -> tuple[np.ndarray, np.ndarray]:
-    """Inclusive ADC-code windows ``(lo, hi)`` per level: the codes nearest to that level's mean.
-
-    The boundary between levels ``c`` and ``c+1`` is half-way between their means; level 0
-    starts at code 0 and the top level ends at 255. These are the values for the controller's
-    ``vfy_lo`` / ``vfy_hi`` registers.
-    """
-    m = np.asarray(level_mean_us, dtype=np.float64)
-    mids = (m[:-1] + m[1:]) / 2 / ADC_LSB_US
-    hi = np.concatenate([np.floor(mids).astype(np.int64), [2 ** ADC_BITS - 1]])
-    lo = np.concatenate([[0], hi[:-1] + 1])
-    return lo, hi
+    """Inclusive ADC-code windows ``(lo, hi)`` per level, the values for the controller's
+    ``vfy_lo`` / ``vfy_hi`` registers: :func:`hymem.macro.default_verify_windows` for these
+    level means."""
+    return default_verify_windows(level_mean_us=level_mean_us)
 
 
 class ReadoutProgrammer(Programmer, Protocol):
@@ -297,12 +294,10 @@ def _materialize_kernel(level, pending, z_d2d, z, dense, variability, mean, sigm
 def _adc_kernel(g, out):
     """``adc(g)`` transposed from ``(2S, n, L)`` to ``(n, 2S, L)``."""
     R, n, L = g.shape
-    half = np.float32(0.5)
     for r in range(R):
         for k in range(n):
             for l in range(L):
-                v = np.floor(g[r, k, l] / half + half)
-                out[k, r, l] = 0 if v < 0 else (255 if v > 255 else np.uint8(v))
+                out[k, r, l] = np.uint8(adc_code(np.float64(g[r, k, l]), ADC_LSB_US, 255.0))
 
 
 _program_jit = njit(_program_kernel)

@@ -95,6 +95,9 @@ class Options:
     stochastic_rounding: bool = False  # of the hidden-weight increments (published: round half up)
     variability: bool = True          # transfer variability of the statistical programmer
     init_codes: float = 2.0           # std of the initial weights, in code steps
+    # learning rate of epoch e (from 0): lr * lr_decay**e (1: constant, the published runs).
+    # The host computes lr_mult/lr_shift per sample, so a schedule costs the controller nothing
+    lr_decay: float = 1.0
     max_train_samples: int = 0        # 0: whole training set each epoch; else the first N (tests)
 
     def __post_init__(self) -> None:
@@ -111,6 +114,7 @@ class Options:
         _check("lr", self.lr, float, 1e-9, 100.0)
         _check("p", self.p, float, 0.0, 1.0)
         _check("init_codes", self.init_codes, float, 0.05, 7.0)
+        _check("lr_decay", self.lr_decay, float, 0.01, 1.0)
         if self.scheme == "hybrid" and UpdateConfig.p_to_p16(self.p) == 0:
             raise ValueError(f"p must be in 1/65536..1 for the hybrid scheme; got {self.p!r}")
 
@@ -574,6 +578,13 @@ class Network:
             self.transfer()
         return correct
 
+    def start_epoch(self, epoch: int) -> None:
+        """The learning rate of ``epoch`` (from 0): ``lr * lr_decay**epoch`` in every layer.
+        Every training loop (the reference's, the co-simulation's host) calls it."""
+        lr = self.opts.lr * self.opts.lr_decay ** epoch
+        for layer in self.layers:
+            layer.lr = lr
+
     def transfer(self) -> None:
         """Transfer every layer (all arrays of the network share one schedule)."""
         for layer in self.layers:
@@ -677,11 +688,23 @@ def check_arch(opts: Options, n_features: int, n_classes: int) -> None:
                          f"{' (or 1, sigmoid)' if n_classes == 2 else ''}; got {a[-1]}")
 
 
+def epoch_order(rng_order: np.random.Generator, n: int) -> np.ndarray:
+    """The order in which one epoch visits the ``n`` training samples: a fresh permutation
+    from the run's ``order`` generator (:func:`run_rngs`), one per epoch. The one definition
+    of the sample stream: the reference, the float baseline and the co-simulation
+    (:mod:`hymem.cosim`) with the same seed see the same samples in the same order."""
+    return rng_order.permutation(n)
+
+
 def train(opts: Options, data, programmer_factory: ProgrammerFactory | None = None,
           progress: Callable[[str], None] | None = None, eval_each_epoch: bool = False,
           force_numpy: bool = False, network: Network | None = None,
-          stop: Callable[[], bool] | None = None) -> tuple[Result, Network]:
+          stop: Callable[[], bool] | None = None,
+          max_samples: int = 0) -> tuple[Result, Network]:
     """Train on ``data`` (a :class:`hymem.datasets.Dataset`) and evaluate on its test set.
+
+    ``max_samples`` (> 0): end after that many samples of the stream, inside an epoch if need
+    be (the co-simulation's ``--samples``); the last epoch is then partial and evaluated.
 
     ``stop`` is polled between samples: when it returns True, training ends there (every
     started sample finished, so the state and any recording are consistent), the network as it
@@ -695,13 +718,14 @@ def train(opts: Options, data, programmer_factory: ProgrammerFactory | None = No
         limits = None
     try:
         return _train(opts, data, programmer_factory, progress, eval_each_epoch, force_numpy, network,
-                      stop)
+                      stop, max_samples)
     finally:
         if limits is not None:
             limits.restore_original_limits()
 
 
-def _train(opts, data, programmer_factory, progress, eval_each_epoch, force_numpy, network, stop):
+def _train(opts, data, programmer_factory, progress, eval_each_epoch, force_numpy, network, stop,
+           max_samples=0):
     net = network or Network(opts, programmer_factory, force_numpy=force_numpy)
     xtr, ytr = data.x_train, data.y_train
     if opts.max_train_samples:
@@ -710,8 +734,14 @@ def _train(opts, data, programmer_factory, progress, eval_each_epoch, force_nump
     epoch_acc, train_time, correct, seen = [], 0.0, 0, n
     report_every = max(1, n // 4)
     interrupted = False
-    for ep in range(opts.epochs):
-        order = net.rng_order.permutation(n)
+    epochs = opts.epochs
+    if max_samples:
+        epochs = min(epochs, -(-max_samples // n))
+    for ep in range(epochs):
+        net.start_epoch(ep)
+        order = epoch_order(net.rng_order, n)
+        if max_samples and (ep + 1) * n > max_samples:
+            order = order[: max_samples - ep * n]
         correct = 0
         t0 = time.perf_counter()
         for t, idx in enumerate(order):
@@ -731,13 +761,16 @@ def _train(opts, data, programmer_factory, progress, eval_each_epoch, force_nump
                 progress(f"  interrupted in epoch {ep + 1}/{opts.epochs} after {seen}/{n} samples: "
                          f"test accuracy {acc:.4f}")
             break
-        if eval_each_epoch or ep == opts.epochs - 1:
+        if eval_each_epoch or ep == epochs - 1:
             acc = net.evaluate(data.x_test, data.y_test)
             epoch_acc.append(acc)
             if progress:
-                progress(f"  epoch {ep + 1}/{opts.epochs}: train accuracy {correct / n:.4f}, "
+                progress(f"  epoch {ep + 1}/{epochs}: train accuracy {correct / len(order):.4f}, "
                          f"test accuracy {acc:.4f}")
-    samples = ep * n + seen if interrupted else opts.epochs * n
+    samples = ep * n + seen if interrupted else (min(max_samples, epochs * n) if max_samples
+                                                  else epochs * n)
+    if not interrupted:
+        seen = len(order)
     res = Result(options=opts.to_dict(), dataset=data.name, test_accuracy=acc,
                  train_accuracy_last_epoch=correct / seen if seen else float("nan"),
                  train_samples=samples,

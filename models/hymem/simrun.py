@@ -175,6 +175,15 @@ def _sim_env(sim: str) -> dict[str, str]:
 # ---------------------------------------------------------------------- builds
 
 
+def _extra_dirs(extra: Sequence[Path]) -> list[Path]:
+    """The folders of the testbench sources: include directories (e.g. tb/hdl)."""
+    return list(dict.fromkeys(Path(p).resolve().parent for p in extra))
+
+
+def _extra_includes(extra: Sequence[Path]) -> list[Path]:
+    return [f for d in _extra_dirs(extra) for f in sorted(d.glob("*.svh"))]
+
+
 def _build_key(sim: str, toplevel: str, parameters: Mapping[str, object],
                defines: Mapping[str, object], waves: bool, extra: Sequence[Path],
                public_all: bool = True) -> str:
@@ -182,9 +191,10 @@ def _build_key(sim: str, toplevel: str, parameters: Mapping[str, object],
     h.update(json.dumps(
         {"sim": sim, "top": toplevel, "params": {k: str(v) for k, v in sorted(parameters.items())},
          "defines": {k: str(v) for k, v in sorted(defines.items())}, "waves": waves,
-         "timescale": TIMESCALE, "build_args": _build_args(sim), "public_all": public_all},
+         "timescale": TIMESCALE, "build_args": _build_args(sim), "public_all": public_all,
+         "opt_fast": os.environ.get("HYMEM_OPT_FAST", "")},
         sort_keys=True).encode())
-    for src in rtl_sources() + sorted(rtl_dir().glob("*.svh")) + list(extra):
+    for src in rtl_sources() + sorted(rtl_dir().glob("*.svh")) + list(extra) + _extra_includes(extra):
         h.update(src.name.encode())
         h.update(src.read_bytes())
     return h.hexdigest()[:12]
@@ -214,6 +224,9 @@ def _verilator_runner(public_all: bool):
             cmds = super()._build_command()
             if not public_all:
                 cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"]
+            opt = os.environ.get("HYMEM_OPT_FAST")
+            if opt:
+                cmds[1] = cmds[1] + [f"OPT_FAST={opt}"]
             return cmds
 
     return _Runner()
@@ -253,7 +266,7 @@ def build(toplevel: str, sim: str, parameters: Mapping[str, object] | None = Non
             with _environ(_sim_env(sim)):
                 runner.build(
                     sources=rtl_sources() + extra,
-                    includes=[rtl_dir()],
+                    includes=[rtl_dir()] + _extra_dirs(extra),
                     hdl_toplevel=toplevel,
                     parameters=parameters,
                     defines=defines,

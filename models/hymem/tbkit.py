@@ -32,8 +32,11 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-async def start_clock(clk, period_ns: int = CLK_PERIOD_NS) -> None:
-    Clock(clk, period_ns, unit="ns").start(start_high=False)
+async def start_clock(clk, period_ns: int = CLK_PERIOD_NS, impl: str | None = None) -> None:
+    """Start a clock on ``clk`` and wait for its first rising edge. ``impl="gpi"``: cocotb's
+    C++ clock (no Python per edge; cocotb 2.1's default without COCOTB_TRUST_INERTIAL_WRITES
+    is a Python coroutine, two Python wake-ups per cycle)."""
+    Clock(clk, period_ns, unit="ns", impl=impl).start(start_high=False)
     await RisingEdge(clk)
 
 

@@ -1,0 +1,140 @@
+"""The transaction-level macro model against the pin-level one, on the same controller traffic.
+
+tb_hymem_macro_tlm.sv holds two hymem_top controllers fed by one APB burst master: A's
+macro port is watched pin by pin by hymem.macro_port.MacroPortModel, B's through the HDL
+monitor by hymem.macro_tlm.MacroTlmModel. Both arrays are keyed alike (same devices).
+Constrained-random configuration (transfer mode, verify, timing set), hidden weights and
+samples, transfers and read-outs, forming on pristine arrays: after every operation both
+arrays must be in the same state (FeCAP bits, switching cycles and read counts, pending
+write-backs, memristor conductances, operation counts and energy), the two controllers must
+have answered the bus alike every cycle, and neither model may report an error.
+"""
+
+from __future__ import annotations
+
+import json
+
+import cocotb
+import numpy as np
+import pytest
+
+from hymem import engine, firmware, macro, simrun, tbkit
+from hymem.apb import ApbBurstMaster
+from hymem.firmware import Hymem
+from hymem.macro_port import MacroPortModel
+from hymem.macro_tlm import MacroTlmModel
+
+TOPLEVEL = "tb_hymem_macro_tlm"
+HERE = simrun.repo_root() / "tb"
+SOURCES = [HERE / "hymem_macro_tlm" / f"{TOPLEVEL}.sv", HERE / "hdl" / "hymem_apb_burst.sv",
+           HERE / "hdl" / "hymem_macro_tlm.sv"]
+TIMINGS = {"cosim": (firmware.COSIM_TIMING, firmware.COSIM_TIMING_CLK_NS),
+           "fast": (firmware.FAST_TIMING, firmware.FAST_TIMING_CLK_NS)}
+
+
+def _same(a: macro.HybridArray, b: macro.HybridArray, what: str) -> None:
+    """The two arrays are in the same state (``what`` names the point of the test)."""
+    for name, x, y in (("FeCAP bits", a.fe.bits, b.fe.bits),
+                       ("FeCAP cycles", a.fe.cycles, b.fe.cycles),
+                       ("FeCAP reads per device", a.fe.sense_n, b.fe.sense_n),
+                       ("memristor conductances", a.mr.g_us, b.mr.g_us),
+                       ("memristors formed", a.mr.formed, b.mr.formed)):
+        if not np.array_equal(x, y):
+            bad = np.argwhere(x != y)
+            raise AssertionError(f"{what}: {name} differ at {len(bad)} places, first "
+                                 f"{tuple(bad[0])}: pin-level {x[tuple(bad[0])]}, "
+                                 f"transaction-level {y[tuple(bad[0])]}")
+    assert a.pending == b.pending, f"{what}: pending write-backs {a.pending} vs {b.pending}"
+    assert a.counts == b.counts, f"{what}: operation counts {a.counts} vs {b.counts}"
+    assert a.fe.ops == b.fe.ops and a.mr.ops == b.mr.ops, f"{what}: device operation counts"
+    for k in a.energy_j:
+        assert np.isclose(a.energy_j[k], b.energy_j[k], rtol=1e-12, atol=0), \
+            f"{what}: energy of {k}: {a.energy_j[k]} vs {b.energy_j[k]}"
+
+
+@cocotb.test()
+async def equivalence(dut):
+    p = tbkit.params()
+    rng = tbkit.rng()
+    geom = engine.Geometry(lines=p.get("Lines", 128), slots=p.get("Slots", 8),
+                           fecap_rows=p.get("FecapRows", 128))
+    formed = bool(p.get("Formed", 1))
+    timing, clk_ns = TIMINGS[p.get("Timing", "cosim")]
+    key = int(rng.integers(1, 2**62))
+    arrays = [macro.HybridArray(geom, rng=key % 2**31, key=key, formed=formed) for _ in (0, 1)]
+    pin = MacroPortModel(dut.pin, arrays[0], scope=dut.pin).start()
+    tlm = MacroTlmModel(dut.tlm, arrays[1]).start()
+    await tbkit.start_clock(dut.clk_i, clk_ns, impl="gpi")
+    await tbkit.reset(dut.clk_i, dut.rst_ni)
+    fw = Hymem(ApbBurstMaster(dut.u_bm))
+    hw = await fw.identify()
+    assert (hw.lines, hw.slots) == (geom.lines, geom.slots)
+    n_in = int(rng.integers(1, geom.synapses // 2 + 1))
+    n_out = max(1, min(hw.edepth, int(rng.integers(1, geom.synapses // n_in + 1))))
+    n_in = min(n_in, hw.xdepth)
+    mode = dict(change_aware=bool(rng.integers(2)), code_round=bool(rng.integers(2)),
+                verify_max=int(rng.integers(0, hw.verify_limit + 1)))
+    cocotb.log.info("tile %d x %d, %s, timing %s, %s arrays", n_in, n_out, mode,
+                    p.get("Timing", "cosim"), "formed" if formed else "pristine")
+    await fw.configure(n_in=n_in, n_out=n_out, p16=int(rng.integers(6000, 40000)),
+                       stoch_round=bool(rng.integers(2)), skip_zero=True,
+                       k=int(rng.integers(2, 6)), seed=int(rng.integers(1, 2**31)),
+                       timing=timing, **mode)
+    await fw.write("IRQ_ENABLE", DONE=1)
+
+    async def op(*cmds, also=()):
+        await fw.run([fw.op_write("IRQ_STATUS", DONE=1), fw.op_write("CMD", **{c: 1 for c in cmds}),
+                      ("irq",), *also])
+        tlm.sync()
+
+    if not formed:
+        await op("FORM")
+        _same(*arrays, "after forming")
+    h = rng.integers(-(2 ** geom.mag_width - 1), 2 ** geom.mag_width, (geom.slots, geom.lines))
+    f = rng.random((geom.slots, geom.lines)) < 0.5
+    for a in arrays:
+        a.backdoor.poke_hidden(h)
+        a.backdoor.poke_flags(f)
+    await op("TRANSFER")
+    changed = {name: int((a.backdoor.hidden_weights() != h).sum())
+               for name, a in zip(("pin-level", "transaction-level"), arrays)}
+    assert not any(changed.values()), (f"hidden weights changed by the transfer (it must "
+                                       f"restore every FeCAP it reads): {changed}")
+    _same(*arrays, "after the first transfer")
+    for i in range(int(p.get("Samples", 6))):
+        x = rng.integers(-128, 128, n_in) * (rng.random(n_in) < 0.7)
+        e = rng.integers(-128, 128, n_out)
+        await fw.run(fw.vector_ops("XBUF", x) + fw.vector_ops("EBUF", e))
+        await op("SAMPLE")
+        _same(*arrays, f"after sample {i}")
+    codes = await fw.read_conductance_codes()
+    tlm.sync()
+    _same(*arrays, "after the read-out")
+    assert codes.shape == (geom.slots, 2, geom.lines)
+    pin.check_quiescent()
+    tlm.check_quiescent()
+    assert not pin.errors and not tlm.errors, (pin.errors, tlm.errors)
+    assert int(dut.mismatch_q.value) == 0, "the two controllers answered the bus differently"
+    st = tlm.stats()
+    cocotb.log.info("transaction-level model: %s; pin-level: %d wake-ups", st, pin.wakeups)
+    assert st["served"] > 0                 # the read cache answered reads
+    assert st["records"] > 0
+
+
+PARAM_SETS = {
+    "small-cosim": dict(Lines=16, Slots=4, FecapRows=64, XDepth=64, EDepth=32, VerifyLimit=3,
+                        Timing="cosim", Samples=8),
+    "small-fast-pristine": dict(Lines=16, Slots=4, FecapRows=64, XDepth=64, EDepth=32,
+                                VerifyLimit=3, Timing="fast", Samples=4, Formed=0),
+    "default-cosim": dict(Timing="cosim", Samples=4),
+}
+#: what the RTL build takes (the rest configures the test)
+RTL_PARAMS = ("Lines", "Slots", "FecapRows", "XDepth", "EDepth", "VerifyLimit")
+
+
+@pytest.mark.parametrize("params", PARAM_SETS.values(), ids=PARAM_SETS.keys())
+def test_hymem_macro_tlm(sim, seed, params):
+    simrun.run(TOPLEVEL, "test_hymem_macro_tlm", sim,
+               parameters={k: v for k, v in params.items() if k in RTL_PARAMS}, seed=seed,
+               extra_sources=SOURCES, public_all=False,
+               extra_env={"HYMEM_PARAMS": json.dumps(params)})    # the test's options too

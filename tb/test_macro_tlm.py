@@ -1,0 +1,170 @@
+"""The transaction-level macro model's pure-Python parts (no simulator).
+
+* the generated record layout (tb/hdl/hymem_macro_tlm_layout.svh) is up to date;
+* record decoding reads back what was encoded;
+* HybridArray.fe_batch (the vectorized path) leaves an array in exactly the state the
+  pulse-by-pulse path (fe_begin / fe_sense / fe_end) does, returns the same read data, and
+  stops at the first read of a row pending write-back;
+* keyed reads are predictable: FecapBank.predict_rows gives what the next read returns.
+The simulator-level equivalence (the HDL monitor against the pin-level model on the same
+controller) is tb/hymem_macro_tlm.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hymem import engine, macro, macro_tlm, simrun
+
+L = 128
+
+
+def test_layout_header_is_up_to_date():
+    path = simrun.repo_root() / "tb" / "hdl" / "hymem_macro_tlm_layout.svh"
+    assert path.read_text() == macro_tlm.layout_svh(), (
+        f"{path} is stale: regenerate it (see its first lines)")
+
+
+def test_fields_of_a_byte_or_more_are_byte_aligned():
+    for fields in (macro_tlm.FE_FIELDS, macro_tlm.MR_FIELDS):
+        off, w = macro_tlm._offsets(fields, L, 3)
+        assert w % 8 == 0
+        for name, (o, n) in off.items():
+            if n >= 8:
+                assert o % 8 == 0, f"{name} at bit {o}"
+
+
+def _encode(fields, values: dict, lines: int = L) -> str:
+    off, w = macro_tlm._offsets(fields, lines, 3)
+    bits = np.zeros(w, dtype=bool)
+    for name, v in values.items():
+        o, n = off[name]
+        if isinstance(v, np.ndarray):
+            bits[o:o + n] = v
+        else:
+            bits[o:o + n] = (int(v) >> np.arange(n)) & 1
+    return "".join("1" if b else "0" for b in bits[::-1])
+
+
+def test_decode_reads_back_records():
+    rng = np.random.default_rng(3)
+    recs = []
+    for i in range(5):
+        recs.append(dict(seq=1000 + i, err=i % 3, terr=123456 * i, row=i * 7, np=2, bl0=0,
+                         sns0=1, srv0=1, bl1=1, sns1=0, srv1=0, twl=2**40 + i, ts0=20_000,
+                         ta0=1_000_000 + i, te0=2_000_000, ts1=3_000_000, ta1=0,
+                         te1=4_000_000, tfall=4_100_000, mask0=rng.random(L) < 0.5,
+                         mask1=rng.random(L) < 0.5, rdata=rng.random(L) < 0.5))
+    off, w = macro_tlm._offsets(macro_tlm.FE_FIELDS, L, 3)
+    text = "".join(_encode(macro_tlm.FE_FIELDS, r) for r in reversed(recs))   # record 0 lowest
+    got = macro_tlm._decode(macro_tlm._bits(text, 5, w, 3, 4), off)            # 3, 4, 0, 1
+    for j, i in enumerate((3, 4, 0, 1)):
+        for k, v in recs[i].items():
+            if isinstance(v, np.ndarray):
+                assert np.array_equal(got[k][j], v), k
+            else:
+                assert got[k][j] == v, (k, got[k][j], v)
+
+
+def _pulses(rng, n, rows, allow_bad: bool):
+    """Random nominal FeCAP pulses on ``rows``: reads of rows not pending (or, with
+    ``allow_bad``, sometimes of pending ones), unsensed writes of '0', bit-line writes."""
+    ops, pend, t = [], set(), 0.0
+    for _ in range(n):
+        r = int(rng.integers(0, rows))
+        k = macro.HybridArray.FE_WRITE1 if r in pend else int(rng.integers(0, 3))
+        if allow_bad and rng.random() < 0.03:
+            k = macro.HybridArray.FE_READ
+        if k == macro.HybridArray.FE_READ:
+            pend.add(r)
+        elif k == macro.HybridArray.FE_WRITE1:
+            pend.discard(r)
+        m = rng.random(L) < 0.7 if rng.random() < 0.5 else np.ones(L, dtype=bool)
+        ops.append((r, k, m, t, t + 1000.0, t + 2000.0))
+        t += 3000.0
+    return ops
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_fe_batch_equals_pulse_by_pulse(case):
+    seed = case
+    rng = np.random.default_rng(seed)
+    bits = rng.random((128, L)) < 0.5
+    one, many = (macro.HybridArray(rng=seed, key=seed * 7 + 1) for _ in range(2))
+    for a in (one, many):
+        a.fe.bits[:] = bits
+    ops = _pulses(rng, 250, 12 if seed % 2 else 128, allow_bad=seed >= 4)
+    data1, stop = [], len(ops)
+    for i, (r, k, m, t0, ts, te) in enumerate(ops):
+        one.fe_begin("bl" if k == macro.HybridArray.FE_WRITE1 else "sl", r, m, t0)
+        d = None
+        if k == macro.HybridArray.FE_READ:
+            try:
+                d = one.fe_sense(ts)
+            except macro.MacroProtocolError as e:
+                assert e.rule == "fe.6"
+                one.active = None
+                stop = i
+                break
+        one.fe_end(te)
+        data1.append(d)
+    row, kind = np.array([o[0] for o in ops]), np.array([o[1] for o in ops])
+    mask = np.array([o[2] for o in ops])
+    data, done = many.fe_batch(row, kind, mask, np.array([o[4] for o in ops]),
+                               np.array([o[5] for o in ops]))
+    assert done == stop
+    for name in ("bits", "cycles", "sense_n"):
+        assert np.array_equal(getattr(one.fe, name), getattr(many.fe, name)), name
+    assert one.pending == many.pending
+    assert one.counts == many.counts and one.fe.ops == many.fe.ops
+    for k in one.energy_j:
+        assert one.energy_j[k] == pytest.approx(many.energy_j[k], rel=1e-12)
+    for i, d in enumerate(data1):
+        if d is not None:
+            assert np.array_equal(d, data[i]), i
+    assert one.now_ns == many.now_ns or stop < len(ops)
+
+
+def test_predict_rows_is_the_next_read():
+    a = macro.HybridArray(rng=1, key=99)
+    rng = np.random.default_rng(0)
+    a.fe.bits[:] = rng.random((128, L)) < 0.5
+    rows = np.arange(0, 128, 3)
+    pred = a.fe.predict_rows(rows)
+    n0 = a.fe.sense_n.copy()
+    assert np.array_equal(a.fe.predict_rows(rows), pred)        # changes nothing
+    assert np.array_equal(a.fe.sense_n, n0)
+    t = 0.0
+    for i, r in enumerate(rows.tolist()):
+        got = a.fe_read_row(r, t_ns=t)
+        assert np.array_equal(got, pred[i]), r
+        a.fe_write_row(r, got, t_ns=t + 2500)
+        t += 10_000
+    assert np.array_equal(a.fe.bits[rows], pred)               # every woken cell read right
+
+
+def test_predict_needs_keys_and_no_faults():
+    assert macro.HybridArray(rng=1).fe.predict_rows([0]) is None          # unkeyed
+    a = macro.HybridArray(rng=1, key=5)
+    a.inject_weak_fecap(3, [0, 1])
+    assert a.fe.predict_rows([0]) is None
+    with pytest.raises(ValueError, match="nominal"):
+        a.fe_batch(np.array([0]), np.array([0]), np.ones((1, L), bool), np.zeros(1), np.ones(1))
+
+
+def test_keyed_sense_skips_noise_only_where_it_cannot_matter():
+    """A keyed read computes the noise only near the threshold; the result is the one the
+    noise everywhere would give (checked on a bank whose thresholds sit near the signal)."""
+    g = engine.Geometry()
+    a = macro.HybridArray(g, rng=4, key=77)
+    fe = a.fe
+    rng = np.random.default_rng(1)
+    fe.bits[:] = rng.random(fe.shape) < 0.5
+    fe._thr = fe.params.sense_ref_v + rng.normal(0, 0.03, fe.shape[-1])   # many near ones
+    rows = np.arange(128)
+    got = fe.predict_rows(rows)
+    from hymem import devices as dv
+    z = dv.keyed_normal(fe.keys[rows], dv._K_SENSE, fe.sense_n[rows])
+    sig = np.where(fe.bits[rows], fe._window((rows,)), 0.0) + fe.params.sense_noise_v * z
+    assert np.array_equal(got, sig > fe._thr)
