@@ -29,6 +29,9 @@ module hymem_top #(
   parameter int XDepth      = 256,
   parameter int EDepth      = 128,
   parameter int VerifyLimit = 15,
+  // synapses the update engine processes per cycle (micro-architecture: no register);
+  // the default is chosen in docs/bench/update_lanes.md
+  parameter int SynPerCycle = 8,
   localparam int RowBits    = $clog2(FecapRows),
   localparam int SlotBits   = (Slots > 1) ? $clog2(Slots) : 1,
   localparam int Levels     = 1 << CodeBits
@@ -74,6 +77,12 @@ module hymem_top #(
   `HYMEM_CHECK(chk_regmap, Lines <= 2048 && Slots <= 8 && CodeBits == 3 && AdcBits == 8 &&
                XDepth <= 256 && EDepth <= 128 && Lines * AdcBits <= 1024 && MagWidth <= 15,
                "hymem_top: parameters exceed the register map (Slots<=8, CodeBits=3, AdcBits=8, XDepth<=256, EDepth<=128, Lines<=128)")
+  localparam logic LanesOk = (SynPerCycle >= 1 && SynPerCycle <= Lines &&
+                              (SynPerCycle & (SynPerCycle - 1)) == 0 && (Lines % SynPerCycle) == 0);
+  `HYMEM_CHECK(chk_lanes, LanesOk,
+               "hymem_top: parameter SynPerCycle must be a power of two in 1..Lines dividing Lines (1, 2, 4, ..., 128 at Lines = 128)")
+  // an illegal value reaches no submodule (whose widths it would break before the check)
+  localparam int Lanes = LanesOk ? SynPerCycle : 1;
 
   localparam int IdxBits = $clog2(Lines * Slots) + 1;
   localparam logic [7:0] E_BUSY  = 8'd6;
@@ -237,7 +246,8 @@ module hymem_top #(
 
   hymem_core #(
     .Lines(Lines), .Slots(Slots), .MagWidth(MagWidth), .CodeBits(CodeBits), .FecapRows(FecapRows),
-    .AdcBits(AdcBits), .XDepth(XDepth), .EDepth(EDepth), .TimeBits(16)
+    .AdcBits(AdcBits), .XDepth(XDepth), .EDepth(EDepth), .TimeBits(16),
+    .SynPerCycle(Lanes)
   ) u_core (
     .clk_i, .rst_ni,
     .x_we_i (xbuf_req && !xbuf_err), .x_waddr_i ($clog2(XDepth / 4)'(xbuf_addr)),

@@ -41,8 +41,10 @@ PARAM_SETS = {
     "small": dict(_SMALL, SynPerCycle=1),
     "small_p4": dict(_SMALL, SynPerCycle=4),
     "small_p16": dict(_SMALL, SynPerCycle=16),           # P = Lines: one group per slot
-    "default_p8": dict(_DEFAULT, SynPerCycle=8),
 }
+#: hymem_top's default SynPerCycle on the published geometry
+TOP_LANES = simrun.rtl_default("hymem_top", "SynPerCycle")
+PARAM_SETS[f"default_p{TOP_LANES}"] = dict(_DEFAULT, SynPerCycle=TOP_LANES)
 
 # update engine phases (rtl/hymem_update_engine.sv)
 P_IDLE, P_INC, P_CHECK, P_READ, P_ADD, P_WRITE, P_FLAG_RD, P_FLAG_WR = range(8)
