@@ -78,9 +78,10 @@ module hymem_top #(
                XDepth <= 256 && EDepth <= 128 && Lines * AdcBits <= 1024 && MagWidth <= 15,
                "hymem_top: parameters exceed the register map (Slots<=8, CodeBits=3, AdcBits=8, XDepth<=256, EDepth<=128, Lines<=128)")
   localparam logic LanesOk = (SynPerCycle >= 1 && SynPerCycle <= Lines &&
-                              (SynPerCycle & (SynPerCycle - 1)) == 0 && (Lines % SynPerCycle) == 0);
+                              (SynPerCycle & (SynPerCycle - 1)) == 0 && (Lines % SynPerCycle) == 0 &&
+                              SynPerCycle <= XDepth && SynPerCycle <= EDepth);
   `HYMEM_CHECK(chk_lanes, LanesOk,
-               "hymem_top: parameter SynPerCycle must be a power of two in 1..Lines dividing Lines (1, 2, 4, ..., 128 at Lines = 128)")
+               "hymem_top: parameter SynPerCycle must be a power of two in 1..Lines dividing Lines, at most XDepth and EDepth (1, 2, 4, ..., 128 at the default geometry)")
   // an illegal value reaches no submodule (whose widths it would break before the check)
   localparam int Lanes = LanesOk ? SynPerCycle : 1;
 

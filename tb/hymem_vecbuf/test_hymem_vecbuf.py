@@ -2,11 +2,12 @@
 
 Model (:class:`VecbufRef`): Depth bytes; a write of word w with strobes stores byte b of
 the data in entry 4w + b for every strobed b; in a cycle with re_i = 1 each of the Ports read
-ports presents its address and its byte of rdata_o holds that entry from the next clock edge
-on (a synchronous RAM; a read and a write of the same entry at one edge return the old byte,
-as a registered read of the RAM does); with re_i = 0 rdata_o keeps its value; entries at or
-beyond Depth read 0. The buffer has no reset: an entry never written has no defined value and
-is not compared. :class:`Monitor` checks every port of rdata_o in every cycle of every test.
+ports presents its address a_p and its byte of rdata_o holds, from the next clock edge on,
+entry a_p if a_p is in the window [a_0, a_0 + Ports) or below Ports, else 0 (a synchronous
+RAM; a read and a write of the same entry at one edge return the old byte, as a registered
+read of the RAM does); with re_i = 0 rdata_o keeps its value; entries at or beyond Depth read
+0. The buffer has no reset: an entry never written has no defined value and is not compared.
+:class:`Monitor` checks every port of rdata_o in every cycle of every test.
 
 Parameter sets: the core's x buffer (Depth 256 read with the engine's 11-bit index) and a
 buffer whose read address is exactly as wide as it needs (Depth 16, AddrBits 4), each with
@@ -46,7 +47,9 @@ class VecbufRef:
 
     def edge(self, we: int, waddr: int, wdata: int, wstrb: int, re: int, raddr: list[int]) -> None:
         if re:
-            self.rdata = [self.mem[a] if a < self.depth else 0 for a in raddr]
+            a0, n = raddr[0], len(raddr)
+            self.rdata = [(self.mem[a] if a < self.depth else 0)
+                          if 0 <= a - a0 < n or a < n else 0 for a in raddr]
         if we:
             for b in range(4):
                 if (wstrb >> b) & 1:
@@ -116,15 +119,23 @@ class Env:
         await self.cycle(1, waddr, wdata, wstrb, (), re=int(self.rng.integers(2)))
 
     async def read(self, raddr: int, port: int | None = None) -> int:
-        """The byte port ``port`` (default: a random one) of rdata_o holds after raddr was
-        presented there for one edge with re_i = 1."""
+        """The byte rdata_o holds after raddr was presented for one edge with re_i = 1, on
+        port ``port`` (default: a random one) where the window allows it: the ports read
+        the window a_0 + k around it."""
         port = int(self.rng.integers(self.ports)) if port is None else port
-        addrs = [int(a) for a in self.rng.integers(2**self.abits, size=self.ports)]
-        addrs[port] = raddr
+        a0 = min(max(0, raddr - port), 2**self.abits - self.ports)
         await self.cycle(0, int(self.rng.integers(self.words)), int(self.rng.integers(2**32)),
-                         int(self.rng.integers(16)), addrs)
+                         int(self.rng.integers(16)), [a0 + k for k in range(self.ports)])
         await FallingEdge(self.dut.clk_i)
-        return _byte(self.dut, port)
+        return _byte(self.dut, raddr - a0)
+
+    def engine_addresses(self) -> list[int]:
+        """One cycle's addresses as the update engine presents them: the x indices (j) or
+        the e indices (i) of Ports consecutive synapses of an n-input tile."""
+        r, n = self.rng, int(self.rng.integers(1, self.depth + 1))
+        a = int(r.integers(0, n * (self.depth + self.ports)))     # first synapse of the group
+        syn = range(a, a + self.ports)
+        return [s % n for s in syn] if r.random() < 0.5 else [min(s // n, 2**self.abits - 1) for s in syn]
 
     async def fill(self) -> list[int]:
         """Write every word with random non-zero bytes; returns the entries."""
@@ -218,6 +229,34 @@ async def beyond_depth(dut):
 
 
 @cocotb.test()
+async def window_rule(dut):
+    """Ports: an address in the window [a_0, a_0 + Ports) or below Ports reads its entry,
+    any other reads 0; the window at the top of the buffer and beyond Depth; the update
+    engine's x pattern with a wrap to 0 (several wraps for n < Ports)."""
+    env = Env(dut)
+    await env.start()
+    vals = await env.fill()
+    P, D = env.ports, env.depth
+    mon0 = env.mon.checked
+    cases = [[a0 + k for k in range(P)] for a0 in (0, 1, D - P, D - 1, D - P // 2, D)]
+    cases += [[(a0 + k) % n for k in range(P)] for a0, n in ((D - 2, D), (1, 3), (0, 1), (2, 5))
+              if a0 < n]
+    if P > 1:
+        cases.append([P] + [P + 2 * P] * (P - 1))      # outside the window, not below P: 0
+        cases.append([D - 1] + list(range(P - 1)))     # below P: the first entries
+    for addrs in cases:
+        addrs = [a for a in addrs if a < 2**env.abits][:P]
+        addrs += [0] * (P - len(addrs))
+        await env.cycle(raddr=addrs)
+        await FallingEdge(dut.clk_i)
+        for p, a in enumerate(addrs):
+            inside = 0 <= a - addrs[0] < P or a < P
+            want = vals[a] if inside and a < D else 0
+            assert _byte(dut, p) == want, f"addresses {addrs}: port {p} read {_byte(dut, p)}, want {want}"
+    assert env.mon.checked > mon0
+
+
+@cocotb.test()
 async def random_traffic(dut):
     """Random writes (any strobes) and reads (in and beyond range) in every cycle."""
     env = Env(dut)
@@ -225,10 +264,14 @@ async def random_traffic(dut):
     r = env.rng
     top = 2**env.abits
     for _ in range(1500):
-        raddr = [int(r.integers(env.depth)) if r.random() < 0.85 else int(r.integers(top))
-                 for _ in range(env.ports)]
-        if env.ports > 1 and r.random() < 0.2:        # several ports on one entry
-            raddr = [raddr[0]] * env.ports
+        kind = r.random()
+        if kind < 0.5:                                # the update engine's pattern
+            raddr = env.engine_addresses()
+        else:                                         # anything: outside the window reads 0
+            raddr = [int(r.integers(env.depth)) if r.random() < 0.85 else int(r.integers(top))
+                     for _ in range(env.ports)]
+            if env.ports > 1 and kind < 0.6:          # several ports on one entry
+                raddr = [raddr[0]] * env.ports
         await env.cycle(int(r.random() < 0.5), int(r.integers(env.words)), int(r.integers(2**32)),
                         int(r.integers(16)), raddr, re=int(r.random() < 0.8))
     await ClockCycles(dut.clk_i, 2)
