@@ -2,8 +2,8 @@
 """PPA of the update engine's SynPerCycle (synapses processed per cycle): the table that
 chose hymem_top's default (docs/bench/update_lanes.md).
 
-    .venv/bin/python scripts/bench_lanes.py [--lanes 1,2,4,8,16] [--parts synth,cycles,speed]
-                                            [--repeats N] [--json FILE]
+    .venv/bin/python scripts/bench_lanes.py [--lanes 1,2,4,8,16] [--parts synth,cycles,speed,cosim]
+                                            [--speed-lanes 1,8] [--repeats N] [--json FILE]
 
 synth   Yosys cells and flops of hymem_top (the whole design) and of the blocks that grow
         with SynPerCycle, for each value: scripts/rtl_check.py synth --param SynPerCycle=P
@@ -14,9 +14,17 @@ cycles  The update engine's cycles per sample (start_i to done_o) for a full 1,0
         and the nominal one (the timing registers' reset values, 100 MHz), for each value, on
         Verilator, with the macro model on the FeCAP port and every sample checked bit for
         bit against hymem.engine. Deterministic: the same seed gives the same cycles.
-speed   Simulated cycles and samples per wall second of the same bench for SynPerCycle = 1
-        and hymem_top's default, on Icarus and Verilator, with the macro model and without
-        any (the simulator alone), repeats interleaved; the ratio default / 1 per repeat.
+speed   Simulated cycles and samples per wall second of the same bench (co-simulation timing)
+        for SynPerCycle = 1 and hymem_top's default (or --speed-lanes), on Icarus and
+        Verilator, with the macro model and without any (the simulator alone), repeats
+        interleaved; the ratio to SynPerCycle = 1 per repeat. Also per CPU second of the
+        simulation process (the machine is shared).
+cosim   The end-to-end co-simulation (`hymem cosim`, `make sim`'s network) with hymem_top
+        built at each SynPerCycle of --speed-lanes: a copy of rtl/ and tb/hymem_cosim/ under
+        build/lanes_variants/ with the top's default changed, used through HYMEM_ROOT (the
+        harness takes the top's defaults). CPU seconds per sample of the whole process tree
+        (simulator, cocotb, Python) from two runs of different lengths, so start-up and
+        builds cancel; repeats interleaved; every run must end with the state matched.
 """
 
 from __future__ import annotations
@@ -24,6 +32,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -119,7 +130,7 @@ def cycles(p: int) -> dict:
 # --------------------------------------------------------------------------------- speed
 
 
-def speed(lanes: tuple[int, int], repeats: int) -> list[dict]:
+def speed(lanes: list[int], repeats: int) -> list[dict]:
     runs = []
     configs = [(sim, model) for sim in ("icarus", "verilator") for model in ("none", "macro")]
     for sim, _ in configs[::2]:              # build first, untimed
@@ -133,28 +144,113 @@ def speed(lanes: tuple[int, int], repeats: int) -> list[dict]:
                 runs.append(r)
                 log(f"  speed {sim:9s} {model:5s} P={p:<2d} rep {rep}: "
                     f"{r['cycles'] / r['wall_s']:9.0f} cycles/s, "
-                    f"{r['samples'] / r['wall_s']:6.2f} samples/s (load {r['load1']:.1f})")
+                    f"{r['samples'] / r['wall_s']:6.2f} samples/s, "
+                    f"{r['samples'] / r['cpu_s']:6.2f} per CPU s (load {r['load1']:.1f})")
     return runs
 
 
 def summarize_speed(runs, lanes) -> list[list]:
+    """Rows per (simulator, model, SynPerCycle): medians (ranges) over the repeats, and the
+    ratio to SynPerCycle = 1 in the same repeat (interleaved runs)."""
     rows = []
-    p1, pd = lanes
+    spread = bench_cosim.spread
     for sim in ("icarus", "verilator"):
         for model in ("none", "macro"):
-            sel = {p: [r for r in runs if (r["sim"], r["model"], r["lanes"]) == (sim, model, p)]
-                   for p in lanes}
+            sel = {p: sorted((r for r in runs if (r["sim"], r["model"], r["lanes"]) == (sim, model, p)),
+                             key=lambda r: r["repeat"]) for p in lanes}
             if not all(sel.values()):
                 continue
-            cps = {p: [r["cycles"] / r["wall_s"] for r in v] for p, v in sel.items()}
-            sps = {p: [r["samples"] / r["wall_s"] for r in v] for p, v in sel.items()}
-            ratio_c = [b / a for a, b in zip(cps[p1], cps[pd])]
-            ratio_s = [b / a for a, b in zip(sps[p1], sps[pd])]
-            rows.append([sim, "macro model" if model == "macro" else "none (simulator alone)",
-                         bench_cosim.spread(cps[p1], "{:,.0f}"), bench_cosim.spread(cps[pd], "{:,.0f}"),
-                         bench_cosim.spread(ratio_c, "{:.2f}"),
-                         bench_cosim.spread(sps[p1], "{:.2f}"), bench_cosim.spread(sps[pd], "{:.2f}"),
-                         bench_cosim.spread(ratio_s, "{:.2f}")])
+            base = sel[lanes[0]]
+            for p in lanes:
+                cps = [r["cycles"] / r["wall_s"] for r in sel[p]]
+                sps = [r["samples"] / r["wall_s"] for r in sel[p]]
+                spc = [r["samples"] / r["cpu_s"] for r in sel[p]]
+                ratio = [(r["samples"] / r["wall_s"]) / (b["samples"] / b["wall_s"])
+                         for r, b in zip(sel[p], base)]
+                ratio_cpu = [(r["samples"] / r["cpu_s"]) / (b["samples"] / b["cpu_s"])
+                             for r, b in zip(sel[p], base)]
+                cyc = statistics.median(r["cycles"] / r["samples"] for r in sel[p])
+                rows.append([sim, "macro model" if model == "macro" else "none (simulator alone)",
+                             str(p), f"{cyc:,.0f}", spread(cps, "{:,.0f}"), spread(sps, "{:.2f}"),
+                             spread(spc, "{:.2f}"), spread(ratio, "{:.2f}"),
+                             spread(ratio_cpu, "{:.2f}")])
+    return rows
+
+
+# -------------------------------------------------------------------------------- cosim
+
+#: (samples of the short run, of the long run) per simulator
+COSIM_SAMPLES = {"verilator": (10, 50), "icarus": (3, 11)}
+
+
+def variant_root(p: int) -> Path:
+    """A copy of rtl/ and tb/hymem_cosim/ whose hymem_top defaults to SynPerCycle = p."""
+    root = ROOT / "build" / "lanes_variants" / f"p{p}"      # its sim_build/ is kept (reused)
+    for sub in ("rtl", "tb"):
+        shutil.rmtree(root / sub, ignore_errors=True)
+    shutil.copytree(ROOT / "rtl", root / "rtl")
+    shutil.copytree(ROOT / "tb" / "hymem_cosim", root / "tb" / "hymem_cosim")
+    top = root / "rtl" / "hymem_top.sv"
+    text, n = re.subn(r"(\bparameter\s+int\s+SynPerCycle\s*=\s*)\d+", rf"\g<1>{p}", top.read_text())
+    if n != 1:
+        raise SystemExit("rtl/hymem_top.sv: cannot find the SynPerCycle default")
+    top.write_text(text)
+    return root
+
+
+def cosim_run(sim: str, p: int, n: int) -> tuple[float, dict]:
+    """CPU seconds of one `hymem cosim` run of n samples at SynPerCycle p, and its JSON."""
+    root = variant_root(p)
+    env = dict(os.environ, HYMEM_ROOT=str(root), HYMEM_BUILD_DIR=str(root / "sim_build"))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "cosim.json"
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r = subprocess.run([str(Path(sys.executable).parent / "hymem"), "cosim", "--sim", sim,
+                            "--samples", str(n), "--json", str(out)], env=env,
+                           capture_output=True, text=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if r.returncode != 0 or not out.exists():
+            raise SystemExit(f"hymem cosim (SynPerCycle={p}, {sim}) failed:\n{r.stdout[-2000:]}"
+                             f"{r.stderr[-2000:]}")
+        data = json.loads(out.read_text())
+    if data.get("state_match") is not True:
+        raise SystemExit(f"hymem cosim (SynPerCycle={p}, {sim}): the state did not match")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, data
+
+
+def cosim(lanes: list[int], repeats: int) -> list[dict]:
+    runs = []
+    for sim in ("icarus", "verilator"):
+        for p in lanes:                      # build first, untimed
+            cosim_run(sim, p, 1)
+    for rep in range(repeats):
+        for sim in ("icarus", "verilator"):
+            n1, n2 = COSIM_SAMPLES[sim]
+            for p in lanes:
+                c1, _ = cosim_run(sim, p, n1)
+                c2, d = cosim_run(sim, p, n2)
+                r = dict(sim=sim, lanes=p, repeat=rep, cpu_per_sample=(c2 - c1) / (n2 - n1),
+                         samples_per_s=d["samples_per_s"], load1=os.getloadavg()[0])
+                runs.append(r)
+                log(f"  cosim {sim:9s} P={p:<2d} rep {rep}: {r['cpu_per_sample']:.3f} CPU s/sample, "
+                    f"{r['samples_per_s']:.2f} samples/s wall (load {r['load1']:.1f})")
+    return runs
+
+
+def summarize_cosim(runs, lanes) -> list[list]:
+    rows = []
+    spread = bench_cosim.spread
+    for sim in ("icarus", "verilator"):
+        sel = {p: sorted((r for r in runs if (r["sim"], r["lanes"]) == (sim, p)),
+                         key=lambda r: r["repeat"]) for p in lanes}
+        if not all(sel.values()):
+            continue
+        for p in lanes:
+            per_cpu = [1 / r["cpu_per_sample"] for r in sel[p]]
+            ratio = [b["cpu_per_sample"] / r["cpu_per_sample"] for r, b in zip(sel[p], sel[lanes[0]])]
+            rows.append([sim, str(p), spread([r["samples_per_s"] for r in sel[p]], "{:.2f}"),
+                         spread(per_cpu, "{:.2f}"), spread(ratio, "{:.2f}")])
     return rows
 
 
@@ -165,8 +261,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lanes", default=",".join(map(str, LANES)),
                     help="SynPerCycle values, comma-separated (default %(default)s)")
-    ap.add_argument("--parts", default="synth,cycles,speed", help="comma-separated: synth,cycles,speed")
+    ap.add_argument("--parts", default="synth,cycles,speed,cosim",
+                    help="comma-separated: synth,cycles,speed,cosim")
     ap.add_argument("--repeats", type=int, default=3, help="interleaved repeats of the speed runs")
+    ap.add_argument("--speed-lanes", help="SynPerCycle values of the speed part, comma-separated, "
+                    "starting with the reference (default: 1 and hymem_top's default)")
     ap.add_argument("--json", help="write every result as JSON")
     a = ap.parse_args(argv)
     try:
@@ -178,11 +277,20 @@ def main(argv=None) -> int:
     if bad:
         ap.error(f"--lanes: SynPerCycle must be a power of two in 1..{lines} dividing Lines; got {bad}")
     parts = set(a.parts.split(","))
-    if parts - {"synth", "cycles", "speed"} or a.repeats < 1:
-        ap.error("--parts takes synth, cycles, speed; --repeats must be >= 1")
+    if parts - {"synth", "cycles", "speed", "cosim"} or a.repeats < 1:
+        ap.error("--parts takes synth, cycles, speed, cosim; --repeats must be >= 1")
     default = simrun.rtl_default("hymem_top", "SynPerCycle")
+    try:
+        speed_lanes = ([int(v) for v in a.speed_lanes.split(",")] if a.speed_lanes
+                       else sorted({1, default}))
+    except ValueError:
+        ap.error(f"--speed-lanes must be comma-separated integers; got {a.speed_lanes!r}")
+    bad = [p for p in speed_lanes if p < 1 or p > lines or p & (p - 1) or lines % p]
+    if bad:
+        ap.error(f"--speed-lanes: SynPerCycle must be a power of two in 1..{lines} dividing Lines; "
+                 f"got {bad}")
     check_nominal()
-    res = {"lanes": lanes, "default": default, "synth": [], "cycles": [], "speed": []}
+    res = {"lanes": lanes, "default": default, "synth": [], "cycles": [], "speed": [], "cosim": []}
     log(f"SynPerCycle values {lanes}; hymem_top's default {default}; {bench_cosim.machine()}")
 
     if "synth" in parts:
@@ -196,7 +304,9 @@ def main(argv=None) -> int:
             c = res["cycles"][-1]
             log(f"  cycles P={p}: cosim {c['cosim']}, nominal {c['nominal']}")
     if "speed" in parts:
-        res["speed"] = speed((1, default), a.repeats)
+        res["speed"] = speed(speed_lanes, a.repeats)
+    if "cosim" in parts:
+        res["cosim"] = cosim(speed_lanes, a.repeats)
 
     log("\nPPA of SynPerCycle (hymem_top, default geometry: 128 lines x 8 slots)")
     syn = {s["lanes"]: s for s in res["synth"]}
@@ -219,11 +329,21 @@ def main(argv=None) -> int:
             " seed; per sample: " + "; ".join(f"P={c['lanes']}: cosim {c['cosim']}, nominal "
                                             f"{c['nominal']}" for c in res["cycles"]) + ")")
     if res["speed"]:
-        log(f"\nSimulation speed, co-simulation timing, P = 1 vs P = {default}, median (range) of"
-            f" {a.repeats} interleaved repeats; ratio = P={default} / P=1 per repeat")
-        log(table(["simulator", "FeCAP port", "cycles/s P=1", f"cycles/s P={default}", "ratio",
-                   "samples/s P=1", f"samples/s P={default}", "ratio"],
-                  summarize_speed(res["speed"], (1, default))))
+        ref = speed_lanes[0]
+        log(f"\nSimulation speed of the update bench, co-simulation timing, median (range) of"
+            f" {a.repeats} interleaved repeats; ratio = samples/s over SynPerCycle = {ref}'s in the"
+            f" same repeat (wall, and per CPU s of the simulation process)")
+        log(table(["simulator", "FeCAP port", "SynPerCycle", "cycles/sample", "cycles/s",
+                   "samples/s", "samples per CPU s", f"ratio to {ref}", f"ratio to {ref}, CPU"],
+                  summarize_speed(res["speed"], speed_lanes)))
+        log(bench_cosim.load())
+    if res["cosim"]:
+        ref = speed_lanes[0]
+        log(f"\nEnd-to-end co-simulation (hymem cosim, digits 64-16-10) per hymem_top SynPerCycle,"
+            f" median (range) of {a.repeats} interleaved repeats; ratio = CPU s per sample of"
+            f" SynPerCycle = {ref} / this one's, in the same repeat")
+        log(table(["simulator", "SynPerCycle", "samples/s (wall)", "samples per CPU s",
+                   f"speed-up over {ref} (CPU)"], summarize_cosim(res["cosim"], speed_lanes)))
         log(bench_cosim.load())
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=2))
