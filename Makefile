@@ -16,18 +16,20 @@ PYTEST_ARGS ?=#          extra pytest arguments, e.g. PYTEST_ARGS='-k prng'
 BENCH_ARGS ?=#           extra `hymem bench` arguments, e.g. BENCH_ARGS=--quick
 SIM_ARGS  ?=#            extra `hymem cosim` arguments for `make sim`, e.g. SIM_ARGS='--k 20 --skip-unchanged'
 COSIM_BENCH_ARGS ?=#     extra scripts/bench_cosim.py arguments, e.g. COSIM_BENCH_ARGS='--parts update --sims verilator'
+SYNTH_ARGS ?=#           extra scripts/rtl_check.py synth arguments, e.g. SYNTH_ARGS='--param SynPerCycle=4'
+LANES_BENCH_ARGS ?=#     extra scripts/bench_lanes.py arguments, e.g. LANES_BENCH_ARGS='--lanes 1,8 --parts cycles'
 
 export WAVES
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sim demo test lint synth regs waves bench bench-cosim clean distclean
+.PHONY: help venv sim demo test lint synth regs waves bench bench-cosim bench-lanes clean distclean
 
 help: ## list the targets
 	@echo "hymem make targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
 	@echo "variables: SIM=all|icarus|verilator SEED=N BUDGET=s EPOCHS=N SAMPLES=N SIM_ARGS=... JOBS=N"
 	@echo "           TESTS=path WAVES=1"
-	@echo "           PYTEST_ARGS=... BENCH_ARGS=... COSIM_BENCH_ARGS=..."
+	@echo "           PYTEST_ARGS=... BENCH_ARGS=... COSIM_BENCH_ARGS=... SYNTH_ARGS=... LANES_BENCH_ARGS=..."
 
 $(STAMP): pyproject.toml
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV) || { echo "error: cannot create $(VENV); install python3-venv"; exit 1; }
@@ -60,7 +62,7 @@ lint: $(STAMP) ## verilator --lint-only -Wall on every RTL module (zero warnings
 	$(VPY) scripts/rtl_check.py lint
 
 synth: $(STAMP) ## Yosys synthesis of every RTL module; fails on latches/unmapped logic; cell table
-	$(VPY) scripts/rtl_check.py synth
+	$(VPY) scripts/rtl_check.py synth $(SYNTH_ARGS)
 
 regs: $(STAMP) ## regenerate the register block, C header and docs from rtl/hymem_regs.rdl
 	$(VPY) scripts/regmap.py
@@ -71,6 +73,10 @@ bench: $(STAMP) ## learning-reference benchmark: scheme table + k sweep -> docs/
 bench-cosim: $(STAMP) ## co-simulation benchmark: RTL + macro model, tables as in docs/bench/cosim.md (~10 min; COSIM_BENCH_ARGS=--quick ~3 min)
 	@mkdir -p build
 	$(VPY) scripts/bench_cosim.py --json build/bench_cosim.json $(COSIM_BENCH_ARGS)
+
+bench-lanes: $(STAMP) ## update engine SynPerCycle PPA: cells, flops, cycles/sample, simulation speed (~40 min)
+	@mkdir -p build
+	$(VPY) scripts/bench_lanes.py --json build/bench_lanes.json $(LANES_BENCH_ARGS)
 
 clean: ## remove simulation builds, results and caches
 	rm -rf sim_build .pytest_cache results.xml

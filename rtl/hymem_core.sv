@@ -46,6 +46,7 @@ module hymem_core #(
   parameter int XDepth    = 256,
   parameter int EDepth    = 128,
   parameter int TimeBits  = 16,
+  parameter int SynPerCycle = 1,      // synapses the update engine processes per cycle
   localparam int IdxBits  = $clog2(Lines * Slots) + 1,
   localparam int RowBits  = $clog2(FecapRows),
   localparam int SlotBits = (Slots > 1) ? $clog2(Slots) : 1,
@@ -299,25 +300,29 @@ module hymem_core #(
   end
 
   // -------------------------------------------------------- vector buffers
-  logic [IdxBits-1:0] x_raddr, e_raddr;
-  logic [7:0]         x_rdata, e_rdata;
+  // one read port per synapse the update engine processes in a cycle
+  logic                           vec_re;
+  logic [SynPerCycle*IdxBits-1:0] x_raddr, e_raddr;
+  logic [SynPerCycle*8-1:0]       x_rdata, e_rdata;
 
-  hymem_vecbuf #(.Depth(XDepth), .AddrBits(IdxBits)) u_xbuf (
+  hymem_vecbuf #(.Depth(XDepth), .AddrBits(IdxBits), .Ports(SynPerCycle)) u_xbuf (
     .clk_i   (clk_i),
     .we_i    (x_we_i),
     .waddr_i (x_waddr_i),
     .wdata_i (vec_wdata_i),
     .wstrb_i (vec_wstrb_i),
+    .re_i    (vec_re),
     .raddr_i (x_raddr),
     .rdata_o (x_rdata)
   );
 
-  hymem_vecbuf #(.Depth(EDepth), .AddrBits(IdxBits)) u_ebuf (
+  hymem_vecbuf #(.Depth(EDepth), .AddrBits(IdxBits), .Ports(SynPerCycle)) u_ebuf (
     .clk_i   (clk_i),
     .we_i    (e_we_i),
     .waddr_i (e_waddr_i),
     .wdata_i (vec_wdata_i),
     .wstrb_i (vec_wstrb_i),
+    .re_i    (vec_re),
     .raddr_i (e_raddr),
     .rdata_o (e_rdata)
   );
@@ -331,7 +336,8 @@ module hymem_core #(
   logic [3:0]         u_phase;
 
   hymem_update_engine #(
-    .Lines(Lines), .Slots(Slots), .MagWidth(MagWidth), .CodeBits(CodeBits), .FecapRows(FecapRows)
+    .Lines(Lines), .Slots(Slots), .MagWidth(MagWidth), .CodeBits(CodeBits), .FecapRows(FecapRows),
+    .SynPerCycle(SynPerCycle)
   ) u_update (
     .clk_i               (clk_i),
     .rst_ni              (rst_ni),
@@ -353,6 +359,7 @@ module hymem_core #(
     .abort_slot_o        (u_abort_slot),
     .slot_o              (u_slot),
     .phase_o             (u_phase),
+    .vec_re_o            (vec_re),
     .x_raddr_o           (x_raddr),
     .x_rdata_i           (x_rdata),
     .e_raddr_o           (e_raddr),

@@ -47,21 +47,15 @@ module hymem_sm_sat_add #(
   logic signed [SumWidth-1:0] sum;
   logic signed [SumWidth-1:0] clamped;
 
-  always_comb begin
-    value = sign_i ? -$signed({{(SumWidth - MagWidth){1'b0}}, mag_i})
-                   :  $signed({{(SumWidth - MagWidth){1'b0}}, mag_i});
-    sum   = value + SumWidth'(inc_i);
-    sat_o = 1'b0;
-    if (sum > MAX_POS) begin
-      clamped = MAX_POS;
-      sat_o   = 1'b1;
-    end else if (sum < MAX_NEG) begin
-      clamped = MAX_NEG;
-      sat_o   = 1'b1;
-    end else begin
-      clamped = sum;
-    end
-  end
+  // continuous assignments, not a process: Icarus evaluates them without a thread
+  logic over, under;
+  assign value   = sign_i ? -$signed({{(SumWidth - MagWidth){1'b0}}, mag_i})
+                          :  $signed({{(SumWidth - MagWidth){1'b0}}, mag_i});
+  assign sum     = value + SumWidth'(inc_i);
+  assign over    = (sum > MAX_POS);
+  assign under   = (sum < MAX_NEG);
+  assign sat_o   = over || under;
+  assign clamped = over ? MAX_POS : under ? MAX_NEG : sum;
 
   assign sign_o = clamped[SumWidth-1];
   assign mag_o  = MagWidth'(sign_o ? -clamped : clamped);

@@ -36,6 +36,9 @@ module hymem_top #(
   parameter int XDepth      = 256,
   parameter int EDepth      = 128,
   parameter int VerifyLimit = 15,
+  // synapses the update engine processes per cycle (micro-architecture: no register);
+  // the default is chosen in docs/bench/update_lanes.md
+  parameter int SynPerCycle = 8,
   localparam int RowBits    = $clog2(FecapRows),
   localparam int SlotBits   = (Slots > 1) ? $clog2(Slots) : 1,
   localparam int Levels     = 1 << CodeBits
@@ -88,6 +91,13 @@ module hymem_top #(
                (EDepth & (EDepth - 1)) == 0 &&
                FecapRows >= Slots * ((1 << CodeBits) + MagWidth - CodeBits + 1),
                "hymem_top: need Lines >= 2, Slots >= 1, MagWidth >= 4, VerifyLimit in 0..255, XDepth and EDepth powers of two >= 8, FecapRows >= Slots * (RowsPerSyn + 1) (docs/top.md)")
+  localparam logic LanesOk = (SynPerCycle >= 1 && SynPerCycle <= Lines &&
+                              (SynPerCycle & (SynPerCycle - 1)) == 0 && (Lines % SynPerCycle) == 0 &&
+                              SynPerCycle <= XDepth && SynPerCycle <= EDepth);
+  `HYMEM_CHECK(chk_lanes, LanesOk,
+               "hymem_top: parameter SynPerCycle must be a power of two in 1..Lines dividing Lines, at most XDepth and EDepth (1, 2, 4, ..., 128 at the default geometry)")
+  // an illegal value reaches no submodule (whose widths it would break before the check)
+  localparam int Lanes = LanesOk ? SynPerCycle : 1;
 
   localparam int IdxBits = $clog2(Lines * Slots) + 1;
   localparam logic [7:0] E_BUSY  = 8'd6;
@@ -267,7 +277,8 @@ module hymem_top #(
 
   hymem_core #(
     .Lines(Lines), .Slots(Slots), .MagWidth(MagWidth), .CodeBits(CodeBits), .FecapRows(FecapRows),
-    .AdcBits(AdcBits), .XDepth(XDepth), .EDepth(EDepth), .TimeBits(16)
+    .AdcBits(AdcBits), .XDepth(XDepth), .EDepth(EDepth), .TimeBits(16),
+    .SynPerCycle(Lanes)
   ) u_core (
     .clk_i, .rst_ni,
     .x_we_i (xbuf_req && !xbuf_err), .x_waddr_i ($clog2(XDepth / 4)'(xbuf_addr)),

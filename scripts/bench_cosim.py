@@ -17,7 +17,8 @@ soak    Long runs through the RTL with the state matched after every sample: 10 
 
 update  Samples per second of the co-simulated update of a full default array (1,024
         synapses: a 64 x 16 tile, p = 0.2, the published update) through
-        tb/hymem_update_engine's harness with hymem.macro_port.MacroPortModel on the FeCAP
+        tb/hymem_update_engine's harness (SynPerCycle as hymem_top's default) with
+        hymem.macro_port.MacroPortModel on the FeCAP
         port, with the fast timing set (4 MHz clock, 8-cycle = 2 us FeCAP pulses) and the
         nominal one (100 MHz, 200 cycles), on each simulator; on Verilator both with the
         regression's build (--public-flat-rw) and a lean one (only the harness's ports
@@ -140,9 +141,13 @@ def _simulate(toplevel, module, sim, params, harness, cfg: dict, run_name: str,
 def run_update(sim, timing, model, samples, seed=1, profile=None, build="regression") -> dict:
     if build not in BUILDS[sim]:
         raise ValueError(f"build {build!r} not available on {sim}; expected one of {BUILDS[sim]}")
+    from hymem import simrun
+
     cfg = dict(samples=samples, timing=timing, model=model, seed=seed,
                profile=str(profile) if profile else "")
-    r = _simulate("tb_hymem_update_engine", "bench_update", sim, UPDATE_PARAMS, UPDATE_HARNESS,
+    # the engine as hymem_top builds it (synapses per cycle: scripts/bench_lanes.py)
+    params = dict(UPDATE_PARAMS, SynPerCycle=simrun.rtl_default("hymem_top", "SynPerCycle"))
+    r = _simulate("tb_hymem_update_engine", "bench_update", sim, params, UPDATE_HARNESS,
                   cfg, f"bench_update_{build}_{timing}_{model}",
                   lean_vlt=UPDATE_LEAN_VLT if build == "lean" else None)
     r["load1"] = os.getloadavg()[0]

@@ -2,7 +2,7 @@
 """Lint (Verilator -Wall) and synthesize (Yosys) every RTL module.
 
     python scripts/rtl_check.py lint  [MODULE ...]
-    python scripts/rtl_check.py synth [MODULE ...] [--json FILE]
+    python scripts/rtl_check.py synth [MODULE ...] [--json FILE] [--param NAME=VALUE ...]
 
 Every ``rtl/<module>.sv`` is one module. ``lint`` checks each as a top level with
 its default parameters (its submodules come from the other files) and fails on
@@ -11,6 +11,8 @@ any warning. ``synth`` runs one hierarchical generic Yosys flow on hymem_top
 not use is synthesized alone), fails on latches, on logic left unmapped to
 gates, or on ``check`` problems (undriven nets, multiple drivers, combinational
 loops), and prints a cell-count table per module and for the whole design.
+``--param NAME=VALUE`` (repeatable) overrides a parameter of hymem_top for that
+synthesis, e.g. ``--param SynPerCycle=4`` (``make synth`` uses the defaults).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def lint(mods: list[str]) -> int:
 
 SYNTH_SCRIPT = """
 read_verilog -sv -I{rtl} {srcs}
-hierarchy -check -top {top}
+hierarchy -check -top {top}{chparams}
 proc
 select -assert-none t:$dlatch t:$adlatch t:$dlatchsr
 synth -top {top}
@@ -100,10 +102,26 @@ def _module_name(name: str) -> str:
     return name.lstrip("\\").split("\\")[-1]
 
 
-def synth(mods: list[str], json_out: str | None) -> int:
+def parse_params(items: list[str]) -> dict[str, int]:
+    """``NAME=VALUE`` strings -> {NAME: int VALUE}; a clear error for anything else."""
+    out = {}
+    for it in items:
+        name, sep, value = it.partition("=")
+        if not sep or not name.isidentifier():
+            raise ValueError(f"--param must be NAME=VALUE (an integer); got {it!r}")
+        try:
+            out[name] = int(value, 0)
+        except ValueError:
+            raise ValueError(f"--param {name}: the value must be an integer; got {value!r}") from None
+    return out
+
+
+def synth(mods: list[str], json_out: str | None, params: dict[str, int] | None = None) -> int:
     """One hierarchical synthesis of hymem_top (each module once, with the parameters the top
-    gives it: the default build), plus a standalone one of any module the top does not use.
-    A flattening synthesis per module did the same work again and again (9 minutes)."""
+    gives it: the default build, or ``params`` overriding the top's), plus a standalone one of
+    any module the top does not use. A flattening synthesis per module did the same work again
+    and again (9 minutes)."""
+    params = dict(params or {})
     yosys = shutil.which("yosys")
     if yosys is None:
         print("synth: yosys not found; install it: `sudo apt-get install yosys` (Debian 0.23 works)")
@@ -111,10 +129,16 @@ def synth(mods: list[str], json_out: str | None) -> int:
     srcs = " ".join(str(p) for p in simrun.rtl_sources())
     rows, failed, seen, totals = [], [], set(), {}
     tops = [TOP] if TOP in mods else []
+    if params and not tops:
+        print(f"synth: --param applies to {TOP}, which is not among the modules to synthesize")
+        return 2
+    if params:
+        print("synth: " + TOP + " with " + ", ".join(f"{k}={v}" for k, v in params.items()))
     with tempfile.TemporaryDirectory() as tmp:
         def run(top: str) -> dict | None:
             stat = Path(tmp) / f"{top}.json"
-            script = SYNTH_SCRIPT.format(rtl=RTL, srcs=srcs, top=top, stat=stat)
+            chparams = "".join(f" -chparam {k} {v}" for k, v in params.items()) if top == TOP else ""
+            script = SYNTH_SCRIPT.format(rtl=RTL, srcs=srcs, top=top, stat=stat, chparams=chparams)
             t0 = time.time()
             r = subprocess.run([yosys, "-q", "-p", script], capture_output=True, text=True)
             dt = time.time() - t0
@@ -164,7 +188,8 @@ def synth(mods: list[str], json_out: str | None) -> int:
         print("(Yosys generic `synth`, hierarchical: cells and flops of the module itself, gate-level\n"
               " cells $_*_; instances = submodule instances; parameters as hymem_top sets them)")
     if json_out:
-        Path(json_out).write_text(json.dumps({"modules": rows, "totals": totals}, indent=2))
+        Path(json_out).write_text(json.dumps({"modules": rows, "totals": totals,
+                                              "params": {TOP: params}}, indent=2))
     if failed:
         print(f"synth: {len(failed)} run(s) failed: {', '.join(failed)}")
         return 1
@@ -176,7 +201,15 @@ def main(argv=None) -> int:
     ap.add_argument("action", choices=["lint", "synth", "list"])
     ap.add_argument("modules", nargs="*", help="modules to check (default: all in rtl/)")
     ap.add_argument("--json", help="synth: write the cell table as JSON")
+    ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                    help=f"synth: override a parameter of {TOP} (repeatable), e.g. SynPerCycle=4")
     a = ap.parse_args(argv)
+    try:
+        params = parse_params(a.param)
+    except ValueError as e:
+        ap.error(str(e))
+    if params and a.action != "synth":
+        ap.error("--param applies to synth only")
     known = modules()
     mods = a.modules or known
     unknown = [m for m in mods if m not in known]
@@ -185,7 +218,7 @@ def main(argv=None) -> int:
     if a.action == "list":
         print("\n".join(known))
         return 0
-    return lint(mods) if a.action == "lint" else synth(mods, a.json)
+    return lint(mods) if a.action == "lint" else synth(mods, a.json, params)
 
 
 if __name__ == "__main__":

@@ -70,3 +70,15 @@ def test_seed_shown_in_header():
                          "--seed", "4242", "tb/hymem_prng"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "random seed 4242 (replay: make test SEED=4242)" in r.stdout
+
+
+def test_rtl_default():
+    """A parameter default read from the RTL (the one source the tests and benches use)."""
+    text = (ROOT / "rtl" / "hymem_top.sv").read_text()
+    p = simrun.rtl_default("hymem_top", "SynPerCycle")
+    assert f"parameter int SynPerCycle = {p}," in text
+    assert simrun.rtl_default("hymem_top", "Lines") == 128
+    with pytest.raises(ValueError, match="hymem_top has no integer parameter 'Nope'"):
+        simrun.rtl_default("hymem_top", "Nope")
+    with pytest.raises(ValueError, match="no RTL module 'hymem_nope'"):
+        simrun.rtl_default("hymem_nope", "Lines")

@@ -99,18 +99,27 @@ def lane_seed(seed: int, lane: int, width: int = 32) -> int:
 class Prng:
     """Ring of ``lanes`` independent xorshift generators (model of ``hymem_prng``).
 
-    ``step()`` returns the next value of the lane at the head of the ring,
-    advances that lane, and rotates the ring by one, so ``lanes`` consecutive
-    steps draw one number from each lane, in lane order. ``draw_round()`` does
-    exactly that for all lanes at once (vectorized).
+    ``heads`` lanes (the RTL's ``Heads``; it must divide ``lanes``) sit at the head of
+    the ring. ``step()`` returns the next value of each head lane, advances those lanes
+    and rotates the ring by ``heads``, so ``lanes / heads`` consecutive steps draw one
+    number from each lane, in lane order. With ``heads = 1`` a step returns one value;
+    with more, the values packed as the RTL's ``rnd_o`` (head ``h`` at bits
+    ``h*width``); :meth:`peek_heads` gives them as a list. ``draw_round()`` does a whole
+    round for all lanes at once (vectorized).
     """
 
-    def __init__(self, width: int = 32, lanes: int = 1, seed: int = DEFAULT_SEED):
+    def __init__(self, width: int = 32, lanes: int = 1, seed: int = DEFAULT_SEED,
+                 heads: int = 1):
         _check_width(width)
         if not isinstance(lanes, (int, np.integer)) or lanes < 1:
             raise ValueError(f"lanes must be an integer >= 1; got {lanes!r}")
+        if (not isinstance(heads, (int, np.integer)) or not 1 <= heads <= lanes
+                or lanes % heads):
+            raise ValueError(f"heads must be an integer in 1..{lanes} that divides lanes "
+                             f"({lanes}); got {heads!r}")
         self.width = width
         self.lanes = int(lanes)
+        self.heads = int(heads)
         self._dtype = _DTYPES[width]
         self.state = np.zeros(self.lanes, dtype=self._dtype)
         self.head = 0
@@ -121,18 +130,23 @@ class Prng:
         self.state[:] = [lane_seed(seed, lane, self.width) for lane in range(self.lanes)]
         self.head = 0
 
+    def peek_heads(self) -> list[int]:
+        """The values the next ``step()`` draws, head lane first."""
+        return [int(xorshift(int(self.state[self.head + h]), self.width))
+                for h in range(self.heads)]
+
     def peek(self) -> int:
-        """The value the next ``step()`` returns (the RTL's ``rnd_o``)."""
-        return int(xorshift(int(self.state[self.head]), self.width))
+        """The value the next ``step()`` returns (the RTL's ``rnd_o``, heads packed)."""
+        return sum(v << (h * self.width) for h, v in enumerate(self.peek_heads()))
 
     def step(self) -> int:
         value = self.peek()
-        self.state[self.head] = value
-        self.head = (self.head + 1) % self.lanes
+        self.state[self.head: self.head + self.heads] = self.peek_heads()
+        self.head = (self.head + self.heads) % self.lanes
         return value
 
     def draw_round(self) -> np.ndarray:
-        """``lanes`` steps at once; only valid at a ring boundary (head == 0)."""
+        """``lanes / heads`` steps at once; only valid at a ring boundary (head == 0)."""
         if self.head != 0:
             raise RuntimeError(
                 f"draw_round() needs the ring at lane 0; it is at lane {self.head}"

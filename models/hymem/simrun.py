@@ -72,6 +72,18 @@ def rtl_sources() -> list[Path]:
     return sorted(rtl_dir().glob("*.sv"))
 
 
+def rtl_default(module: str, param: str) -> int:
+    """The default value of integer parameter ``param`` of ``rtl/<module>.sv`` (the one source
+    of a micro-architecture default, e.g. hymem_top's SynPerCycle, for tests and benchmarks)."""
+    path = rtl_dir() / f"{module}.sv"
+    if not path.exists():
+        raise ValueError(f"no RTL module {module!r} (no {path})")
+    m = re.search(rf"\bparameter\s+int\s+{re.escape(param)}\s*=\s*(\d+)\b", path.read_text())
+    if m is None:
+        raise ValueError(f"{module} has no integer parameter {param!r} with a literal default")
+    return int(m.group(1))
+
+
 def build_root() -> Path:
     return Path(os.environ.get("HYMEM_BUILD_DIR", repo_root() / "sim_build"))
 

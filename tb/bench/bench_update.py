@@ -5,7 +5,8 @@ script runs it through hymem.simrun on tb/hymem_update_engine's harness and read
 it writes. The configuration comes as JSON in HYMEM_BENCH:
 
   samples   samples timed (after one untimed warm-up sample)
-  timing    "fast" (4 MHz clock, 8-cycle FeCAP pulses) or "nominal" (100 MHz, 200 cycles)
+  timing    "fast" (4 MHz clock, 8-cycle FeCAP pulses), "nominal" (100 MHz, 200 cycles) or
+            "cosim" (hymem.firmware.COSIM_TIMING: 1 MHz, 2-cycle pulses, as `make sim`)
   model     "macro": the Python macro model (hymem.macro_port.MacroPortModel) on the FeCAP
             port, as in the regression; "none": no model at all, fe_rdata_i held at 0 (the
             cost of the simulator and of this driver alone)
@@ -16,7 +17,9 @@ it writes. The configuration comes as JSON in HYMEM_BENCH:
 Every sample: random x (n_in = 64, 30 % zeros) and e (n_out = 16): a tile of all 1,024
 synapses, p = 0.2, round-half-up increments, truncation codes, skip_zero (the published
 update). With the model, the final hidden weights, flags and counters are checked bit for
-bit against hymem.engine after the timed loop (outside the timing).
+bit against hymem.engine after the timed loop (outside the timing). The result also gives
+the update engine's own cycles per timed sample (``engine_cycles``: the edge that samples
+start_i to the one after which done_o is 1), deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -31,13 +34,19 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
-from hymem import engine, macro, tbkit
+from hymem import engine, firmware, macro, tbkit
 from hymem.macro_port import MacroPortModel
 
 TIMINGS = {
     # clock period (ns) and the harness's FeCAP timing inputs (cycles), docs/macro_port.md
     "fast": (250, dict(t_setup_i=1, t_pulse_i=8, t_sense_i=6, t_hold_i=1, t_gap_i=1)),
     "nominal": (10, dict(t_setup_i=2, t_pulse_i=200, t_sense_i=150, t_hold_i=2, t_gap_i=2)),
+    "cosim": (firmware.COSIM_TIMING_CLK_NS,
+              dict(t_setup_i=firmware.COSIM_TIMING["T_FE0"]["SETUP"],
+                   t_pulse_i=firmware.COSIM_TIMING["T_FE0"]["PULSE"],
+                   t_sense_i=firmware.COSIM_TIMING["T_FE1"]["SENSE"],
+                   t_hold_i=firmware.COSIM_TIMING["T_FE1"]["HOLD"],
+                   t_gap_i=firmware.COSIM_TIMING["T_FE2"]["GAP"])),
 }
 
 N_IN, N_OUT = 64, 16
@@ -98,6 +107,7 @@ async def bench_update(dut):
         x[rng.random(N_IN) < 0.3] = 0
         vectors.append((x, rng.integers(-128, 128, N_OUT)))
     xw, ew = (N_IN + 3) // 4, (N_OUT + 3) // 4
+    engine_cycles = []
 
     async def sample(x, e):
         for w, word in enumerate(_pack(x, xw)):
@@ -110,13 +120,16 @@ async def bench_update(dut):
         d.e_we_i.value = 0
         d.start_i.value = 1
         await RisingEdge(d.clk_i)
+        t0 = cocotb.simtime.get_sim_time("ns")
         d.start_i.value = 0
         if int(d.done_o.value) == 0:
             await RisingEdge(d.done_o)
+        engine_cycles.append(round((cocotb.simtime.get_sim_time("ns") - t0) / clk_ns))
         await FallingEdge(d.clk_i)
 
     await sample(*vectors[0])                             # warm-up (imports, first calls)
     await ClockCycles(d.clk_i, 2)
+    engine_cycles.clear()
     w0 = port.stats() if port else {"wakeups": 0, "py_time_s": 0.0}
     sim0 = cocotb.simtime.get_sim_time("ns")
     prof = cProfile.Profile() if cfg.get("profile") else None
@@ -155,6 +168,7 @@ async def bench_update(dut):
            "model_py_s": w1["py_time_s"] - w0["py_time_s"],
            "fe_row_ops_total": fe_ops, "samples_total": n + 1, "checked": checked,
            "watch": port.watch if port else None,
+           "syn_per_cycle": p.get("SynPerCycle", 1), "engine_cycles": engine_cycles,
            "port_monitor": port.stats()["port_monitor"] if port else None}
     if prof:
         prof.dump_stats(cfg["profile"])

