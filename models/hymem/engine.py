@@ -109,6 +109,17 @@ def decode_slot(rows: np.ndarray, geom: Geometry = DEFAULT_GEOMETRY) -> tuple[np
     return sign, mag
 
 
+def slot_code(rows: np.ndarray, round_mode=False, geom: Geometry = DEFAULT_GEOMETRY):
+    """Data rows ``(..., R, L)`` -> ``(sign, mag, code_sign, code_mag)``, each ``(..., L)``.
+
+    The model of ``rtl/hymem_slot_decode.sv``: :func:`decode_slot` (copies by majority,
+    ties to 1), then the canonical transfer code by :func:`hymem.digital.msb_extract`.
+    """
+    sign, mag = decode_slot(rows, geom)
+    code_sign, code_mag = digital.msb_extract(sign, mag, round_mode, geom.fmt)
+    return sign, mag, code_sign, code_mag
+
+
 # --------------------------------------------------------------- configuration
 
 
