@@ -325,6 +325,54 @@ class FailureLog:
             self.last[k] = addrs[-1]
 
 
+class XferLog:
+    """Cycle model of ``rtl/hymem_xfer_log.sv``: the transfer engine's counters and failure
+    log, one array. :meth:`clock` takes one cycle's inputs (the RTL's port names without
+    ``_i``) and returns the state after the clock edge; counters wrap at 32 bits."""
+
+    #: counter -> the event that adds |mask| to it (None: see :meth:`clock`)
+    MASK_EVENTS = {"mr_resets": "mr_reset", "mr_sets": "mr_set", "forms": "mr_form",
+                   "vfy_reads": "mr_vread", "vfy_retries": "mr_retry"}
+    COUNTERS = ("transfers", "xfer_programmed", "xfer_skipped", "mr_resets", "mr_sets",
+                "vfy_reads", "vfy_retries", "forms", "failures")
+
+    def __init__(self, lines: int):
+        self.lines = _check_int("lines", lines, 2, 4096)
+        self.counters = {k: 0 for k in self.COUNTERS}
+        self.fail = FailureLog(np.full(1, -1), np.full(1, -1))
+        self.logged = False
+        self.irq = False
+
+    def clock(self, ev: dict) -> None:
+        """One clock edge. ``ev``: ``cnt_clear``, ``fail_clear``, ``run_start``, ``run_done``,
+        ``xfer_start``, ``cand``, ``used_count``, ``mr_reset``, ``mr_set``, ``mr_form``,
+        ``mr_vread``, ``mr_retry``, ``mask`` ((L,) bools), ``fail``, ``fail_slot``,
+        ``fail_lane``; a missing key is 0."""
+        g = lambda k: ev.get(k, 0)                      # noqa: E731
+        n = int(np.count_nonzero(ev["mask"])) if "mask" in ev else 0
+        c = dict(self.counters)
+        if g("cnt_clear"):
+            c = {k: 0 for k in c}
+        else:
+            c["transfers"] += bool(g("xfer_start"))
+            if g("cand"):
+                c["xfer_programmed"] += n
+                c["xfer_skipped"] += int(g("used_count")) - n
+            for k, e in self.MASK_EVENTS.items():
+                c[k] += n if g(e) else 0
+            c["failures"] += bool(g("fail"))
+        self.counters = {k: v & 0xFFFF_FFFF for k, v in c.items()}
+        if g("fail_clear"):
+            self.fail = FailureLog(np.full(1, -1), np.full(1, -1))
+        elif g("fail"):
+            self.fail.record(0, [int(g("fail_slot")) * self.lines + int(g("fail_lane"))])
+        self.irq = bool(g("run_done")) and self.logged
+        if g("run_start"):
+            self.logged = False
+        elif g("fail"):
+            self.logged = True
+
+
 class EngineState:
     """Digital state of ``n`` arrays: hidden weights, flags, PRNG lanes, counters.
 
