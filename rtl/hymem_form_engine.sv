@@ -73,14 +73,15 @@ module hymem_form_engine #(
   assign scan_load_o = (ph_q == F_ROW);
   assign scan_o      = (ph_q == F_CHK);
   assign decide_o    = (ph_q == F_DEC);
+  // the run ends: an abort at a row start, or the last row done
+  assign fin_aborted_o = (ph_q == F_ROW) && abort_i;
+  assign fin_o         = fin_aborted_o || ((ph_q == F_DEC) && !again_i && pol_q && last_slot);
 
   always_comb begin
-    ph_d          = ph_q;
-    slot_d        = slot_q;
-    pol_d         = pol_q;
-    issued_d      = issued_q || (req_valid_o && req_ready_i);
-    fin_o         = 1'b0;
-    fin_aborted_o = 1'b0;
+    ph_d     = ph_q;
+    slot_d   = slot_q;
+    pol_d    = pol_q;
+    issued_d = issued_q || (req_valid_o && req_ready_i);
     case (ph_q)
       F_IDLE: begin
         slot_d = '0;
@@ -90,9 +91,7 @@ module hymem_form_engine #(
       F_ROW: begin
         issued_d = 1'b0;
         if (abort_i) begin
-          fin_o         = 1'b1;
-          fin_aborted_o = 1'b1;
-          ph_d          = F_IDLE;
+          ph_d = F_IDLE;
         end else begin
           ph_d = F_RD;
         end
@@ -109,10 +108,7 @@ module hymem_form_engine #(
           ph_d  = F_ROW;
           if (pol_q) begin
             slot_d = slot_q + 1'b1;
-            if (last_slot) begin
-              fin_o = 1'b1;
-              ph_d  = F_IDLE;
-            end
+            if (last_slot) ph_d = F_IDLE;
           end
         end else begin
           ph_d = F_PULSE;
