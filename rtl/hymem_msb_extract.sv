@@ -1,9 +1,9 @@
 // hymem_msb_extract: hidden weight -> transfer code (sign + CodeBits MSBs).
 //
 // Datasheet
-//   Input : a sign-magnitude hidden weight (sign_i, mag_i), MagWidth bits of
-//           magnitude (published: 9), and round_i.
-//   Output: the transfer code (code_sign_o, code_mag_o), CodeBits bits of
+//   Input : Lanes sign-magnitude hidden weights (sign_i, mag_i), MagWidth bits
+//           of magnitude (published: 9), and round_i (shared by all lanes).
+//   Output: their transfer codes (code_sign_o, code_mag_o), CodeBits bits of
 //           magnitude (published: 3), i.e. the levels -7..+7.
 //     round_i = 0  truncation, as published:  code_mag = mag >> SHIFT
 //     round_i = 1  round to nearest, half up, saturating at 2**CodeBits - 1:
@@ -12,6 +12,12 @@
 //   The code is canonical: code_sign_o = sign_i & (code_mag_o != 0), so the two
 //   sign-magnitude zeros (and every small weight of either sign) give the same
 //   code 0, and comparing codes compares the conductance pairs they program.
+//   Port layout: bit-sliced ("bit planes"). Bit b of lane l of mag_i is
+//   mag_i[b*Lanes + l], bit b of lane l of code_mag_o is code_mag_o[b*Lanes + l];
+//   with Lanes = 1 (the default) that is the ordinary binary number. Every
+//   operation below acts on a whole Lanes-bit plane at once (the rounding add
+//   is a ripple of CodeBits plane-wide half adders), so Lanes weights cost
+//   about CodeBits * 3 vector operations, not Lanes copies of the logic.
 //   Purely combinational. Bit-exact model: hymem.digital.msb_extract.
 
 `include "hymem_defs.svh"
@@ -20,38 +26,58 @@
 
 module hymem_msb_extract #(
   parameter int MagWidth = 9,
-  parameter int CodeBits = 3
+  parameter int CodeBits = 3,
+  parameter int Lanes    = 1
 ) (
-  input  logic                sign_i,
-  input  logic [MagWidth-1:0] mag_i,
-  input  logic                round_i,
-  output logic                code_sign_o,
-  output logic [CodeBits-1:0] code_mag_o
+  input  logic [Lanes-1:0]          sign_i,
+  input  logic [MagWidth*Lanes-1:0] mag_i,
+  input  logic                      round_i,
+  output logic [Lanes-1:0]          code_sign_o,
+  output logic [CodeBits*Lanes-1:0] code_mag_o
 );
 
   localparam int SHIFT = MagWidth - CodeBits;
-  localparam logic [CodeBits-1:0] CODE_MAX = '1;
 
   `HYMEM_CHECK(chk_widths, CodeBits >= 1 && CodeBits < MagWidth,
                "hymem_msb_extract: parameter CodeBits must be in 1..MagWidth-1")
+  `HYMEM_CHECK(chk_lanes, Lanes >= 1,
+               "hymem_msb_extract: parameter Lanes must be at least 1")
 
-  localparam logic [MagWidth:0] HALF = (MagWidth + 1)'(1) << (SHIFT - 1);
+  // Rounding: code = trunc + (round_i & mag bit SHIFT-1), as a ripple of plane-wide half
+  // adders; gen_bit[b].cin is the carry into code bit b. Each stage has its own signals
+  // (a vector feeding its own bits is a combinational loop to Verilator).
+  logic [Lanes-1:0] sat, nonzero;
 
-  // code_rounded has one extra bit for the carry of the rounding add.
-  logic [CodeBits:0]   code_rounded;
-  logic [CodeBits-1:0] code_trunc;
+  for (genvar b = 0; b < CodeBits; b++) begin : gen_bit
+    logic [Lanes-1:0] cin, cout, trunc, sum, code, nz;
+    if (b == 0) begin : gen_first
+      assign cin = {Lanes{round_i}} & mag_i[(SHIFT-1)*Lanes +: Lanes];
+    end else begin : gen_next
+      assign cin = gen_bit[b-1].cout;
+    end
+    assign trunc = mag_i[(SHIFT+b)*Lanes +: Lanes];
+    assign sum   = trunc ^ cin;
+    assign cout  = trunc & cin;
+    // an overflow of the rounding add saturates every bit to 1
+    assign code  = sum | sat;
+    assign code_mag_o[b*Lanes +: Lanes] = code;
+    // nz: some code bit at or below b is 1
+    if (b == 0) begin : gen_nz_first
+      assign nz = code;
+    end else begin : gen_nz_next
+      assign nz = gen_bit[b-1].nz | code;
+    end
+  end
 
-  assign code_trunc   = mag_i[MagWidth-1:SHIFT];
-  assign code_rounded = (CodeBits + 1)'(({1'b0, mag_i} + HALF) >> SHIFT);
+  assign sat         = gen_bit[CodeBits-1].cout;
+  assign nonzero     = gen_bit[CodeBits-1].nz;
+  assign code_sign_o = sign_i & nonzero;
 
-  logic                round_carry;
-  logic [CodeBits-1:0] code_round_low;
-
-  assign round_carry    = code_rounded[CodeBits];
-  assign code_round_low = code_rounded[CodeBits-1:0];
-  assign code_mag_o     = !round_i    ? code_trunc :
-                          round_carry ? CODE_MAX   : code_round_low;
-  assign code_sign_o    = sign_i && (code_mag_o != '0);
+  // the bits below the half step never reach the code
+  if (SHIFT > 1) begin : gen_unused
+    logic unused_low;
+    assign unused_low = ^mag_i[(SHIFT-1)*Lanes-1:0];
+  end
 
 endmodule
 

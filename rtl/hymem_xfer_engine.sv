@@ -1,8 +1,8 @@
-// hymem_xfer_engine: reprogram (transfer) engine and forming loop.
+// hymem_xfer_engine: reprogram (transfer) engine, and the home of forming.
 //
 // Datasheet (the algorithm is docs/controller.md, "Transfer (reprogram)
 // engine"; bit-exact with hymem.engine.EngineState.transfer for everything
-// digital)
+// digital, and with EngineState.form for forming)
 //   start_xfer_i: one transfer of the whole array, slot by slot:
 //     used lines U (synapse a = s*Lines + l < n_in*n_out); candidates C = U,
 //     or U & flags (change-aware: flag row read and restored); sign + MSB rows
@@ -12,17 +12,23 @@
 //     MSB rows rewritten with their true bits; optional verify (read G+ and
 //     G-, nearest-level windows, retries by RESET + digital-code SET up to
 //     verify_max); failures logged; flags of programmed synapses cleared.
-//   start_form_i: forming of every memristor (all slots, G+ then G-, all
-//     lines): read, lines below form_target get a forming pulse, repeat up to
-//     form_max pulses; lines that never reach it are failures.
+//   start_form_i: forming of every memristor (hymem_form_engine; this block
+//     lends it the memristor port and the verify scan).
 //   abort_i: the run stops at the next slot boundary (transfer) or row
 //     boundary (forming); the slot or row in flight completes, so every
 //     FeCAP row read is written back.
-//   Verify and forming checks scan the lines serially (Lines cycles per scan)
-//   with one set of comparators.
-//   Failure log: fail_count / first / last synapse address, with what failed
-//   (verify or forming) and, for forming, the device (pol), sticky until
-//   fail_clear_i; fail_irq_o pulses once per run that logged a failure.
+//   Blocks: hymem_slot_decode (rows -> decoded MSBs and codes, bit-sliced over
+//     the lines), hymem_verify_scan (verify and forming checks, one lane per
+//     cycle, with the retry bookkeeping), hymem_form_engine (forming run),
+//     hymem_xfer_log (counters, failure log: fail_count / first / last synapse
+//     address, sticky until fail_clear_i; fail_irq_o pulses once per run that
+//     logged a failure). This module is the transfer sequence itself and the
+//     port multiplexing. Per-line logic is whole-vector (one operation for all
+//     lines); the per-line packed code for the memristor port is registered
+//     (refreshed the cycle after the rows or the rounding mode change), so an
+//     idle engine evaluates only a few vector operations per cycle.
+//   Failure log entries say what failed (fail_*_kind_o = {forming, pol}: a
+//   verify failure names the synapse, a forming failure the device).
 //   held_rows_o: the slot's MSB rows while the transfer pulse reads them
 //   destructively and, in a round-to-nearest transfer, from the write of the
 //   rounded code until their true bits are restored (a reset in between would
@@ -125,7 +131,7 @@ module hymem_xfer_engine #(
   localparam logic [2:0] MR_READ  = 3'd3;
   localparam logic [2:0] MR_XFER  = 3'd4;
 
-  // phases (phase_o)
+  // phases (phase_o); forming shows hymem_form_engine's phases (22..26) instead of X_FORM
   localparam logic [4:0] X_IDLE    = 5'd0;
   localparam logic [4:0] X_SLOT    = 5'd1;   // slot start: abort? used lines?
   localparam logic [4:0] X_FRD     = 5'd2;   // flag row read
@@ -148,129 +154,116 @@ module hymem_xfer_engine #(
   localparam logic [4:0] X_FLAG    = 5'd19;  // flag row written
   localparam logic [4:0] X_NEXT    = 5'd20;
   localparam logic [4:0] X_DONE    = 5'd21;
-  localparam logic [4:0] F_ROW     = 5'd22;  // forming: row start
-  localparam logic [4:0] F_RD      = 5'd23;
-  localparam logic [4:0] F_CHK     = 5'd24;
-  localparam logic [4:0] F_DEC     = 5'd25;
-  localparam logic [4:0] F_PULSE   = 5'd26;
+  localparam logic [4:0] X_FORM    = 5'd31;  // forming runs (never on phase_o)
 
   localparam int LaneBits = $clog2(Lines);
   localparam int KBits    = $clog2(NCode + 2);
+  localparam int BufRows  = NCode + 1;                      // sign, MSB copies, bit below the code
 
   // ------------------------------------------------------------------ state
-  logic [4:0]          ph_q, ph_d;
-  logic [SlotBits-1:0] slot_q, slot_d;
-  logic                pol_q, pol_d;          // forming: which device of the pair
-  logic [KBits-1:0]    k_q, k_d;
-  logic [LaneBits-1:0] lane_q, lane_d;
-  logic                issued_q, issued_d;
-  logic                abort_q, abort_d;
-  logic                aborted_q, aborted_d;
-  logic [SlotBits-1:0] abort_slot_q, abort_slot_d;
-  logic [7:0]          tries_q, tries_d;
-  logic                logged_q, logged_d;    // this run logged a failure
-  logic [Lines-1:0]    cand_q, cand_d;        // C
-  logic [Lines-1:0]    todo_q, todo_d;        // T: still to verify / to form
-  logic [Lines-1:0]    ok_q, ok_d;            // programmed and verified
-  logic [Lines-1:0]    pass_q, pass_d;        // scan result, lane order after a scan
-  logic [Lines-1:0]    flags_q, flags_d;
-  logic [Lines-1:0]    rowbuf_q [0:NCode];    // sign, MSB copies, bit below the code
-  logic                rowbuf_we;
+  logic [4:0]               ph_q, ph_d;
+  logic [SlotBits-1:0]      slot_q, slot_d;
+  logic [KBits-1:0]         k_q, k_d;
+  logic                     issued_q, issued_d;
+  logic                     abort_q, abort_d;
+  logic                     aborted_q, aborted_d;
+  logic [SlotBits-1:0]      abort_slot_q, abort_slot_d;
+  logic [Lines-1:0]         cand_q, cand_d;        // C
+  logic [Lines-1:0]         ok_q, ok_d;            // programmed and verified
+  logic [Lines-1:0]         flags_q, flags_d;
+  logic [BufRows*Lines-1:0] rowbuf_q;              // row k at [k*Lines +: Lines]
+  logic                     rowbuf_we;
+  logic [Lines*CodeBits-1:0] code_vec_q;           // code magnitude, line l at [l*CodeBits +: CodeBits]
+  logic                     code_dirty_q;          // rows or rounding mode changed last cycle
 
   // latched configuration
   logic [2*IdxBits-1:0] n_used_q;
   logic                 change_aware_q, code_round_q;
-  logic [7:0]           verify_max_q, form_max_q;
-  logic [AdcBits-1:0]   form_target_q;
-  logic [Levels*AdcBits-1:0] lo_q, hi_q;
+  logic [7:0]           verify_max_q;
 
-  // --------------------------------------------------- per-line decode
-  logic [Lines-1:0]          sign_l;                 // stored sign
-  logic [Lines-1:0]          msb_l   [0:CodeBits-1]; // stored MSB k (k = 0: top bit)
-  logic [Lines-1:0]          cbit_l  [0:CodeBits-1]; // bit k of the code to transfer
-  logic [Lines-1:0]          cnz_l;                  // code magnitude != 0
-  logic [Lines-1:0]          csign_l;                // canonical code sign
-  logic [Lines*CodeBits-1:0] code_vec;               // code magnitude, line l at [l*CodeBits +: CodeBits]
+  // run start (the configuration is latched)
+  logic run_start;
+  assign run_start = (ph_q == X_IDLE) && (start_xfer_i || start_form_i);
 
-  assign sign_l = rowbuf_q[0];
+  // ------------------------------------------------------- slot decoding
+  logic [RowsPerSyn*Lines-1:0] dec_rows;
+  logic [Lines-1:0]            dec_sign_unused;
+  logic [MagWidth*Lines-1:0]   dec_mag;              // bit b of line l at [b*Lines + l]
+  logic [Lines-1:0]            csign_l;              // canonical code sign
+  logic [CodeBits*Lines-1:0]   code_mag;             // code bit b of line l at [b*Lines + l]
+  logic [Lines-1:0]            cnz_l;                // code magnitude != 0
 
-  for (genvar g = 0; g < CodeBits; g++) begin : gen_msb
-    localparam int C  = 1 << (CodeBits - 1 - g);
-    localparam int R0 = 1 + NCode - (1 << (CodeBits - g));
-    for (genvar l = 0; l < Lines; l++) begin : gen_line
-      logic [C-1:0]           copies;
-      logic [$clog2(C+1)-1:0] ones;
-      for (genvar c = 0; c < C; c++) begin : gen_copy
-        assign copies[c] = rowbuf_q[R0 + c][l];
-      end
-      assign ones = $clog2(C+1)'($countones(copies));
-      assign msb_l[g][l] = ({1'b0, ones} << 1) >= ($clog2(C+1)+1)'(C);
-    end
+  // only the sign, MSB and (in round mode) bit-below rows are read: the LSBs decode as 0
+  if (RowsPerSyn > BufRows) begin : gen_rows_pad
+    assign dec_rows = {{((RowsPerSyn - BufRows) * Lines){1'b0}}, rowbuf_q};
+  end else begin : gen_rows
+    assign dec_rows = rowbuf_q;
   end
 
-  for (genvar l = 0; l < Lines; l++) begin : gen_code
-    logic [CodeBits-1:0] trunc, code;
-    logic [CodeBits:0]   rounded;
-    for (genvar g = 0; g < CodeBits; g++) begin : gen_bit
-      assign trunc[CodeBits-1-g] = msb_l[g][l];
-      assign cbit_l[g][l]        = code[CodeBits-1-g];
-    end
-    assign rounded = {1'b0, trunc} + (CodeBits+1)'(rowbuf_q[NCode][l]);
-    assign code    = !code_round_q ? trunc :
-                     rounded[CodeBits] ? {CodeBits{1'b1}} : rounded[CodeBits-1:0];
-    assign cnz_l[l]   = (code != '0);
-    assign csign_l[l] = sign_l[l] && (code != '0);
-    assign code_vec[l*CodeBits +: CodeBits] = code;
-  end
+  hymem_slot_decode #(
+    .Lanes    (Lines),
+    .MagWidth (MagWidth),
+    .CodeBits (CodeBits)
+  ) u_decode (
+    .rows_i      (dec_rows),
+    .round_i     (code_round_q),
+    .sign_o      (dec_sign_unused),
+    .mag_o       (dec_mag),
+    .code_sign_o (csign_l),
+    .code_mag_o  (code_mag)
+  );
 
-  // used lines of the current slot: a = slot*Lines + l < n_used
-  logic [2*IdxBits:0] slot_base;
-  logic [Lines-1:0]   used_l;
-  assign slot_base = (2*IdxBits+1)'(slot_q) * (2*IdxBits+1)'(Lines);
-  for (genvar l = 0; l < Lines; l++) begin : gen_used
-    assign used_l[l] = (slot_base + (2*IdxBits+1)'(l)) < {1'b0, n_used_q};
-  end
+  // the magnitude bits below the MSBs are only the padding and the bit below the code
+  logic unused_dec;
+  assign unused_dec = ^{dec_sign_unused, dec_mag[(MagWidth-CodeBits)*Lines-1:0]};
 
-  // ----------------------------------------------------------- popcounts
-  // $countones rather than a loop: Icarus runs a loop as a thread on every change
-  function automatic logic [LaneBits:0] popcount(input logic [Lines-1:0] v);
-    popcount = (LaneBits+1)'($countones(v));
+  function automatic logic [Lines-1:0] any_plane(input logic [CodeBits*Lines-1:0] planes);
+    any_plane = '0;
+    for (int b = 0; b < CodeBits; b++) any_plane = any_plane | planes[b*Lines +: Lines];
   endfunction
+  assign cnz_l = any_plane(code_mag);
 
-  // ------------------------------------------------------------ serial scan
-  logic [AdcBits-1:0]  adc_lane, lo_m, hi_m, lo_0, hi_0;
-  logic [CodeBits-1:0] cm_lane;
-  logic                cs_lane, in_target, in_zero, scan_bit, todo_lane, scan_fail;
-  logic                final_round;
-
-  assign adc_lane  = mr_rdata_i[lane_q*AdcBits +: AdcBits];
-  assign cm_lane   = code_vec[lane_q*CodeBits +: CodeBits];
-  assign cs_lane   = csign_l[lane_q];
-  assign todo_lane = todo_q[lane_q];
-  assign lo_m      = lo_q[cm_lane*AdcBits +: AdcBits];
-  assign hi_m      = hi_q[cm_lane*AdcBits +: AdcBits];
-  assign lo_0      = lo_q[AdcBits-1:0];
-  assign hi_0      = hi_q[AdcBits-1:0];
-  assign in_target = (adc_lane >= lo_m) && (adc_lane <= hi_m);
-  assign in_zero   = (adc_lane >= lo_0) && (adc_lane <= hi_0);
-
-  logic             pass_head;
-  logic [Lines-1:0] pass_shifted;
-  assign pass_head    = pass_q[0];
-  assign pass_shifted = {scan_bit, pass_q[Lines-1:1]};
-
-  always_comb begin
-    case (ph_q)
-      // G+ is the target of a positive code, G- of a negative one
-      X_VCHKP: scan_bit = cs_lane ? in_zero : in_target;
-      X_VCHKN: scan_bit = pass_head && (cs_lane ? in_target : in_zero);
-      F_CHK:   scan_bit = (adc_lane >= form_target_q);
-      default: scan_bit = 1'b0;
-    endcase
+  // what the rows of MSB group g get back: the decoded bit, or (X_CWB, candidate lines)
+  // the bit of the code to transfer
+  logic [Lines-1:0] msb_row  [0:CodeBits-1];
+  logic [Lines-1:0] xfer_row [0:CodeBits-1];
+  logic [Lines-1:0] sign_row, below_row;
+  for (genvar g = 0; g < CodeBits; g++) begin : gen_grp
+    assign msb_row[g]  = dec_mag[(MagWidth-1-g)*Lines +: Lines];
+    // the code to transfer goes to candidate lines only: the others keep their true
+    // bits, so a slot whose candidates all have code 0 (no transfer pulse, no
+    // restore) leaves every hidden weight intact
+    assign xfer_row[g] = (code_mag[(CodeBits-1-g)*Lines +: Lines] & cand_q) |
+                         (msb_row[g] & ~cand_q);
   end
-  assign final_round = (ph_q == X_VCHKN) ? (tries_q == verify_max_q) :
-                       (ph_q == F_CHK)   ? (tries_q == form_max_q) : 1'b0;
-  assign scan_fail   = final_round && todo_lane && !scan_bit;
+  assign sign_row  = rowbuf_q[0 +: Lines];
+  assign below_row = rowbuf_q[NCode*Lines +: Lines];
+
+  // used lines of the current slot: a = slot*Lines + l < n_used, a thermometer of
+  // used_count = clamp(n_used - slot*Lines, 0, Lines)
+  logic [2*IdxBits:0] slot_base, used_rem;
+  logic [LaneBits:0]  used_count;
+  logic [Lines-1:0]   used_l;
+  assign slot_base  = (2*IdxBits+1)'(slot_q) * (2*IdxBits+1)'(Lines);
+  assign used_rem   = {1'b0, n_used_q} - slot_base;
+  assign used_count = used_rem[2*IdxBits]                            ? '0 :
+                      (used_rem >= (2*IdxBits+1)'(Lines))            ? (LaneBits+1)'(Lines) :
+                                                                       used_rem[LaneBits:0];
+  assign used_l     = ~({Lines{1'b1}} << used_count);
+
+  // ------------------------------------------------------------ verify scan
+  logic                scan_load, scan_decide, scan_again, scan_last, scan_fail;
+  logic                scan_plus, scan_minus, scan_form;
+  logic [Lines-1:0]    scan_load_mask, todo_l, pass_l;
+  logic [7:0]          scan_max;
+  logic [LaneBits-1:0] scan_lane;
+
+  // ---------------------------------------------------------- forming engine
+  logic [4:0]          form_phase;
+  logic                form_start, form_fin, form_fin_aborted, form_req_valid, form_req_form;
+  logic                form_req_pol, form_scan_load, form_scan, form_decide;
+  logic [SlotBits-1:0] form_slot;
+  logic [7:0]          form_max;
 
   // ------------------------------------------------------- request outputs
   logic               in_fe, in_mr, fe_accept, mr_accept;
@@ -279,17 +272,16 @@ module hymem_xfer_engine #(
 
   assign base_row  = RowBits'(slot_q * RowsPerSyn);
   assign set_mask  = cand_q & cnz_l;
-  assign vset_mask = todo_q & cnz_l;
+  assign vset_mask = todo_l & cnz_l;
 
   logic flag_write;   // change-aware and some candidate programmed: flags to clear
   assign flag_write = change_aware_q && ((flags_q & ok_q) != '0);
   assign in_fe = (ph_q == X_FRD) || (ph_q == X_FWB) || (ph_q == X_CRD) || (ph_q == X_CWB) ||
                  (ph_q == X_RESTORE) || (ph_q == X_FLAG && flag_write);
   assign in_mr = (ph_q == X_RST0) || (ph_q == X_RST1) || (ph_q == X_XFER) || (ph_q == X_VRDP) ||
-                 (ph_q == X_VRDN) || (ph_q == X_VR0) || (ph_q == X_VR1) || (ph_q == X_VSET) ||
-                 (ph_q == F_RD) || (ph_q == F_PULSE);
+                 (ph_q == X_VRDN) || (ph_q == X_VR0) || (ph_q == X_VR1) || (ph_q == X_VSET);
   assign fe_req_valid_o = in_fe && !issued_q;
-  assign mr_req_valid_o = in_mr && !issued_q;
+  assign mr_req_valid_o = (in_mr && !issued_q) || (ph_q == X_FORM && form_req_valid);
   assign fe_accept      = fe_req_valid_o && fe_req_ready_i;
   assign mr_accept      = mr_req_valid_o && mr_req_ready_i;
 
@@ -308,17 +300,12 @@ module hymem_xfer_engine #(
       end
       X_CRD: fe_req_op_o = FE_READ;
       X_CWB, X_RESTORE: begin
-        if (k_q == '0 || k_q == KBits'(NCode)) begin
-          fe_req_wdata_o = rowbuf_q[k_q];
-        end
+        if (k_q == '0)                fe_req_wdata_o = sign_row;
+        if (k_q == KBits'(NCode))     fe_req_wdata_o = below_row;
         for (int g = 0; g < CodeBits; g++) begin
           if (32'(k_q) >= 1 + NCode - (1 << (CodeBits - g)) &&
               32'(k_q) < 1 + NCode - (1 << (CodeBits - g)) + (1 << (CodeBits - 1 - g))) begin
-            // the code to transfer goes to candidate lines only: the others keep
-            // their true bits, so a slot whose candidates all have code 0 (no
-            // transfer pulse, no restore) leaves every hidden weight intact
-            fe_req_wdata_o = (ph_q == X_CWB) ? ((cbit_l[g] & cand_q) | (msb_l[g] & ~cand_q))
-                                             : msb_l[g];
+            fe_req_wdata_o = (ph_q == X_CWB) ? xfer_row[g] : msb_row[g];
           end
         end
       end
@@ -336,25 +323,94 @@ module hymem_xfer_engine #(
     mr_req_slot_o = slot_q;
     mr_req_pol_o  = '0;
     mr_req_mask_o = '0;
-    mr_req_code_o = code_vec;
     case (ph_q)
       X_RST0:  mr_req_mask_o = cand_q;
       X_RST1:  begin mr_req_pol_o = '1; mr_req_mask_o = cand_q; end
       X_XFER:  begin mr_req_op_o = MR_XFER; mr_req_pol_o = csign_l; mr_req_mask_o = set_mask; end
-      X_VRDP:  begin mr_req_op_o = MR_READ; mr_req_mask_o = todo_q; end
-      X_VRDN:  begin mr_req_op_o = MR_READ; mr_req_pol_o = '1; mr_req_mask_o = todo_q; end
-      X_VR0:   mr_req_mask_o = todo_q;
-      X_VR1:   begin mr_req_pol_o = '1; mr_req_mask_o = todo_q; end
+      X_VRDP:  begin mr_req_op_o = MR_READ; mr_req_mask_o = todo_l; end
+      X_VRDN:  begin mr_req_op_o = MR_READ; mr_req_pol_o = '1; mr_req_mask_o = todo_l; end
+      X_VR0:   mr_req_mask_o = todo_l;
+      X_VR1:   begin mr_req_pol_o = '1; mr_req_mask_o = todo_l; end
       X_VSET:  begin mr_req_op_o = MR_SET; mr_req_pol_o = csign_l; mr_req_mask_o = vset_mask; end
-      F_RD:    begin mr_req_op_o = MR_READ; mr_req_pol_o = {Lines{pol_q}}; mr_req_mask_o = todo_q; end
-      F_PULSE: begin mr_req_op_o = MR_FORM; mr_req_pol_o = {Lines{pol_q}}; mr_req_mask_o = todo_q; end
+      X_FORM:  begin
+        mr_req_op_o   = form_req_form ? MR_FORM : MR_READ;
+        mr_req_slot_o = form_slot;
+        mr_req_pol_o  = {Lines{form_req_pol}};
+        mr_req_mask_o = todo_l;
+      end
       default: ;
     endcase
   end
+  assign mr_req_code_o = code_vec_q;
 
   // MSB rows of the slot are pending write-back once the transfer pulse fired.
   localparam logic [FecapRows-1:0] MSB_ROWS = ((FecapRows'(1) << (NCode - 1)) - 1'b1) << 1;
   assign fe_pend_set_o = mr_xfer_fired_i ? (MSB_ROWS << base_row) : '0;
+
+  // ------------------------------------------------------------- sub-blocks
+  assign scan_load      = (ph_q == X_RST1 && mr_done_i) || form_scan_load;
+  assign scan_load_mask = (ph_q == X_FORM) ? {Lines{1'b1}} : cand_q;
+  assign scan_max       = (ph_q == X_FORM) ? form_max : verify_max_q;
+  assign scan_decide    = (ph_q == X_VDEC) || form_decide;
+  assign scan_plus      = (ph_q == X_VCHKP);
+  assign scan_minus     = (ph_q == X_VCHKN);
+  assign scan_form      = form_scan;
+
+  hymem_verify_scan #(
+    .Lines    (Lines),
+    .CodeBits (CodeBits),
+    .AdcBits  (AdcBits)
+  ) u_scan (
+    .clk_i             (clk_i),
+    .rst_ni            (rst_ni),
+    .cfg_load_i        (run_start),
+    .cfg_vfy_lo_i      (cfg_vfy_lo_i),
+    .cfg_vfy_hi_i      (cfg_vfy_hi_i),
+    .cfg_form_target_i (cfg_form_target_i),
+    .load_i            (scan_load),
+    .load_mask_i       (scan_load_mask),
+    .max_i             (scan_max),
+    .decide_i          (scan_decide),
+    .todo_o            (todo_l),
+    .again_o           (scan_again),
+    .scan_plus_i       (scan_plus),
+    .scan_minus_i      (scan_minus),
+    .scan_form_i       (scan_form),
+    .adc_i             (mr_rdata_i),
+    .code_sign_i       (csign_l),
+    .code_mag_i        (code_mag),
+    .lane_o            (scan_lane),
+    .last_o            (scan_last),
+    .pass_o            (pass_l),
+    .fail_o            (scan_fail)
+  );
+
+  assign form_start = (ph_q == X_IDLE) && start_form_i && !start_xfer_i;
+
+  hymem_form_engine #(
+    .Slots (Slots)
+  ) u_form (
+    .clk_i          (clk_i),
+    .rst_ni         (rst_ni),
+    .cfg_form_max_i (cfg_form_max_i),
+    .start_i        (form_start),
+    .abort_i        (abort_q),
+    .phase_o        (form_phase),
+    .fin_o          (form_fin),
+    .fin_aborted_o  (form_fin_aborted),
+    .slot_o         (form_slot),
+    .req_valid_o    (form_req_valid),
+    .req_ready_i    (mr_req_ready_i),
+    .req_form_o     (form_req_form),
+    .req_pol_o      (form_req_pol),
+    .mr_done_i      (mr_done_i),
+    .scan_load_o    (form_scan_load),
+    .scan_o         (form_scan),
+    .scan_last_i    (scan_last),
+    .decide_o       (form_decide),
+    .again_i        (scan_again),
+    .max_o          (form_max)
+  );
 
   // --------------------------------------------------------------- control
   logic last_slot;
@@ -365,37 +421,28 @@ module hymem_xfer_engine #(
   always_comb begin
     ph_d         = ph_q;
     slot_d       = slot_q;
-    pol_d        = pol_q;
     k_d          = k_q;
-    lane_d       = lane_q;
     issued_d     = issued_q;
     abort_d      = abort_q || abort_i;
     aborted_d    = aborted_q;
     abort_slot_d = abort_slot_q;
-    tries_d      = tries_q;
-    logged_d     = logged_q;
     cand_d       = cand_q;
-    todo_d       = todo_q;
     ok_d         = ok_q;
-    pass_d       = pass_q;
     flags_d      = flags_q;
     rowbuf_we    = 1'b0;
 
-    if (fe_accept || mr_accept) issued_d = 1'b1;
+    if (fe_accept || (mr_accept && ph_q != X_FORM)) issued_d = 1'b1;
 
     case (ph_q)
       X_IDLE: begin
         abort_d = 1'b0;
         slot_d  = '0;
-        pol_d   = 1'b0;
         if (start_xfer_i) begin
           ph_d      = X_SLOT;
           aborted_d = 1'b0;
-          logged_d  = 1'b0;
         end else if (start_form_i) begin
-          ph_d      = F_ROW;
+          ph_d      = X_FORM;
           aborted_d = 1'b0;
-          logged_d  = 1'b0;
         end
       end
       // ---------------------------------------------------------- transfer
@@ -406,7 +453,7 @@ module hymem_xfer_engine #(
           aborted_d    = 1'b1;
           abort_slot_d = slot_q;
           ph_d         = X_DONE;
-        end else if (used_l == '0) begin
+        end else if (used_count == '0) begin
           ph_d = X_NEXT;
         end else if (change_aware_q) begin
           ph_d = X_FRD;
@@ -447,12 +494,10 @@ module hymem_xfer_engine #(
         issued_d = 1'b0;
         ph_d     = X_RST1;
       end
-      X_RST1: if (mr_done_i) begin
+      X_RST1: if (mr_done_i) begin      // the scan loads todo = C, tries = 0
         issued_d = 1'b0;
         ph_d     = (set_mask != '0) ? X_XFER : X_VRDP;
         ok_d     = cand_q;
-        todo_d   = cand_q;
-        tries_d  = '0;
         if (set_mask == '0 && verify_max_q == '0) ph_d = X_FLAG;
       end
       X_XFER: if (mr_done_i) begin
@@ -469,35 +514,18 @@ module hymem_xfer_engine #(
       end
       X_VRDP: if (mr_done_i) begin
         issued_d = 1'b0;
-        ok_d     = ok_q & ~todo_q;   // re-earned by passing
-        lane_d   = '0;
+        ok_d     = ok_q & ~todo_l;   // re-earned by passing
         ph_d     = X_VCHKP;
       end
-      X_VCHKP: begin
-        pass_d = pass_shifted;
-        lane_d = lane_q + 1'b1;
-        if (lane_q == LaneBits'(Lines - 1)) ph_d = X_VRDN;
-      end
+      X_VCHKP: if (scan_last) ph_d = X_VRDN;
       X_VRDN: if (mr_done_i) begin
         issued_d = 1'b0;
-        lane_d   = '0;
         ph_d     = X_VCHKN;
       end
-      X_VCHKN: begin
-        pass_d = pass_shifted;
-        lane_d = lane_q + 1'b1;
-        if (scan_fail) logged_d = 1'b1;
-        if (lane_q == LaneBits'(Lines - 1)) ph_d = X_VDEC;
-      end
-      X_VDEC: begin
-        ok_d   = ok_q | (todo_q & pass_q);
-        todo_d = todo_q & ~pass_q;
-        if ((todo_q & ~pass_q) == '0 || tries_q == verify_max_q) begin
-          ph_d = X_FLAG;
-        end else begin
-          tries_d = tries_q + 1'b1;
-          ph_d    = X_VR0;
-        end
+      X_VCHKN: if (scan_last) ph_d = X_VDEC;
+      X_VDEC: begin                     // the scan drops the passed lines, counts the retry
+        ok_d = ok_q | (todo_l & pass_l);
+        ph_d = scan_again ? X_VR0 : X_FLAG;
       end
       X_VR0: if (mr_done_i) begin
         issued_d = 1'b0;
@@ -530,48 +558,12 @@ module hymem_xfer_engine #(
       end
       X_DONE: ph_d = X_IDLE;
       // ----------------------------------------------------------- forming
-      F_ROW: begin
-        issued_d = 1'b0;
-        tries_d  = '0;
-        todo_d   = '1;
-        if (abort_q) begin
+      X_FORM: if (form_fin) begin
+        ph_d = X_DONE;
+        if (form_fin_aborted) begin
           aborted_d    = 1'b1;
-          abort_slot_d = slot_q;
-          ph_d         = X_DONE;
-        end else begin
-          ph_d = F_RD;
+          abort_slot_d = form_slot;
         end
-      end
-      F_RD: if (mr_done_i) begin
-        issued_d = 1'b0;
-        lane_d   = '0;
-        ph_d     = F_CHK;
-      end
-      F_CHK: begin
-        pass_d = pass_shifted;
-        lane_d = lane_q + 1'b1;
-        if (scan_fail) logged_d = 1'b1;
-        if (lane_q == LaneBits'(Lines - 1)) ph_d = F_DEC;
-      end
-      F_DEC: begin
-        todo_d = todo_q & ~pass_q;
-        if ((todo_q & ~pass_q) == '0 || tries_q == form_max_q) begin
-          // row done: next device of the pair, then next slot
-          pol_d = !pol_q;
-          if (pol_q) begin
-            slot_d = slot_q + 1'b1;
-            ph_d   = last_slot ? X_DONE : F_ROW;
-          end else begin
-            ph_d = F_ROW;
-          end
-        end else begin
-          tries_d = tries_q + 1'b1;
-          ph_d    = F_PULSE;
-        end
-      end
-      F_PULSE: if (mr_done_i) begin
-        issued_d = 1'b0;
-        ph_d     = F_RD;
       end
       default: ph_d = X_IDLE;
     endcase
@@ -582,152 +574,109 @@ module hymem_xfer_engine #(
     if (!rst_ni) begin
       ph_q           <= X_IDLE;
       slot_q         <= '0;
-      pol_q          <= 1'b0;
       k_q            <= '0;
-      lane_q         <= '0;
       issued_q       <= 1'b0;
       abort_q        <= 1'b0;
       aborted_q      <= 1'b0;
       abort_slot_q   <= '0;
-      tries_q        <= '0;
-      logged_q       <= 1'b0;
       cand_q         <= '0;
-      todo_q         <= '0;
       ok_q           <= '0;
-      pass_q         <= '0;
       flags_q        <= '0;
       n_used_q       <= '0;
       change_aware_q <= 1'b0;
       code_round_q   <= 1'b0;
       verify_max_q   <= '0;
-      form_max_q     <= '0;
-      form_target_q  <= '0;
-      lo_q           <= '0;
-      hi_q           <= '0;
+      code_dirty_q   <= 1'b1;
     end else begin
       ph_q         <= ph_d;
       slot_q       <= slot_d;
-      pol_q        <= pol_d;
       k_q          <= k_d;
-      lane_q       <= lane_d;
       issued_q     <= issued_d;
       abort_q      <= abort_d;
       aborted_q    <= aborted_d;
       abort_slot_q <= abort_slot_d;
-      tries_q      <= tries_d;
-      logged_q     <= logged_d;
       cand_q       <= cand_d;
-      todo_q       <= todo_d;
       ok_q         <= ok_d;
-      pass_q       <= pass_d;
       flags_q      <= flags_d;
-      if (ph_q == X_IDLE && (start_xfer_i || start_form_i)) begin
+      code_dirty_q <= rowbuf_we || run_start;
+      if (run_start) begin
         n_used_q       <= (2*IdxBits)'(cfg_n_in_i) * (2*IdxBits)'(cfg_n_out_i);
         change_aware_q <= cfg_change_aware_i;
         code_round_q   <= cfg_code_round_i;
         verify_max_q   <= cfg_verify_max_i;
-        form_max_q     <= cfg_form_max_i;
-        form_target_q  <= cfg_form_target_i;
-        lo_q           <= cfg_vfy_lo_i;
-        hi_q           <= cfg_vfy_hi_i;
       end
     end
   end
 
+  // the rows read (reset, so that the code on the memristor port is defined before the
+  // first transfer), and the per-line packed code for the memristor port, refreshed the
+  // cycle after the rows or the rounding mode changed
   always_ff @(posedge clk_i) begin
-    if (rowbuf_we) rowbuf_q[k_q] <= fe_rdata_i;
+    if (!rst_ni)        rowbuf_q <= '0;
+    else if (rowbuf_we) rowbuf_q[32'(k_q)*Lines +: Lines] <= fe_rdata_i;
   end
 
-  // --------------------------------------------------------------- counters
-  logic [31:0] c_xfers_q, c_prog_q, c_skip_q, c_rst_q, c_set_q, c_vrd_q, c_retry_q, c_form_q,
-               c_fail_q;
-  logic [LaneBits:0] pc_mask, pc_cand, pc_skip;
-  assign pc_mask = popcount(mr_req_mask_o);
-  assign pc_cand = popcount(cand_q);
-  assign pc_skip = popcount(used_l & ~cand_q);
-
   always_ff @(posedge clk_i) begin
-    if (!rst_ni || cnt_clear_i) begin
-      c_xfers_q <= '0;
-      c_prog_q  <= '0;
-      c_skip_q  <= '0;
-      c_rst_q   <= '0;
-      c_set_q   <= '0;
-      c_vrd_q   <= '0;
-      c_retry_q <= '0;
-      c_form_q  <= '0;
-      c_fail_q  <= '0;
-    end else begin
-      if (ph_q == X_IDLE && start_xfer_i) c_xfers_q <= c_xfers_q + 1'b1;
-      if (ph_q == X_CAND) begin
-        c_prog_q <= c_prog_q + 32'(pc_cand);
-        c_skip_q <= c_skip_q + 32'(pc_skip);
-      end
-      if (mr_accept) begin
-        case (mr_req_op_o)
-          MR_RESET: c_rst_q <= c_rst_q + 32'(pc_mask);
-          MR_SET, MR_XFER: c_set_q <= c_set_q + 32'(pc_mask);
-          MR_FORM: c_form_q <= c_form_q + 32'(pc_mask);
-          MR_READ: if (ph_q != F_RD) c_vrd_q <= c_vrd_q + 32'(pc_mask);
-          default: ;
-        endcase
-        if (ph_q == X_VR0) c_retry_q <= c_retry_q + 32'(pc_mask);
-      end
-      if ((ph_q == X_VCHKN || ph_q == F_CHK) && scan_fail) c_fail_q <= c_fail_q + 1'b1;
-    end
-  end
-
-  // failure log
-  logic               fail_any_q, irq_q;
-  logic [IdxBits-1:0] fail_first_q, fail_last_q, fail_addr;
-  logic [1:0]         fail_first_kind_q, fail_last_kind_q, fail_kind;
-  assign fail_addr = IdxBits'(slot_q) * IdxBits'(Lines) + IdxBits'(lane_q);
-  assign fail_kind = (ph_q == F_CHK) ? {1'b1, pol_q} : 2'b00;
-
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni || fail_clear_i) begin
-      fail_any_q        <= 1'b0;
-      fail_first_q      <= '0;
-      fail_last_q       <= '0;
-      fail_first_kind_q <= '0;
-      fail_last_kind_q  <= '0;
-    end else if ((ph_q == X_VCHKN || ph_q == F_CHK) && scan_fail) begin
-      fail_any_q       <= 1'b1;
-      fail_last_q      <= fail_addr;
-      fail_last_kind_q <= fail_kind;
-      if (!fail_any_q) begin
-        fail_first_q      <= fail_addr;
-        fail_first_kind_q <= fail_kind;
+    if (code_dirty_q) begin
+      for (int l = 0; l < Lines; l++) begin
+        for (int b = 0; b < CodeBits; b++) begin
+          code_vec_q[l*CodeBits + b] <= code_mag[b*Lines + l];
+        end
       end
     end
   end
 
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) irq_q <= 1'b0;
-    else         irq_q <= (ph_q == X_DONE) && logged_q;
-  end
+  // ------------------------------------------------- counters, failure log
+  logic [Lines-1:0] log_mask;
+  assign log_mask = (ph_q == X_CAND) ? cand_q : mr_req_mask_o;
+
+  hymem_xfer_log #(
+    .Lines (Lines),
+    .Slots (Slots)
+  ) u_log (
+    .clk_i            (clk_i),
+    .rst_ni           (rst_ni),
+    .cnt_clear_i      (cnt_clear_i),
+    .fail_clear_i     (fail_clear_i),
+    .run_start_i      (run_start),
+    .run_done_i       (ph_q == X_DONE),
+    .xfer_start_i     (ph_q == X_IDLE && start_xfer_i),
+    .cand_i           (ph_q == X_CAND),
+    .used_count_i     (used_count),
+    .mr_reset_i       (mr_accept && mr_req_op_o == MR_RESET),
+    .mr_set_i         (mr_accept && (mr_req_op_o == MR_SET || mr_req_op_o == MR_XFER)),
+    .mr_form_i        (mr_accept && mr_req_op_o == MR_FORM),
+    .mr_vread_i       (mr_accept && mr_req_op_o == MR_READ && ph_q != X_FORM),
+    .mr_retry_i       (mr_accept && ph_q == X_VR0),
+    .mask_i           (log_mask),
+    .fail_i           (scan_fail),
+    .fail_slot_i      ((ph_q == X_FORM) ? form_slot : slot_q),
+    .fail_lane_i      (scan_lane),
+    .fail_kind_i      ((ph_q == X_FORM) ? {1'b1, form_req_pol} : 2'b00),
+    .cnt_transfers_o  (cnt_transfers_o),
+    .cnt_programmed_o (cnt_programmed_o),
+    .cnt_skipped_o    (cnt_skipped_o),
+    .cnt_resets_o     (cnt_resets_o),
+    .cnt_sets_o       (cnt_sets_o),
+    .cnt_vfy_reads_o  (cnt_vfy_reads_o),
+    .cnt_retries_o    (cnt_retries_o),
+    .cnt_forms_o      (cnt_forms_o),
+    .cnt_failures_o   (cnt_failures_o),
+    .fail_any_o       (fail_any_o),
+    .fail_first_o     (fail_first_o),
+    .fail_last_o      (fail_last_o),
+    .fail_first_kind_o (fail_first_kind_o),
+    .fail_last_kind_o  (fail_last_kind_o),
+    .fail_irq_o       (fail_irq_o)
+  );
 
   // ---------------------------------------------------------------- outputs
-  assign busy_o           = (ph_q != X_IDLE);
-  assign done_o           = (ph_q == X_DONE);
-  assign aborted_o        = (ph_q == X_DONE) && aborted_q;
-  assign abort_slot_o     = abort_slot_q;
-  assign phase_o          = ph_q;
-  assign cnt_transfers_o  = c_xfers_q;
-  assign cnt_programmed_o = c_prog_q;
-  assign cnt_skipped_o    = c_skip_q;
-  assign cnt_resets_o     = c_rst_q;
-  assign cnt_sets_o       = c_set_q;
-  assign cnt_vfy_reads_o  = c_vrd_q;
-  assign cnt_retries_o    = c_retry_q;
-  assign cnt_forms_o      = c_form_q;
-  assign cnt_failures_o   = c_fail_q;
-  assign fail_any_o       = fail_any_q;
-  assign fail_first_o     = fail_first_q;
-  assign fail_last_o      = fail_last_q;
-  assign fail_first_kind_o = fail_first_kind_q;
-  assign fail_last_kind_o  = fail_last_kind_q;
-  assign slot_o           = slot_q;
+  assign busy_o       = (ph_q != X_IDLE);
+  assign done_o       = (ph_q == X_DONE);
+  assign aborted_o    = (ph_q == X_DONE) && aborted_q;
+  assign abort_slot_o = abort_slot_q;
+  assign phase_o      = (ph_q == X_FORM) ? form_phase : ph_q;
+  assign slot_o       = (ph_q == X_FORM) ? form_slot : slot_q;
   // The MSB rows' true bits are only in the controller while the transfer pulse reads them
   // destructively (X_XFER: the sequencer marks them pending only when the pulse ends) and,
   // in round mode, from the write of the rounded code (X_CWB) until X_RESTORE ends.
@@ -735,7 +684,6 @@ module hymem_xfer_engine #(
                         (code_round_q && ((ph_q == X_CWB) || (ph_q == X_RST0) ||
                                           (ph_q == X_RST1) || (ph_q == X_RESTORE))))
                        ? (MSB_ROWS << base_row) : '0;
-  assign fail_irq_o       = irq_q;
 
 endmodule
 

@@ -109,6 +109,17 @@ def decode_slot(rows: np.ndarray, geom: Geometry = DEFAULT_GEOMETRY) -> tuple[np
     return sign, mag
 
 
+def slot_code(rows: np.ndarray, round_mode=False, geom: Geometry = DEFAULT_GEOMETRY):
+    """Data rows ``(..., R, L)`` -> ``(sign, mag, code_sign, code_mag)``, each ``(..., L)``.
+
+    The model of ``rtl/hymem_slot_decode.sv``: :func:`decode_slot` (copies by majority,
+    ties to 1), then the canonical transfer code by :func:`hymem.digital.msb_extract`.
+    """
+    sign, mag = decode_slot(rows, geom)
+    code_sign, code_mag = digital.msb_extract(sign, mag, round_mode, geom.fmt)
+    return sign, mag, code_sign, code_mag
+
+
 # --------------------------------------------------------------- configuration
 
 
@@ -184,6 +195,60 @@ class Counters:
         return out
 
 
+# ------------------------------------------------------- verify and retries
+
+
+def verify_pass(adc_plus, adc_minus, code_sign, code_mag, lo, hi) -> np.ndarray:
+    """The verify rule (docs/controller.md, transfer step 5), on ADC codes.
+
+    A line passes when its target device (G+ for a positive code, G- for a negative one)
+    reads inside ``[lo[code_mag], hi[code_mag]]`` and the other device inside
+    ``[lo[0], hi[0]]``. ``lo``/``hi``: the windows per code magnitude (the VFY registers).
+    """
+    cs = np.asarray(code_sign).astype(bool)
+    cm = np.asarray(code_mag, dtype=np.int64)
+    lo, hi = np.asarray(lo), np.asarray(hi)
+    plus, minus = np.asarray(adc_plus), np.asarray(adc_minus)
+    target = np.where(cs, minus, plus)
+    other = np.where(cs, plus, minus)
+    return (target >= lo[cm]) & (target <= hi[cm]) & (other >= lo[0]) & (other <= hi[0])
+
+
+def formed(adc, target: int) -> np.ndarray:
+    """The forming check: a device is formed when it reads at least ``target`` (FORM.TARGET)."""
+    return np.asarray(adc) >= target
+
+
+class RetryLoop:
+    """Check, then retry what failed, up to ``limit`` retries: the bookkeeping that verify
+    and forming share (``rtl/hymem_verify_scan.sv``).
+
+    ``todo`` (bool, ``(..., L)``): the lines still under test; ``tries``: retries made.
+    After each check, :meth:`decide` drops the lines that passed and says whether to retry
+    the rest; when it says no with lines left, those lines are failures (the check was the
+    final one: :attr:`final`).
+    """
+
+    def __init__(self, mask, limit: int):
+        self.todo = np.asarray(mask, dtype=bool).copy()
+        self.limit = _check_int("limit", limit, 0, 255)
+        self.tries = 0
+
+    @property
+    def final(self) -> bool:
+        """The check being made is the last one: lines failing it are failures."""
+        return self.tries == self.limit
+
+    def decide(self, passed) -> bool:
+        """Drop the lines that ``passed``; True (and one more retry counted) when some line
+        is left and the limit is not reached."""
+        self.todo = self.todo & ~np.asarray(passed, dtype=bool)
+        again = bool(self.todo.any()) and not self.final
+        if again:
+            self.tries += 1
+        return again
+
+
 # ----------------------------------------------------------------- programmer
 
 
@@ -245,6 +310,26 @@ class NullProgrammer:
         return mask.copy()
 
 
+class Former(Protocol):
+    """The analogue side of forming, called by :meth:`EngineState.form` for one array.
+    ``pol``: 0 for G+, 1 for G-; ``mask``: (L,) bools."""
+
+    def read(self, slot: int, pol: int, mask: np.ndarray) -> np.ndarray:
+        """ADC codes (L,) of the devices of row (slot, pol); only ``mask`` lines matter."""
+        ...
+
+    def form(self, slot: int, pol: int, mask: np.ndarray) -> None: ...
+
+
+@dataclass
+class FormResult:
+    """What one forming run did on one array."""
+
+    pulses: int                 # forming pulses (devices), the FORMS counter
+    failures: list[int]         # failing synapse addresses (slot * L + line), in report order
+    aborted_slot: int | None    # the slot at which an abort stopped the run
+
+
 # --------------------------------------------------------------------- state
 
 
@@ -252,6 +337,67 @@ class NullProgrammer:
 class FailureLog:
     first: np.ndarray   # first failing synapse address per array (-1: none)
     last: np.ndarray
+
+    def record(self, k: int, addrs) -> None:
+        """Array ``k`` reported failures at ``addrs``, in this order."""
+        addrs = list(addrs)
+        if addrs:
+            if self.first[k] < 0:
+                self.first[k] = addrs[0]
+            self.last[k] = addrs[-1]
+
+
+class XferLog:
+    """Cycle model of ``rtl/hymem_xfer_log.sv``: the transfer engine's counters and failure
+    log, one array. :meth:`clock` takes one cycle's inputs (the RTL's port names without
+    ``_i``) and returns the state after the clock edge; counters wrap at 32 bits."""
+
+    #: counter -> the event that adds |mask| to it (None: see :meth:`clock`)
+    MASK_EVENTS = {"mr_resets": "mr_reset", "mr_sets": "mr_set", "forms": "mr_form",
+                   "vfy_reads": "mr_vread", "vfy_retries": "mr_retry"}
+    COUNTERS = ("transfers", "xfer_programmed", "xfer_skipped", "mr_resets", "mr_sets",
+                "vfy_reads", "vfy_retries", "forms", "failures")
+
+    def __init__(self, lines: int):
+        self.lines = _check_int("lines", lines, 2, 4096)
+        self.counters = {k: 0 for k in self.COUNTERS}
+        self.fail = FailureLog(np.full(1, -1), np.full(1, -1))
+        self.fail_kind = [0, 0]     # first / last entry's {forming, pol} (2 bits)
+        self.logged = False
+        self.irq = False
+
+    def clock(self, ev: dict) -> None:
+        """One clock edge. ``ev``: ``cnt_clear``, ``fail_clear``, ``run_start``, ``run_done``,
+        ``xfer_start``, ``cand``, ``used_count``, ``mr_reset``, ``mr_set``, ``mr_form``,
+        ``mr_vread``, ``mr_retry``, ``mask`` ((L,) bools), ``fail``, ``fail_slot``,
+        ``fail_lane``, ``fail_kind`` ({forming, pol}); a missing key is 0."""
+        g = lambda k: ev.get(k, 0)                      # noqa: E731
+        n = int(np.count_nonzero(ev["mask"])) if "mask" in ev else 0
+        c = dict(self.counters)
+        if g("cnt_clear"):
+            c = {k: 0 for k in c}
+        else:
+            c["transfers"] += bool(g("xfer_start"))
+            if g("cand"):
+                c["xfer_programmed"] += n
+                c["xfer_skipped"] += int(g("used_count")) - n
+            for k, e in self.MASK_EVENTS.items():
+                c[k] += n if g(e) else 0
+            c["failures"] += bool(g("fail"))
+        self.counters = {k: v & 0xFFFF_FFFF for k, v in c.items()}
+        if g("fail_clear"):
+            self.fail = FailureLog(np.full(1, -1), np.full(1, -1))
+            self.fail_kind = [0, 0]
+        elif g("fail"):
+            if self.fail.first[0] < 0:
+                self.fail_kind[0] = int(g("fail_kind")) & 3
+            self.fail_kind[1] = int(g("fail_kind")) & 3
+            self.fail.record(0, [int(g("fail_slot")) * self.lines + int(g("fail_lane"))])
+        self.irq = bool(g("run_done")) and self.logged
+        if g("run_start"):
+            self.logged = False
+        elif g("fail"):
+            self.logged = True
 
 
 class EngineState:
@@ -444,11 +590,8 @@ class EngineState:
             if failed.any():
                 for k in np.nonzero(failed.any(axis=1))[0]:
                     lines = np.nonzero(failed[k])[0]
-                    addr = s * L + lines
                     c.failures[k] += len(lines)
-                    if self.fail.first[k] < 0:
-                        self.fail.first[k] = addr[0]
-                    self.fail.last[k] = addr[-1]
+                    self.fail.record(k, s * L + lines)
             if cfg.change_aware:
                 # step 6: the flag row is written (a full write) only if a flag clears, i.e.
                 # some candidate succeeded; if every candidate failed verify nothing changes
@@ -459,14 +602,15 @@ class EngineState:
     def _verify(self, s, cand, pol, cm, cfg, prog) -> np.ndarray:
         c = self.counters
         ok = np.zeros_like(cand)
-        todo = cand.copy()
-        for attempt in range(cfg.verify_max + 1):
+        loop = RetryLoop(cand, cfg.verify_max)   # the arrays of a layer retry in step
+        while True:
+            todo = loop.todo
             c.vfy_reads += 2 * todo.sum(axis=1)
             passed = prog.verify(s, todo, pol, cm) & todo
             ok |= passed
-            todo &= ~passed
-            if not todo.any() or attempt == cfg.verify_max:
+            if not loop.decide(passed):
                 break
+            todo = loop.todo
             c.vfy_retries += todo.sum(axis=1)
             prog.reset(s, np.zeros_like(pol), todo)
             prog.reset(s, np.ones_like(pol), todo)
@@ -476,3 +620,44 @@ class EngineState:
                 prog.code_set(s, pol, setm, cm)
                 c.mr_sets += setm.sum(axis=1)
         return ok
+
+    # -- forming
+
+    def form(self, target: int, form_max: int, former: Former, k: int = 0,
+             abort_row: int | None = None) -> FormResult:
+        """Forming of every memristor of array ``k`` (docs/controller.md, "Forming").
+
+        Row by row (slot 0 G+, slot 0 G-, slot 1 G+, ...): read the row's devices still to
+        form (all of them at first); those reading at least ``target`` are formed; the others
+        get a forming pulse and are read again, at most ``form_max`` pulses; devices below
+        ``target`` at the last read are failures (counter, failure log). ``abort_row``: an
+        abort taken at the start of that row (``2 * slot + pol``): it and later rows are not
+        visited. Forming pulses count in :class:`FormResult`, reads in no counter.
+        """
+        _check_int("target", target, 0, 65535)
+        _check_int("form_max", form_max, 0, 255)
+        S, L = self.geom.slots, self.geom.lines
+        if abort_row is not None:
+            _check_int("abort_row", abort_row, 0, 2 * S - 1)
+        pulses, failures = 0, []
+        for row in range(2 * S):
+            slot, pol = divmod(row, 2)
+            if row == abort_row:
+                self._fail(k, failures)
+                return FormResult(pulses, failures, slot)
+            loop = RetryLoop(np.ones(L, bool), form_max)
+            while True:
+                todo = loop.todo
+                passed = formed(former.read(slot, pol, todo), target) & todo
+                if loop.final:
+                    failures += (slot * L + np.nonzero(todo & ~passed)[0]).tolist()
+                if not loop.decide(passed):
+                    break
+                former.form(slot, pol, loop.todo)
+                pulses += int(loop.todo.sum())
+        self._fail(k, failures)
+        return FormResult(pulses, failures, None)
+
+    def _fail(self, k: int, addrs: list[int]) -> None:
+        self.counters.failures[k] += len(addrs)
+        self.fail.record(k, addrs)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import devices as dv
-from .engine import DEFAULT_GEOMETRY, Geometry, decode_slot, encode_slot
+from .engine import DEFAULT_GEOMETRY, Geometry, decode_slot, encode_slot, verify_pass
 
 
 def fmt_ns(t: float) -> str:
@@ -1312,12 +1312,7 @@ class ArrayProgrammer:
         mask = np.asarray(mask, dtype=bool)
         gp, gm = self.read_codes(slot, mask)
         pol = np.asarray(pol, dtype=bool)
-        cm = np.asarray(code_mag)
-        tgt = np.where(pol, gm, gp)
-        oth = np.where(pol, gp, gm)
-        ok = (tgt >= self.vfy_lo[cm]) & (tgt <= self.vfy_hi[cm]) & \
-             (oth >= self.vfy_lo[0]) & (oth <= self.vfy_hi[0])
-        return ok & mask
+        return verify_pass(gp, gm, pol, code_mag, self.vfy_lo, self.vfy_hi) & mask
 
     def conductances(self) -> np.ndarray:
         """Noise-free conductances (n, S, 2, L) uS."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .engine import verify_pass
 from .macro import HybridArray, default_verify_windows, msb_rows
 
 
@@ -111,10 +112,7 @@ class ReplayProgrammer:
         if plus["pol"][m].any() or not minus["pol"][m].all():
             raise AssertionError(f"verify of slot {slot}: expected a G+ read, then a G- read")
         cs, cm = np.asarray(pol, bool)[0], np.asarray(code_mag)[0]
-        target = np.where(cs, minus["adc"], plus["adc"])
-        other = np.where(cs, plus["adc"], minus["adc"])
-        ok = ((target >= self.lo[cm]) & (target <= self.hi[cm]) &
-              (other >= self.lo[0]) & (other <= self.hi[0]) & m)
+        ok = verify_pass(plus["adc"], minus["adc"], cs, cm, self.lo, self.hi) & m
         self.passed[slot] |= ok
         return ok[None]
 
@@ -124,6 +122,44 @@ class ReplayProgrammer:
             raise AssertionError(f"the RTL did {len(self.ops) - self.i} operations more than the "
                                  f"reference; next: {self.ops[self.i]['kind']} on slot "
                                  f"{self.ops[self.i]['slot']}")
+
+
+class ReplayFormer:
+    """:class:`hymem.engine.Former` for one array that checks the reference's forming
+    operations against a log of the RTL's (:class:`OpLog` entries, or any dicts with
+    ``kind``, ``slot``, ``pol``, ``mask`` and, for reads, ``adc``): each read or forming
+    pulse the reference would issue must be the next logged one, on the same row and
+    exactly the same lines; reads answer with the logged ADC codes."""
+
+    def __init__(self, ops: list[dict]):
+        self.ops = list(ops)
+        self.i = 0
+
+    def _next(self, kind: str, slot: int, pol: int, mask, what: str) -> dict:
+        m = np.asarray(mask, bool)
+        if self.i >= len(self.ops):
+            raise AssertionError(f"forming slot {slot} pol {pol}: the RTL did no {what}")
+        op = self.ops[self.i]
+        self.i += 1
+        if (op["kind"] != kind or op["slot"] != slot or not (op["mask"] == m).all()
+                or not (np.asarray(op["pol"], bool)[m] == bool(pol)).all()):
+            raise AssertionError(
+                f"operation {self.i}: reference {what} on slot {slot} pol {pol} lines "
+                f"{np.nonzero(m)[0][:8].tolist()}, RTL did {op['kind']} on slot {op['slot']} "
+                f"lines {np.nonzero(op['mask'])[0][:8].tolist()}")
+        return op
+
+    def read(self, slot, pol, mask):
+        return np.asarray(self._next("read", slot, pol, mask, "forming read")["adc"])
+
+    def form(self, slot, pol, mask):
+        self._next("form", slot, pol, mask, "forming pulse")
+
+    def done(self) -> None:
+        """Every logged operation was matched."""
+        if self.i != len(self.ops):
+            raise AssertionError(f"the RTL did {len(self.ops) - self.i} forming operations more "
+                                 f"than the reference; next: {self.ops[self.i]['kind']}")
 
 
 class LayerReplayProgrammer:

@@ -52,3 +52,22 @@ def u(handle) -> int:
     """Unsigned value of a signal of any width (a 1-bit port may be a Logic)."""
     v = handle.value
     return v.to_unsigned() if hasattr(v, "to_unsigned") else int(v)
+
+
+def to_planes(values, bits: int) -> int:
+    """Per-lane values -> a bit-sliced port value: bit ``b`` of lane ``l`` at ``b * lanes + l``
+    (the layout of ``hymem_msb_extract`` and ``hymem_slot_decode``; with one lane, the value)."""
+    v = np.asarray(values, dtype=np.int64).ravel()
+    out = 0
+    for b in range(bits):
+        plane = ((v >> b) & 1).astype(bool)
+        out |= int.from_bytes(np.packbits(plane, bitorder="little").tobytes(), "little") << (b * len(v))
+    return out
+
+
+def from_planes(value: int, lanes: int, bits: int) -> np.ndarray:
+    """A bit-sliced port value (see :func:`to_planes`) -> ``(lanes,)`` values."""
+    n = lanes * bits
+    raw = np.frombuffer(int(value).to_bytes((n + 7) // 8, "little"), dtype=np.uint8)
+    b = np.unpackbits(raw, bitorder="little")[:n].reshape(bits, lanes).astype(np.int64)
+    return (b << np.arange(bits)[:, None]).sum(axis=0)

@@ -1,11 +1,14 @@
 """hymem_msb_extract: hidden weight -> transfer code, against hymem.digital.msb_extract.
 
-Exhaustive over every (sign, magnitude, round) input of each parameter set.
+Exhaustive over every (sign, magnitude, round) input of each parameter set; with
+``Lanes`` > 1 (the bit-sliced form the slot decoder uses) the inputs are spread over the
+lanes in a random order, so every lane sees many values and its neighbours other ones.
 """
 
 from __future__ import annotations
 
 import cocotb
+import numpy as np
 import pytest
 from cocotb.triggers import Timer
 
@@ -17,26 +20,38 @@ PARAM_SETS = {
     "m9_c3": dict(MagWidth=9, CodeBits=3),   # published: 10-bit word, sign + 3 MSBs
     "m6_c2": dict(MagWidth=6, CodeBits=2),
     "m4_c1": dict(MagWidth=4, CodeBits=1),
+    "m9_c3_l13": dict(MagWidth=9, CodeBits=3, Lanes=13),   # bit-sliced, lanes not a power of 2
+    "m6_c2_l64": dict(MagWidth=6, CodeBits=2, Lanes=64),
 }
 
 
 @cocotb.test()
 async def exhaustive(dut):
     p = tbkit.params()
+    lanes = p.get("Lanes", 1)
     fmt = digital.HiddenFormat(mag_width=p["MagWidth"], code_bits=p["CodeBits"])
+    rng = tbkit.rng()
     checked = 0
     for rnd in (0, 1):
-        for sign in (0, 1):
-            for mag in range(fmt.mag_max + 1):
-                dut.sign_i.value = sign
-                dut.mag_i.value = mag
-                dut.round_i.value = rnd
-                await Timer(1, unit="ns")
-                want = digital.msb_extract(sign, mag, rnd, fmt)
-                got = (int(dut.code_sign_o.value), tbkit.u(dut.code_mag_o))
-                assert got == want, f"sign={sign} mag={mag} round={rnd}: RTL {got}, model {want}"
-                checked += 1
-    dut._log.info("checked %d input combinations", checked)
+        sign, mag = np.divmod(np.arange(2 * (fmt.mag_max + 1)), fmt.mag_max + 1)
+        order = rng.permutation(len(sign)) if lanes > 1 else np.arange(len(sign))
+        pad = -len(order) % lanes          # the last group is filled with random repeats
+        order = np.concatenate([order, rng.integers(0, len(order), pad)])
+        for grp in order.reshape(-1, lanes):
+            dut.sign_i.value = tbkit.to_planes(sign[grp], 1)
+            dut.mag_i.value = tbkit.to_planes(mag[grp], fmt.mag_width)
+            dut.round_i.value = rnd
+            await Timer(1, unit="ns")
+            want = digital.msb_extract(sign[grp], mag[grp], rnd, fmt)
+            got = (tbkit.from_planes(tbkit.u(dut.code_sign_o), lanes, 1),
+                   tbkit.from_planes(tbkit.u(dut.code_mag_o), lanes, fmt.code_bits))
+            for w, g, what in zip(want, got, ("code_sign", "code_mag")):
+                bad = np.nonzero(w != g)[0]
+                assert not len(bad), (
+                    f"{what}: lane {bad[0]} sign={sign[grp][bad[0]]} mag={mag[grp][bad[0]]} "
+                    f"round={rnd}: RTL {g[bad[0]]}, model {w[bad[0]]}")
+            checked += lanes
+    dut._log.info("checked %d input combinations (%d lanes)", checked, lanes)
 
 
 @pytest.mark.sim
