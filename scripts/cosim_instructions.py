@@ -83,9 +83,16 @@ def count(root: Path, args, n: int) -> int:
 
 
 COSIM_CHILD = r"""
-import sys
+import inspect, sys
 from hymem import cli
-sys.exit(cli.main(["cosim", "--sim", sys.argv[1], "--samples", sys.argv[2], "--progress", "0"]))
+argv = ["cosim", "--sim", sys.argv[1], "--samples", sys.argv[2]]
+src = inspect.getsource(cli)
+# options an older checkout (--root) may not have: no progress bar, no emulated host (it runs
+# outside the simulator process, which is all that is counted, but costs time)
+for opt, val in (("--progress", "0"), ("--emulated-seeds", "0")):
+    if f'"{opt}"' in src:
+        argv += [opt, val]
+sys.exit(cli.main(argv))
 """
 
 
