@@ -1,7 +1,7 @@
 // hymem_form_engine: forming of every memristor of the array.
 //
 // Datasheet (the algorithm is docs/controller.md, "Forming"; bit-exact model:
-// hymem.engine.EngineState.form)
+// hymem.digital.engine.EngineState.form)
 //   start_i: one forming run, row by row: slot 0 G+ (pol 0), slot 0 G-, slot 1
 //     G+, ... For each row: every line is to form (the verify scan's todo is
 //     loaded with all lines); read the row's lines still to form, scan them

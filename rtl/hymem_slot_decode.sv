@@ -1,7 +1,7 @@
 // hymem_slot_decode: the FeCAP rows of one slot -> hidden weights and transfer codes.
 //
 // Datasheet (the row layout and the copy rule are docs/controller.md, "Array
-// organisation"; bit-exact model: hymem.engine.slot_code)
+// organisation"; bit-exact model: hymem.digital.engine.slot_code)
 //   Input : the RowsPerSyn = 2**CodeBits + (MagWidth - CodeBits) data rows of one
 //           slot as read from the array, for Lanes transfer lines (or synapses):
 //             row 0                  sign

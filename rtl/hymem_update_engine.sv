@@ -1,7 +1,7 @@
 // hymem_update_engine: applies one training sample to the hidden weights.
 //
 // Datasheet (the algorithm is docs/controller.md, "Update engine"; this block
-// is its hardware, bit-exact with hymem.engine.EngineState.apply_sample)
+// is its hardware, bit-exact with hymem.digital.engine.EngineState.apply_sample)
 //   P = SynPerCycle synapses are processed per cycle (a power of two dividing
 //   Lines; P = 1 is the one-synapse-per-cycle engine). G = Lines/P groups.
 //   For each slot s = 0 .. Slots-1:

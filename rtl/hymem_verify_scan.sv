@@ -2,7 +2,7 @@
 // retry bookkeeping of program-and-verify and of forming.
 //
 // Datasheet (the rules are docs/controller.md, transfer step 5 and "Forming";
-// bit-exact models: hymem.engine.verify_pass, formed and RetryLoop)
+// bit-exact models: hymem.digital.engine.verify_pass, formed and RetryLoop)
 //   Lines under test: load_i sets todo := load_mask_i and tries := 0.
 //   Scans: while scan_plus_i, scan_minus_i or scan_form_i is on, one lane per
 //     cycle is checked, lane 0 first (lane_o; last_o in the cycle of lane

@@ -1,7 +1,7 @@
 // hymem_xfer_engine: reprogram (transfer) engine, and the home of forming.
 //
 // Datasheet (the algorithm is docs/controller.md, "Transfer (reprogram)
-// engine"; bit-exact with hymem.engine.EngineState.transfer for everything
+// engine"; bit-exact with hymem.digital.engine.EngineState.transfer for everything
 // digital, and with EngineState.form for forming)
 //   start_xfer_i: one transfer of the whole array, slot by slot:
 //     used lines U (synapse a = s*Lines + l < n_in*n_out); candidates C = U,

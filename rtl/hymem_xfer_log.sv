@@ -1,7 +1,7 @@
 // hymem_xfer_log: the transfer engine's event counters and failure log.
 //
 // Datasheet (the counters are docs/controller.md, "Transfer (reprogram) engine";
-// bit-exact model: hymem.engine.XferLog)
+// bit-exact model: hymem.digital.engine.XferLog)
 //   Counters, 32 bits, wrapping, cleared by cnt_clear_i (which wins over an
 //   event in the same cycle); each event below is one cycle:
 //     xfer_start_i   transfers       += 1

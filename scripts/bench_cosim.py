@@ -13,12 +13,12 @@ main    Training samples per second of the main job's network (`make sim`: digit
 soak    Long runs through the RTL with the state matched after every sample: 10 epochs of
         digits 64-16-10, of wine 13-16-3 and of a csv file (iris, 4 features, 3 classes,
         written from scikit-learn's bundled copy as a user's file would be), each beside
-        float on the same samples and the emulated host (hymem.cosim.main_job). Verilator.
+        float on the same samples and the emulated host (hymem.sim.cosim.main_job). Verilator.
 
 update  Samples per second of the co-simulated update of a full default array (1,024
         synapses: a 64 x 16 tile, p = 0.2, the published update) through
         tb/hymem_update_engine's harness (SynPerCycle as hymem_top's default) with
-        hymem.macro_port.MacroPortModel on the FeCAP
+        hymem.sim.macro_port.MacroPortModel on the FeCAP
         port, with the fast timing set (4 MHz clock, 8-cycle = 2 us FeCAP pulses) and the
         nominal one (100 MHz, 200 cycles), on each simulator; on Verilator both with the
         regression's build (--public-flat-rw) and a lean one (only the harness's ports
@@ -37,7 +37,7 @@ trace   Python only: memristor writes of the published transfer vs change-aware 
         seeds 1-3), and the accuracy of both; plus change-aware on the published run's own
         recorded trace (same hidden weights at every transfer: the writes saved alone).
 
-Every co-simulated run is checked against hymem.engine (bit for bit) after its timing.
+Every co-simulated run is checked against hymem.digital.engine (bit for bit) after its timing.
 Repeats are interleaved (the machine is shared; its load drifts), medians are reported with
 the range, and the load average is printed with each table.
 """
@@ -70,7 +70,7 @@ SIMS = ("icarus", "verilator")
 TIMINGS = ("fast", "nominal")
 #: builds timed per simulator: "regression" is the tests' build (cocotb's Verilator runner
 #: passes --public-flat-rw: every signal visible to Python); "lean" (Verilator only) makes
-#: only the harness's top-level signals public (UPDATE_LEAN_VLT, hymem.simrun public_all=False)
+#: only the harness's top-level signals public (UPDATE_LEAN_VLT, hymem.sim.simrun public_all=False)
 BUILDS = {"icarus": ("regression",), "verilator": ("regression", "lean")}
 NOMINAL_CLK_NS = 10
 #: samples timed per run: (sim, timing) -> (full, --quick)
@@ -121,7 +121,7 @@ def table(head, rows) -> str:
 
 def _simulate(toplevel, module, sim, params, harness, cfg: dict, run_name: str,
               lean_vlt: Path | None = None) -> dict:
-    from hymem import simrun
+    from hymem.sim import simrun
 
     if str(BENCH_TB) not in sys.path:
         sys.path.insert(0, str(BENCH_TB))   # the cocotb process inherits sys.path
@@ -141,7 +141,7 @@ def _simulate(toplevel, module, sim, params, harness, cfg: dict, run_name: str,
 def run_update(sim, timing, model, samples, seed=1, profile=None, build="regression") -> dict:
     if build not in BUILDS[sim]:
         raise ValueError(f"build {build!r} not available on {sim}; expected one of {BUILDS[sim]}")
-    from hymem import simrun
+    from hymem.sim import simrun
 
     cfg = dict(samples=samples, timing=timing, model=model, seed=seed,
                profile=str(profile) if profile else "")
@@ -241,7 +241,7 @@ def print_update(data, log):
         " of the simulation process (simulator + Python; less sensitive to the machine's load)")
     log(table(["simulator", "timing", "samples/s", "samples per CPU s", "samples/s without model",
                "per CPU s without model", "cycles/sample", "simulated us/sample",
-               "macro wake-ups/sample", "checked vs hymem.engine", "load (1 min)"], rows))
+               "macro wake-ups/sample", "checked vs hymem.digital.engine", "load (1 min)"], rows))
     log("\nWhere the time goes, CPU ms per sample (median (range)): total = CPU time of the"
         " simulation process; model = MacroPortModel's Python in its processing"
         " (stats()['py_time_s'], wall, x the run's CPU share); simulator = the no-model run's CPU"
@@ -286,7 +286,7 @@ def _mr_writes(net) -> int:
 def reference_run(seed: int, change_aware: bool, record: bool = False, snapshot: bool = False,
                   epochs: int | None = None):
     """One training run of the learning reference; memristor writes of every transfer."""
-    from hymem import datasets, reference
+    from hymem.learn import datasets, reference
 
     data = datasets.load(TRACE["dataset"])
     opts = reference.Options(arch=TRACE["arch"], scheme="hybrid", epochs=epochs or TRACE["epochs"],
@@ -324,7 +324,7 @@ def same_trace_change_aware(net) -> dict:
     weights at every transfer are the published run's, only the transfer mode differs."""
     import copy
 
-    from hymem import stream
+    from hymem.learn import stream
 
     rec = copy.deepcopy(net.recording())
     for lr in rec.layers:
@@ -462,7 +462,7 @@ MAIN_SAMPLES = {"verilator": 600, "icarus": 100}
 
 def bench_main(sims, repeats, quick, log) -> dict:
     """Samples/s of `make sim`'s network (CosimConfig defaults), interleaved repeats."""
-    from hymem import cosim
+    from hymem.sim import cosim
 
     runs = {sim: [] for sim in sims}
     for rep in range(repeats):
@@ -522,7 +522,7 @@ SOAK = (("digits", "64-16-10"), ("wine", "13-16-3"), ("csv", "4-16-3"))
 
 
 def bench_soak(quick, log) -> dict:
-    from hymem import cosim
+    from hymem.sim import cosim
 
     out = {}
     for name, arch in SOAK:
@@ -607,7 +607,7 @@ def main(argv=None) -> int:
     if args.from_json:
         report(json.loads(Path(args.from_json).read_text()), lambda m="": print(m, flush=True))
         return 0
-    from hymem import simrun
+    from hymem.sim import simrun
 
     for sim in args.sims_list if {"update", "xfer", "main", "soak"} & set(args.parts_list) else []:
         try:

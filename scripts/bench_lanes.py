@@ -10,10 +10,10 @@ synth   Yosys cells and flops of hymem_top (the whole design) and of the blocks 
         (one hierarchical synthesis each, as `make synth`).
 cycles  The update engine's cycles per sample (start_i to done_o) for a full 1,024-synapse
         sample (tb/bench/bench_update.py: a 64 x 16 tile, p = 0.2, skip_zero), at the
-        co-simulation timing set (hymem.firmware.COSIM_TIMING: 1 MHz, 2-cycle FeCAP pulses)
+        co-simulation timing set (hymem.host.firmware.COSIM_TIMING: 1 MHz, 2-cycle FeCAP pulses)
         and the nominal one (the timing registers' reset values, 100 MHz), for each value, on
         Verilator, with the macro model on the FeCAP port and every sample checked bit for
-        bit against hymem.engine. Deterministic: the same seed gives the same cycles.
+        bit against hymem.digital.engine. Deterministic: the same seed gives the same cycles.
 speed   Simulated cycles and samples per wall second of the same bench (co-simulation timing)
         for SynPerCycle = 1 and hymem_top's default (or --speed-lanes), on Icarus and
         Verilator, with the macro model and without any (the simulator alone), repeats
@@ -46,7 +46,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import bench_cosim  # noqa: E402  (the update bench's runner and its harness)
 
-from hymem import regmap, simrun  # noqa: E402
+from hymem.host import regmap
+
+from hymem.sim import simrun  # noqa: E402
 
 LANES = (1, 2, 4, 8, 16)
 TIMINGS = ("cosim", "nominal")
@@ -122,7 +124,7 @@ def cycles(p: int) -> dict:
     for timing in TIMINGS:
         r = run_bench("verilator", p, timing, "macro", CYCLE_SAMPLES[timing])
         if not r["checked"]:
-            raise SystemExit(f"SynPerCycle={p} {timing}: the run was not checked against hymem.engine")
+            raise SystemExit(f"SynPerCycle={p} {timing}: the run was not checked against hymem.digital.engine")
         out[timing] = r["engine_cycles"]
     return out
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark of the analogue macro models (hymem.devices, hymem.macro); prints a table.
+"""Benchmark of the analogue macro models (hymem.analog.devices, hymem.analog.macro); prints a table.
 
     .venv/bin/python scripts/bench_models.py [--repeat N] [--seed S]
 
@@ -18,7 +18,9 @@ import time
 
 import numpy as np
 
-from hymem import engine, macro
+from hymem.digital import engine
+
+from hymem.analog import macro
 
 TARGET_PASS_MS = 5.0
 

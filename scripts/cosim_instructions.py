@@ -21,7 +21,7 @@ Both run the simulator under ``valgrind --tool=cachegrind --cache-sim=no``. The 
 project runs on is shared, and wall or CPU times of the same run vary by up to 2x with the
 other users' load; instruction counts do not (repeats agree within about 2 %).
 
-``--watch`` / ``--no-mon``: what hymem.macro_port.MacroPortModel watches (default: its
+``--watch`` / ``--no-mon``: what hymem.sim.macro_port.MacroPortModel watches (default: its
 defaults). ``--root``: another checkout of this repository (e.g. ``git archive`` of an older
 commit into /tmp/base) to count its code with the same harness and samples (options it does
 not know are ignored there). ``--nop`` (diagnosis, needs a model patched to honour

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from hymem import simrun
+from hymem.sim import simrun
 
 ROOT = simrun.repo_root()
 RTL = ROOT / "rtl"

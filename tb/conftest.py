@@ -15,7 +15,7 @@ import random
 
 import pytest
 
-from hymem import simrun
+from hymem.sim import simrun
 
 FIXED_SEED = 1
 

@@ -16,7 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hymem import bench, cli, datasets, device_report, outputs, reference as R, stream
+from hymem import bench, cli, outputs
+
+from hymem.learn import datasets, reference as R, stream
+
+from hymem.analog import device_report
 
 TRAIN = ["train", "--dataset", "digits", "--arch", "64-16-10", "--scheme", "float", "--epochs", "1",
          "--max-train-samples", "50", "--quiet"]
@@ -35,7 +39,7 @@ def no_work(monkeypatch):
     """Every command's work fails the test if it starts (the checks must come first)."""
     def boom(*a, **k):
         raise AssertionError("the work started before the output paths were checked")
-    from hymem import cosim
+    from hymem.sim import cosim
     monkeypatch.setattr(device_report, "device_figures", boom)
     monkeypatch.setattr(datasets, "load", boom)
     monkeypatch.setattr(bench, "run_bench", boom)

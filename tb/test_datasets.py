@@ -1,4 +1,4 @@
-"""hymem.datasets: built-in sets, IDX and CSV loaders, fixed splits, and their errors."""
+"""hymem.learn.datasets: built-in sets, IDX and CSV loaders, fixed splits, and their errors."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import gzip
 import numpy as np
 import pytest
 
-from hymem import datasets, resources
-from hymem.datasets import DatasetError
+from hymem.learn import datasets
+
+from hymem import resources
+from hymem.learn.datasets import DatasetError
 
 
 def write_idx(path, array: np.ndarray, gz: bool = False, magic: bytes | None = None) -> None:

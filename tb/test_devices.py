@@ -1,4 +1,4 @@
-"""hymem.devices: each published figure reproduced within a stated tolerance, the device
+"""hymem.analog.devices: each published figure reproduced within a stated tolerance, the device
 physics (switching, wake-up/fatigue, forming, endurance, relaxation, sensing), counters and
 energy, and every bad-input error with its message."""
 
@@ -12,7 +12,9 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from hymem import device_report, devices as dv, published as pub
+from hymem.analog import device_report, devices as dv
+
+from hymem import published as pub
 
 # ------------------------------------------------------------ published figures
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hymem import regmap, simrun
+from hymem.host import regmap
+
+from hymem.sim import simrun
 
 ROOT = Path(__file__).resolve().parents[1]
 

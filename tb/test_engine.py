@@ -1,4 +1,4 @@
-"""hymem.engine: the controller's digital state, checked against a literal reading of
+"""hymem.digital.engine: the controller's digital state, checked against a literal reading of
 docs/controller.md (a slow per-synapse loop written independently of the vectorized code)."""
 
 from __future__ import annotations
@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hymem import digital, engine
+from hymem import digital
+
+from hymem.digital import engine
 
 G = engine.DEFAULT_GEOMETRY
 

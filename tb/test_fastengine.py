@@ -1,4 +1,4 @@
-"""hymem.fastengine and hymem.quant: the compiled twins are bit-exact with their NumPy definitions."""
+"""hymem.digital.fastengine and hymem.learn.quant: the compiled twins are bit-exact with their NumPy definitions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from hymem import devices as dv, engine, fastengine, programmer as P, quant
+from hymem.analog import devices as dv, programmer as P
+
+from hymem.digital import engine, fastengine
+
+from hymem.learn import quant
 
 pytestmark = pytest.mark.skipif(fastengine.backend() != "numba",
                                 reason="numba not installed: only the NumPy engine runs")
@@ -206,7 +210,7 @@ def test_quantize_fast_matches_reference():
 
 def test_numpy_fallback_without_numba():
     """HYMEM_NO_NUMBA=1: the package imports, backend() says numpy, and the Updater still works."""
-    code = ("import numpy as np\nfrom hymem import engine, fastengine\n"
+    code = ("import numpy as np\nfrom hymem.digital import engine, fastengine\n"
             "assert fastengine.backend() == 'numpy'\n"
             "a = engine.EngineState(64, 16, seeds=3); b = engine.EngineState(64, 16, seeds=3)\n"
             "x = np.arange(64) % 7 - 3; e = np.arange(16) - 8; c = engine.UpdateConfig(lr_shift=2)\n"

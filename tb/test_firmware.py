@@ -1,5 +1,5 @@
-"""hymem.firmware.Hymem without a simulator: every argument is checked before the first bus
-write, against the register map's legal values (hymem.regmap, the RDL), and a refused call
+"""hymem.host.firmware.Hymem without a simulator: every argument is checked before the first bus
+write, against the register map's legal values (hymem.host.regmap, the RDL), and a refused call
 writes nothing.
 
 :class:`FakeBus` is a register file built from the register map for one build (reset values,
@@ -15,8 +15,8 @@ import asyncio
 import numpy as np
 import pytest
 
-from hymem import firmware, regmap
-from hymem.firmware import ArgumentError, Hymem
+from hymem.host import firmware, regmap
+from hymem.host.firmware import ArgumentError, Hymem
 
 RM = regmap.load()
 #: the small build of the hymem_top tests (XDEPTH 64, EDEPTH 32, 16 x 4 synapses, verify <= 2)

@@ -1,13 +1,15 @@
-"""hymem.macro: the hybrid array's row operations, its protocol checks (directly and through
+"""hymem.analog.macro: the hybrid array's row operations, its protocol checks (directly and through
 MacroPort's signal-level engine, with randomized legal and illegal sequences), counters and
-energy, backdoor, fault injection, and ArrayProgrammer against hymem.engine."""
+energy, backdoor, fault injection, and ArrayProgrammer against hymem.digital.engine."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from hymem import devices as dv, engine, macro
+from hymem.analog import devices as dv, macro
+
+from hymem.digital import engine
 
 G = engine.Geometry()
 L = G.lines
@@ -399,7 +401,7 @@ def test_backdoor_roundtrip_and_errors():
         a.backdoor.poke_conductance(np.zeros((16, 128)))
     with pytest.raises(ValueError, match=r"rng must be a numpy.random.Generator or an integer seed"):
         macro.HybridArray(G)
-    with pytest.raises(ValueError, match=r"geom must be a hymem.engine.Geometry; got dict"):
+    with pytest.raises(ValueError, match=r"geom must be a hymem.digital.engine.Geometry; got dict"):
         macro.HybridArray({}, rng=1)
     with pytest.raises(ValueError, match=r"bits must be an integer in 1\.\.16; got 0"):
         macro.AdcParams(bits=0)

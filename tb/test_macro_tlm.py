@@ -15,7 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hymem import engine, macro, macro_tlm, simrun
+from hymem.digital import engine
+
+from hymem.analog import macro
+
+from hymem.sim import macro_tlm, simrun
 
 L = 128
 
@@ -164,7 +168,7 @@ def test_keyed_sense_skips_noise_only_where_it_cannot_matter():
     fe._thr = fe.params.sense_ref_v + rng.normal(0, 0.03, fe.shape[-1])   # many near ones
     rows = np.arange(128)
     got = fe.predict_rows(rows)
-    from hymem import devices as dv
+    from hymem.analog import devices as dv
     z = dv.keyed_normal(fe.keys[rows], dv._K_SENSE, fe.sense_n[rows])
     sig = np.where(fe.bits[rows], fe._window((rows,)), 0.0) + fe.params.sense_noise_v * z
     assert np.array_equal(got, sig > fe._thr)

@@ -1,4 +1,4 @@
-"""hymem.reference, hymem.programmer, hymem.stream: the learning reference's invariants.
+"""hymem.learn.reference, hymem.analog.programmer, hymem.learn.stream: the learning reference's invariants.
 
 Small networks on the bundled digits set keep this file to a few seconds per test; accuracy
 figures that matter come from ``hymem bench``, not from here.
@@ -12,8 +12,14 @@ import math
 import numpy as np
 import pytest
 
-from hymem import cli, datasets, engine, programmer as P, published, reference as R, stream
-from hymem.quant import lr_registers, quantize_pow2
+from hymem import cli, published
+
+from hymem.learn import datasets, reference as R, stream
+
+from hymem.digital import engine
+
+from hymem.analog import programmer as P
+from hymem.learn.quant import lr_registers, quantize_pow2
 
 G = engine.DEFAULT_GEOMETRY
 

@@ -34,7 +34,9 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from hymem import datasets, programmer as P, reference as R
+from hymem.learn import datasets, reference as R
+
+from hymem.analog import programmer as P
 
 #: name -> (dataset, training samples, Options keywords, programmer: None for the statistical
 #: one, "keyed" / "unkeyed" for the device physics)
@@ -120,7 +122,7 @@ def test_pinned_without_numba():
     """HYMEM_NO_NUMBA=1: the kernels that are one source for NumPy and numba (device physics,
     keyed draws, transfer pulse) run as NumPy and land on the same fingerprints."""
     code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import test_refpin as T\n"
-            "from hymem import fastengine; assert fastengine.backend() == 'numpy'\n"
+            "from hymem.digital import fastengine; assert fastengine.backend() == 'numpy'\n"
             "for n in ('phys-keyed', 'stat-improved'):\n"
             "    got = T.fingerprint(n)\n"
             "    assert got == T.EXPECTED[n], (n, got)\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hymem import regmap
+from hymem.host import regmap
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hymem import simrun
+from hymem.sim import simrun
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,17 +1,24 @@
 """hymem: controller, behavioural models and co-simulation of a hybrid FeCAP + memristor learning memory.
 
-Modules
--------
-digital  bit-exact models of the controller's digital primitives (PRNG, sign-magnitude
-         arithmetic, MSB extraction), shared by the RTL testbenches and the learning model
-devices  behavioural device models: memristor (1T1R), FeCAP (1T1C), transfer line
-macro    the hybrid array behind the macro port, its protocol checks, ArrayProgrammer
-jit      the switch for compiled kernels: numba, or the same code on NumPy without it
-macro_port  cocotb adapter putting the array model on the controller's macro port pins
-device_report  the published figures reproduced by the device models (``hymem devices``)
-simrun   build and run cocotb simulations of the RTL on Icarus or Verilator
-tbkit    helpers for the cocotb testbenches (only inside a simulation)
-cli      the ``hymem`` command line
+Layers, lowest first; a module imports only from its own layer and the ones below
+(tb/test_layers.py checks it):
+
+==========  ==============================================================================
+base        ``paths`` (where rtl/ is), ``jit`` (numba or NumPy), ``published`` (the paper's
+            figures), ``resources`` (memory checks)
+digital     ``hymem.digital``: the bit-exact models of the controller's primitives (PRNG,
+            sign-magnitude arithmetic, MSB extraction) in the package itself; ``engine``
+            (update and transfer engines, geometry, slot encoding), ``fastengine``
+analog      ``hymem.analog``: ``devices`` (memristor, FeCAP, transfer line), ``macro`` (the
+            hybrid array behind the macro port), ``programmer``, ``device_report``
+learn       ``hymem.learn``: ``reference`` (float and hybrid training), ``quant``,
+            ``stream`` (recorded sample streams), ``datasets``
+host        ``hymem.host``: ``regmap`` (from rtl/hymem_regs.rdl), ``apb``, ``firmware``
+sim         ``hymem.sim``: ``simrun`` (build and run simulations), ``macro_port`` and
+            ``macro_tlm`` (the array model on the RTL's port), ``scoreboard``, ``tbkit``,
+            ``cosim`` (the co-simulation's host job)
+app         ``cli`` (the ``hymem`` command), ``bench`` (``hymem bench``), ``outputs``
+==========  ==============================================================================
 """
 
 __version__ = "0.1.0"

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from . import datasets
-from .reference import EPOCHS_MAX, SEED_MAX, Options, train
+from .learn import datasets
+from .learn.reference import EPOCHS_MAX, SEED_MAX, Options, train
 
 #: The files ``hymem bench --out DIR`` writes into DIR (:func:`write_outputs`).
 OUTPUT_FILES = ("bench.json", "bench.md", "k_sweep.png")
@@ -108,7 +108,7 @@ def run_bench(quick: bool = False, seeds: int | None = None, epochs: int | None 
     """Run the comparison and the sweep; returns everything measured (JSON-ready).
 
     Sizes as in :func:`plan` (checked before any work, with every run's options). ``stop`` is
-    polled between samples (:func:`hymem.reference.train`): when it returns True the run in
+    polled between samples (:func:`hymem.learn.reference.train`): when it returns True the run in
     progress is dropped, the rest skipped, and the result (the table rows whose runs all
     finished, the finished sweep points) is marked ``"interrupted": true``."""
     p = plan(quick, seeds, epochs, sweep_epochs)
@@ -189,7 +189,7 @@ def measure_throughput(data, arch, schemes, blocks: int = 6, block: int = 500,
     when ``stop()`` became true (polled between blocks)."""
     from threadpoolctl import threadpool_limits
 
-    from .reference import Network, run_rngs
+    from .learn.reference import Network, run_rngs
 
     nets = {label: Network(Options(arch=arch, epochs=1, seed=1, **kw)) for label, kw in schemes}
     n = len(data.y_train)

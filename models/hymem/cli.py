@@ -15,7 +15,8 @@ import argparse
 import sys
 import time
 
-from . import __version__, outputs, simrun
+from . import __version__, outputs
+from .sim import simrun
 
 
 def int_range(lo: int, hi: int):
@@ -34,7 +35,7 @@ def int_range(lo: int, hi: int):
 
 
 def _seed_type():
-    from .reference import SEED_MAX
+    from .learn.reference import SEED_MAX
     return int_range(0, SEED_MAX)
 
 
@@ -74,7 +75,7 @@ def _cmd_demo(args) -> int:
 
 def _cmd_devices(args) -> int:
     """Sample the analogue device models at their defaults; table model vs published."""
-    from . import device_report
+    from .analog import device_report
 
     fig = device_report.device_figures(seed=args.seed)
     print(device_report.format_table(fig))
@@ -92,7 +93,8 @@ def _cmd_devices(args) -> int:
 
 
 def _add_train_args(t) -> None:
-    from . import bench, datasets, reference
+    from . import bench
+    from .learn import datasets, reference
 
     d = reference.Options()
     t.add_argument("--dataset", required=True,
@@ -136,7 +138,8 @@ def _add_train_args(t) -> None:
 
 def train_options(args, n_features: int, n_classes: int):
     """Options from parsed ``hymem train`` arguments (raises ValueError on bad values)."""
-    from . import bench, reference
+    from . import bench
+    from .learn import reference
 
     arch = args.arch if args.arch is not None else f"{n_features}-200-100-{n_classes}"
     kw = dict(bench.PRESETS[args.preset])
@@ -152,7 +155,7 @@ def train_options(args, n_features: int, n_classes: int):
 
 
 def _cmd_train(args) -> int:
-    from . import datasets, reference
+    from .learn import datasets, reference
 
     try:
         data = datasets.load(args.dataset, csv_header=args.csv_header)
@@ -228,10 +231,11 @@ def _cmd_bench(args) -> int:
 
 def _cmd_cosim(args) -> int:
     """Train a network through the RTL co-simulation, beside float on the same samples and the
-    emulated host on many seeds (:func:`hymem.cosim.main_job`)."""
+    emulated host on many seeds (:func:`hymem.sim.cosim.main_job`)."""
     from pathlib import Path
 
-    from . import cosim, datasets, reference
+    from .sim import cosim
+    from .learn import datasets, reference
 
     try:
         simrun.check_simulator(args.sim)
@@ -356,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", metavar="DIR", help=f"write {', '.join(OUTPUT_FILES)} there")
     b.set_defaults(func=_cmd_bench, outputs=(("out", "--out", "dir", OUTPUT_FILES),))
     c = sub.add_parser("cosim", help="train through the RTL co-simulation (the main job)")
-    from . import cosim as _cosim
+    from .sim import cosim as _cosim
 
     cd = _cosim.CosimConfig()          # the one place the co-simulation's defaults live
     c.add_argument("--dataset", default=cd.dataset)

@@ -149,7 +149,7 @@ def check(args) -> None:
     for attr, option in getattr(args, "inputs", ()):
         value = getattr(args, attr, None)
         if isinstance(value, str):
-            from .datasets import input_files
+            from .learn.datasets import input_files
             for p in input_files(value):
                 inputs[Path(os.path.realpath(p))] = f"{option} {value}"
     seen: dict[Path, str] = {}

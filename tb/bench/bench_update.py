@@ -1,13 +1,13 @@
 """cocotb bench module: co-simulated update of a full default array (scripts/bench_cosim.py).
 
 Not a test (the file is not named test_*.py, so pytest never collects it): the benchmark
-script runs it through hymem.simrun on tb/hymem_update_engine's harness and reads the JSON
+script runs it through hymem.sim.simrun on tb/hymem_update_engine's harness and reads the JSON
 it writes. The configuration comes as JSON in HYMEM_BENCH:
 
   samples   samples timed (after one untimed warm-up sample)
   timing    "fast" (4 MHz clock, 8-cycle FeCAP pulses), "nominal" (100 MHz, 200 cycles) or
-            "cosim" (hymem.firmware.COSIM_TIMING: 1 MHz, 2-cycle pulses, as `make sim`)
-  model     "macro": the Python macro model (hymem.macro_port.MacroPortModel) on the FeCAP
+            "cosim" (hymem.host.firmware.COSIM_TIMING: 1 MHz, 2-cycle pulses, as `make sim`)
+  model     "macro": the Python macro model (hymem.sim.macro_port.MacroPortModel) on the FeCAP
             port, as in the regression; "none": no model at all, fe_rdata_i held at 0 (the
             cost of the simulator and of this driver alone)
   seed      NumPy seed of the vectors and the array
@@ -17,7 +17,7 @@ it writes. The configuration comes as JSON in HYMEM_BENCH:
 Every sample: random x (n_in = 64, 30 % zeros) and e (n_out = 16): a tile of all 1,024
 synapses, p = 0.2, round-half-up increments, truncation codes, skip_zero (the published
 update). With the model, the final hidden weights, flags and counters are checked bit for
-bit against hymem.engine after the timed loop (outside the timing). The result also gives
+bit against hymem.digital.engine after the timed loop (outside the timing). The result also gives
 the update engine's own cycles per timed sample (``engine_cycles``: the edge that samples
 start_i to the one after which done_o is 1), deterministic for a seed.
 """
@@ -34,8 +34,14 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
-from hymem import engine, firmware, macro, tbkit
-from hymem.macro_port import MacroPortModel
+from hymem.digital import engine
+
+from hymem.host import firmware
+
+from hymem.analog import macro
+
+from hymem.sim import tbkit
+from hymem.sim.macro_port import MacroPortModel
 
 TIMINGS = {
     # clock period (ns) and the harness's FeCAP timing inputs (cycles), docs/macro_port.md

@@ -1,7 +1,7 @@
 """cocotb bench module: one full-array transfer per mode, co-simulated (scripts/bench_cosim.py).
 
 Not a test (not named test_*.py: pytest never collects it). The benchmark script runs it
-through hymem.simrun on tb/hymem_xfer_engine's harness with the macro model on the whole
+through hymem.sim.simrun on tb/hymem_xfer_engine's harness with the macro model on the whole
 port, and reads the JSON it writes. Configuration as JSON in HYMEM_BENCH:
 
   weights   .npz with the array's hidden weights ``h`` (S, L), change flags ``flags`` (S, L)
@@ -13,8 +13,8 @@ port, and reads the JSON it writes. Configuration as JSON in HYMEM_BENCH:
   out       where to write the JSON result
 
 Before each mode the hidden weights and flags are poked back, so every mode transfers the
-same state. Each transfer is checked against hymem.engine with the replay scoreboard
-(hymem.scoreboard) after it is timed.
+same state. Each transfer is checked against hymem.digital.engine with the replay scoreboard
+(hymem.sim.scoreboard) after it is timed.
 """
 
 from __future__ import annotations
@@ -28,9 +28,13 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
-from hymem import engine, macro, tbkit
-from hymem.macro_port import MacroPortModel
-from hymem.scoreboard import OpLog, ReplayProgrammer
+from hymem.digital import engine
+
+from hymem.analog import macro
+
+from hymem.sim import tbkit
+from hymem.sim.macro_port import MacroPortModel
+from hymem.sim.scoreboard import OpLog, ReplayProgrammer
 
 TIMINGS = {
     # clock period (ns) and the harness's timing inputs (cycles), docs/macro_port.md and the
@@ -104,7 +108,7 @@ async def bench_xfer(dut):
         sim_ns = cocotb.simtime.get_sim_time("ns") - s0
         w1 = port.stats()
         await ClockCycles(d.clk_i, 2, rising=False)
-        # scoreboard (outside the timing): same operations, counters, flags as hymem.engine
+        # scoreboard (outside the timing): same operations, counters, flags as hymem.digital.engine
         prog = ReplayProgrammer(log.ops, geom.slots, geom.lines)
         ref.transfer(tcfg, prog)
         prog.done()

@@ -1,7 +1,7 @@
 // hymem_apb_burst: an APB4 master that runs a list of accesses written by Python.
 //
-// Testbench-only (not in rtl/). The co-simulation's firmware (hymem.firmware.Hymem over
-// hymem.apb.ApbBurstMaster) writes up to Depth operations into ops_v, their number into
+// Testbench-only (not in rtl/). The co-simulation's firmware (hymem.host.firmware.Hymem over
+// hymem.host.apb.ApbBurstMaster) writes up to Depth operations into ops_v, their number into
 // n_ops, and increments go; the master then runs them back to back on the APB port (one
 // setup cycle, then the access phase until PREADY, the next setup right after, as AMBA
 // APB4 allows) and increments done_q when the last has finished, or at the first PSLVERR

@@ -2,7 +2,7 @@
 //
 // Testbench-only (not in rtl/). It sits on a synchronous controller's macro port
 // (docs/macro_port.md) and turns pin activity into transactions, so that the Python model
-// (hymem.macro_tlm.MacroTlmModel) wakes once per batch of row operations instead of on
+// (hymem.sim.macro_tlm.MacroTlmModel) wakes once per batch of row operations instead of on
 // every pin edge (docs/bench/cosim.md):
 //
 //   * it samples the port at every falling clock edge; the controller's outputs change
@@ -28,11 +28,11 @@
 // What is exact and what is not: a synchronous controller (every port output a flop of
 // clk_i) is captured exactly, with the times of its edges; a change between two falling
 // edges that is undone before the second is not seen, so the pin-level model
-// (hymem.macro_port.MacroPortModel) stays the reference for anything else, and a test
+// (hymem.sim.macro_port.MacroPortModel) stays the reference for anything else, and a test
 // proves the two give the same results on the same controller (tb/hymem_macro_tlm).
 //
 // Record layouts and error codes: hymem_macro_tlm_layout.svh, generated from
-// hymem.macro_tlm (FE_FIELDS, MR_FIELDS, TLM_ERRORS), which decodes them.
+// hymem.sim.macro_tlm (FE_FIELDS, MR_FIELDS, TLM_ERRORS), which decodes them.
 `default_nettype none
 
 module hymem_macro_tlm #(
@@ -74,7 +74,7 @@ module hymem_macro_tlm #(
   output logic [Lines*AdcBits-1:0]   mr_rdata_o /*verilator public_flat_rw*/
 );
 
-  // record layouts and error codes (generated from hymem.macro_tlm)
+  // record layouts and error codes (generated from hymem.sim.macro_tlm)
 `include "hymem_macro_tlm_layout.svh"
 
   localparam int FeCap = FeBanks * BankRecs;

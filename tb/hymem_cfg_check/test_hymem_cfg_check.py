@@ -2,7 +2,7 @@
 reference.
 
 The reference (:func:`reference`) states the state rules of the RTL's header (7 queue slot
-taken, 6 busy) and takes the value rules from the register model: ``hymem.regmap``'s
+taken, 6 busy) and takes the value rules from the register model: ``hymem.host.regmap``'s
 ``RegMap.check`` evaluates the RDL's legality properties (hymem_min, hymem_max,
 hymem_below, hymem_err, hymem_rule) in Python, while the RTL's value checks
 (rtl/hymem_regs_legal.sv) are generated from the same properties by scripts/regmap.py: so
@@ -28,7 +28,9 @@ import cocotb
 import pytest
 from cocotb.triggers import Timer
 
-from hymem import regmap, simrun, tbkit
+from hymem.host import regmap
+
+from hymem.sim import simrun, tbkit
 
 TOPLEVEL = "hymem_cfg_check"
 

@@ -3,8 +3,8 @@
 Checks the scheduling contract of rtl/hymem_core.sv (transfer every k samples or never,
 commands queued while another operation runs, transfer before sample, abort dropping
 queued commands, read-out, forming) with the full digital scoreboard: after every
-operation the hidden weights, flags and all counters equal hymem.engine, and every
-memristor operation of every transfer equals the reference's (hymem.scoreboard).
+operation the hidden weights, flags and all counters equal hymem.digital.engine, and every
+memristor operation of every transfer equals the reference's (hymem.sim.scoreboard).
 
 Parameter sets: the published geometry with hymem_top's default SynPerCycle, and a small
 geometry with SynPerCycle = 1.
@@ -17,9 +17,13 @@ import numpy as np
 import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
-from hymem import engine, macro, simrun, tbkit
-from hymem.macro_port import MacroPortModel
-from hymem.scoreboard import OpLog, ReplayProgrammer, forming_failures, read_noise_z
+from hymem.digital import engine
+
+from hymem.analog import macro
+
+from hymem.sim import simrun, tbkit
+from hymem.sim.macro_port import MacroPortModel
+from hymem.sim.scoreboard import OpLog, ReplayProgrammer, forming_failures, read_noise_z
 
 TOPLEVEL = "hymem_core"
 CLK_NS = 250

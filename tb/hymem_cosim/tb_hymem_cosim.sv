@@ -3,23 +3,23 @@
 // Each array k lives in gen_array[k], with two testbench transactors (tb/hdl/) on its ports,
 // so that Python wakes per batch of work instead of per pin edge (docs/bench/cosim.md):
 //   u_bm   hymem_apb_burst: an APB4 master that runs a list of accesses written by the
-//          firmware (hymem.apb.ApbBurstMaster), including "wait for the interrupt";
+//          firmware (hymem.host.apb.ApbBurstMaster), including "wait for the interrupt";
 //   u_tlm  hymem_macro_tlm: the macro port's transaction-level monitor, behind which the
-//          Python macro model (hymem.macro_tlm.MacroTlmModel) applies row operations in
+//          Python macro model (hymem.sim.macro_tlm.MacroTlmModel) applies row operations in
 //          batches and which answers FeCAP reads from its read cache.
 // Testbench-only: not part of rtl/.
 //
-// Built without Verilator's --public-flat-rw (hymem.simrun, public_all=False): only the
+// Built without Verilator's --public-flat-rw (hymem.sim.simrun, public_all=False): only the
 // signals marked public_flat_rw (here and in the transactors) are visible to Python, which
 // keeps Verilator fast. With HYMEM_HDL_CLOCK defined the clock is generated here
-// (ClkPeriodNs), else cocotb drives clk_i (its GPI clock): hymem.cosim.hdl_clock picks the
+// (ClkPeriodNs), else cocotb drives clk_i (its GPI clock): hymem.sim.cosim.hdl_clock picks the
 // faster per simulator.
 
 `default_nettype none
 
 module tb_hymem_cosim #(
   parameter int NArrays = 2,
-  parameter int ClkPeriodNs = 1000     // hymem.firmware.COSIM_TIMING's clock (1 MHz)
+  parameter int ClkPeriodNs = 1000     // hymem.host.firmware.COSIM_TIMING's clock (1 MHz)
 ) (
 `ifndef HYMEM_HDL_CLOCK
   input  logic               clk_i /*verilator public_flat_rw*/,

@@ -10,7 +10,7 @@ long run (accuracy) is `make sim`.
 
 import pytest
 
-from hymem import cosim, simrun
+from hymem.sim import cosim, simrun
 
 CFG = dict(dataset="digits", arch="64-32-10", samples=4, k=4, p=0.5, lr=0.1, progress_every=2)
 

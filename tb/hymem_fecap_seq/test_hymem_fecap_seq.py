@@ -12,7 +12,7 @@ the RTL sees and compares every output in every cycle, in every test.
 
 Without the macro model, a stub drives random fe_rdata_i every cycle, so a capture one
 cycle early or late is caught. With it (``macro_write_read``), the Python FeCAP array
-(hymem.macro.HybridArray through MacroPortModel) sits on the port: data written is read
+(hymem.analog.macro.HybridArray through MacroPortModel) sits on the port: data written is read
 back, every protocol rule of docs/macro_port.md holds, and the write-back guard keeps the
 array from losing data. The harness (tb_hymem_fecap_seq.sv) ties the memristor port off.
 """
@@ -28,8 +28,12 @@ import numpy as np
 import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
-from hymem import engine, macro, simrun, tbkit
-from hymem.macro_port import MacroPortModel, bits_to_int, int_to_bits
+from hymem.digital import engine
+
+from hymem.analog import macro
+
+from hymem.sim import simrun, tbkit
+from hymem.sim.macro_port import MacroPortModel, bits_to_int, int_to_bits
 
 TOPLEVEL = "tb_hymem_fecap_seq"
 HARNESS = Path(__file__).with_name("tb_hymem_fecap_seq.sv")

@@ -1,6 +1,6 @@
 """hymem_form_engine with its verify scan; the test plays the memristor sequencer.
 
-Scoreboard: hymem.engine.EngineState.form replayed against what the RTL did
+Scoreboard: hymem.digital.engine.EngineState.form replayed against what the RTL did
 (scoreboard.ReplayFormer): every read and forming pulse, in order, on the same row and
 lines, the reads answered with the ADC codes the test gave the RTL; then the failures the
 scan flagged (addresses, in order), the pulses, and where an abort stopped the run.
@@ -22,9 +22,11 @@ import numpy as np
 import pytest
 from cocotb.triggers import FallingEdge, RisingEdge, Timer
 
-from hymem import engine, simrun, tbkit
-from hymem.macro_port import codes_to_int, int_to_bits
-from hymem.scoreboard import ReplayFormer
+from hymem.digital import engine
+
+from hymem.sim import simrun, tbkit
+from hymem.sim.macro_port import codes_to_int, int_to_bits
+from hymem.sim.scoreboard import ReplayFormer
 
 TOPLEVEL = "tb_hymem_form_engine"
 HARNESS = Path(__file__).with_name("tb_hymem_form_engine.sv")

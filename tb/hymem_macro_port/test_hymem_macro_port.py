@@ -1,8 +1,8 @@
-"""hymem.macro_port.MacroPortModel on a stub of the controller's macro port.
+"""hymem.sim.macro_port.MacroPortModel on a stub of the controller's macro port.
 
 The stub (hymem_macro_port_stub.sv, testbench only) has every port signal as an input. A
 Python fake controller plays the legal waveforms of docs/macro_port.md
-(:func:`hymem.macro.waveform`) on the pins; the model under test watches them and drives
+(:func:`hymem.analog.macro.waveform`) on the pins; the model under test watches them and drives
 fe_rdata_i / mr_rdata_i. Legal sequences must give the right data; each protocol rule's
 violation must be reported with its message.
 """
@@ -18,10 +18,14 @@ import pytest
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
 
-from hymem import engine, macro, simrun, tbkit
-from hymem.macro_port import DEFAULT_PINS, MON_SIGNAL, MacroPortModel, bits_to_int, \
+from hymem.digital import engine
+
+from hymem.analog import macro
+
+from hymem.sim import simrun, tbkit
+from hymem.sim.macro_port import DEFAULT_PINS, MON_SIGNAL, MacroPortModel, bits_to_int, \
     codes_to_int, int_to_bits, int_to_codes
-from hymem.scoreboard import check_reset
+from hymem.sim.scoreboard import check_reset
 
 TOPLEVEL = "hymem_macro_port_stub"
 STUB = Path(__file__).with_name("hymem_macro_port_stub.sv")

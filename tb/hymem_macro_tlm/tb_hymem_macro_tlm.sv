@@ -3,9 +3,9 @@
 // Two hymem_top controllers receive the same APB traffic (one hymem_apb_burst master drives
 // both; their responses must be equal every cycle, else mismatch_q is set). Controller A's
 // macro port is in the scope `pin`, where the pin-level Python model
-// (hymem.macro_port.MacroPortModel) watches its pins and drives fe_rdata_i / mr_rdata_i;
+// (hymem.sim.macro_port.MacroPortModel) watches its pins and drives fe_rdata_i / mr_rdata_i;
 // controller B's port has the transaction-level monitor u_tlm, behind which
-// hymem.macro_tlm.MacroTlmModel runs. Both arrays are keyed alike, so the two models must
+// hymem.sim.macro_tlm.MacroTlmModel runs. Both arrays are keyed alike, so the two models must
 // leave them in the same state (tb/hymem_macro_tlm/test_hymem_macro_tlm.py).
 `default_nettype none
 

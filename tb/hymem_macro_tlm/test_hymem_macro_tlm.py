@@ -1,8 +1,8 @@
 """The transaction-level macro model against the pin-level one, on the same controller traffic.
 
 tb_hymem_macro_tlm.sv holds two hymem_top controllers fed by one APB burst master: A's
-macro port is watched pin by pin by hymem.macro_port.MacroPortModel, B's through the HDL
-monitor by hymem.macro_tlm.MacroTlmModel. Both arrays are keyed alike (same devices).
+macro port is watched pin by pin by hymem.sim.macro_port.MacroPortModel, B's through the HDL
+monitor by hymem.sim.macro_tlm.MacroTlmModel. Both arrays are keyed alike (same devices).
 Constrained-random configuration (transfer mode, verify, timing set), hidden weights and
 samples, transfers and read-outs, forming on pristine arrays: after every operation both
 arrays must be in the same state (FeCAP bits, switching cycles and read counts, pending
@@ -18,11 +18,17 @@ import cocotb
 import numpy as np
 import pytest
 
-from hymem import engine, firmware, macro, simrun, tbkit
-from hymem.apb import ApbBurstMaster
-from hymem.firmware import Hymem
-from hymem.macro_port import MacroPortModel
-from hymem.macro_tlm import MacroTlmModel
+from hymem.digital import engine
+
+from hymem.host import firmware
+
+from hymem.analog import macro
+
+from hymem.sim import simrun, tbkit
+from hymem.host.apb import ApbBurstMaster
+from hymem.host.firmware import Hymem
+from hymem.sim.macro_port import MacroPortModel
+from hymem.sim.macro_tlm import MacroTlmModel
 
 TOPLEVEL = "tb_hymem_macro_tlm"
 HERE = simrun.repo_root() / "tb"

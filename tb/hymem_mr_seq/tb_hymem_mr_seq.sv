@@ -1,6 +1,6 @@
 // Testbench harness for hymem_mr_seq: the sequencer with its memristor port at the
 // boundary, plus an idle FeCAP port, so that the Python macro model
-// (hymem.macro_port.MacroPortModel, which needs every port pin) can sit on it.
+// (hymem.sim.macro_port.MacroPortModel, which needs every port pin) can sit on it.
 // Without the model, the test drives mr_rdata_i itself. Testbench-only: not in rtl/.
 
 `default_nettype none
@@ -79,7 +79,7 @@ module tb_hymem_mr_seq #(
   );
 
   // The 11 controls, the FeCAP row address and mask in one vector for the Python macro model
-  // (hymem.macro_port.MacroPortModel watches it instead of 13 pins; order: hymem.macro
+  // (hymem.sim.macro_port.MacroPortModel watches it instead of 13 pins; order: hymem.analog.macro
   // .CONTROLS, then fe_row_o, fe_mask_o). Testbench-only.
   wire [11+RowBits+Lines-1:0] macro_port_mon = {fe_wl_o, fe_sl_o, fe_bl_o, fe_sae_o, mr_reset_o,
       mr_set_o, mr_form_o, mr_read_o, mr_adc_o, tl_pre_o, xfer_o, fe_row_o, fe_mask_o};

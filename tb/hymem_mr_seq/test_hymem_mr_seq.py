@@ -11,7 +11,7 @@ one. :class:`Monitor` compares every output in every cycle, in every test; the s
 changes the request inputs every cycle they are not valid, so a selection output that
 followed them would be caught.
 
-With the macro model (hymem.macro.HybridArray through MacroPortModel, harness
+With the macro model (hymem.analog.macro.HybridArray through MacroPortModel, harness
 tb_hymem_mr_seq.sv with an idle FeCAP port) the operations must obey docs/macro_port.md and
 act on the devices the request selected: ADC codes of poked conductances read back through
 OP_READ, and a "twin" array, driven directly through the model's row-operation API with the
@@ -30,8 +30,12 @@ import numpy as np
 import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
-from hymem import devices, engine, macro, simrun, tbkit
-from hymem.macro_port import MacroPortModel, bits_to_int, codes_to_int, int_to_codes
+from hymem.analog import devices, macro
+
+from hymem.digital import engine
+
+from hymem.sim import simrun, tbkit
+from hymem.sim.macro_port import MacroPortModel, bits_to_int, codes_to_int, int_to_codes
 
 TOPLEVEL = "tb_hymem_mr_seq"
 HARNESS = Path(__file__).with_name("tb_hymem_mr_seq.sv")

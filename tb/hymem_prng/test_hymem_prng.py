@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
-from hymem import digital, simrun, tbkit
+from hymem import digital
+
+from hymem.sim import simrun, tbkit
 
 TOPLEVEL = "hymem_prng"
 
@@ -155,7 +157,7 @@ def test_model_vector_matches_scalar(width):
 def test_model_heads_draw_the_single_head_stream(heads):
     """A ring with several heads draws, per step, what that many steps of one head draw:
     each lane the same numbers in the same order, so the update engine's lanes per cycle
-    change nothing in hymem.engine."""
+    change nothing in hymem.digital.engine."""
     rng = np.random.default_rng(heads)
     seed = int(rng.integers(0, 2**32))
     one = digital.Prng(width=32, lanes=12, seed=seed)

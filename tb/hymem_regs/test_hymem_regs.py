@@ -1,7 +1,7 @@
-"""hymem_regs: the generated APB4 register block, with tests generated from hymem.regmap.
+"""hymem_regs: the generated APB4 register block, with tests generated from hymem.host.regmap.
 
 Nothing here lists a register: every test iterates over the register model that
-hymem.regmap reads from rtl/hymem_regs.rdl (registers, fields and their kinds rw / ro /
+hymem.host.regmap reads from rtl/hymem_regs.rdl (registers, fields and their kinds rw / ro /
 const / pulse / w1c / hw_we, reset values, checked registers, memory windows, ERR codes),
 and the block's port names follow from it the way scripts/regmap.py names them.
 
@@ -32,7 +32,9 @@ import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 from cocotbext.apb import ApbBus, ApbHost
 
-from hymem import regmap, simrun, tbkit
+from hymem.host import regmap
+
+from hymem.sim import simrun, tbkit
 
 TOPLEVEL = "hymem_regs"
 RM = regmap.load()

@@ -1,5 +1,5 @@
 """hymem_slot_decode: a slot's FeCAP rows -> hidden weights and codes, against
-hymem.engine.slot_code (decode_slot + digital.msb_extract).
+hymem.digital.engine.slot_code (decode_slot + digital.msb_extract).
 
 Directed: every pattern of every MSB group's copies (2**c for c copies) on every lane,
 the other rows random; weights on every code and rounding boundary with clean copies.
@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 from cocotb.triggers import Timer
 
-from hymem import engine, simrun, tbkit
+from hymem.digital import engine
+
+from hymem.sim import simrun, tbkit
 
 TOPLEVEL = "hymem_slot_decode"
 

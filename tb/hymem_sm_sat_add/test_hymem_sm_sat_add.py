@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 from cocotb.triggers import Timer
 
-from hymem import digital, simrun, tbkit
+from hymem import digital
+
+from hymem.sim import simrun, tbkit
 
 TOPLEVEL = "hymem_sm_sat_add"
 

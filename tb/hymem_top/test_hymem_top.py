@@ -4,12 +4,12 @@ The environment (top_env.HymemEnv) follows pyuvm's TinyALU example:
 
 * an APB agent (top_apb): sequencer, a driver on cocotbext-apb's ``ApbHost`` (parked while
   the bus is idle), and a monitor of the pins with APB4 protocol checks;
-* the macro model (``hymem.macro.HybridArray``) on the macro port, its memristor operations
-  logged (``hymem.scoreboard.OpLog``);
+* the macro model (``hymem.analog.macro.HybridArray``) on the macro port, its memristor operations
+  logged (``hymem.sim.scoreboard.OpLog``);
 * a scoreboard that calls a plain reference model (top_model): the register model built
-  from ``hymem.regmap`` (the RDL) and the controller model on ``hymem.engine``, whose
+  from ``hymem.host.regmap`` (the RDL) and the controller model on ``hymem.digital.engine``, whose
   transfers are replayed against the RTL's memristor operations
-  (``hymem.scoreboard.ReplayProgrammer``); every read, PSLVERR, ERR code, wait state and
+  (``hymem.sim.scoreboard.ReplayProgrammer``); every read, PSLVERR, ERR code, wait state and
   the level of irq_o are predicted, and hidden weights and flags are compared with the
   macro's backdoor whenever the controller is idle;
 * a functional-coverage collector fed by the scoreboard's events (modes, configurations,
@@ -37,7 +37,9 @@ import pytest
 import pyuvm
 from pyuvm import ConfigDB, uvm_test
 
-from hymem import regmap, simrun, tbkit
+from hymem.host import regmap
+
+from hymem.sim import simrun, tbkit
 
 import top_env
 from top_env import HymemEnv, all_bins, coverage_table, ctx

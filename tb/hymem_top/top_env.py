@@ -4,8 +4,8 @@
     |-- apb: ApbAgent (top_apb)        sequencer -> ApbDriver (cocotbext-apb ApbHost) -> pins
     |                                  ApbMonitor (pins) --ap--+--> Scoreboard --events--> Coverage
     |-- clkrst: ClockReset             clock, rst_ni --ap-------+
-    |-- macro: MacroSide               hymem.macro.HybridArray on the macro port (MacroPortModel),
-    |                                  its memristor operations logged (hymem.scoreboard.OpLog)
+    |-- macro: MacroSide               hymem.analog.macro.HybridArray on the macro port (MacroPortModel),
+    |                                  its memristor operations logged (hymem.sim.scoreboard.OpLog)
     |-- scoreboard: Scoreboard         calls the reference model (top_model) for every transfer
     `-- coverage: Coverage             bins from the scoreboard's events; a test's goal bins
 
@@ -27,10 +27,14 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 from pyuvm import (ConfigDB, UVMConfigItemNotFound, uvm_analysis_port, uvm_component, uvm_env,
                    uvm_subscriber)
 
-from hymem import macro, regmap, tbkit
-from hymem.firmware import FAST_TIMING_CLK_NS
-from hymem.macro_port import MacroPortModel
-from hymem.scoreboard import OpLog
+from hymem.analog import macro
+
+from hymem.host import regmap
+
+from hymem.sim import tbkit
+from hymem.host.firmware import FAST_TIMING_CLK_NS
+from hymem.sim.macro_port import MacroPortModel
+from hymem.sim.scoreboard import OpLog
 
 from top_apb import ApbAgent, ApbTxn
 from top_model import Build, Controller, ModelError, RegModel

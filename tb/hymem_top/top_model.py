@@ -2,7 +2,7 @@
 
 Two parts:
 
-* :class:`RegModel`, the register model, built from ``hymem.regmap`` (the RDL): a mirror
+* :class:`RegModel`, the register model, built from ``hymem.host.regmap`` (the RDL): a mirror
   of every stored field (rw fields byte-merged under PSTRB, IRQ_STATUS write-1-to-clear,
   ERR, LOST), reset values of this build, the error code of every access from its address
   alone (1 unmapped, 2 write to a read-only register or window, 3 read of a write-only one,
@@ -12,9 +12,9 @@ Two parts:
 * :class:`Controller`, the controller behind the registers: the scheduler of
   ``rtl/hymem_core.sv``'s header (one operation at a time, one queued command of each
   kind, transfers first, a transfer after every K-th sample, ABORT), the vector buffers,
-  and the digital state as ``hymem.engine.EngineState`` (hidden weights, flags, PRNG
+  and the digital state as ``hymem.digital.engine.EngineState`` (hidden weights, flags, PRNG
   lanes, counters, failure log). Memristor operations are scoreboarded against the macro
-  model's log (``hymem.scoreboard.OpLog`` / ``ReplayProgrammer``); forming, which the
+  model's log (``hymem.sim.scoreboard.OpLog`` / ``ReplayProgrammer``); forming, which the
   engine does not model, is replayed here from the RTL header's algorithm.
 
 Time is not modelled: the model does not know how many cycles an operation takes. It
@@ -45,8 +45,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hymem import engine, regmap, simrun
-from hymem.scoreboard import ReplayProgrammer
+from hymem.digital import engine
+
+from hymem.host import regmap
+
+from hymem.sim import simrun
+from hymem.sim.scoreboard import ReplayProgrammer
 
 M32 = 0xFFFF_FFFF
 PRIORITY = ("transfer", "form", "sample", "readout")          # the scheduler's start order
@@ -854,13 +858,13 @@ class Controller:
         h = self.array.backdoor.hidden_weights()
         if not (h == self.ref.h[0]).all():
             bad = np.argwhere(h != self.ref.h[0])[:6].tolist()
-            raise ModelError(f"hidden weights differ from hymem.engine at (slot, line) {bad}: RTL "
+            raise ModelError(f"hidden weights differ from hymem.digital.engine at (slot, line) {bad}: RTL "
                              f"{[int(h[s, l]) for s, l in bad]}, reference "
                              f"{[int(self.ref.h[0][s, l]) for s, l in bad]}")
         fl = self.array.backdoor.flags()
         if not (fl == self.ref.flags[0]).all():
             bad = np.argwhere(fl != self.ref.flags[0])[:6].tolist()
-            raise ModelError(f"change flags differ from hymem.engine at (slot, line) {bad}")
+            raise ModelError(f"change flags differ from hymem.digital.engine at (slot, line) {bad}")
         self.quiescent()
         self.stats.state_checks += 1
 

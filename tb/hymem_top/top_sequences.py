@@ -2,8 +2,8 @@
 
 Every access is an :class:`ApbItem` through the APB sequencer, so the monitor and the
 scoreboard see all of them. Functional sequences program the controller with the
-project's firmware driver (``hymem.firmware.Hymem``) over :class:`SeqBus`; register tests
-are generated from ``hymem.regmap`` (the RDL): nothing here lists a register by hand
+project's firmware driver (``hymem.host.firmware.Hymem``) over :class:`SeqBus`; register tests
+are generated from ``hymem.host.regmap`` (the RDL): nothing here lists a register by hand
 except the rules of hymem_cfg_check (the header's legality table) used to build illegal
 values. Directed sequences also assert their own intent (the code they set out to
 provoke), independently of the scoreboard, which predicts every access anyway.
@@ -25,9 +25,9 @@ from cocotb.triggers import (FallingEdge, RisingEdge, SimTimeoutError, Timer, Va
                              with_timeout)
 from pyuvm import ConfigDB, uvm_sequence
 
-from hymem import firmware
-from hymem.firmware import FAST_TIMING_CLK_NS
-from hymem.scoreboard import read_noise_z
+from hymem.host import firmware
+from hymem.host.firmware import FAST_TIMING_CLK_NS
+from hymem.sim.scoreboard import read_noise_z
 
 from top_apb import ApbItem
 from top_env import ctx
@@ -488,7 +488,7 @@ class BusySeq(HymemSeq):
 
 class RandomSamplesSeq(HymemSeq):
     """Training samples with random configurations and random x and e, each scoreboarded
-    against hymem.engine (weights, flags, counters). Constrained so that any 8 consecutive
+    against hymem.digital.engine (weights, flags, counters). Constrained so that any 8 consecutive
     samples cover the sample coverage bins: every (stochastic rounding, code rounding,
     skip-zero) combination once, mask probability 0, 1 and in between, learning-rate shift
     0 and above 16, the full array, a single-input tile; the rest (tile, multiplier, seed

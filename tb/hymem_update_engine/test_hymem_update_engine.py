@@ -1,8 +1,8 @@
 """hymem_update_engine with hymem_fecap_seq and the vector buffers, on the FeCAP macro model.
 
 The harness (tb_hymem_update_engine.sv) exposes the FeCAP port; the Python array model
-(hymem.macro.HybridArray through hymem.macro_port.MacroPortModel) sits on it and acts on
-pulse edges. The scoreboard is hymem.engine.EngineState, the bit-exact reference of
+(hymem.analog.macro.HybridArray through hymem.sim.macro_port.MacroPortModel) sits on it and acts on
+pulse edges. The scoreboard is hymem.digital.engine.EngineState, the bit-exact reference of
 docs/controller.md: after every sample the hidden weights and flags decoded from the
 model's FeCAPs, and every counter, must equal it. Any macro protocol violation fails the
 test.
@@ -26,8 +26,14 @@ import numpy as np
 import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
-from hymem import digital, engine, macro, simrun, tbkit
-from hymem.macro_port import MacroPortModel
+from hymem import digital
+
+from hymem.digital import engine
+
+from hymem.analog import macro
+
+from hymem.sim import simrun, tbkit
+from hymem.sim.macro_port import MacroPortModel
 
 TOPLEVEL = "tb_hymem_update_engine"
 HARNESS = Path(__file__).with_name("tb_hymem_update_engine.sv")

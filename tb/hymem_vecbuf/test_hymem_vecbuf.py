@@ -21,7 +21,7 @@ import cocotb
 import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, Timer
 
-from hymem import simrun, tbkit
+from hymem.sim import simrun, tbkit
 
 TOPLEVEL = "hymem_vecbuf"
 

@@ -1,6 +1,6 @@
 """hymem_verify_scan: lane-by-lane verify and forming checks with their retry bookkeeping.
 
-Scoreboard: hymem.engine.verify_pass (the window rule), engine.formed (the forming
+Scoreboard: hymem.digital.engine.verify_pass (the window rule), engine.formed (the forming
 target) and engine.RetryLoop (lines left, retries, final round). Every cycle of a scan
 checks the lane, the last-lane flag and the failure flag; after each pair of verify scans
 (or each forming scan) the pass vector; at each decision the retry flag and the lines left.
@@ -17,8 +17,10 @@ import numpy as np
 import pytest
 from cocotb.triggers import FallingEdge, Timer
 
-from hymem import engine, simrun, tbkit
-from hymem.macro_port import codes_to_int, int_to_bits, bits_to_int
+from hymem.digital import engine
+
+from hymem.sim import simrun, tbkit
+from hymem.sim.macro_port import codes_to_int, int_to_bits, bits_to_int
 
 TOPLEVEL = "hymem_verify_scan"
 

@@ -1,6 +1,6 @@
 """hymem_xfer_engine with both pulse sequencers, on the macro model (transfer and forming).
 
-Scoreboard: hymem.engine.EngineState.transfer, the bit-exact reference of
+Scoreboard: hymem.digital.engine.EngineState.transfer, the bit-exact reference of
 docs/controller.md, replayed against what the RTL did. Every memristor operation the
 macro model executes is logged (kind, slot, per-line polarity and mask, codes, ADC
 results). The reference then runs the transfer with a ReplayProgrammer that asserts each
@@ -21,10 +21,13 @@ import numpy as np
 import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
-from hymem import devices as dv
-from hymem import engine, macro, published, simrun, tbkit
-from hymem.macro_port import MacroPortModel
-from hymem.scoreboard import OpLog, ReplayProgrammer, check_reset, forming_failures
+from hymem.analog import devices as dv
+from hymem.digital import engine
+from hymem.analog import macro
+from hymem import published
+from hymem.sim import simrun, tbkit
+from hymem.sim.macro_port import MacroPortModel
+from hymem.sim.scoreboard import OpLog, ReplayProgrammer, check_reset, forming_failures
 
 TOPLEVEL = "tb_hymem_xfer_engine"
 HARNESS = Path(__file__).with_name("tb_hymem_xfer_engine.sv")

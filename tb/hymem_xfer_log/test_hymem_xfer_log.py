@@ -1,5 +1,5 @@
 """hymem_xfer_log: the transfer engine's counters and failure log, against the cycle model
-hymem.engine.XferLog, compared after every clock edge.
+hymem.digital.engine.XferLog, compared after every clock edge.
 
 Directed: a clear together with an event (the clear wins), a failure together with its
 log's clear, the interrupt only for a run that logged a failure, every mask event at once
@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 from cocotb.triggers import FallingEdge
 
-from hymem import engine, simrun, tbkit
-from hymem.macro_port import bits_to_int
+from hymem.digital import engine
+
+from hymem.sim import simrun, tbkit
+from hymem.sim.macro_port import bits_to_int
 
 TOPLEVEL = "hymem_xfer_log"
 

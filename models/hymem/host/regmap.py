@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Mapping
 
-from . import simrun
+from ..paths import rtl_dir
 
 #: HWCFG field (the build value's name in the RDL's expressions) -> hymem_top parameter.
 BUILD_PARAMS = {"LINES": "Lines", "SLOTS": "Slots", "MAG_WIDTH": "MagWidth",
@@ -35,7 +35,7 @@ BUILD_PARAMS = {"LINES": "Lines", "SLOTS": "Slots", "MAG_WIDTH": "MagWidth",
 
 def top_defaults() -> dict[str, int]:
     """hymem_top's parameter defaults, read from rtl/hymem_top.sv."""
-    text = (simrun.rtl_dir() / "hymem_top.sv").read_text()
+    text = (rtl_dir() / "hymem_top.sv").read_text()
     return {m.group(1): int(m.group(2))
             for m in re.finditer(r"parameter\s+int\s+(\w+)\s*=\s*(\d+)", text)}
 
@@ -410,7 +410,7 @@ class Violation:
 
 
 def rdl_path() -> Path:
-    return simrun.rtl_dir() / "hymem_regs.rdl"
+    return rtl_dir() / "hymem_regs.rdl"
 
 
 def compile_rdl(path: Path | None = None):

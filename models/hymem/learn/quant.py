@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .jit import HAVE_NUMBA as _HAVE_NUMBA, numba
+from ..jit import HAVE_NUMBA as _HAVE_NUMBA, numba
 
 Q_MAX = 127
 

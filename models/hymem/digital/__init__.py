@@ -1,7 +1,7 @@
 """Bit-exact Python models of the controller's digital primitives.
 
 Every function here is the golden reference for one RTL block and is also what
-the fast learning model (:mod:`hymem.reference`, later) uses, so the RTL and the
+the fast learning model (:mod:`hymem.learn.reference`, later) uses, so the RTL and the
 reference agree bit for bit by construction.
 
 =========================  ==========================  ===========================

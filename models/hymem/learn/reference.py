@@ -5,10 +5,10 @@ One network code path (forward, backward, evaluation, training loop) with two ki
 - ``float``: the weight matrix is a float array updated by online SGD (batch 1);
 - ``hybrid``: the published scheme. Forward and backward use the weights read from the memristor
   pairs (``G+ - G-`` through the macro's ADC), cached between transfers. The hidden weights live
-  in :class:`hymem.engine.EngineState` (one per layer, one array per tile) and receive the
+  in :class:`hymem.digital.engine.EngineState` (one per layer, one array per tile) and receive the
   Bernoulli-masked, rounded update of every sample through the bit-exact update engine
-  (:class:`hymem.fastengine.Updater`); every ``k`` samples the transfer engine reprograms the
-  memristors through a pluggable programmer (:mod:`hymem.programmer`).
+  (:class:`hymem.digital.fastengine.Updater`); every ``k`` samples the transfer engine reprograms the
+  memristors through a pluggable programmer (:mod:`hymem.analog.programmer`).
 
 Everything the hybrid layer hands to the engine is what the real firmware would write to the
 controller's registers: int8 vectors ``x`` and ``e`` and the ``lr_mult`` / ``lr_shift`` / ``p16``
@@ -20,8 +20,8 @@ read-out, counters, energy); the summary:
   address ``a = i * n_in_tile + j`` (docs/controller.md);
 - **quantization** (per layer, per sample): ``x`` and ``e = -dL/dy`` are each scaled by a power of
   two so that their largest magnitude falls in 64..127, then rounded half up to int8
-  (:func:`hymem.quant.quantize_pow2`); the learning rate ``lr`` becomes ``lr_mult * 2**-lr_shift`` =
-  ``lr / lsb * sx * se`` with an 8-bit mantissa (:func:`hymem.quant.lr_registers`);
+  (:func:`hymem.learn.quant.quantize_pow2`); the learning rate ``lr`` becomes ``lr_mult * 2**-lr_shift`` =
+  ``lr / lsb * sx * se`` with an 8-bit mantissa (:func:`hymem.learn.quant.lr_registers`);
 - **weights**: ``w = (adc(G+) - adc(G-)) * 0.5 uS / g_step_us * w_step``, ``g_step_us`` =
   (top level mean - level 0 mean) / 7 and ``w_step`` the weight of one code step of the layer;
 - **seeds**: everything derives from the run seed (:func:`array_seed`, :func:`run_rngs`).
@@ -36,10 +36,12 @@ from typing import Callable
 
 import numpy as np
 
-from . import engine, fastengine, published, quant, resources
-from .engine import EngineState, Geometry, TransferConfig, UpdateConfig
-from .programmer import ADC_LSB_US, LevelStats, ProgrammerFactory, statistical_factory
-from .resources import size_text
+from ..digital import engine, fastengine
+from .. import published, resources
+from . import quant
+from ..digital.engine import EngineState, Geometry, TransferConfig, UpdateConfig
+from ..analog.programmer import ADC_LSB_US, LevelStats, ProgrammerFactory, statistical_factory
+from ..resources import size_text
 from .stream import LayerRecord, Recording, RecordingProgrammer
 
 try:  # imported here, not lazily, so that threadpool limits set in train() cover its BLAS too
@@ -153,7 +155,7 @@ def array_seed(run_seed: int, layer: int, array: int) -> int:
 
 def layer_keys(run_seed: int, layer: int, n: int) -> np.ndarray:
     """Device-identity keys of the ``n`` arrays of a layer (keyed device noise,
-    :func:`hymem.macro.array_device_keys`): their :func:`array_seed` values."""
+    :func:`hymem.analog.macro.array_device_keys`): their :func:`array_seed` values."""
     return np.array([array_seed(run_seed, layer, k) for k in range(n)], dtype=np.uint64)
 
 
@@ -374,7 +376,7 @@ class HybridLayer:
 
     def registers(self, x: np.ndarray, e: np.ndarray):
         """What the host writes to the arrays for one sample: ``(xq, eq, UpdateConfig)``
-        (:func:`hymem.quant.registers`)."""
+        (:func:`hymem.learn.quant.registers`)."""
         xq, eq, mult, shift, clipped = self._registers(x, e, self.lr / self.lsb)
         self.lr_clipped += clipped
         return xq, eq, self.config(mult, shift)
@@ -692,7 +694,7 @@ def epoch_order(rng_order: np.random.Generator, n: int) -> np.ndarray:
     """The order in which one epoch visits the ``n`` training samples: a fresh permutation
     from the run's ``order`` generator (:func:`run_rngs`), one per epoch. The one definition
     of the sample stream: the reference, the float baseline and the co-simulation
-    (:mod:`hymem.cosim`) with the same seed see the same samples in the same order."""
+    (:mod:`hymem.sim.cosim`) with the same seed see the same samples in the same order."""
     return rng_order.permutation(n)
 
 
@@ -701,7 +703,7 @@ def train(opts: Options, data, programmer_factory: ProgrammerFactory | None = No
           force_numpy: bool = False, network: Network | None = None,
           stop: Callable[[], bool] | None = None,
           max_samples: int = 0) -> tuple[Result, Network]:
-    """Train on ``data`` (a :class:`hymem.datasets.Dataset`) and evaluate on its test set.
+    """Train on ``data`` (a :class:`hymem.learn.datasets.Dataset`) and evaluate on its test set.
 
     ``max_samples`` (> 0): end after that many samples of the stream, inside an epoch if need
     be (the co-simulation's ``--samples``); the last epoch is then partial and evaluated.

@@ -12,7 +12,7 @@ array of a training run without the network around it:
 - the verify outcomes the programmer returned, in call order, per layer (only used with
   program-and-verify: the only place where the analogue side feeds back into the digital state).
 
-:func:`replay` rebuilds :class:`hymem.engine.EngineState` objects from a recording with the NumPy
+:func:`replay` rebuilds :class:`hymem.digital.engine.EngineState` objects from a recording with the NumPy
 engine (or the compiled one) and a programmer that replays the verify outcomes;
 ``tb/test_reference.py`` checks that it lands on exactly the reference's state.
 :meth:`Recording.array_stream` gives one array's view: what a co-simulation drives into one RTL
@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import engine
-from .engine import EngineState, Geometry, TransferConfig, UpdateConfig
+from ..digital import engine
+from ..digital.engine import EngineState, Geometry, TransferConfig, UpdateConfig
 
 FORMAT = "hymem-stream-1"
 
@@ -177,7 +177,7 @@ def replay(rec: Recording, compiled: bool = False, samples: int | None = None) -
     change flag set, the initial transfer; then per sample the recorded registers, and a
     transfer after every recorded count.
     """
-    from .fastengine import Updater
+    from ..digital.fastengine import Updater
 
     out = []
     T = min(l.samples for l in rec.layers) if rec.layers else 0

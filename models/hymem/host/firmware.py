@@ -3,7 +3,7 @@
 The programming guide (docs/programming.md) in code: every register access a host
 makes to configure the controller, apply a training sample, run a transfer and read
 the memristors back. Register and field names come from the register map
-(:mod:`hymem.regmap`), never from literals.
+(:mod:`hymem.host.regmap`), never from literals.
 
 The bus is anything with two coroutines::
 
@@ -11,7 +11,7 @@ The bus is anything with two coroutines::
     async def write(addr: int, data: int, strb: int = 0xF) -> None
 
 that raise on PSLVERR (an illegal access is a firmware bug), and optionally a third that
-runs a list of accesses at once (``hymem.apb.ApbBurstMaster``: a testbench HDL master, one
+runs a list of accesses at once (``hymem.host.apb.ApbBurstMaster``: a testbench HDL master, one
 Python wake-up per list)::
 
     async def transact(ops) -> list[int]    # ("w", addr, data), ("r", addr), ("irq",)
@@ -23,7 +23,7 @@ The operations that make many accesses (vectors, a sample, read-outs, counters) 
 Arguments are checked before the first bus write (:class:`ArgumentError`, naming the argument
 and its legal range): integers only (``operator.index``: 3.9, "3" and True are refused where
 a number is wanted), the legal values the register map states for each field (the RDL's
-legality properties through :mod:`hymem.regmap`, the same rules the hardware applies, build
+legality properties through :mod:`hymem.host.regmap`, the same rules the hardware applies, build
 limits from the HWCFG registers), vectors exactly as long as the layer tile, known register,
 field and timing names, no writes to read-only registers or bits. A call that fails a check
 writes nothing (it may have read: HWCFG once, and current values a cross-register rule or a

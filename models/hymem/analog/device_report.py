@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import devices as dv
-from . import published as pub
-from .engine import Geometry
+from .. import published as pub
+from ..digital.engine import Geometry
 from .macro import HybridArray
 
 #: Devices sampled per memristor level and FeCAPs sampled for the window (the published

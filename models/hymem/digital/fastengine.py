@@ -2,7 +2,7 @@
 
 The NumPy engine is the definition (docs/controller.md in code); it spends most of a training
 step on temporary arrays. :class:`Updater` does the same per-sample update in one pass over
-the synapses of every array, in place on an :class:`~hymem.engine.EngineState`: same hidden
+the synapses of every array, in place on an :class:`~hymem.digital.engine.EngineState`: same hidden
 weights, change flags, PRNG lane states and counters (``tb/test_fastengine.py`` checks it against
 the NumPy engine on random inputs and configurations). Without numba it falls back to the NumPy
 engine, so results never depend on whether numba is installed; ``backend()`` says which runs.
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .engine import EngineState, UpdateConfig
-from .jit import HAVE_NUMBA as _HAVE_NUMBA, njit, numba  # noqa: F401  (numba: for other modules)
+from ..jit import HAVE_NUMBA as _HAVE_NUMBA, njit, numba  # noqa: F401  (numba: for other modules)
 
 
 def backend() -> str:
@@ -148,7 +148,7 @@ _kernel_jit = njit(_kernel)
 
 
 class Updater:
-    """The per-sample update of one :class:`~hymem.engine.EngineState`, compiled when possible.
+    """The per-sample update of one :class:`~hymem.digital.engine.EngineState`, compiled when possible.
 
     ``Updater(state).apply(x, e, cfg)`` leaves ``state`` exactly as ``state.apply_sample(x, e,
     cfg)`` would (hidden weights, flags, PRNG lanes, counters, ``samples_since_transfer``).
@@ -253,7 +253,7 @@ def _transfer_kernel(h, flags, n_in, n_out, change_aware, code_round, mag_width,
                      mr_resets, mr_sets):
     """The digital side of EngineState.transfer without verify: flags and counters, and the
     plan of the analogue side: ``cand`` (the synapses to program), ``sign`` and ``mag`` (the
-    transfer code of every synapse, :meth:`~hymem.engine.EngineState.codes`)."""
+    transfer code of every synapse, :meth:`~hymem.digital.engine.EngineState.codes`)."""
     n, S, L = h.shape
     shift = mag_width - code_bits
     code_max = (1 << code_bits) - 1
@@ -313,8 +313,8 @@ def transfer(state: EngineState, cfg, programmer, force_numpy: bool = False) -> 
     call, ``programmer.program_transfer(cand, sign, mag)`` for every slot at once (each
     ``(n, slots, lines)``: the synapses to program and the transfer code of every synapse). A
     programmer offers it when that leaves it as the slot-by-slot calls of
-    :meth:`~hymem.engine.EngineState.transfer` would (:func:`hymem.engine.program_by_protocol`;
-    :class:`hymem.programmer.StatisticalProgrammer`, and the device physics with keyed
+    :meth:`~hymem.digital.engine.EngineState.transfer` would (:func:`hymem.digital.engine.program_by_protocol`;
+    :class:`hymem.analog.programmer.StatisticalProgrammer`, and the device physics with keyed
     devices, whose draws do not depend on the order of the operations). Otherwise, or with
     verify, or without numba, the engine's own transfer runs. ``tb/test_fastengine.py``
     checks that both leave the engine and the programmer the same.
@@ -354,7 +354,7 @@ def weights_from_adc(codes: np.ndarray, gp: np.ndarray, w_dst: np.ndarray, scale
     """Layer weight matrix ``shape`` from ADC codes ``(n, 2S, L)``: the synapse whose G+ is the
     code at flat index ``gp[i]`` (its G- is ``L`` further) gives ``w.flat[w_dst[i]] =
     float32(code(G+) - code(G-)) * float32(scale)``; entries no synapse maps to are 0
-    (:attr:`hymem.reference.Tiling.adc_gplus`)."""
+    (:attr:`hymem.learn.reference.Tiling.adc_gplus`)."""
     scale = np.float32(scale)
     flat = np.ascontiguousarray(codes).reshape(-1)
     lines = codes.shape[-1]

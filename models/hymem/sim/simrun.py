@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
+from ..paths import repo_root, rtl_dir  # noqa: F401  (tb and scripts call simrun.rtl_dir)
+
 #: Simulators the regression runs on, in the order tests are listed.
 SIMULATORS: tuple[str, ...] = ("icarus", "verilator")
 
@@ -44,27 +46,9 @@ class SimulatorError(RuntimeError):
     """A simulator is missing or unusable."""
 
 
+
 class SimulationFailed(RuntimeError):
     """A simulation ran and reported failing tests, or did not finish."""
-
-
-def repo_root() -> Path:
-    """The repository holding ``rtl/`` (the package is installed editable from it)."""
-    env = os.environ.get("HYMEM_ROOT")
-    if env:
-        root = Path(env).resolve()
-    else:
-        root = Path(__file__).resolve().parents[2]
-    if not (root / "rtl").is_dir():
-        raise FileNotFoundError(
-            f"cannot find the RTL: {root / 'rtl'} does not exist. Install hymem in "
-            "editable mode from a clone (`pip install -e .`) or set HYMEM_ROOT to the clone."
-        )
-    return root
-
-
-def rtl_dir() -> Path:
-    return repo_root() / "rtl"
 
 
 def rtl_sources() -> list[Path]:

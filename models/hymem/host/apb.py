@@ -32,7 +32,7 @@ class ApbError(RuntimeError):
 class Apb4Master:
     """APB4 master on the signals ``<prefix>psel`` ... ``<prefix>pslverr`` of ``scope``.
 
-    Implements the firmware bus protocol of :mod:`hymem.firmware` (``read``/``write``).
+    Implements the firmware bus protocol of :mod:`hymem.host.firmware` (``read``/``write``).
     ``timeout_cycles`` bounds the wait for PREADY (a slave that never answers is a bug).
     """
 

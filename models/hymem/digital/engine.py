@@ -19,7 +19,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from . import digital
+from .. import digital
 
 # ------------------------------------------------------------------- geometry
 
@@ -281,7 +281,7 @@ def program_by_protocol(programmer: Programmer, cand: np.ndarray, sign: np.ndarr
     DAC-free SET of those with a non-zero code (its MSB units see the codes of every line).
 
     A programmer's ``program_transfer(cand, sign, mag)`` (one call for every slot, used by
-    :func:`hymem.fastengine.transfer`) must leave it as these calls do."""
+    :func:`hymem.digital.fastengine.transfer`) must leave it as these calls do."""
     for s in range(cand.shape[1]):
         c = cand[:, s]
         if not c.any():

@@ -1,6 +1,6 @@
 """The hybrid array (the analogue "macro") and its port protocol.
 
-:class:`HybridArray` holds one array's FeCAPs and memristors (:mod:`hymem.devices`) and
+:class:`HybridArray` holds one array's FeCAPs and memristors (:mod:`hymem.analog.devices`) and
 offers the row-wide physical operations the controller drives: FeCAP row read (destructive)
 and write, memristor RESET, DAC-free transfer SET, digital-code SET, read through the ADC,
 forming. It enforces the protocol of ``docs/macro_port.md`` that a single operation can see
@@ -9,13 +9,13 @@ transfer, unformed devices) and raises :class:`MacroProtocolError` naming the op
 row or slot, the time and the rule.
 
 :class:`MacroPort` is the same array seen through the port's signals: it takes signal
-changes with their time (from the cocotb adapter :mod:`hymem.macro_port`, or from a test
+changes with their time (from the cocotb adapter :mod:`hymem.sim.macro_port`, or from a test
 directly) and checks the rules between operations (overlaps, word-line setup and hold,
 stability of addresses and masks, sense and ADC strobes only inside their pulses).
 :func:`waveform` gives the legal signal sequence of each operation, which testbenches play
 as a fake controller.
 
-:class:`ArrayProgrammer` implements :class:`hymem.engine.Programmer` for ``n`` arrays at once
+:class:`ArrayProgrammer` implements :class:`hymem.digital.engine.Programmer` for ``n`` arrays at once
 on top of the device physics, for the fast learning reference.
 
 Backdoor access (peek/poke of hidden weights, flags, conductances) is
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import devices as dv
-from .engine import DEFAULT_GEOMETRY, Geometry, decode_slot, encode_slot, verify_pass
+from ..digital.engine import DEFAULT_GEOMETRY, Geometry, decode_slot, encode_slot, verify_pass
 
 
 def fmt_ns(t: float) -> str:
@@ -99,7 +99,7 @@ class AdcParams:
 
     def convert(self, g_us) -> np.ndarray:
         """Conductance (uS) -> ADC code: round half up of G / lsb, clamped to 0..max
-        (:func:`hymem.devices.adc_code`, the one definition)."""
+        (:func:`hymem.analog.devices.adc_code`, the one definition)."""
         dt = np.uint8 if self.bits <= 8 else np.uint16
         return dv.adc_code(np.asarray(g_us, dtype=np.float64), self.lsb_us,
                            float(self.max_code)).astype(dt)
@@ -133,7 +133,7 @@ KEY_FECAP, KEY_MEMRISTOR = 0xFE, 0x3E
 def array_device_keys(key, geom: Geometry = DEFAULT_GEOMETRY) -> tuple[np.ndarray, np.ndarray]:
     """Device identities of one array with identity ``key`` (any integer below 2^64; the
     co-simulation and the reference use the array's PRNG seed,
-    :func:`hymem.reference.array_seed`): FeCAPs ``(fecap_rows, lines)`` and memristors
+    :func:`hymem.learn.reference.array_seed`): FeCAPs ``(fecap_rows, lines)`` and memristors
     ``(memristor_rows, lines)``, keyed by (key, kind, row, line)."""
     if not isinstance(key, (int, np.integer)) or not 0 <= int(key) < 2 ** 64:
         raise ValueError(f"key must be an integer in [0, 2^64); got {key!r}")
@@ -172,7 +172,7 @@ class HybridArray:
                  adc: AdcParams | None = None, timing: PortTiming | None = None, rng=None,
                  formed: bool = True, key: int | None = None) -> None:
         if not isinstance(geom, Geometry):
-            raise ValueError(f"geom must be a hymem.engine.Geometry; got {type(geom).__name__}")
+            raise ValueError(f"geom must be a hymem.digital.engine.Geometry; got {type(geom).__name__}")
         if rng is None:
             raise ValueError("rng must be a numpy.random.Generator or an integer seed; got None")
         rng = dv._check_rng(rng)
@@ -1155,12 +1155,12 @@ def default_verify_windows(memristor: dv.MemristorParams | None = None,
 
 
 class ArrayProgrammer:
-    """:class:`hymem.engine.Programmer` for ``n`` arrays on top of the device physics.
+    """:class:`hymem.digital.engine.Programmer` for ``n`` arrays on top of the device physics.
 
     Holds the memristors of ``n`` arrays (``mr``: a MemristorBank of shape (n, 2S, L), formed
     and RESET) and the MSB FeCAP units of every slot (``msb``: a FecapBank of shape
     (n, S, U, L), U = 7), whose windows and switching set the transfer line's voltage. The
-    digital state (hidden weights, codes) stays with the caller (:class:`hymem.engine.EngineState`).
+    digital state (hidden weights, codes) stays with the caller (:class:`hymem.digital.engine.EngineState`).
 
     * ``transfer_set``: the MSB units hold the code's bits (as the FeCAP rows do during the
       pulse), the 3.5 V / 10 us pulse switches those holding '1', their charge gives V_TL and
@@ -1260,10 +1260,10 @@ class ArrayProgrammer:
 
     def program_transfer(self, cand, sign, mag) -> None:
         """A whole transfer without verify, every slot at once (each ``(n, S, L)``: the
-        synapses to program, every synapse's transfer code; :func:`hymem.fastengine.transfer`):
+        synapses to program, every synapse's transfer code; :func:`hymem.digital.fastengine.transfer`):
         the RESETs of both devices of every candidate, the transfer pulse of every slot with a
         SET, then the SETs. With keyed devices this gives exactly what the slot-by-slot calls
-        give (:func:`hymem.engine.program_by_protocol`): every device gets the same operations
+        give (:func:`hymem.digital.engine.program_by_protocol`): every device gets the same operations
         in the same order, and the switching times are drawn slot by slot; without keys the
         values differ (one generator, another order of draws) but not their statistics."""
         n, S, L = cand.shape

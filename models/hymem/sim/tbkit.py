@@ -17,7 +17,7 @@ CLK_PERIOD_NS = 10  # 100 MHz, the documented nominal controller clock
 
 
 def params() -> dict:
-    """The RTL parameters of this build (set by :func:`hymem.simrun.run`)."""
+    """The RTL parameters of this build (set by :func:`hymem.sim.simrun.run`)."""
     return json.loads(os.environ.get("HYMEM_PARAMS", "{}"))
 
 

@@ -1,8 +1,8 @@
-"""Scoreboard pieces that compare the RTL's memristor operations with hymem.engine.
+"""Scoreboard pieces that compare the RTL's memristor operations with hymem.digital.engine.
 
 A transfer's digital decisions (which synapses, in what order, with which polarity
 and code, what is retried, what failed) are bit-exact between the RTL and
-:meth:`hymem.engine.EngineState.transfer`; what a pulse does to a device is
+:meth:`hymem.digital.engine.EngineState.transfer`; what a pulse does to a device is
 analogue. So a testbench logs every memristor operation the macro model executes
 (:class:`OpLog`) and then runs the reference transfer with a
 :class:`ReplayProgrammer`, which asserts that each operation the reference would
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .engine import verify_pass
-from .macro import HybridArray, default_verify_windows, msb_rows
+from ..digital.engine import verify_pass
+from ..analog.macro import HybridArray, default_verify_windows, msb_rows
 
 
 class OpLog:
@@ -57,7 +57,7 @@ class OpLog:
 
 
 class ReplayProgrammer:
-    """:class:`hymem.engine.Programmer` for one array that checks the reference's operations
+    """:class:`hymem.digital.engine.Programmer` for one array that checks the reference's operations
     against a log of the RTL's (see the module doc). ``windows``: the verify windows
     (lo, hi) the controller was configured with (default: nearest-level windows)."""
 
@@ -125,7 +125,7 @@ class ReplayProgrammer:
 
 
 class ReplayFormer:
-    """:class:`hymem.engine.Former` for one array that checks the reference's forming
+    """:class:`hymem.digital.engine.Former` for one array that checks the reference's forming
     operations against a log of the RTL's (:class:`OpLog` entries, or any dicts with
     ``kind``, ``slot``, ``pol``, ``mask`` and, for reads, ``adc``): each read or forming
     pulse the reference would issue must be the next logged one, on the same row and
@@ -163,7 +163,7 @@ class ReplayFormer:
 
 
 class LayerReplayProgrammer:
-    """:class:`hymem.engine.Programmer` for ``n`` arrays: each array's operations are checked
+    """:class:`hymem.digital.engine.Programmer` for ``n`` arrays: each array's operations are checked
     against its own RTL log (:class:`ReplayProgrammer`), and every call is also passed on to
     ``inner`` (e.g. the reference's device-physics programmer) so that the reference's
     memristors follow the same operations. Verify outcomes come from the RTL's logged ADC

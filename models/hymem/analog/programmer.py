@@ -1,13 +1,13 @@
 """A fast statistical memristor programmer: the analogue side of a transfer, from published statistics.
 
-This is not device physics. It implements the :class:`hymem.engine.Programmer` protocol (RESET,
+This is not device physics. It implements the :class:`hymem.digital.engine.Programmer` protocol (RESET,
 DAC-free SET, digital-code SET, verify) for ``n`` arrays at once by drawing each programmed
 conductance from the published level statistics, and adds what the learning reference needs
 from the macro: an ADC read-out of every device (:meth:`StatisticalProgrammer.read_adc`) and
 per-device write counts for the endurance margin. A physical macro model can replace it: the
 reference only needs an object with the methods of :class:`ReadoutProgrammer`, built by a
 factory ``factory(n_arrays, geom, rng, keys)`` (``keys``: the arrays' identities,
-:func:`hymem.reference.layer_keys`, for programmers with keyed devices).
+:func:`hymem.learn.reference.layer_keys`, for programmers with keyed devices).
 
 Model (per device, conductances in uS):
 
@@ -35,10 +35,10 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from . import published
+from .. import published
 from .devices import adc_code
-from .engine import Geometry, Programmer, program_by_protocol
-from .jit import njit
+from ..digital.engine import Geometry, Programmer, program_by_protocol
+from ..jit import njit
 from .macro import AdcParams, default_verify_windows
 
 #: ADC of the macro (docs/macro_port.md): 8 bits, 0.5 uS per code.
@@ -73,14 +73,14 @@ class LevelStats:
 
 
 def adc(g_us: np.ndarray) -> np.ndarray:
-    """Conductances (uS) -> ADC codes (uint8): the macro's ADC (:class:`hymem.macro.AdcParams`,
+    """Conductances (uS) -> ADC codes (uint8): the macro's ADC (:class:`hymem.analog.macro.AdcParams`,
     round half up, clamped to 0..255)."""
     return _ADC.convert(g_us)
 
 
 def verify_windows(level_mean_us=published.MEMRISTOR_LEVEL_MEAN_US) -> tuple[np.ndarray, np.ndarray]:
     """Inclusive ADC-code windows ``(lo, hi)`` per level, the values for the controller's
-    ``vfy_lo`` / ``vfy_hi`` registers: :func:`hymem.macro.default_verify_windows` for these
+    ``vfy_lo`` / ``vfy_hi`` registers: :func:`hymem.analog.macro.default_verify_windows` for these
     level means."""
     return default_verify_windows(level_mean_us=level_mean_us)
 
@@ -162,8 +162,8 @@ class StatisticalProgrammer:
     def program_transfer(self, cand, sign, mag):
         """The analogue side of a whole transfer without verify, every slot at once (each
         ``(n, slots, lines)``: the synapses to program, every synapse's transfer code): the
-        same as the slot-by-slot calls (:func:`hymem.engine.program_by_protocol`), which only
-        record levels, so their order does not matter (:func:`hymem.fastengine.transfer`)."""
+        same as the slot-by-slot calls (:func:`hymem.digital.engine.program_by_protocol`), which only
+        record levels, so their order does not matter (:func:`hymem.digital.fastengine.transfer`)."""
         if _program_jit is None:
             program_by_protocol(self, cand, sign, mag)
             return
@@ -319,7 +319,7 @@ def statistical_factory(stats: LevelStats = LevelStats()) -> ProgrammerFactory:
 
 
 class PhysicalProgrammer:
-    """The device-physics programmer (:class:`hymem.macro.ArrayProgrammer`: compliance-current
+    """The device-physics programmer (:class:`hymem.analog.macro.ArrayProgrammer`: compliance-current
     SET, DAC-free transfer through the MSB FeCAPs' charge, log-normal levels, read noise) with
     the reference's read-out interface (:class:`ReadoutProgrammer`). The co-simulation uses it
     so that the fast reference and the RTL's macro model share one analogue model."""
@@ -332,7 +332,7 @@ class PhysicalProgrammer:
 
     @property
     def model(self):
-        """The :class:`hymem.macro.ArrayProgrammer` underneath (its device banks)."""
+        """The :class:`hymem.analog.macro.ArrayProgrammer` underneath (its device banks)."""
         return self._p
 
     def reset(self, slot, pol, mask):
@@ -349,9 +349,9 @@ class PhysicalProgrammer:
 
     @property
     def program_transfer(self):
-        """A whole transfer in one call (:meth:`hymem.macro.ArrayProgrammer.program_transfer`),
+        """A whole transfer in one call (:meth:`hymem.analog.macro.ArrayProgrammer.program_transfer`),
         offered only with keyed devices: only then is it identical to the slot-by-slot calls
-        (:func:`hymem.fastengine.transfer` uses it when it is not None)."""
+        (:func:`hymem.digital.fastengine.transfer` uses it when it is not None)."""
         return None if self._p.keys is None else self._p.program_transfer
 
     def read_adc(self) -> np.ndarray:
@@ -366,10 +366,10 @@ class PhysicalProgrammer:
 
 
 def physical_factory(*, keyed: bool = False, **kw):
-    """Programmer factory for :class:`hymem.reference.Network` using the device physics.
+    """Programmer factory for :class:`hymem.learn.reference.Network` using the device physics.
 
     ``keyed``: the devices are keyed by the arrays' ``keys`` (the network passes each layer's
-    array seeds, :class:`hymem.macro.ArrayProgrammer`): order-independent device noise,
+    array seeds, :class:`hymem.analog.macro.ArrayProgrammer`): order-independent device noise,
     identical to the co-simulation's macro models (``hymem cosim``); otherwise every draw
     comes from ``rng``."""
     def make(n, geom, rng, keys=None):

@@ -74,7 +74,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import resources
+from .. import resources
 
 #: Seed of the fixed stratified train/test split.
 SPLIT_SEED = 20250

@@ -1,0 +1,2 @@
+"""The host layer: the register map read from ``rtl/hymem_regs.rdl`` (``regmap``), the APB
+transactors (``apb``) and the firmware driver (``firmware``). Uses the base modules only."""
