@@ -43,8 +43,6 @@ module hymem_cfg_check #(
   output logic [7:0]  code_o
 );
 
-  localparam logic [7:0] E_BUSY    = 8'd6;
-  localparam logic [7:0] E_QUEUED  = 8'd7;
 
   `HYMEM_CHECK(chk_limit, VerifyLimit >= 0 && VerifyLimit <= 255,
                "hymem_cfg_check: parameter VerifyLimit must be in 0..255")
@@ -78,12 +76,12 @@ module hymem_cfg_check #(
     code_o = 8'd0;
     if (chk_addr_i == `HYMEM_ADDR_CMD) begin
       if (requeue) begin
-        code_o = E_QUEUED;
+        code_o = `HYMEM_ERR_QUEUED;
       end else if (cmd_seed && busy_i) begin
-        code_o = E_BUSY;
+        code_o = `HYMEM_ERR_BUSY;
       end
     end else if (busy_i) begin
-      code_o = E_BUSY;
+      code_o = `HYMEM_ERR_BUSY;
     end else begin
       code_o = legal_code;
     end

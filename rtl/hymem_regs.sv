@@ -15,6 +15,7 @@
 //   por_ni: power-on reset of the fields that survive rst_ni (hymem_por).
 
 `include "hymem_defs.svh"
+`include "hymem_regs_defs.svh"
 
 `default_nettype none
 
@@ -288,10 +289,10 @@ module hymem_regs #(
   localparam logic [11:0] BASE_EBUF = 12'h600;
   localparam logic [11:0] BASE_READOUT = 12'h800;
 
-  localparam logic [7:0] E_UNMAPPED = 8'd1;
-  localparam logic [7:0] E_READ_ONLY = 8'd2;
-  localparam logic [7:0] E_WRITE_ONLY = 8'd3;
-  localparam logic [7:0] E_MISALIGNED = 8'd4;
+  localparam logic [7:0] E_UNMAPPED = `HYMEM_ERR_UNMAPPED;
+  localparam logic [7:0] E_READ_ONLY = `HYMEM_ERR_READ_ONLY;
+  localparam logic [7:0] E_WRITE_ONLY = `HYMEM_ERR_WRITE_ONLY;
+  localparam logic [7:0] E_MISALIGNED = `HYMEM_ERR_MISALIGNED;
 
   // LAYER.N_IN after reset: min(64, XDEPTH, LINES * SLOTS) (64 in the default build)
   localparam int ResetLayerNIn = ((((32'd64) < (32'(XDepth)) ? (32'd64) : (32'(XDepth)))) < ((32'(Lines) * 32'(Slots))) ? (((32'd64) < (32'(XDepth)) ? (32'd64) : (32'(XDepth)))) : ((32'(Lines) * 32'(Slots))));

@@ -52,39 +52,39 @@ module hymem_regs_legal #(
   assign layer_n_out = `HYMEM_LAYER_N_OUT(wdata_i);
   logic [7:0] code_layer;
   assign code_layer =
-      (32'(layer_n_in) < 32'd1) ? 8'd5 :
-      (32'(layer_n_in) > 32'(XDepth)) ? 8'd5 :
-      (32'(layer_n_out) < 32'd1) ? 8'd5 :
-      (32'(layer_n_out) > 32'(EDepth)) ? 8'd5 :
-      !((32'(layer_n_in) * 32'(layer_n_out)) <= (32'(Lines) * 32'(Slots))) ? 8'd5 : 8'd0;
+      (32'(layer_n_in) < 32'd1) ? `HYMEM_ERR_ILLEGAL :
+      (32'(layer_n_in) > 32'(XDepth)) ? `HYMEM_ERR_ILLEGAL :
+      (32'(layer_n_out) < 32'd1) ? `HYMEM_ERR_ILLEGAL :
+      (32'(layer_n_out) > 32'(EDepth)) ? `HYMEM_ERR_ILLEGAL :
+      !((32'(layer_n_in) * 32'(layer_n_out)) <= (32'(Lines) * 32'(Slots))) ? `HYMEM_ERR_ILLEGAL : 8'd0;
 
   // LR
   logic [4:0] lr_shift;
   assign lr_shift = `HYMEM_LR_SHIFT(wdata_i);
   logic [7:0] code_lr;
   assign code_lr =
-      (32'(lr_shift) > 32'd23) ? 8'd5 : 8'd0;
+      (32'(lr_shift) > 32'd23) ? `HYMEM_ERR_ILLEGAL : 8'd0;
 
   // MASK_P
   logic [16:0] mask_p_p16;
   assign mask_p_p16 = `HYMEM_MASK_P_P16(wdata_i);
   logic [7:0] code_mask_p;
   assign code_mask_p =
-      (32'(mask_p_p16) > 32'd65536) ? 8'd5 : 8'd0;
+      (32'(mask_p_p16) > 32'd65536) ? `HYMEM_ERR_ILLEGAL : 8'd0;
 
   // MODE
   logic [7:0] mode_verify_max;
   assign mode_verify_max = `HYMEM_MODE_VERIFY_MAX(wdata_i);
   logic [7:0] code_mode;
   assign code_mode =
-      (32'(mode_verify_max) > 32'(VerifyLimit)) ? 8'd9 : 8'd0;
+      (32'(mode_verify_max) > 32'(VerifyLimit)) ? `HYMEM_ERR_BUILD : 8'd0;
 
   // READOUT_SEL
   logic [2:0] readout_sel_slot;
   assign readout_sel_slot = `HYMEM_READOUT_SEL_SLOT(wdata_i);
   logic [7:0] code_readout_sel;
   assign code_readout_sel =
-      (32'(readout_sel_slot) > (32'(Slots) - 32'd1)) ? 8'd5 : 8'd0;
+      (32'(readout_sel_slot) > (32'(Slots) - 32'd1)) ? `HYMEM_ERR_ILLEGAL : 8'd0;
 
   // T_FE0
   logic [15:0] t_fe0_setup;
@@ -93,9 +93,9 @@ module hymem_regs_legal #(
   assign t_fe0_pulse = `HYMEM_T_FE0_PULSE(wdata_i);
   logic [7:0] code_t_fe0;
   assign code_t_fe0 =
-      (32'(t_fe0_setup) < 32'd1) ? 8'd5 :
-      (32'(t_fe0_pulse) < 32'd2) ? 8'd5 :
-      (32'(cur_t_fe1_sense_i) >= 32'(t_fe0_pulse)) ? 8'd5 : 8'd0;
+      (32'(t_fe0_setup) < 32'd1) ? `HYMEM_ERR_ILLEGAL :
+      (32'(t_fe0_pulse) < 32'd2) ? `HYMEM_ERR_ILLEGAL :
+      (32'(cur_t_fe1_sense_i) >= 32'(t_fe0_pulse)) ? `HYMEM_ERR_ILLEGAL : 8'd0;
 
   // T_FE1
   logic [15:0] t_fe1_sense;
@@ -104,16 +104,16 @@ module hymem_regs_legal #(
   assign t_fe1_hold = `HYMEM_T_FE1_HOLD(wdata_i);
   logic [7:0] code_t_fe1;
   assign code_t_fe1 =
-      (32'(t_fe1_sense) < 32'd1) ? 8'd5 :
-      (32'(t_fe1_sense) >= 32'(cur_t_fe0_pulse_i)) ? 8'd5 :
-      (32'(t_fe1_hold) < 32'd1) ? 8'd5 : 8'd0;
+      (32'(t_fe1_sense) < 32'd1) ? `HYMEM_ERR_ILLEGAL :
+      (32'(t_fe1_sense) >= 32'(cur_t_fe0_pulse_i)) ? `HYMEM_ERR_ILLEGAL :
+      (32'(t_fe1_hold) < 32'd1) ? `HYMEM_ERR_ILLEGAL : 8'd0;
 
   // T_FE2
   logic [15:0] t_fe2_gap;
   assign t_fe2_gap = `HYMEM_T_FE2_GAP(wdata_i);
   logic [7:0] code_t_fe2;
   assign code_t_fe2 =
-      (32'(t_fe2_gap) < 32'd1) ? 8'd5 : 8'd0;
+      (32'(t_fe2_gap) < 32'd1) ? `HYMEM_ERR_ILLEGAL : 8'd0;
 
   // T_MR0
   logic [15:0] t_mr0_reset;
@@ -122,8 +122,8 @@ module hymem_regs_legal #(
   assign t_mr0_set = `HYMEM_T_MR0_SET(wdata_i);
   logic [7:0] code_t_mr0;
   assign code_t_mr0 =
-      (32'(t_mr0_reset) < 32'd1) ? 8'd5 :
-      (32'(t_mr0_set) < 32'd1) ? 8'd5 : 8'd0;
+      (32'(t_mr0_reset) < 32'd1) ? `HYMEM_ERR_ILLEGAL :
+      (32'(t_mr0_set) < 32'd1) ? `HYMEM_ERR_ILLEGAL : 8'd0;
 
   // T_MR1
   logic [15:0] t_mr1_form;
@@ -132,9 +132,9 @@ module hymem_regs_legal #(
   assign t_mr1_read = `HYMEM_T_MR1_READ(wdata_i);
   logic [7:0] code_t_mr1;
   assign code_t_mr1 =
-      (32'(t_mr1_form) < 32'd1) ? 8'd5 :
-      (32'(t_mr1_read) < 32'd2) ? 8'd5 :
-      (32'(cur_t_mr2_adc_i) >= 32'(t_mr1_read)) ? 8'd5 : 8'd0;
+      (32'(t_mr1_form) < 32'd1) ? `HYMEM_ERR_ILLEGAL :
+      (32'(t_mr1_read) < 32'd2) ? `HYMEM_ERR_ILLEGAL :
+      (32'(cur_t_mr2_adc_i) >= 32'(t_mr1_read)) ? `HYMEM_ERR_ILLEGAL : 8'd0;
 
   // T_MR2
   logic [15:0] t_mr2_adc;
@@ -143,9 +143,9 @@ module hymem_regs_legal #(
   assign t_mr2_pre = `HYMEM_T_MR2_PRE(wdata_i);
   logic [7:0] code_t_mr2;
   assign code_t_mr2 =
-      (32'(t_mr2_adc) < 32'd1) ? 8'd5 :
-      (32'(t_mr2_adc) >= 32'(cur_t_mr1_read_i)) ? 8'd5 :
-      (32'(t_mr2_pre) < 32'd1) ? 8'd5 : 8'd0;
+      (32'(t_mr2_adc) < 32'd1) ? `HYMEM_ERR_ILLEGAL :
+      (32'(t_mr2_adc) >= 32'(cur_t_mr1_read_i)) ? `HYMEM_ERR_ILLEGAL :
+      (32'(t_mr2_pre) < 32'd1) ? `HYMEM_ERR_ILLEGAL : 8'd0;
 
   // T_MR3
   logic [15:0] t_mr3_xfer;
@@ -154,8 +154,8 @@ module hymem_regs_legal #(
   assign t_mr3_gap = `HYMEM_T_MR3_GAP(wdata_i);
   logic [7:0] code_t_mr3;
   assign code_t_mr3 =
-      (32'(t_mr3_xfer) < 32'd1) ? 8'd5 :
-      (32'(t_mr3_gap) < 32'd1) ? 8'd5 : 8'd0;
+      (32'(t_mr3_xfer) < 32'd1) ? `HYMEM_ERR_ILLEGAL :
+      (32'(t_mr3_gap) < 32'd1) ? `HYMEM_ERR_ILLEGAL : 8'd0;
 
   always_comb begin
     case (addr_i)

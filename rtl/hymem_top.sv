@@ -23,6 +23,7 @@
 //   docs/programming.md.
 
 `include "hymem_defs.svh"
+`include "hymem_regs_defs.svh"
 
 `default_nettype none
 
@@ -100,8 +101,6 @@ module hymem_top #(
   localparam int Lanes = LanesOk ? SynPerCycle : 1;
 
   localparam int IdxBits = $clog2(Lines * Slots) + 1;
-  localparam logic [7:0] E_BUSY  = 8'd6;
-  localparam logic [7:0] E_BUILD = 8'd9;
 
   // ------------------------------------------------------------ wires
   logic        chk_valid, chk_ok;
@@ -226,7 +225,7 @@ module hymem_top #(
     .ebuf_wstrb_o (ebuf_wstrb), .ebuf_ready_i (1'b1), .ebuf_err_i (ebuf_err),
     .ebuf_err_code_i (ebuf_code),
     .readout_req_o (ro_req), .readout_addr_o (ro_addr), .readout_rdata_i (ro_rdata),
-    .readout_ready_i (ro_ready), .readout_err_i (ro_err), .readout_err_code_i (E_BUSY)
+    .readout_ready_i (ro_ready), .readout_err_i (ro_err), .readout_err_code_i (`HYMEM_ERR_BUSY)
   );
 
   hymem_cfg_check #(
@@ -256,9 +255,9 @@ module hymem_top #(
   assign vec_locked = upd_busy || queued[0];
 
   assign xbuf_err  = vec_locked || (32'(xbuf_addr) >= XDepth / 4);
-  assign xbuf_code = vec_locked ? E_BUSY : E_BUILD;
+  assign xbuf_code = vec_locked ? `HYMEM_ERR_BUSY : `HYMEM_ERR_BUILD;
   assign ebuf_err  = vec_locked || (32'(ebuf_addr) >= EDepth / 4);
-  assign ebuf_code = vec_locked ? E_BUSY : E_BUILD;
+  assign ebuf_code = vec_locked ? `HYMEM_ERR_BUSY : `HYMEM_ERR_BUILD;
 
   // READOUT: a read waits (PREADY low) until every requested read-out has completed, so
   // firmware can read the window right after CMD.READOUT. The wait is bounded by the

@@ -120,3 +120,29 @@ def test_error_codes_come_from_the_rdl_enum():
 def test_expressions_are_restricted(text):
     with pytest.raises(ValueError, match="not allowed|cannot parse"):
         regmap.Expr(text, "test")
+
+
+def test_error_codes_have_one_source():
+    """ERR.CODE is defined once, in the RDL's enum hymem_err_e; the RTL's macros, the C
+    header's enum and the Python IntEnum are generated from it and agree; no RTL file writes
+    an error code as a number."""
+    import re
+
+    from hymem.paths import repo_root
+
+    m = regmap.load()
+    rdl = {e.ident: e.code for e in m.errors}
+    assert rdl["NONE"] == 0 and rdl["BUSY"] == 6 and len(rdl) >= 9
+    assert {e.name: int(e) for e in m.Err} == rdl
+    root = repo_root()
+    svh = (root / "rtl" / "hymem_regs_defs.svh").read_text()
+    sv = {k: int(v) for k, v in re.findall(r"`define HYMEM_ERR_(\w+) 8'd(\d+)", svh)}
+    assert sv == rdl
+    h = (root / "sw" / "include" / "hymem_regs.h").read_text()
+    c = {k: int(v) for k, v in re.findall(r"^\s*HYMEM_ERR_(\w+) = (\d+),", h, flags=re.M)}
+    assert c == rdl
+    # hand-written RTL names the codes: no `8'd<code>` assigned to an error-code signal
+    for f in sorted((root / "rtl").glob("*.sv")):
+        text = f.read_text()
+        bad = re.findall(r"(?:code\w*|E_\w+)\s*(?:=|<=)\s*8'd[1-9]\d*", text)
+        assert not bad, f"{f.name}: error code written as a number: {bad}"

@@ -585,3 +585,19 @@ static_assert(sizeof(hymem_regs_t) == 0x880, "Packing error");
 #endif
 
 #endif /* HYMEM_REGS_H */
+
+// ERR.CODE values (rtl/hymem_regs.rdl, enum hymem_err_e)
+#ifndef HYMEM_REGS_ENUMS_H
+#define HYMEM_REGS_ENUMS_H
+typedef enum {
+    HYMEM_ERR_NONE = 0,  // none
+    HYMEM_ERR_UNMAPPED = 1,  // unmapped address
+    HYMEM_ERR_READ_ONLY = 2,  // write to a read-only register
+    HYMEM_ERR_WRITE_ONLY = 3,  // read of a write-only register
+    HYMEM_ERR_MISALIGNED = 4,  // misaligned address
+    HYMEM_ERR_ILLEGAL = 5,  // illegal value
+    HYMEM_ERR_BUSY = 6,  // busy
+    HYMEM_ERR_QUEUED = 7,  // command queue slot taken
+    HYMEM_ERR_BUILD = 9,  // not in this build
+} hymem_err_e;
+#endif

@@ -18,6 +18,7 @@ maps them to hymem_top's parameters.
 from __future__ import annotations
 
 import ast
+import enum
 import operator
 import re
 from dataclasses import dataclass, field
@@ -270,6 +271,11 @@ class RegMap:
     addr_bits: int = 12
     error_codes: dict = field(default_factory=dict)    # code -> meaning
     errors: tuple[ErrCode, ...] = ()
+
+    @property
+    def Err(self) -> type[enum.IntEnum]:                 # noqa: N802 (a class)
+        """ERR.CODE as an IntEnum (``m.Err.BUSY == 6``), from the RDL's enum hymem_err_e."""
+        return enum.IntEnum("Err", [(e.ident, e.code) for e in self.errors])
 
     def err(self, ident: str) -> int:
         """ERR code by its RDL name (``"ILLEGAL"``)."""
