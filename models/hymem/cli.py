@@ -4,6 +4,9 @@
     hymem devices [--json FILE] [--plot FILE.png]
                                           sample the device models, compare with the paper
     hymem train --dataset NAME ...        train the float or hybrid reference, print a table
+    hymem features --scenario S --out F.npz
+                                          train a frozen feature extractor (transfer learning)
+    hymem train --features F.npz ...      learn only the last layer on its 4-bit features
     hymem bench [--quick]                 the standard comparison table and the k sweep
     hymem cosim --dataset NAME --arch A-B-C --samples N --sim {verilator,icarus} --json FILE
                                           train through the RTL (the main job: make sim)
@@ -95,8 +98,13 @@ def _add_train_args(t) -> None:
     from . import bench, datasets, reference
 
     d = reference.Options()
-    t.add_argument("--dataset", required=True,
-                   help=f"one of: {datasets.valid_names()} (see docs/reference.md)")
+    t.add_argument("--dataset", default=None,
+                   help=f"one of: {datasets.valid_names()} (see docs/reference.md); required "
+                        "unless --features names the data")
+    t.add_argument("--features", metavar="FILE.npz", default=None,
+                   help="a frozen feature extractor (`hymem features`): train on its scenario's "
+                        "target task, 4-bit features (default arch FEATURES-CLASSES: the last "
+                        "layer only; docs/transfer.md)")
     t.add_argument("--csv-header", choices=datasets.CSV_HEADER_MODES, default="auto",
                    help="csv: is the first row a header? auto: only if none of its fields is a "
                         "number (default)")
@@ -138,7 +146,12 @@ def train_options(args, n_features: int, n_classes: int):
     """Options from parsed ``hymem train`` arguments (raises ValueError on bad values)."""
     from . import bench, reference
 
-    arch = args.arch if args.arch is not None else f"{n_features}-200-100-{n_classes}"
+    if args.arch is not None:
+        arch = args.arch
+    elif getattr(args, "features", None):
+        arch = f"{n_features}-{n_classes}"              # transfer learning: the last layer only
+    else:
+        arch = f"{n_features}-200-100-{n_classes}"
     kw = dict(bench.PRESETS[args.preset])
     for name in ("transfer", "skip_unchanged", "verify_retries", "stochastic_rounding"):
         v = getattr(args, name)
@@ -152,10 +165,15 @@ def train_options(args, n_features: int, n_classes: int):
 
 
 def _cmd_train(args) -> int:
-    from . import datasets, reference
+    from . import datasets, reference, transfer_learning
 
     try:
-        data = datasets.load(args.dataset, csv_header=args.csv_header)
+        if args.features:
+            data = transfer_learning.load_data(args.dataset, args.features)
+        elif args.dataset is None:
+            raise ValueError("give --dataset NAME (or --features FILE.npz)")
+        else:
+            data = datasets.load(args.dataset, csv_header=args.csv_header)
         opts = train_options(args, data.n_features, data.n_classes)
         reference.check_arch(opts, data.n_features, data.n_classes)
         if args.record is not None and opts.scheme != "hybrid":
@@ -203,6 +221,23 @@ def _cmd_train(args) -> int:
     return write.status or (outputs.EXIT_INTERRUPTED if res.interrupted else 0)
 
 
+def _cmd_features(args) -> int:
+    """Train the float feature extractor of a transfer-learning scenario and store it."""
+    from . import transfer_learning as tl
+
+    try:
+        ext = tl.train_extractor(args.scenario, args.seed, args.hidden, args.size, args.epochs,
+                                 log=lambda m: print(m, flush=True))
+    except ValueError as e:
+        print(f"hymem features: error: {e}", file=sys.stderr)
+        return 2
+    data = tl.target_dataset(ext)
+    print(data.summary())
+    write = outputs.Writer("features")
+    write(args.out, lambda f: tl.save(ext, f), "extractor")
+    return write.status
+
+
 def _cmd_bench(args) -> int:
     from . import bench
 
@@ -231,12 +266,21 @@ def _cmd_cosim(args) -> int:
     emulated host on many seeds (:func:`hymem.cosim.main_job`)."""
     from pathlib import Path
 
-    from . import cosim, datasets, reference
+    from . import cosim, reference, transfer_learning
 
     try:
         simrun.check_simulator(args.sim)
-        data = datasets.load(args.dataset)
-        cfg = cosim.CosimConfig(dataset=args.dataset, arch=args.arch, samples=args.samples,
+        if args.features:
+            data = transfer_learning.load_data(args.dataset, args.features)
+            dataset = transfer_learning.load_extractor(args.features).dataset
+        else:
+            dataset = args.dataset or cosim.CosimConfig.dataset
+            data = transfer_learning.load_data(dataset, None)
+        arch = args.arch or (f"{data.n_features}-{data.n_classes}" if args.features
+                             else cosim.CosimConfig.arch)
+        cfg = cosim.CosimConfig(dataset=dataset, arch=arch,
+                                features=str(Path(args.features).resolve()) if args.features else "",
+                                samples=args.samples,
                                 epochs=args.epochs,
                                 time_budget_s=0.0 if (args.samples or args.epochs)
                                 else args.time_budget,
@@ -260,7 +304,7 @@ def _cmd_cosim(args) -> int:
         return 2
     how = (f"{args.samples} samples" if args.samples else f"{args.epochs} epoch(s)" if args.epochs
            else f"as many epochs as fit in {args.time_budget:.0f} s")
-    print(f"hymem cosim: {data.name} {args.arch} ({n_arrays} arrays, {len(data.y_train)} "
+    print(f"hymem cosim: {data.name} {cfg.arch} ({n_arrays} arrays, {len(data.y_train)} "
           f"training samples), {how}, k={args.k}, p={args.p}, lr={args.lr}, transfer "
           f"{args.transfer}{', change-aware' if args.skip_unchanged else ''}"
           f"{f', verify {args.verify_retries}' if args.verify_retries else ''}, on {args.sim}",
@@ -345,7 +389,22 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train the float or hybrid learning reference on a dataset")
     _add_train_args(t)
     t.set_defaults(func=_cmd_train, outputs=(("json", "--json", "file"), ("record", "--record", "file")),
-                   inputs=(("dataset", "--dataset"),))
+                   inputs=(("dataset", "--dataset"), ("features", "--features")))
+    from . import transfer_learning as _tl
+
+    fx = sub.add_parser("features", help="train a frozen float feature extractor for last-layer "
+                                         "transfer learning (writes .npz)")
+    fx.add_argument("--scenario", choices=_tl.SCENARIOS, required=True,
+                    help="new-classes: source digits 0-4, target 5-9; domain-shift: target "
+                         "images rotated, shifted and noisy")
+    fx.add_argument("--seed", type=_seed_type(), default=1)
+    fx.add_argument("--hidden", type=int_range(1, 4096), default=_tl.HIDDEN_DEFAULT,
+                    help="hidden units of the extractor (default %(default)s)")
+    fx.add_argument("--size", type=int_range(1, 1024), default=_tl.FEATURES_DEFAULT,
+                    help="features (the last layer's inputs; default %(default)s)")
+    fx.add_argument("--epochs", type=int_range(1, 1000), default=_tl.EXTRACTOR_EPOCHS)
+    fx.add_argument("--out", metavar="FILE.npz", required=True)
+    fx.set_defaults(func=_cmd_features, outputs=(("out", "--out", "file"),))
     from .bench import OUTPUT_FILES
     b = sub.add_parser("bench", help="standard comparison table and k sweep (docs/reference.md)")
     b.add_argument("--quick", action="store_true", help="short version: 2 epochs, 1 seed, 1-epoch sweep")
@@ -359,8 +418,12 @@ def build_parser() -> argparse.ArgumentParser:
     from . import cosim as _cosim
 
     cd = _cosim.CosimConfig()          # the one place the co-simulation's defaults live
-    c.add_argument("--dataset", default=cd.dataset)
-    c.add_argument("--arch", default=cd.arch)
+    c.add_argument("--dataset", default=None, help=f"default {cd.dataset}")
+    c.add_argument("--features", metavar="FILE.npz", default=None,
+                   help="a frozen feature extractor (`hymem features`): learn the last layer of "
+                        "its target task through the RTL (default arch FEATURES-CLASSES)")
+    c.add_argument("--arch", default=None, help=f"default {cd.arch}; with --features "
+                                                "FEATURES-CLASSES")
     c.add_argument("--samples", type=int, default=cd.samples,
                    help="train exactly N samples (default: whole epochs, see --epochs)")
     c.add_argument("--epochs", type=int, default=cd.epochs,
@@ -390,7 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--progress", type=int, default=cd.progress_every, help="0: no progress bar")
     c.add_argument("--waves", action="store_true", help="dump waves (large!)")
     c.add_argument("--json", metavar="FILE")
-    c.set_defaults(func=_cmd_cosim, outputs=(("json", "--json", "file"),), inputs=(("dataset", "--dataset"),))
+    c.set_defaults(func=_cmd_cosim, outputs=(("json", "--json", "file"),),
+                   inputs=(("dataset", "--dataset"), ("features", "--features")))
     return ap
 
 
