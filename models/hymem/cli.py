@@ -136,6 +136,16 @@ def _add_train_args(t) -> None:
                    help="layer normalisation before each hidden ReLU")
     t.add_argument("--max-train-samples", type=int, default=0, metavar="N",
                    help="use only the first N training samples (quick checks)")
+    from . import endurance
+
+    t.add_argument("--endurance-limit", type=float, default=None, metavar="FRACTION",
+                   help="watch the worst memristor's writes and the worst FeCAP's cycles against "
+                        "FRACTION (in (0, 1]) of their published endurance "
+                        f"({endurance.ENDURANCE['memristor']:.0e} and "
+                        f"{endurance.ENDURANCE['fecap']:.0e} cycles)")
+    t.add_argument("--endurance-action", choices=endurance.ACTIONS, default="warn",
+                   help="when the limit is reached: warn once, or stop training there and report "
+                        "the network as trained (default %(default)s)")
     t.add_argument("--json", metavar="FILE", help="write the results (and options) as JSON")
     t.add_argument("--record", metavar="FILE",
                    help="record every array's x/e stream and registers (.npz) for co-simulation")
@@ -165,9 +175,11 @@ def train_options(args, n_features: int, n_classes: int):
 
 
 def _cmd_train(args) -> int:
-    from . import datasets, reference, transfer_learning
+    from . import datasets, endurance, reference, transfer_learning
 
     try:
+        if args.endurance_limit is not None:
+            endurance.check_limit(args.endurance_limit, args.endurance_action)
         if args.features:
             data = transfer_learning.load_data(args.dataset, args.features)
         elif args.dataset is None:
@@ -187,11 +199,20 @@ def _cmd_train(args) -> int:
     log(f"{data.summary()}\n{opts.scheme} {'-'.join(map(str, opts.arch))}, "
         + ", ".join(f"{k}={v}" for k, v in opts.to_dict().items() if k not in ("arch", "scheme")))
     net = reference.Network(opts, record=args.record is not None)
+    guard = (endurance.Guard(net, args.endurance_limit, args.endurance_action,
+                             log=lambda m: print(m, flush=True))
+             if args.endurance_limit is not None else None)
     with outputs.deferred_interrupt("interrupted: finishing the current sample, then writing the "
                                     "results so far (Ctrl-C again to abort)") as interrupt:
-        res, net = reference.train(opts, data, progress=log, network=net, stop=interrupt)
+        stop = interrupt if guard is None else (lambda: interrupt() or guard())
+        res, net = reference.train(opts, data, progress=log, network=net, stop=stop)
     d = res.to_dict()
     d.update(data.info)
+    d["endurance"] = endurance.margins(net)
+    stopped = guard is not None and guard.tripped is not None and guard.action == "stop"
+    if guard is not None:
+        d["endurance"].update(limit=args.endurance_limit, action=args.endurance_action,
+                              tripped=guard.tripped)
     rows = [("test accuracy", f"{100 * d['test_accuracy']:.2f} %"),
             ("train samples", f"{d['train_samples']}"),
             ("samples/s", f"{d['samples_per_s']:.0f} ({d['engine_backend']} engine)")]
@@ -203,11 +224,21 @@ def _cmd_train(args) -> int:
                  ("verify reads / retries / failures", f"{d['verify_reads']:.4g} / {d['verify_retries']:.4g} / {d['verify_failures']:.4g}"),
                  ("FeCAP row ops (reads + writes)", f"{d['fecap_ops']:.4g} ({d['fecap_reads']:.4g} + {d['fecap_writes']:.4g})"),
                  ("energy: memristor + FeCAP", f"{d['energy_memristor_j']:.3g} J + {d['energy_fecap_j']:.3g} J = {d['energy_j']:.3g} J"),
-                 ("worst device writes / endurance margin", f"{d['worst_device_writes']} / {d['endurance_margin']:.3g}x")]
+                 ("worst memristor writes / endurance margin",
+                  f"{d['worst_device_writes']} / {d['endurance_margin']:.3g}x (of "
+                  f"{endurance.ENDURANCE['memristor']:.0e} cycles)"),
+                 ("worst FeCAP cycles (bound) / endurance margin",
+                  f"{d['endurance']['fecap_worst']} / {d['endurance']['fecap_margin']:.3g}x (of "
+                  f"{endurance.ENDURANCE['fecap']:.0e} cycles)")]
     if data.labels is not None:
         rows.append(("classes (labels of the file)",
                      ", ".join(f"{c} = {name!r}" for c, name in enumerate(data.labels))))
-    if res.interrupted:
+    if stopped:
+        t = guard.tripped
+        rows.insert(0, ("STOPPED at the endurance limit after",
+                        f"{d['train_samples']} of {opts.epochs * n_train} samples: worst {t['device']} "
+                        f"{t['worst']:,} >= {t['limit']:g} x {t['endurance']:.0e} (figures cover those)"))
+    elif res.interrupted:
         rows.insert(0, ("INTERRUPTED after", f"{d['train_samples']} of {opts.epochs * n_train} "
                                              "samples (figures cover those)"))
     print(f"\n{data.name}, {opts.scheme} {'-'.join(map(str, opts.arch))}")
@@ -218,7 +249,7 @@ def _cmd_train(args) -> int:
         write.json(args.json, d, "  results", default=float)
     if args.record is not None:
         write(args.record, net.save_record, "  x/e stream")
-    return write.status or (outputs.EXIT_INTERRUPTED if res.interrupted else 0)
+    return write.status or (outputs.EXIT_INTERRUPTED if res.interrupted and not stopped else 0)
 
 
 def _cmd_features(args) -> int:

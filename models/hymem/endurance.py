@@ -33,10 +33,11 @@ def check_limit(limit, action) -> None:
     """ValueError naming the option when the limit or action is out of range."""
     if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not math.isfinite(limit) \
             or not 0.0 < limit <= 1.0:
-        raise ValueError(f"endurance limit must be a fraction of the published endurance in "
-                         f"(0, 1]; got {limit!r}")
+        raise ValueError(f"endurance limit (--endurance-limit) must be a fraction of the "
+                         f"published endurance in (0, 1]; got {limit!r}")
     if action not in ACTIONS:
-        raise ValueError(f"endurance action must be one of {', '.join(ACTIONS)}; got {action!r}")
+        raise ValueError(f"endurance action (--endurance-action) must be one of "
+                         f"{', '.join(ACTIONS)}; got {action!r}")
 
 
 def worst(net) -> dict:
@@ -57,7 +58,7 @@ def worst(net) -> dict:
 def margins(net) -> dict:
     """Worst-device figures of both kinds against their endurance (JSON-ready): per device
     ``<kind>_worst`` (writes / cycle bound), ``<kind>_endurance``, ``<kind>_used`` (fraction of
-    the endurance) and ``<kind>_margin`` (endurance / worst; inf when unused)."""
+    the endurance) and ``<kind>_margin`` (endurance / worst; None when unused, e.g. float)."""
     w = worst(net)
     out = {}
     for kind in DEVICES:
@@ -65,13 +66,15 @@ def margins(net) -> dict:
         out[f"{kind}_worst"] = w[kind]
         out[f"{kind}_endurance"] = e
         out[f"{kind}_used"] = w[kind] / e
-        out[f"{kind}_margin"] = e / w[kind] if w[kind] else float("inf")
+        out[f"{kind}_margin"] = e / w[kind] if w[kind] else None
     return out
 
 
-def lifetime_runs(m: dict) -> float:
-    """How many runs like this one the worst device of either kind survives."""
-    return min(m["memristor_margin"], m["fecap_margin"])
+def lifetime_runs(m: dict) -> float | None:
+    """How many runs like this one the worst device of either kind survives (None: no device
+    was used)."""
+    used = [m[f"{k}_margin"] for k in DEVICES if m[f"{k}_margin"] is not None]
+    return min(used) if used else None
 
 
 class Guard:
