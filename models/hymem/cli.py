@@ -119,6 +119,9 @@ def _add_train_args(t) -> None:
     t.add_argument("--lr-decay", type=float, default=d.lr_decay, metavar="F",
                    help="learning rate of epoch e: LR * F**e (default %(default)s: constant)")
     t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--batch", type=int, default=d.batch, metavar="N",
+                   help="mini-batch size: one update per N samples with the gradient averaged "
+                        "over them (default 1: online, as published; reference only)")
     t.add_argument("--preset", choices=sorted(bench.PRESETS), default="published",
                    help="transfer/rounding switches of the published scheme or of our improvements; "
                         "the switches below override it")
@@ -171,7 +174,7 @@ def train_options(args, n_features: int, n_classes: int):
     return reference.Options(arch=arch, scheme=args.scheme, epochs=args.epochs, lr=lr, k=args.k,
                              p=args.p, seed=args.seed, layer_norm=args.layer_norm,
                              variability=args.variability, max_train_samples=args.max_train_samples,
-                             lr_decay=args.lr_decay, **kw)
+                             lr_decay=args.lr_decay, batch=args.batch, **kw)
 
 
 def _cmd_train(args) -> int:
@@ -190,6 +193,9 @@ def _cmd_train(args) -> int:
         reference.check_arch(opts, data.n_features, data.n_classes)
         if args.record is not None and opts.scheme != "hybrid":
             raise ValueError("--record needs --scheme hybrid")
+        if args.record is not None and opts.batch > 1:
+            raise ValueError("--record needs --batch 1 (the controller applies one sample per "
+                             "update)")
         n_train = min(len(data.y_train), opts.max_train_samples or len(data.y_train))
         reference.check_memory(opts, record_samples=opts.epochs * n_train if args.record else 0)
     except ValueError as e:
