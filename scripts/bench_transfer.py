@@ -119,7 +119,7 @@ def table(res: dict) -> str:
              f"k = {LAST_LAYER['k']}, p = {LAST_LAYER['p']}, lr {LAST_LAYER['lr']} decaying by "
              f"{LAST_LAYER['lr_decay']} per epoch, published transfer (truncate, no verify, "
              f"every synapse). Mean ± sample std over the seeds; each seed trains its own "
-             f"extractor (docs/transfer.md). Energy: programming energy of the run (memristor "
+             f"extractor (docs/edge-learning.md). Energy: programming energy of the run (memristor "
              f"writes at 1 pJ + FeCAP row operations at 100 fJ per cell). Worst device: the most "
              f"written memristor (SET + RESET) and an upper bound on the most cycled FeCAP, each "
              f"against its published endurance (hymem.endurance).", ""]

@@ -104,7 +104,7 @@ def _add_train_args(t) -> None:
     t.add_argument("--features", metavar="FILE.npz", default=None,
                    help="a frozen feature extractor (`hymem features`): train on its scenario's "
                         "target task, 4-bit features (default arch FEATURES-CLASSES: the last "
-                        "layer only; docs/transfer.md)")
+                        "layer only; docs/edge-learning.md)")
     t.add_argument("--csv-header", choices=datasets.CSV_HEADER_MODES, default="auto",
                    help="csv: is the first row a header? auto: only if none of its fields is a "
                         "number (default)")
