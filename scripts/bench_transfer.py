@@ -79,7 +79,7 @@ def run_reference(seeds, epochs, log) -> dict:
                                         **endurance.margins(net)))
                 log(f"{scenario} seed {seed} {label}: {res.test_accuracy:.4f}, "
                     f"{c['memristor_writes']} memristor writes")
-        out[scenario] = dict(description=data.description, arch="-".join(map(str, arch)),
+        out[scenario] = dict(description=tl.tasks(scenario)[1].description, arch="-".join(map(str, arch)),
                              train_samples_per_epoch=len(data.y_train),
                              test_samples=len(data.y_test),
                              extractors=extractors, rows=rows)
@@ -149,7 +149,8 @@ def table(res: dict) -> str:
         lines += ["## Through the RTL", "",
                   f"`hymem cosim --features` ({c['sim']}): {c['scenario']}, extractor seed "
                   f"{c['seed']}, last layer {c['arch']} on {c['arrays']} co-simulated array(s), "
-                  f"{c['samples']} samples (one pass, the reference's sample order), hidden "
+                  f"{c['samples']} samples ({c['samples'] / res['reference'][c['scenario']]['train_samples_per_epoch']:g} "
+                  f"epoch(s) in the reference's sample order, the table's options), hidden "
                   f"weights, flags, every memristor operation and the counters checked against "
                   f"the shadow reference after every sample.", "",
                   "| what | value |", "| --- | --- |",
@@ -177,7 +178,18 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="1 seed, 2 epochs, 100 co-simulated samples")
     ap.add_argument("--out", metavar="DIR", default="docs/bench",
                     help="write transfer.md and transfer.json there")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="only rewrite the tables from a transfer.json of an earlier run")
     a = ap.parse_args(argv)
+    if a.from_json:
+        res = json.loads(Path(a.from_json).read_text())
+        md = table(res)
+        print(md)
+        Path(a.out).mkdir(parents=True, exist_ok=True)
+        (Path(a.out) / "transfer.md").write_text(md + "\n")
+        if Path(a.from_json).resolve() != (Path(a.out) / "transfer.json").resolve():
+            (Path(a.out) / "transfer.json").write_text(Path(a.from_json).read_text())
+        return 0
     if a.quick:
         a.seeds, a.epochs, a.cosim_samples = 1, 2, min(a.cosim_samples, 100)
     for name, v, lo, hi in (("--seeds", a.seeds, 1, 100), ("--epochs", a.epochs, 1, 1000),
