@@ -35,7 +35,19 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--out", default="docs/bench", metavar="DIR")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help=f"only redraw the table and plot from a minibatch.json of an earlier run")
     a = ap.parse_args(argv)
+    if a.from_json:
+        res = json.loads(Path(a.from_json).read_text())
+        out = Path(a.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "minibatch.md").write_text(table(res) + "\n")
+        if Path(a.from_json).resolve() != (out / "minibatch.json").resolve():
+            (out / "minibatch.json").write_text(Path(a.from_json).read_text())
+        plot(res, out / "minibatch.png")
+        print(table(res))
+        return 0
     for name, v, hi in (("--seeds", a.seeds, 100), ("--epochs", a.epochs, 1000)):
         if not 1 <= v <= hi:
             ap.error(f"{name} must be an integer in 1..{hi}; got {v}")
