@@ -314,3 +314,47 @@ def test_cli_endurance_bad_values(argv, message, capsys):
         rc = e.code
     assert rc == 2
     assert message in capsys.readouterr().err
+
+
+def test_cli_cosim_features_errors_before_any_simulation(npz, tmp_path, capsys, monkeypatch):
+    from hymem import cosim
+
+    def boom(*a, **k):
+        raise AssertionError("the co-simulation started")
+    monkeypatch.setattr(cosim, "main_job", boom)
+    rc, _, err = run(["cosim", "--features", str(tmp_path / "none.npz")], capsys)
+    assert rc == 2 and "hymem cosim: error: features file" in err
+    rc, _, err = run(["cosim", "--features", str(npz), "--arch", "64-5"], capsys)
+    assert rc == 2 and "arch input size must be the dataset's 8 features; got 64" in err
+    rc, _, err = run(["cosim", "--features", str(npz), "--dataset", "digits"], capsys)
+    assert rc == 2 and "does not match the features file's source dataset mnist5k" in err
+
+
+def test_cli_cosim_features_reach_the_config(npz, capsys, monkeypatch):
+    from hymem import cosim
+
+    seen = {}
+
+    def fake(cfg, sim, **kw):
+        seen["cfg"] = cfg
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cosim, "main_job", fake)
+    rc, _, _ = run(["cosim", "--features", str(npz), "--samples", "5", "--emulated-seeds", "0"],
+                   capsys)
+    cfg = seen["cfg"]
+    assert cfg.arch == "8-5" and cfg.dataset == "mnist5k"
+    assert cfg.features == str(npz.resolve())        # absolute: the simulator runs elsewhere
+
+
+def test_bench_rows_carry_both_endurance_figures():
+    from hymem import bench
+
+    runs = [dict(test_accuracy=0.9, options={}, train_samples=10, memristor_writes=4,
+                 fecap_ops=8, energy_j=1.0, energy_memristor_j=0.5, samples_per_s=1,
+                 transfers=1, transfers_skipped=0, worst_device_writes=w, verify_failures=0,
+                 memristor_worst=w, memristor_used=w / 1e5, fecap_worst=10 * w,
+                 fecap_used=10 * w / 1e7) for w in (2, 4)]
+    row = bench._summarise("digits", "hybrid", runs)
+    assert row["memristor_used"] == pytest.approx(3e-5) and row["fecap_used"] == pytest.approx(3e-6)
+    assert bench._used(row) == "3e-05 / 3e-06"
+    assert bench._used(dict(memristor_worst=0)) == ""          # float: nothing to wear
