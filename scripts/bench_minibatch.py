@@ -33,7 +33,8 @@ ROWS = (("float", dict(scheme="float"), "float"),
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=5,
+                    help="epochs of every run (default 5: docs/bench/minibatch.md)")
     ap.add_argument("--out", default="docs/bench", metavar="DIR")
     ap.add_argument("--from-json", metavar="FILE",
                     help=f"only redraw the table and plot from a minibatch.json of an earlier run")
