@@ -76,6 +76,7 @@ def main(argv=None) -> int:
                 retention.set_drift(n, mult * retention.DRIFT_SIGMA_PER_DECADE)
                 t0 = time.time()
                 tl = retention.timeline(n, data, retention.TIMES_S, period)
+                tl["refresh_costs"] = _columns(tl["refresh_costs"])
                 curves.append(dict(seed=seed, rate=rate_label, mult=mult, refresh=ref_label,
                                    trained=res.test_accuracy, **tl))
                 print(f"  {rate_label}, {ref_label}: " + " ".join(f"{x:.3f}" for x in tl["accuracy"])
@@ -89,10 +90,16 @@ def main(argv=None) -> int:
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "retention.md").write_text(md + "\n")
-    (out / "retention.json").write_text(json.dumps(res, indent=1) + "\n")
+    (out / "retention.json").write_text(json.dumps(res, separators=(",", ":")) + "\n")
     plot(res, out / "retention.png")
     print(f"wrote {out}/retention.md, .json, .png")
     return 0
+
+
+def _columns(costs: list) -> dict:
+    """The refreshes' costs column by column (a compact JSON)."""
+    keys = ("memristor_writes", "fecap_row_ops", "energy_memristor_j", "energy_j")
+    return {k: [c[k] for c in costs] for k in keys}
 
 
 def _group(res, rate, refresh):
@@ -125,13 +132,16 @@ def table(res) -> str:
                 m, s = _ms([c["accuracy"][i] for c in g])
                 cells.append(f"{100 * m:.1f} ± {100 * s:.1f}")
             lines.append(f"| {rate} | {ref} | " + " | ".join(cells) + " |")
-    costs = [c for cur in res["curves"] for c in cur["refresh_costs"]]
-    if costs:
-        mw = _ms([c["memristor_writes"] for c in costs])
-        em = _ms([c["energy_memristor_j"] for c in costs])
-        en = _ms([c["energy_j"] for c in costs])
+    cols = [cur["refresh_costs"] for cur in res["curves"]]
+    if isinstance(cols[0], list):                         # an older JSON: one dict per refresh
+        cols = [_columns(c) for c in cols]
+    costs = {k: [v for c in cols for v in c[k]] for k in cols[0]}
+    if costs["energy_j"]:
+        mw = _ms(costs["memristor_writes"])
+        em = _ms(costs["energy_memristor_j"])
+        en = _ms(costs["energy_j"])
         lines += ["", f"One refresh (every synapse of the network reprogrammed from its hidden "
-                      f"weight, {len(costs)} refreshes measured): {mw[0]:,.0f} ± {mw[1]:,.0f} "
+                      f"weight, {len(costs['energy_j'])} refreshes measured): {mw[0]:,.0f} ± {mw[1]:,.0f} "
                       f"memristor writes, {1e9 * em[0]:.1f} ± {1e9 * em[1]:.1f} nJ of memristor "
                       f"programming, {1e9 * en[0]:.1f} ± {1e9 * en[1]:.1f} nJ with the FeCAP "
                       f"reads and write-backs. Weekly for a year: {52 * en[0] * 1e6:.2f} uJ; daily: "
