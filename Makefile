@@ -17,19 +17,22 @@ BENCH_ARGS ?=#           extra `hymem bench` arguments, e.g. BENCH_ARGS=--quick
 SIM_ARGS  ?=#            extra `hymem cosim` arguments for `make sim`, e.g. SIM_ARGS='--k 20 --skip-unchanged'
 COSIM_BENCH_ARGS ?=#     extra scripts/bench_cosim.py arguments, e.g. COSIM_BENCH_ARGS='--parts update --sims verilator'
 SYNTH_ARGS ?=#           extra scripts/rtl_check.py synth arguments, e.g. SYNTH_ARGS='--param SynPerCycle=4'
+TRANSFER_BENCH_ARGS ?=#  extra scripts/bench_transfer.py arguments, e.g. TRANSFER_BENCH_ARGS='--quick --out build/transfer'
+MINIBATCH_BENCH_ARGS ?=# extra scripts/bench_minibatch.py arguments, e.g. '--seeds 1 --epochs 2 --out build/mb'
+RETENTION_BENCH_ARGS ?=# extra scripts/bench_retention.py arguments, e.g. '--seeds 1 --epochs 1 --out build/ret'
 LANES_BENCH_ARGS ?=#     extra scripts/bench_lanes.py arguments, e.g. LANES_BENCH_ARGS='--lanes 1,8 --parts cycles'
 
 export WAVES
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sim demo test lint synth regs waves bench bench-cosim bench-lanes clean distclean
+.PHONY: help venv sim demo test lint synth regs waves bench bench-cosim bench-lanes bench-transfer bench-minibatch bench-retention clean distclean
 
 help: ## list the targets
 	@echo "hymem make targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
 	@echo "variables: SIM=all|icarus|verilator SEED=N BUDGET=s EPOCHS=N SAMPLES=N SIM_ARGS=... JOBS=N"
 	@echo "           TESTS=path WAVES=1"
-	@echo "           PYTEST_ARGS=... BENCH_ARGS=... COSIM_BENCH_ARGS=... SYNTH_ARGS=... LANES_BENCH_ARGS=..."
+	@echo "           PYTEST_ARGS=... BENCH_ARGS=... COSIM_BENCH_ARGS=... SYNTH_ARGS=... LANES_BENCH_ARGS=... TRANSFER_BENCH_ARGS=..."
 
 $(STAMP): pyproject.toml
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV) || { echo "error: cannot create $(VENV); install python3-venv"; exit 1; }
@@ -77,6 +80,15 @@ bench-cosim: $(STAMP) ## co-simulation benchmark: RTL + macro model, tables as i
 bench-lanes: $(STAMP) ## update engine SynPerCycle PPA: cells, flops, cycles/sample, simulation speed (~40 min)
 	@mkdir -p build
 	$(VPY) scripts/bench_lanes.py --json build/bench_lanes.json $(LANES_BENCH_ARGS)
+
+bench-transfer: $(STAMP) ## last-layer transfer learning: reference (3 seeds x 2 scenarios) and one scenario through the RTL -> docs/bench/transfer.md (~25 min)
+	$(VPY) scripts/bench_transfer.py $(TRANSFER_BENCH_ARGS)
+
+bench-minibatch: $(STAMP) ## online vs mini-batch 10 on mnist5k (paper Fig. 5f) -> docs/bench/minibatch.md/.png (~40 min)
+	$(VPY) scripts/bench_minibatch.py $(MINIBATCH_BENCH_ARGS)
+
+bench-retention: $(STAMP) ## accuracy against time with memristor drift, with and without refresh -> docs/bench/retention.md/.png (~30 min)
+	$(VPY) scripts/bench_retention.py $(RETENTION_BENCH_ARGS)
 
 clean: ## remove simulation builds, results and caches
 	rm -rf sim_build .pytest_cache results.xml

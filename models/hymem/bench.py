@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .learn import datasets
+from .learn import datasets, endurance
 from .learn.reference import EPOCHS_MAX, SEED_MAX, Options, train
 
 #: The files ``hymem bench --out DIR`` writes into DIR (:func:`write_outputs`).
@@ -133,11 +133,12 @@ def run_bench(quick: bool = False, seeds: int | None = None, epochs: int | None 
         return cache[name]
 
     def run(opts, data) -> dict:
-        res, _ = train(opts, data, stop=stop)
+        res, net = train(opts, data, stop=stop)
         if res.interrupted:
             raise _Stopped
         d = res.to_dict()
         d.pop("layers", None)
+        d.update(endurance.margins(net))      # worst memristor and FeCAP against endurance
         return d
 
     try:
@@ -223,12 +224,21 @@ def measure_throughput(data, arch, schemes, blocks: int = 6, block: int = 500,
 def _summarise(ds_name, label, runs):
     acc = [r["test_accuracy"] for r in runs]
     keys = ("memristor_writes", "fecap_ops", "energy_j", "energy_memristor_j", "samples_per_s",
-            "transfers", "transfers_skipped", "worst_device_writes", "verify_failures")
+            "transfers", "transfers_skipped", "worst_device_writes", "verify_failures",
+            "memristor_worst", "memristor_used", "fecap_worst", "fecap_used")
     row = {"dataset": ds_name, "scheme": label, "accuracy_mean": _mean(acc), "accuracy_std": _std(acc),
            "accuracies": acc, "options": runs[0]["options"], "train_samples": runs[0]["train_samples"]}
     for k in keys:
-        row[k] = _mean([r[k] for r in runs])
+        row[k] = _mean([r[k] for r in runs if k in r])
     return row
+
+
+def _used(r: dict) -> str:
+    """The worst memristor's writes and the worst FeCAP's cycle bound as fractions of their
+    published endurance (:mod:`hymem.learn.endurance`); empty for float or an older bench.json."""
+    if not r.get("memristor_worst"):
+        return ""
+    return f"{r['memristor_used']:.2g} / {r['fecap_used']:.2g}"
 
 
 def table_markdown(res: dict) -> str:
@@ -242,24 +252,26 @@ def table_markdown(res: dict) -> str:
     if res.get("interrupted"):
         lines += ["**Interrupted (Ctrl-C)**: only the runs that finished are shown.", ""]
     lines += ["| dataset | scheme | test accuracy | memristor writes | FeCAP row ops | energy (J) "
-              "| of which memristor (J) | samples/s | samples/s vs float, one run |",
-              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+              "| of which memristor (J) | worst memristor / FeCAP, of endurance | samples/s "
+              "| samples/s vs float, one run |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in res["table"]:
         same_run = tp["ratio_to_float"].get(r["scheme"]) \
             if tp and r["dataset"] == tp.get("dataset_name") else None
         lines.append(f"| {r['dataset']} | {r['scheme']} | {100 * r['accuracy_mean']:.2f} % "
                      f"+- {100 * r['accuracy_std']:.2f} | {r['memristor_writes']:.3g} | "
                      f"{r['fecap_ops']:.3g} | {r['energy_j']:.3g} | {r['energy_memristor_j']:.3g} | "
-                     f"{r['samples_per_s']:.0f} | {'' if same_run is None else f'{same_run:.2f}'} |")
+                     f"{_used(r)} | {r['samples_per_s']:.0f} | {'' if same_run is None else f'{same_run:.2f}'} |")
     if res["sweep"]:
         lines += ["", f"k sweep ({res['sweep_dataset']}, {res['sweep_epochs']} epochs, seed 1, "
                       "with variability):", "",
                   "| scheme | k | test accuracy | memristor writes | programming energy (J) | "
-                  "worst device writes | samples/s |", "| --- | --- | --- | --- | --- | --- | --- |"]
+                  "worst device writes | worst memristor / FeCAP, of endurance | samples/s |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for r in res["sweep"]:
             lines.append(f"| {r['preset']} | {r['k']} | {100 * r['test_accuracy']:.2f} % | "
                          f"{r['memristor_writes']:.3g} | {r['energy_memristor_j']:.3g} | "
-                         f"{r['worst_device_writes']} | {r['samples_per_s']:.0f} |")
+                         f"{r['worst_device_writes']} | {_used(r)} | {r['samples_per_s']:.0f} |")
     if tp:
         lines += ["", f"Throughput ({tp['dataset']}, batch 1, one core; median samples/s over {tp['blocks']} "
                       f"interleaved blocks of {tp['block']} samples):", "",

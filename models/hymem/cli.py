@@ -4,6 +4,9 @@
     hymem devices [--json FILE] [--plot FILE.png]
                                           sample the device models, compare with the paper
     hymem train --dataset NAME ...        train the float or hybrid reference, print a table
+    hymem features --scenario S --out F.npz
+                                          train a frozen feature extractor (transfer learning)
+    hymem train --features F.npz ...      learn only the last layer on its 4-bit features
     hymem bench [--quick]                 the standard comparison table and the k sweep
     hymem cosim --dataset NAME --arch A-B-C --samples N --sim {verilator,icarus} --json FILE
                                           train through the RTL (the main job: make sim)
@@ -97,8 +100,13 @@ def _add_train_args(t) -> None:
     from .learn import datasets, reference
 
     d = reference.Options()
-    t.add_argument("--dataset", required=True,
-                   help=f"one of: {datasets.valid_names()} (see docs/reference.md)")
+    t.add_argument("--dataset", default=None,
+                   help=f"one of: {datasets.valid_names()} (see docs/reference.md); required "
+                        "unless --features names the data")
+    t.add_argument("--features", metavar="FILE.npz", default=None,
+                   help="a frozen feature extractor (`hymem features`): train on its scenario's "
+                        "target task, 4-bit features (default arch FEATURES-CLASSES: the last "
+                        "layer only; docs/edge-learning.md)")
     t.add_argument("--csv-header", choices=datasets.CSV_HEADER_MODES, default="auto",
                    help="csv: is the first row a header? auto: only if none of its fields is a "
                         "number (default)")
@@ -113,6 +121,9 @@ def _add_train_args(t) -> None:
     t.add_argument("--lr-decay", type=float, default=d.lr_decay, metavar="F",
                    help="learning rate of epoch e: LR * F**e (default %(default)s: constant)")
     t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--batch", type=int, default=d.batch, metavar="N",
+                   help="mini-batch size: one update per N samples with the gradient averaged "
+                        "over them (default 1: online, as published; reference only)")
     t.add_argument("--preset", choices=sorted(bench.PRESETS), default="published",
                    help="transfer/rounding switches of the published scheme or of our improvements; "
                         "the switches below override it")
@@ -130,6 +141,16 @@ def _add_train_args(t) -> None:
                    help="layer normalisation before each hidden ReLU")
     t.add_argument("--max-train-samples", type=int, default=0, metavar="N",
                    help="use only the first N training samples (quick checks)")
+    from .learn import endurance
+
+    t.add_argument("--endurance-limit", type=float, default=None, metavar="FRACTION",
+                   help="watch the worst memristor's writes and the worst FeCAP's cycles against "
+                        "FRACTION (in (0, 1]) of their published endurance "
+                        f"({endurance.ENDURANCE['memristor']:.0e} and "
+                        f"{endurance.ENDURANCE['fecap']:.0e} cycles)")
+    t.add_argument("--endurance-action", choices=endurance.ACTIONS, default="warn",
+                   help="when the limit is reached: warn once, or stop training there and report "
+                        "the network as trained (default %(default)s)")
     t.add_argument("--json", metavar="FILE", help="write the results (and options) as JSON")
     t.add_argument("--record", metavar="FILE",
                    help="record every array's x/e stream and registers (.npz) for co-simulation")
@@ -141,7 +162,12 @@ def train_options(args, n_features: int, n_classes: int):
     from . import bench
     from .learn import reference
 
-    arch = args.arch if args.arch is not None else f"{n_features}-200-100-{n_classes}"
+    if args.arch is not None:
+        arch = args.arch
+    elif getattr(args, "features", None):
+        arch = f"{n_features}-{n_classes}"              # transfer learning: the last layer only
+    else:
+        arch = f"{n_features}-200-100-{n_classes}"
     kw = dict(bench.PRESETS[args.preset])
     for name in ("transfer", "skip_unchanged", "verify_retries", "stochastic_rounding"):
         v = getattr(args, name)
@@ -151,18 +177,28 @@ def train_options(args, n_features: int, n_classes: int):
     return reference.Options(arch=arch, scheme=args.scheme, epochs=args.epochs, lr=lr, k=args.k,
                              p=args.p, seed=args.seed, layer_norm=args.layer_norm,
                              variability=args.variability, max_train_samples=args.max_train_samples,
-                             lr_decay=args.lr_decay, **kw)
+                             lr_decay=args.lr_decay, batch=args.batch, **kw)
 
 
 def _cmd_train(args) -> int:
-    from .learn import datasets, reference
+    from .learn import datasets, endurance, reference, transfer_learning
 
     try:
-        data = datasets.load(args.dataset, csv_header=args.csv_header)
+        if args.endurance_limit is not None:
+            endurance.check_limit(args.endurance_limit, args.endurance_action)
+        if args.features:
+            data = transfer_learning.load_data(args.dataset, args.features)
+        elif args.dataset is None:
+            raise ValueError("give --dataset NAME (or --features FILE.npz)")
+        else:
+            data = datasets.load(args.dataset, csv_header=args.csv_header)
         opts = train_options(args, data.n_features, data.n_classes)
         reference.check_arch(opts, data.n_features, data.n_classes)
         if args.record is not None and opts.scheme != "hybrid":
             raise ValueError("--record needs --scheme hybrid")
+        if args.record is not None and opts.batch > 1:
+            raise ValueError("--record needs --batch 1 (the controller applies one sample per "
+                             "update)")
         n_train = min(len(data.y_train), opts.max_train_samples or len(data.y_train))
         reference.check_memory(opts, record_samples=opts.epochs * n_train if args.record else 0)
     except ValueError as e:
@@ -172,11 +208,20 @@ def _cmd_train(args) -> int:
     log(f"{data.summary()}\n{opts.scheme} {'-'.join(map(str, opts.arch))}, "
         + ", ".join(f"{k}={v}" for k, v in opts.to_dict().items() if k not in ("arch", "scheme")))
     net = reference.Network(opts, record=args.record is not None)
+    guard = (endurance.Guard(net, args.endurance_limit, args.endurance_action,
+                             log=lambda m: print(m, flush=True))
+             if args.endurance_limit is not None else None)
     with outputs.deferred_interrupt("interrupted: finishing the current sample, then writing the "
                                     "results so far (Ctrl-C again to abort)") as interrupt:
-        res, net = reference.train(opts, data, progress=log, network=net, stop=interrupt)
+        stop = interrupt if guard is None else (lambda: interrupt() or guard())
+        res, net = reference.train(opts, data, progress=log, network=net, stop=stop)
     d = res.to_dict()
     d.update(data.info)
+    d["endurance"] = endurance.margins(net)
+    stopped = guard is not None and guard.tripped is not None and guard.action == "stop"
+    if guard is not None:
+        d["endurance"].update(limit=args.endurance_limit, action=args.endurance_action,
+                              tripped=guard.tripped)
     rows = [("test accuracy", f"{100 * d['test_accuracy']:.2f} %"),
             ("train samples", f"{d['train_samples']}"),
             ("samples/s", f"{d['samples_per_s']:.0f} ({d['engine_backend']} engine)")]
@@ -188,11 +233,21 @@ def _cmd_train(args) -> int:
                  ("verify reads / retries / failures", f"{d['verify_reads']:.4g} / {d['verify_retries']:.4g} / {d['verify_failures']:.4g}"),
                  ("FeCAP row ops (reads + writes)", f"{d['fecap_ops']:.4g} ({d['fecap_reads']:.4g} + {d['fecap_writes']:.4g})"),
                  ("energy: memristor + FeCAP", f"{d['energy_memristor_j']:.3g} J + {d['energy_fecap_j']:.3g} J = {d['energy_j']:.3g} J"),
-                 ("worst device writes / endurance margin", f"{d['worst_device_writes']} / {d['endurance_margin']:.3g}x")]
+                 ("worst memristor writes / endurance margin",
+                  f"{d['worst_device_writes']} / {d['endurance_margin']:.3g}x (of "
+                  f"{endurance.ENDURANCE['memristor']:.0e} cycles)"),
+                 ("worst FeCAP cycles (bound) / endurance margin",
+                  f"{d['endurance']['fecap_worst']} / {d['endurance']['fecap_margin']:.3g}x (of "
+                  f"{endurance.ENDURANCE['fecap']:.0e} cycles)")]
     if data.labels is not None:
         rows.append(("classes (labels of the file)",
                      ", ".join(f"{c} = {name!r}" for c, name in enumerate(data.labels))))
-    if res.interrupted:
+    if stopped:
+        t = guard.tripped
+        rows.insert(0, ("STOPPED at the endurance limit after",
+                        f"{d['train_samples']} of {opts.epochs * n_train} samples: worst {t['device']} "
+                        f"{t['worst']:,} >= {t['limit']:g} x {t['endurance']:.0e} (figures cover those)"))
+    elif res.interrupted:
         rows.insert(0, ("INTERRUPTED after", f"{d['train_samples']} of {opts.epochs * n_train} "
                                              "samples (figures cover those)"))
     print(f"\n{data.name}, {opts.scheme} {'-'.join(map(str, opts.arch))}")
@@ -203,7 +258,24 @@ def _cmd_train(args) -> int:
         write.json(args.json, d, "  results", default=float)
     if args.record is not None:
         write(args.record, net.save_record, "  x/e stream")
-    return write.status or (outputs.EXIT_INTERRUPTED if res.interrupted else 0)
+    return write.status or (outputs.EXIT_INTERRUPTED if res.interrupted and not stopped else 0)
+
+
+def _cmd_features(args) -> int:
+    """Train the float feature extractor of a transfer-learning scenario and store it."""
+    from .learn import transfer_learning as tl
+
+    try:
+        ext = tl.train_extractor(args.scenario, args.seed, args.hidden, args.size, args.epochs,
+                                 log=lambda m: print(m, flush=True))
+    except ValueError as e:
+        print(f"hymem features: error: {e}", file=sys.stderr)
+        return 2
+    data = tl.target_dataset(ext)
+    print(data.summary())
+    write = outputs.Writer("features")
+    write(args.out, lambda f: tl.save(ext, f), "extractor")
+    return write.status
 
 
 def _cmd_bench(args) -> int:
@@ -235,12 +307,21 @@ def _cmd_cosim(args) -> int:
     from pathlib import Path
 
     from .sim import cosim
-    from .learn import datasets, reference
+    from .learn import reference, transfer_learning
 
     try:
         simrun.check_simulator(args.sim)
-        data = datasets.load(args.dataset)
-        cfg = cosim.CosimConfig(dataset=args.dataset, arch=args.arch, samples=args.samples,
+        if args.features:
+            data = transfer_learning.load_data(args.dataset, args.features)
+            dataset = transfer_learning.load_extractor(args.features).dataset
+        else:
+            dataset = args.dataset or cosim.CosimConfig.dataset
+            data = transfer_learning.load_data(dataset, None)
+        arch = args.arch or (f"{data.n_features}-{data.n_classes}" if args.features
+                             else cosim.CosimConfig.arch)
+        cfg = cosim.CosimConfig(dataset=dataset, arch=arch,
+                                features=str(Path(args.features).resolve()) if args.features else "",
+                                samples=args.samples,
                                 epochs=args.epochs,
                                 time_budget_s=0.0 if (args.samples or args.epochs)
                                 else args.time_budget,
@@ -264,7 +345,7 @@ def _cmd_cosim(args) -> int:
         return 2
     how = (f"{args.samples} samples" if args.samples else f"{args.epochs} epoch(s)" if args.epochs
            else f"as many epochs as fit in {args.time_budget:.0f} s")
-    print(f"hymem cosim: {data.name} {args.arch} ({n_arrays} arrays, {len(data.y_train)} "
+    print(f"hymem cosim: {data.name} {cfg.arch} ({n_arrays} arrays, {len(data.y_train)} "
           f"training samples), {how}, k={args.k}, p={args.p}, lr={args.lr}, transfer "
           f"{args.transfer}{', change-aware' if args.skip_unchanged else ''}"
           f"{f', verify {args.verify_retries}' if args.verify_retries else ''}, on {args.sim}",
@@ -349,7 +430,22 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train the float or hybrid learning reference on a dataset")
     _add_train_args(t)
     t.set_defaults(func=_cmd_train, outputs=(("json", "--json", "file"), ("record", "--record", "file")),
-                   inputs=(("dataset", "--dataset"),))
+                   inputs=(("dataset", "--dataset"), ("features", "--features")))
+    from .learn import transfer_learning as _tl
+
+    fx = sub.add_parser("features", help="train a frozen float feature extractor for last-layer "
+                                         "transfer learning (writes .npz)")
+    fx.add_argument("--scenario", choices=_tl.SCENARIOS, required=True,
+                    help="new-classes: source digits 0-4, target 5-9; domain-shift: target "
+                         "images rotated, shifted and noisy")
+    fx.add_argument("--seed", type=_seed_type(), default=1)
+    fx.add_argument("--hidden", type=int_range(1, 4096), default=_tl.HIDDEN_DEFAULT,
+                    help="hidden units of the extractor (default %(default)s)")
+    fx.add_argument("--size", type=int_range(1, 1024), default=_tl.FEATURES_DEFAULT,
+                    help="features (the last layer's inputs; default %(default)s)")
+    fx.add_argument("--epochs", type=int_range(1, 1000), default=_tl.EXTRACTOR_EPOCHS)
+    fx.add_argument("--out", metavar="FILE.npz", required=True)
+    fx.set_defaults(func=_cmd_features, outputs=(("out", "--out", "file"),))
     from .bench import OUTPUT_FILES
     b = sub.add_parser("bench", help="standard comparison table and k sweep (docs/reference.md)")
     b.add_argument("--quick", action="store_true", help="short version: 2 epochs, 1 seed, 1-epoch sweep")
@@ -363,8 +459,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .sim import cosim as _cosim
 
     cd = _cosim.CosimConfig()          # the one place the co-simulation's defaults live
-    c.add_argument("--dataset", default=cd.dataset)
-    c.add_argument("--arch", default=cd.arch)
+    c.add_argument("--dataset", default=None, help=f"default {cd.dataset}")
+    c.add_argument("--features", metavar="FILE.npz", default=None,
+                   help="a frozen feature extractor (`hymem features`): learn the last layer of "
+                        "its target task through the RTL (default arch FEATURES-CLASSES)")
+    c.add_argument("--arch", default=None, help=f"default {cd.arch}; with --features "
+                                                "FEATURES-CLASSES")
     c.add_argument("--samples", type=int, default=cd.samples,
                    help="train exactly N samples (default: whole epochs, see --epochs)")
     c.add_argument("--epochs", type=int, default=cd.epochs,
@@ -394,7 +494,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--progress", type=int, default=cd.progress_every, help="0: no progress bar")
     c.add_argument("--waves", action="store_true", help="dump waves (large!)")
     c.add_argument("--json", metavar="FILE")
-    c.set_defaults(func=_cmd_cosim, outputs=(("json", "--json", "file"),), inputs=(("dataset", "--dataset"),))
+    c.set_defaults(func=_cmd_cosim, outputs=(("json", "--json", "file"),),
+                   inputs=(("dataset", "--dataset"), ("features", "--features")))
     return ap
 
 

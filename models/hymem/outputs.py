@@ -143,14 +143,16 @@ def check_dir(path, option: str, files: Iterable[str] = ()) -> Path:
 def check(args) -> None:
     """Check every output option declared by the subcommand (``args.outputs``: tuples
     ``(attribute, option, kind[, files])``, kind one of :data:`KINDS`), and that none is an
-    input file of the dataset option named by ``args.inputs`` (``(attribute, option)``).
+    input file of the input options named by ``args.inputs`` (``(attribute, option)``: ``--dataset``
+    reads the files its name gives, another option one file).
     Raises OutputError."""
     inputs: dict[Path, str] = {}
     for attr, option in getattr(args, "inputs", ()):
         value = getattr(args, attr, None)
         if isinstance(value, str):
             from .learn.datasets import input_files
-            for p in input_files(value):
+            # a dataset name reads the files it names; any other input option is one file
+            for p in (input_files(value) if option == "--dataset" else [value]):
                 inputs[Path(os.path.realpath(p))] = f"{option} {value}"
     seen: dict[Path, str] = {}
     for spec in getattr(args, "outputs", ()):

@@ -22,10 +22,10 @@ from hymem.analog.programmer import physical_factory
 from hymem.digital import engine
 from hymem.host.apb import ApbBurstMaster
 from hymem.host.firmware import COSIM_TIMING, COSIM_TIMING_CLK_NS, Hymem
-from hymem.learn import datasets, reference
+from hymem.learn import reference
 from hymem.sim import tbkit
 from hymem.sim.cosim import (DEVICE_DRAWS, CosimConfig, Plan, _bar, _log, device_draws,
-                             hdl_clock)
+                             hdl_clock, load_data)
 from hymem.sim.macro_tlm import MacroTlmModel
 from hymem.sim.scoreboard import LayerReplayProgrammer, OpLog
 
@@ -86,7 +86,7 @@ async def cosim(dut):
     t_wall = time.time()
     cfg = CosimConfig(**json.loads(os.environ.get("HYMEM_COSIM", "{}")))
     opts = cfg.options()
-    data = datasets.load(cfg.dataset)
+    data = load_data(cfg)
     factory = physical_factory(keyed=True)
     net = reference.Network(opts, factory)                  # host + shadow reference
     _log(f"cosim: dataset and reference network ready in {time.perf_counter() - t_start:.1f} s")

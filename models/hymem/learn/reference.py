@@ -37,8 +37,8 @@ from typing import Callable
 import numpy as np
 
 from ..digital import engine, fastengine
+from . import minibatch, quant
 from .. import published, resources
-from . import quant
 from ..digital.engine import EngineState, Geometry, TransferConfig, UpdateConfig
 from ..analog.programmer import ADC_LSB_US, LevelStats, ProgrammerFactory, statistical_factory
 from ..resources import size_text
@@ -101,6 +101,9 @@ class Options:
     # The host computes lr_mult/lr_shift per sample, so a schedule costs the controller nothing
     lr_decay: float = 1.0
     max_train_samples: int = 0        # 0: whole training set each epoch; else the first N (tests)
+    # mini-batch size: 1 online (published); N > 1 one update per N samples with the gradient
+    # averaged over them (hymem.learn.minibatch; the paper's Fig. 5f)
+    batch: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arch", parse_arch(self.arch))
@@ -117,6 +120,7 @@ class Options:
         _check("p", self.p, float, 0.0, 1.0)
         _check("init_codes", self.init_codes, float, 0.05, 7.0)
         _check("lr_decay", self.lr_decay, float, 0.01, 1.0)
+        _check("batch", self.batch, int, 1, minibatch.BATCH_MAX)
         if self.scheme == "hybrid" and UpdateConfig.p_to_p16(self.p) == 0:
             raise ValueError(f"p must be in 1/65536..1 for the hybrid scheme; got {self.p!r}")
 
@@ -497,6 +501,13 @@ class Network:
         self.binary = arch[-1] == 1
         self.transfer_after = [0] if self.hybrid else []   # 0: the initial programming
         self.recorded = record and self.hybrid
+        if opts.batch > 1:
+            if record:
+                raise ValueError("recording needs batch 1 (the controller applies one sample per "
+                                 "update; a mini-batch update is not an outer product)")
+            self.batcher = minibatch.Batcher(self)
+        else:
+            self.batcher = None
 
     @property
     def hybrid(self) -> bool:
@@ -571,7 +582,10 @@ class Network:
         return bool(correct), pairs
 
     def train_sample(self, x: np.ndarray, label: int) -> bool:
-        """One online step on one sample; returns whether it was classified right before the step."""
+        """One online step on one sample; returns whether it was classified right before the step.
+        With ``opts.batch > 1`` the sample joins the mini-batch (:mod:`hymem.learn.minibatch`)."""
+        if self.batcher is not None:
+            return self.batcher.add(x, label)
         correct, pairs = self.gradients(x, label)
         for li, h, e in pairs:
             self.layers[li].update(h, e)
@@ -756,6 +770,8 @@ def _train(opts, data, programmer_factory, progress, eval_each_epoch, force_nump
                 done = ep * n + t + 1
                 progress(f"  epoch {ep + 1}/{opts.epochs}: {t + 1}/{n} samples, running train "
                          f"accuracy {correct / (t + 1):.3f}, {done / el:.0f} samples/s")
+        if net.batcher is not None and not interrupted:
+            net.batcher.flush()                   # the epoch's last, shorter mini-batch
         train_time += time.perf_counter() - t0
         if interrupted:
             acc = net.evaluate(data.x_test, data.y_test)     # the network as trained so far

@@ -48,7 +48,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..learn import datasets, reference
+from ..learn import reference, transfer_learning
 from ..digital import engine
 from ..host.firmware import COSIM_TIMING_CLK_NS
 from ..analog.programmer import physical_factory
@@ -59,6 +59,9 @@ class CosimConfig:
     """What to train, passed to the simulation as JSON in ``HYMEM_COSIM``."""
 
     dataset: str = "digits"
+    # a frozen feature extractor (.npz, hymem.learn.transfer_learning): train on its target
+    # task's 4-bit features (last-layer transfer learning) instead of `dataset` itself
+    features: str = ""
     arch: str = "64-16-10"
     # how long to train: exactly `samples` samples (> 0); else `epochs` epochs (> 0); else
     # as many whole epochs as fit in `time_budget_s` of wall time since `t0` (the launcher's
@@ -143,12 +146,17 @@ def run(cfg: CosimConfig, sim: str, *, waves: bool = False, console: bool = Fals
         return json.loads(out.read_text())
 
 
-def reference_run(options: dict, dataset: str, max_samples: int = 0) -> dict:
+def load_data(cfg: CosimConfig):
+    """The training data of a run: ``cfg.dataset``, or the target task of ``cfg.features``."""
+    return transfer_learning.load_data(cfg.dataset, cfg.features or None)
+
+
+def reference_run(options: dict, dataset: str, max_samples: int = 0, features: str = "") -> dict:
     """One run of the fast reference (a Dask task of :func:`main_job`): ``options`` as
     :meth:`hymem.learn.reference.Options.to_dict`; a hybrid run uses the co-simulation's devices
     (keyed device physics). Returns its test accuracy, per epoch and at the end."""
     opts = reference.Options(**options)
-    data = datasets.load(dataset)
+    data = transfer_learning.load_data(dataset, features or None)
     factory = physical_factory(keyed=True) if opts.scheme == "hybrid" else None
     res, _ = reference.train(opts, data, programmer_factory=factory, eval_each_epoch=True,
                              max_samples=max_samples)
@@ -213,7 +221,8 @@ def main_job(cfg: CosimConfig, sim: str, *, emulated_seeds: int = EMULATED_SEEDS
             max_s = c.samples
             jobs = [dict(base, scheme="float", seed=c.seed)]
             jobs += [dict(base, seed=s) for s in range(1, emulated_seeds + 1)]
-            futures = [client.submit(reference_run, o, c.dataset, max_s, pure=False) for o in jobs]
+            futures = [client.submit(reference_run, o, c.dataset, max_s, c.features, pure=False)
+                       for o in jobs]
             log(f"hymem cosim: float baseline and {emulated_seeds} emulated hosts "
                 f"({plan['epochs']} epoch(s) each) running beside the co-simulation")
         th.join()
