@@ -503,7 +503,6 @@ module hymem_core #(
   );
 
   // -------------------------------------- memristor sequencer (one owner)
-  localparam logic [2:0] MR_READ = 3'd3;
   logic               mr_valid, mr_ready, mr_done, mr_fired, mr_err;
   logic [2:0]         mr_op;
   logic [SlotBits-1:0] mr_slot;

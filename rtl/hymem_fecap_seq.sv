@@ -3,13 +3,13 @@
 // Datasheet
 //   Executes row operations on the FeCAP port of the macro (docs/macro_port.md)
 //   with pulse timings in clock cycles from configuration inputs:
-//     OP_READ        destructive read: WL up, SL pulse on every line, sense
+//     FE_READ        destructive read: WL up, SL pulse on every line, sense
 //                    strobe t_sense cycles into the pulse, data captured at the
 //                    end of the pulse (rdata_o). The row is then all '0' and
 //                    pending write-back.
-//     OP_WRITE_BACK  BL pulse on the lines whose wdata bit is 1: the write after
+//     FE_WRITE_BACK  BL pulse on the lines whose wdata bit is 1: the write after
 //                    a destructive read (the row already holds all '0').
-//     OP_WRITE       full write: SL pulse on the lines whose wdata bit is 0, a
+//     FE_WRITE       full write: SL pulse on the lines whose wdata bit is 0, a
 //                    t_hold gap, then BL pulse on the lines whose wdata bit is 1.
 //   Sequence of one operation (cycles; every phase lasts at least 1 cycle):
 //     SETUP t_setup (WL up) | P0 t_pulse (SL) | MID t_hold | P1 t_pulse (BL) |
@@ -81,9 +81,6 @@ module hymem_fecap_seq #(
   input  logic [Lines-1:0]    fe_rdata_i
 );
 
-  localparam logic [1:0] OP_READ       = 2'd0;
-  localparam logic [1:0] OP_WRITE_BACK = 2'd1;
-  localparam logic [1:0] OP_WRITE      = 2'd2;
 
   `HYMEM_CHECK(chk_lines, Lines >= 1, "hymem_fecap_seq: parameter Lines must be >= 1")
   `HYMEM_CHECK(chk_rows, Rows >= 2, "hymem_fecap_seq: parameter Rows must be >= 2")
@@ -122,7 +119,7 @@ module hymem_fecap_seq #(
 
   assign req_ready_o = (state_q == S_IDLE);
   assign accept      = req_valid_i && req_ready_o;
-  assign blocked     = (req_op_i == OP_READ) && pend_q[req_row_i];
+  assign blocked     = (req_op_i == FE_READ) && pend_q[req_row_i];
 
   always_comb begin
     case (state_q)
@@ -153,8 +150,8 @@ module hymem_fecap_seq #(
           op_d    = req_op_i;
           row_d   = req_row_i;
           wdata_d = req_wdata_i;
-          if (blocked || !(req_op_i == OP_READ || req_op_i == OP_WRITE_BACK ||
-                           req_op_i == OP_WRITE)) begin
+          if (blocked || !(req_op_i == FE_READ || req_op_i == FE_WRITE_BACK ||
+                           req_op_i == FE_WRITE)) begin
             err_d   = 1'b1;
             state_d = S_DONE;
           end else begin
@@ -162,9 +159,9 @@ module hymem_fecap_seq #(
           end
         end
       end
-      S_SETUP: if (last) state_d = (op_q == OP_WRITE_BACK) ? S_P1 : S_P0;
+      S_SETUP: if (last) state_d = (op_q == FE_WRITE_BACK) ? S_P1 : S_P0;
       S_P0: if (last) begin
-        if (op_q == OP_READ) begin
+        if (op_q == FE_READ) begin
           rdata_d = fe_rdata_i;
           state_d = S_HOLD;
         end else begin
@@ -176,7 +173,7 @@ module hymem_fecap_seq #(
       S_HOLD: if (last) state_d = S_GAP;
       S_GAP:  if (last) begin
         state_d = S_DONE;
-        if (op_q == OP_READ) begin
+        if (op_q == FE_READ) begin
           pend_d[row_q] = 1'b1;
         end else begin
           pend_d[row_q] = pend_set_i[row_q];
@@ -191,8 +188,8 @@ module hymem_fecap_seq #(
              (state_d == S_P1) || (state_d == S_HOLD);
     sl_d   = (state_d == S_P0);
     bl_d   = (state_d == S_P1);
-    sae_d  = (state_d == S_P0) && (op_d == OP_READ) && (cnt_d >= t_sense_i);
-    mask_d = (state_d == S_P0) ? ((op_d == OP_READ) ? '1 : ~wdata_d) :
+    sae_d  = (state_d == S_P0) && (op_d == FE_READ) && (cnt_d >= t_sense_i);
+    mask_d = (state_d == S_P0) ? ((op_d == FE_READ) ? '1 : ~wdata_d) :
              (state_d == S_P1) ? wdata_d : '0;
   end
 
@@ -200,7 +197,7 @@ module hymem_fecap_seq #(
     if (!rst_ni) begin
       state_q <= S_IDLE;
       cnt_q   <= '0;
-      op_q    <= OP_READ;
+      op_q    <= FE_READ;
       row_q   <= '0;
       wdata_q <= '0;
       rdata_q <= '0;
@@ -235,7 +232,7 @@ module hymem_fecap_seq #(
       cnt_reads_q  <= '0;
       cnt_writes_q <= '0;
     end else if (state_q == S_GAP && last) begin
-      if (op_q == OP_READ) begin
+      if (op_q == FE_READ) begin
         cnt_reads_q <= cnt_reads_q + 1'b1;
       end else begin
         cnt_writes_q <= cnt_writes_q + 1'b1;

@@ -18,6 +18,7 @@
 //   hymem_verify_scan.
 
 `include "hymem_defs.svh"
+`include "hymem_regs_defs.svh"
 
 `default_nettype none
 
@@ -52,15 +53,9 @@ module hymem_form_engine #(
 
   `HYMEM_CHECK(chk_slots, Slots >= 1 && Slots <= 64, "hymem_form_engine: Slots must be in 1..64")
 
-  // phase codes: they continue hymem_xfer_engine's (STATUS.XFER_PHASE)
-  localparam logic [4:0] F_IDLE  = 5'd0;
-  localparam logic [4:0] F_ROW   = 5'd22;  // row start: abort? load the scan
-  localparam logic [4:0] F_RD    = 5'd23;  // read the lines still to form
-  localparam logic [4:0] F_CHK   = 5'd24;  // scan the read
-  localparam logic [4:0] F_DEC   = 5'd25;  // next row, or a pulse
-  localparam logic [4:0] F_PULSE = 5'd26;  // forming pulse
+  // phases: hymem_xfer_phase_e's XFER_FORM_* (rtl/hymem_regs.rdl, STATUS.XFER_PHASE)
 
-  logic [4:0]          ph_q, ph_d;
+  hymem_xfer_phase_e   ph_q, ph_d;
   logic [SlotBits-1:0] slot_q, slot_d;
   logic                pol_q, pol_d;
   logic                issued_q, issued_d;
@@ -68,14 +63,14 @@ module hymem_form_engine #(
   logic                last_slot;
 
   assign last_slot   = (slot_q == SlotBits'(Slots - 1));
-  assign req_valid_o = ((ph_q == F_RD) || (ph_q == F_PULSE)) && !issued_q;
-  assign req_form_o  = (ph_q == F_PULSE);
-  assign scan_load_o = (ph_q == F_ROW);
-  assign scan_o      = (ph_q == F_CHK);
-  assign decide_o    = (ph_q == F_DEC);
+  assign req_valid_o = ((ph_q == XFER_FORM_RD) || (ph_q == XFER_FORM_PULSE)) && !issued_q;
+  assign req_form_o  = (ph_q == XFER_FORM_PULSE);
+  assign scan_load_o = (ph_q == XFER_FORM_ROW);
+  assign scan_o      = (ph_q == XFER_FORM_CHK);
+  assign decide_o    = (ph_q == XFER_FORM_DEC);
   // the run ends: an abort at a row start, or the last row done
-  assign fin_aborted_o = (ph_q == F_ROW) && abort_i;
-  assign fin_o         = fin_aborted_o || ((ph_q == F_DEC) && !again_i && pol_q && last_slot);
+  assign fin_aborted_o = (ph_q == XFER_FORM_ROW) && abort_i;
+  assign fin_o         = fin_aborted_o || ((ph_q == XFER_FORM_DEC) && !again_i && pol_q && last_slot);
 
   always_comb begin
     ph_d     = ph_q;
@@ -83,48 +78,48 @@ module hymem_form_engine #(
     pol_d    = pol_q;
     issued_d = issued_q || (req_valid_o && req_ready_i);
     case (ph_q)
-      F_IDLE: begin
+      XFER_IDLE: begin
         slot_d = '0;
         pol_d  = 1'b0;
-        if (start_i) ph_d = F_ROW;
+        if (start_i) ph_d = XFER_FORM_ROW;
       end
-      F_ROW: begin
+      XFER_FORM_ROW: begin
         issued_d = 1'b0;
         if (abort_i) begin
-          ph_d = F_IDLE;
+          ph_d = XFER_IDLE;
         end else begin
-          ph_d = F_RD;
+          ph_d = XFER_FORM_RD;
         end
       end
-      F_RD: if (mr_done_i) begin
+      XFER_FORM_RD: if (mr_done_i) begin
         issued_d = 1'b0;
-        ph_d     = F_CHK;
+        ph_d     = XFER_FORM_CHK;
       end
-      F_CHK: if (scan_last_i) ph_d = F_DEC;
-      F_DEC: begin
+      XFER_FORM_CHK: if (scan_last_i) ph_d = XFER_FORM_DEC;
+      XFER_FORM_DEC: begin
         if (!again_i) begin
           // row done: the other device of the pair, then the next slot
           pol_d = !pol_q;
-          ph_d  = F_ROW;
+          ph_d  = XFER_FORM_ROW;
           if (pol_q) begin
             slot_d = slot_q + 1'b1;
-            if (last_slot) ph_d = F_IDLE;
+            if (last_slot) ph_d = XFER_IDLE;
           end
         end else begin
-          ph_d = F_PULSE;
+          ph_d = XFER_FORM_PULSE;
         end
       end
-      F_PULSE: if (mr_done_i) begin
+      XFER_FORM_PULSE: if (mr_done_i) begin
         issued_d = 1'b0;
-        ph_d     = F_RD;
+        ph_d     = XFER_FORM_RD;
       end
-      default: ph_d = F_IDLE;
+      default: ph_d = XFER_IDLE;
     endcase
   end
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      ph_q     <= F_IDLE;
+      ph_q     <= XFER_IDLE;
       slot_q   <= '0;
       pol_q    <= 1'b0;
       issued_q <= 1'b0;
@@ -134,7 +129,7 @@ module hymem_form_engine #(
       slot_q   <= slot_d;
       pol_q    <= pol_d;
       issued_q <= issued_d;
-      if (ph_q == F_IDLE && start_i) max_q <= cfg_form_max_i;
+      if (ph_q == XFER_IDLE && start_i) max_q <= cfg_form_max_i;
     end
   end
 

@@ -4,15 +4,15 @@
 //   Executes operations on the memristor port of the macro (docs/macro_port.md)
 //   on the devices selected by slot (memristor rows 2*slot, 2*slot+1), a
 //   per-line polarity (0: G+, 1: G-) and a per-line mask:
-//     OP_RESET  RESET pulse, t_reset cycles.
-//     OP_SET    digital-code SET pulse, t_set cycles; gate level per line from
+//     MR_RESET  RESET pulse, t_reset cycles.
+//     MR_SET    digital-code SET pulse, t_set cycles; gate level per line from
 //               code (3 bits per line).
-//     OP_FORM   one forming pulse, t_form cycles (the forming loop that reads
+//     MR_FORM   one forming pulse, t_form cycles (the forming loop that reads
 //               back and repeats lives in hymem_xfer_engine).
-//     OP_READ   read pulse, t_read cycles; ADC strobe from cycle t_adc of the
+//     MR_READ   read pulse, t_read cycles; ADC strobe from cycle t_adc of the
 //               pulse to its end; the ADC codes (8 bits per line) are captured
 //               at the end of the pulse into rdata_o and held.
-//     OP_XFER   DAC-free transfer: transfer-line precharge (t_pre), a gap
+//     MR_XFER   DAC-free transfer: transfer-line precharge (t_pre), a gap
 //               (t_gap), then the transfer pulse (t_xfer): the slot's MSB FeCAP
 //               rows and the selected memristors together. xfer_fired_o pulses
 //               when the transfer pulse ends (the MSB rows are then pending
@@ -76,11 +76,6 @@ module hymem_mr_seq #(
   output logic                      xfer_o
 );
 
-  localparam logic [2:0] OP_RESET = 3'd0;
-  localparam logic [2:0] OP_SET   = 3'd1;
-  localparam logic [2:0] OP_FORM  = 3'd2;
-  localparam logic [2:0] OP_READ  = 3'd3;
-  localparam logic [2:0] OP_XFER  = 3'd4;
 
   `HYMEM_CHECK(chk_lines, Lines >= 1 && Slots >= 1, "hymem_mr_seq: Lines and Slots must be >= 1")
   `HYMEM_CHECK(chk_time, TimeBits >= 2 && TimeBits <= 32, "hymem_mr_seq: TimeBits must be in 2..32")
@@ -114,10 +109,10 @@ module hymem_mr_seq #(
 
   always_comb begin
     case (op_q)
-      OP_RESET: main_len = len(t_reset_i);
-      OP_SET:   main_len = len(t_set_i);
-      OP_FORM:  main_len = len(t_form_i);
-      OP_READ:  main_len = len(t_read_i);
+      MR_RESET: main_len = len(t_reset_i);
+      MR_SET:   main_len = len(t_set_i);
+      MR_FORM:  main_len = len(t_form_i);
+      MR_READ:  main_len = len(t_read_i);
       default:  main_len = len(t_xfer_i);
     endcase
     case (state_q)
@@ -130,7 +125,7 @@ module hymem_mr_seq #(
   end
 
   assign req_ready_o = (state_q == S_IDLE);
-  assign valid_op    = (req_op_i <= OP_XFER);
+  assign valid_op    = (req_op_i <= MR_XFER);
 
   always_comb begin
     state_d = state_q;
@@ -153,12 +148,12 @@ module hymem_mr_seq #(
           mask_d = req_mask_i;
           // only a code SET uses the code: other operations drive 0 (the requester's
           // code is a data path that may hold anything, X after power-up included)
-          code_d = (req_op_i == OP_SET) ? req_code_i : '0;
+          code_d = (req_op_i == MR_SET) ? req_code_i : '0;
           if (!valid_op) begin
             err_d   = 1'b1;
             state_d = S_DONE;
           end else begin
-            state_d = (req_op_i == OP_XFER) ? S_PRE : S_MAIN;
+            state_d = (req_op_i == MR_XFER) ? S_PRE : S_MAIN;
           end
         end
       end
@@ -166,28 +161,28 @@ module hymem_mr_seq #(
       S_GAP1: if (last) state_d = S_MAIN;
       S_MAIN: if (last) begin
         state_d = S_GAP;
-        if (op_q == OP_READ) rdata_d = mr_rdata_i;
-        if (op_q == OP_XFER) fired_d = 1'b1;
+        if (op_q == MR_READ) rdata_d = mr_rdata_i;
+        if (op_q == MR_XFER) fired_d = 1'b1;
       end
       S_GAP:  if (last) state_d = S_DONE;
       S_DONE: state_d = S_IDLE;
       default: state_d = S_IDLE;
     endcase
 
-    reset_d = (state_d == S_MAIN) && (op_d == OP_RESET);
-    set_d   = (state_d == S_MAIN) && (op_d == OP_SET);
-    form_d  = (state_d == S_MAIN) && (op_d == OP_FORM);
-    read_d  = (state_d == S_MAIN) && (op_d == OP_READ);
-    adc_d   = (state_d == S_MAIN) && (op_d == OP_READ) && (cnt_d >= t_adc_i);
+    reset_d = (state_d == S_MAIN) && (op_d == MR_RESET);
+    set_d   = (state_d == S_MAIN) && (op_d == MR_SET);
+    form_d  = (state_d == S_MAIN) && (op_d == MR_FORM);
+    read_d  = (state_d == S_MAIN) && (op_d == MR_READ);
+    adc_d   = (state_d == S_MAIN) && (op_d == MR_READ) && (cnt_d >= t_adc_i);
     pre_d   = (state_d == S_PRE);
-    xfer_d  = (state_d == S_MAIN) && (op_d == OP_XFER);
+    xfer_d  = (state_d == S_MAIN) && (op_d == MR_XFER);
   end
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       state_q <= S_IDLE;
       cnt_q   <= '0;
-      op_q    <= OP_RESET;
+      op_q    <= MR_RESET;
       slot_q  <= '0;
       pol_q   <= '0;
       mask_q  <= '0;

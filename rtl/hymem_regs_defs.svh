@@ -16,6 +16,52 @@
 `define HYMEM_ERR_QUEUED 8'd7  // command queue slot taken
 `define HYMEM_ERR_BUILD 8'd9  // not in this build
 
+// STATUS.UPD_PHASE
+typedef enum logic [3:0] {
+  UPD_IDLE = 4'd0,  // No sample runs.
+  UPD_INC = 4'd1,  // The slot's masked, rounded increments are computed, SynPerCycle lanes per cycle.
+  UPD_CHECK = 4'd2,  // All increments of the slot zero? (skip it when MODE.SKIP_ZERO)
+  UPD_READ = 4'd3,  // The slot's data rows are read (destructive).
+  UPD_ADD = 4'd4,  // Hidden weights += increments, re-encoded.
+  UPD_WRITE = 4'd5,  // The slot's data rows are written back.
+  UPD_FLAG_RD = 4'd6,  // The slot's change-flag row is read.
+  UPD_FLAG_WR = 4'd7,  // The change-flag row is written back with the new flags.
+  UPD_NEXT = 4'd8,  // Next slot.
+  UPD_DONE = 4'd9  // The sample is done.
+} hymem_upd_phase_e;
+
+// STATUS.XFER_PHASE
+typedef enum logic [4:0] {
+  XFER_IDLE = 5'd0,  // No transfer or forming runs.
+  XFER_SLOT = 5'd1,  // Slot start: abort? used lines?
+  XFER_FRD = 5'd2,  // Change-flag row read.
+  XFER_FWB = 5'd3,  // Change-flag row restored.
+  XFER_CAND = 5'd4,  // Candidates known: counted; none: skip the slot.
+  XFER_CRD = 5'd5,  // Code rows read.
+  XFER_CWB = 5'd6,  // Code rows written (the code to transfer).
+  XFER_RST0 = 5'd7,  // RESET of the G+ devices.
+  XFER_RST1 = 5'd8,  // RESET of the G- devices.
+  XFER_XFER = 5'd9,  // DAC-free transfer pulse (or code SET).
+  XFER_RESTORE = 5'd10,  // MSB rows rewritten after the pulse.
+  XFER_VRDP = 5'd11,  // Verify: read G+.
+  XFER_VCHKP = 5'd12,  // Verify: check G+.
+  XFER_VRDN = 5'd13,  // Verify: read G-.
+  XFER_VCHKN = 5'd14,  // Verify: check G-.
+  XFER_VDEC = 5'd15,  // Verify: retry or done.
+  XFER_VR0 = 5'd16,  // Retry: RESET G+.
+  XFER_VR1 = 5'd17,  // Retry: RESET G-.
+  XFER_VSET = 5'd18,  // Retry: code SET.
+  XFER_FLAG = 5'd19,  // Change-flag row written (flags cleared).
+  XFER_NEXT = 5'd20,  // Next slot.
+  XFER_DONE = 5'd21,  // The transfer is done.
+  XFER_FORM_ROW = 5'd22,  // Forming: row start (abort? load the scan).
+  XFER_FORM_RD = 5'd23,  // Forming: read the lines still to form.
+  XFER_FORM_CHK = 5'd24,  // Forming: scan the read.
+  XFER_FORM_DEC = 5'd25,  // Forming: next row, or a pulse.
+  XFER_FORM_PULSE = 5'd26,  // Forming: forming pulse.
+  XFER_FORMING = 5'd31  // The transfer engine's state while forming runs; never read (XFER_PHASE shows the forming phase).
+} hymem_xfer_phase_e;
+
 `define HYMEM_ADDR_ID 12'h000
 `define HYMEM_ID_MAGIC(v) v[31:0]
 `define HYMEM_ADDR_HWCFG0 12'h004

@@ -41,6 +41,7 @@
 //   decoders and adders; registers as for P = 1 plus the walker's offsets.
 
 `include "hymem_defs.svh"
+`include "hymem_regs_defs.svh"
 
 `default_nettype none
 
@@ -109,20 +110,8 @@ module hymem_update_engine #(
                (SynPerCycle & (SynPerCycle - 1)) == 0 && (Lines % SynPerCycle) == 0,
                "hymem_update_engine: parameter SynPerCycle must be a power of two in 1..Lines that divides Lines")
 
-  localparam logic [1:0] OP_READ       = 2'd0;
-  localparam logic [1:0] OP_WRITE_BACK = 2'd1;
 
-  // phases (phase_o)
-  localparam logic [3:0] P_IDLE    = 4'd0;
-  localparam logic [3:0] P_INC     = 4'd1;
-  localparam logic [3:0] P_CHECK   = 4'd2;
-  localparam logic [3:0] P_READ    = 4'd3;
-  localparam logic [3:0] P_ADD     = 4'd4;
-  localparam logic [3:0] P_WRITE   = 4'd5;
-  localparam logic [3:0] P_FLAG_RD = 4'd6;
-  localparam logic [3:0] P_FLAG_WR = 4'd7;
-  localparam logic [3:0] P_NEXT    = 4'd8;
-  localparam logic [3:0] P_DONE    = 4'd9;
+  // phases (phase_o): hymem_upd_phase_e (rtl/hymem_regs.rdl, STATUS.UPD_PHASE)
 
   localparam int P        = SynPerCycle;
   localparam int Groups   = Lines / P;
@@ -131,7 +120,7 @@ module hymem_update_engine #(
   localparam int OffBits  = $clog2(P + 1);      // k div n_in, k mod n_in for k <= P
 
   // ------------------------------------------------------------------ state
-  logic [3:0]           phase_q, phase_d;
+  hymem_upd_phase_e     phase_q, phase_d;
   logic [SlotBits-1:0]  slot_q, slot_d;
   logic [LaneBits-1:0]  lane_q, lane_d;      // group counter of INC and ADD
   logic [KBits-1:0]     k_q, k_d;
@@ -170,13 +159,13 @@ module hymem_update_engine #(
   ) u_prng (
     .clk_i       (clk_i),
     .rst_ni      (rst_ni),
-    .seed_load_i (seed_load_i && (phase_q == P_IDLE)),
+    .seed_load_i (seed_load_i && (phase_q == UPD_IDLE)),
     .seed_i      (seed_i),
     .step_i      (prng_step),
     .rnd_o       (rnd)
   );
 
-  assign prng_step = (phase_q == P_INC) && vb_q;
+  assign prng_step = (phase_q == UPD_INC) && vb_q;
 
   // ------------------------------------------------------- walker (stage A)
   // Lane k of a group is synapse a0 + k, where a0 = i_q*n_in + j_q is the
@@ -206,7 +195,7 @@ module hymem_update_engine #(
   // evaluated only when cfg_n_in_i changes (a loop of P steps)
   assign chain = offsets(cfg_n_in_i);
 
-  assign stage_a = (phase_q == P_INC) && (lane_q < LaneBits'(Groups));
+  assign stage_a = (phase_q == UPD_INC) && (lane_q < LaneBits'(Groups));
 
   // walked[k] = (i_q, j_q) + off_q[k] for k = 1 .. P (entry P: the walker's
   // next position); dr < n_in, so at most one carry from j into i.
@@ -327,14 +316,14 @@ module hymem_update_engine #(
 
   assign data_row  = RowBits'(slot_q * RowsPerSyn + k_q);
   assign flag_row  = RowBits'(Slots * RowsPerSyn + slot_q);
-  assign in_fe_phase = (phase_q == P_READ) || (phase_q == P_WRITE) ||
-                       (phase_q == P_FLAG_RD) || (phase_q == P_FLAG_WR);
+  assign in_fe_phase = (phase_q == UPD_READ) || (phase_q == UPD_WRITE) ||
+                       (phase_q == UPD_FLAG_RD) || (phase_q == UPD_FLAG_WR);
   assign fe_req_valid_o = in_fe_phase && !issued_q;
   assign fe_accept      = fe_req_valid_o && fe_req_ready_i;
-  assign fe_req_op_o    = ((phase_q == P_READ) || (phase_q == P_FLAG_RD)) ? OP_READ : OP_WRITE_BACK;
-  assign fe_req_row_o   = ((phase_q == P_FLAG_RD) || (phase_q == P_FLAG_WR)) ? flag_row : data_row;
-  assign fe_req_wdata_o = (phase_q == P_FLAG_WR) ? (flagbuf_q | chg_q) :
-                          (phase_q == P_WRITE)   ? rowbuf_q[k_q] : '0;
+  assign fe_req_op_o    = ((phase_q == UPD_READ) || (phase_q == UPD_FLAG_RD)) ? FE_READ : FE_WRITE_BACK;
+  assign fe_req_row_o   = ((phase_q == UPD_FLAG_RD) || (phase_q == UPD_FLAG_WR)) ? flag_row : data_row;
+  assign fe_req_wdata_o = (phase_q == UPD_FLAG_WR) ? (flagbuf_q | chg_q) :
+                          (phase_q == UPD_WRITE)   ? rowbuf_q[k_q] : '0;
 
   // --------------------------------------------------------------- control
   always_comb begin
@@ -356,10 +345,10 @@ module hymem_update_engine #(
     if (fe_accept) issued_d = 1'b1;
 
     case (phase_q)
-      P_IDLE: begin
+      UPD_IDLE: begin
         abort_d = 1'b0;
         if (start_i) begin
-          phase_d   = P_INC;
+          phase_d   = UPD_INC;
           slot_d    = '0;
           lane_d    = '0;
           i_d       = '0;
@@ -368,7 +357,7 @@ module hymem_update_engine #(
           aborted_d = 1'b0;
         end
       end
-      P_INC: begin
+      UPD_INC: begin
         // stage A: present group `lane_q` (while lane_q < Groups)
         if (stage_a) begin
           vb_d     = 1'b1;
@@ -379,72 +368,73 @@ module hymem_update_engine #(
         // stage B: accumulate
         if (vb_q && (inc_new != '0)) any_nz_d = 1'b1;
         lane_d = lane_q + 1'b1;
-        if (lane_q == LaneBits'(Groups)) phase_d = P_CHECK;
+        if (lane_q == LaneBits'(Groups)) phase_d = UPD_CHECK;
       end
-      P_CHECK: begin
+      UPD_CHECK: begin
         k_d       = '0;
         issued_d  = 1'b0;
         any_chg_d = 1'b0;
         if (abort_q) begin
           aborted_d    = 1'b1;
           abort_slot_d = slot_q;
-          phase_d      = P_DONE;
+          phase_d      = UPD_DONE;
         end else if (skip_zero_q && !any_nz_q) begin
-          phase_d = P_NEXT;
+          phase_d = UPD_NEXT;
         end else begin
-          phase_d = P_READ;
+          phase_d = UPD_READ;
         end
       end
-      P_READ: if (fe_done_i) begin
+      UPD_READ: if (fe_done_i) begin
         issued_d = 1'b0;
         k_d      = k_q + 1'b1;
         if (k_q == KBits'(RowsPerSyn - 1)) begin
-          phase_d = P_ADD;
+          phase_d = UPD_ADD;
           lane_d  = '0;
         end
       end
-      P_ADD: begin
+      UPD_ADD: begin
         if (changed != '0) any_chg_d = 1'b1;
         lane_d = lane_q + 1'b1;
         if (lane_q == LaneBits'(Groups - 1)) begin
-          phase_d = P_WRITE;
+          phase_d = UPD_WRITE;
           k_d     = '0;
         end
       end
-      P_WRITE: if (fe_done_i) begin
+      UPD_WRITE: if (fe_done_i) begin
         issued_d = 1'b0;
         k_d      = k_q + 1'b1;
         if (k_q == KBits'(RowsPerSyn - 1)) begin
-          phase_d = any_chg_q ? P_FLAG_RD : P_NEXT;
+          if (any_chg_q) phase_d = UPD_FLAG_RD;
+          else           phase_d = UPD_NEXT;
         end
       end
-      P_FLAG_RD: if (fe_done_i) begin
+      UPD_FLAG_RD: if (fe_done_i) begin
         issued_d = 1'b0;
-        phase_d  = P_FLAG_WR;
+        phase_d  = UPD_FLAG_WR;
       end
-      P_FLAG_WR: if (fe_done_i) begin
+      UPD_FLAG_WR: if (fe_done_i) begin
         issued_d = 1'b0;
-        phase_d  = P_NEXT;
+        phase_d  = UPD_NEXT;
       end
-      P_NEXT: begin
+      UPD_NEXT: begin
         any_nz_d = 1'b0;
         lane_d   = '0;
         if (slot_q == SlotBits'(Slots - 1)) begin
-          phase_d = P_DONE;
+          phase_d = UPD_DONE;
         end else begin
           slot_d  = slot_q + 1'b1;
-          phase_d = P_INC;
+          phase_d = UPD_INC;
         end
       end
-      P_DONE: phase_d = P_IDLE;
-      default: phase_d = P_IDLE;
+      UPD_DONE: phase_d = UPD_IDLE;
+      default: phase_d = UPD_IDLE;
     endcase
   end
 
   // ------------------------------------------------------------------ flops
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      phase_q      <= P_IDLE;
+      phase_q      <= UPD_IDLE;
       slot_q       <= '0;
       lane_q       <= '0;
       k_q          <= '0;
@@ -482,7 +472,7 @@ module hymem_update_engine #(
       j_q          <= j_d;
       vb_q         <= vb_d;
       used_b_q     <= used_b_d;
-      if (phase_q == P_IDLE && start_i) begin
+      if (phase_q == UPD_IDLE && start_i) begin
         off_q        <= chain;
         n_in_q       <= cfg_n_in_i;
         n_out_q      <= cfg_n_out_i;
@@ -500,21 +490,21 @@ module hymem_update_engine #(
   always_ff @(posedge clk_i) begin
     // increment register: shifts in P lanes per cycle during INC stage B, out
     // during ADD (with P = Lines the new group replaces it: the shifts below)
-    if ((phase_q == P_INC && vb_q) || phase_q == P_ADD) begin
-      incbuf_q <= (Lines*IncWidth)'({((phase_q == P_INC) ? inc_new : (P*IncWidth)'(0)), incbuf_q}
+    if ((phase_q == UPD_INC && vb_q) || phase_q == UPD_ADD) begin
+      incbuf_q <= (Lines*IncWidth)'({((phase_q == UPD_INC) ? inc_new : (P*IncWidth)'(0)), incbuf_q}
                                     >> (P*IncWidth));
     end
     // row buffer: loaded by READ, rotated by P columns per cycle by ADD
-    if (phase_q == P_READ && fe_done_i) begin
+    if (phase_q == UPD_READ && fe_done_i) begin
       rowbuf_q[k_q] <= fe_rdata_i;
     end
-    if (phase_q == P_ADD) begin
+    if (phase_q == UPD_ADD) begin
       for (int r = 0; r < RowsPerSyn; r++) begin
         rowbuf_q[r] <= Lines'({newrows[r*P +: P], rowbuf_q[r]} >> P);
       end
       chg_q <= Lines'({changed, chg_q} >> P);
     end
-    if (phase_q == P_FLAG_RD && fe_done_i) begin
+    if (phase_q == UPD_FLAG_RD && fe_done_i) begin
       flagbuf_q <= fe_rdata_i;
     end
   end
@@ -525,10 +515,10 @@ module hymem_update_engine #(
       cnt_samples_q <= '0;
       cnt_skipped_q <= '0;
     end else begin
-      if (phase_q == P_NEXT && slot_q == SlotBits'(Slots - 1)) begin
+      if (phase_q == UPD_NEXT && slot_q == SlotBits'(Slots - 1)) begin
         cnt_samples_q <= cnt_samples_q + 1'b1;
       end
-      if (phase_q == P_CHECK && !abort_q && skip_zero_q && !any_nz_q) begin
+      if (phase_q == UPD_CHECK && !abort_q && skip_zero_q && !any_nz_q) begin
         cnt_skipped_q <= cnt_skipped_q + 1'b1;
       end
     end
@@ -536,9 +526,9 @@ module hymem_update_engine #(
 
   // ---------------------------------------------------------------- outputs
   assign vec_re_o            = stage_a;
-  assign busy_o              = (phase_q != P_IDLE);
-  assign done_o              = (phase_q == P_DONE);
-  assign aborted_o           = (phase_q == P_DONE) && aborted_q;
+  assign busy_o              = (phase_q != UPD_IDLE);
+  assign done_o              = (phase_q == UPD_DONE);
+  assign aborted_o           = (phase_q == UPD_DONE) && aborted_q;
   assign abort_slot_o        = abort_slot_q;
   assign slot_o              = slot_q;
   assign phase_o             = phase_q;

@@ -36,6 +36,7 @@
 //   works on.
 
 `include "hymem_defs.svh"
+`include "hymem_regs_defs.svh"
 
 `default_nettype none
 
@@ -122,46 +123,16 @@ module hymem_xfer_engine #(
   `HYMEM_CHECK(chk_widths, CodeBits >= 1 && CodeBits < MagWidth && AdcBits >= 2 && AdcBits <= 16,
                "hymem_xfer_engine: need CodeBits in 1..MagWidth-1 and AdcBits in 2..16")
 
-  localparam logic [1:0] FE_READ       = 2'd0;
-  localparam logic [1:0] FE_WRITE_BACK = 2'd1;
-  localparam logic [1:0] FE_WRITE      = 2'd2;
-  localparam logic [2:0] MR_RESET = 3'd0;
-  localparam logic [2:0] MR_SET   = 3'd1;
-  localparam logic [2:0] MR_FORM  = 3'd2;
-  localparam logic [2:0] MR_READ  = 3'd3;
-  localparam logic [2:0] MR_XFER  = 3'd4;
 
-  // phases (phase_o); forming shows hymem_form_engine's phases (22..26) instead of X_FORM
-  localparam logic [4:0] X_IDLE    = 5'd0;
-  localparam logic [4:0] X_SLOT    = 5'd1;   // slot start: abort? used lines?
-  localparam logic [4:0] X_FRD     = 5'd2;   // flag row read
-  localparam logic [4:0] X_FWB     = 5'd3;   // flag row restore
-  localparam logic [4:0] X_CAND    = 5'd4;   // candidates known: count, skip?
-  localparam logic [4:0] X_CRD     = 5'd5;   // code rows read
-  localparam logic [4:0] X_CWB     = 5'd6;   // code rows written (code to transfer)
-  localparam logic [4:0] X_RST0    = 5'd7;
-  localparam logic [4:0] X_RST1    = 5'd8;
-  localparam logic [4:0] X_XFER    = 5'd9;
-  localparam logic [4:0] X_RESTORE = 5'd10;  // MSB rows rewritten after the pulse
-  localparam logic [4:0] X_VRDP    = 5'd11;  // verify: read G+
-  localparam logic [4:0] X_VCHKP   = 5'd12;
-  localparam logic [4:0] X_VRDN    = 5'd13;  // verify: read G-
-  localparam logic [4:0] X_VCHKN   = 5'd14;
-  localparam logic [4:0] X_VDEC    = 5'd15;
-  localparam logic [4:0] X_VR0     = 5'd16;  // retry: RESET G+, G-, code SET
-  localparam logic [4:0] X_VR1     = 5'd17;
-  localparam logic [4:0] X_VSET    = 5'd18;
-  localparam logic [4:0] X_FLAG    = 5'd19;  // flag row written
-  localparam logic [4:0] X_NEXT    = 5'd20;
-  localparam logic [4:0] X_DONE    = 5'd21;
-  localparam logic [4:0] X_FORM    = 5'd31;  // forming runs (never on phase_o)
+  // phases (phase_o): hymem_xfer_phase_e (rtl/hymem_regs.rdl, STATUS.XFER_PHASE); forming
+  // shows hymem_form_engine's phases (XFER_FORM_*) instead of XFER_FORMING
 
   localparam int LaneBits = $clog2(Lines);
   localparam int KBits    = $clog2(NCode + 2);
   localparam int BufRows  = NCode + 1;                      // sign, MSB copies, bit below the code
 
   // ------------------------------------------------------------------ state
-  logic [4:0]               ph_q, ph_d;
+  hymem_xfer_phase_e        ph_q, ph_d;
   logic [SlotBits-1:0]      slot_q, slot_d;
   logic [KBits-1:0]         k_q, k_d;
   logic                     issued_q, issued_d;
@@ -183,7 +154,7 @@ module hymem_xfer_engine #(
 
   // run start (the configuration is latched)
   logic run_start;
-  assign run_start = (ph_q == X_IDLE) && (start_xfer_i || start_form_i);
+  assign run_start = (ph_q == XFER_IDLE) && (start_xfer_i || start_form_i);
 
   // ------------------------------------------------------- slot decoding
   logic [RowsPerSyn*Lines-1:0] dec_rows;
@@ -223,7 +194,7 @@ module hymem_xfer_engine #(
   endfunction
   assign cnz_l = any_plane(code_mag);
 
-  // what the rows of MSB group g get back: the decoded bit, or (X_CWB, candidate lines)
+  // what the rows of MSB group g get back: the decoded bit, or (XFER_CWB, candidate lines)
   // the bit of the code to transfer
   logic [Lines-1:0] msb_row  [0:CodeBits-1];
   logic [Lines-1:0] xfer_row [0:CodeBits-1];
@@ -276,12 +247,12 @@ module hymem_xfer_engine #(
 
   logic flag_write;   // change-aware and some candidate programmed: flags to clear
   assign flag_write = change_aware_q && ((flags_q & ok_q) != '0);
-  assign in_fe = (ph_q == X_FRD) || (ph_q == X_FWB) || (ph_q == X_CRD) || (ph_q == X_CWB) ||
-                 (ph_q == X_RESTORE) || (ph_q == X_FLAG && flag_write);
-  assign in_mr = (ph_q == X_RST0) || (ph_q == X_RST1) || (ph_q == X_XFER) || (ph_q == X_VRDP) ||
-                 (ph_q == X_VRDN) || (ph_q == X_VR0) || (ph_q == X_VR1) || (ph_q == X_VSET);
+  assign in_fe = (ph_q == XFER_FRD) || (ph_q == XFER_FWB) || (ph_q == XFER_CRD) || (ph_q == XFER_CWB) ||
+                 (ph_q == XFER_RESTORE) || (ph_q == XFER_FLAG && flag_write);
+  assign in_mr = (ph_q == XFER_RST0) || (ph_q == XFER_RST1) || (ph_q == XFER_XFER) || (ph_q == XFER_VRDP) ||
+                 (ph_q == XFER_VRDN) || (ph_q == XFER_VR0) || (ph_q == XFER_VR1) || (ph_q == XFER_VSET);
   assign fe_req_valid_o = in_fe && !issued_q;
-  assign mr_req_valid_o = (in_mr && !issued_q) || (ph_q == X_FORM && form_req_valid);
+  assign mr_req_valid_o = (in_mr && !issued_q) || (ph_q == XFER_FORMING && form_req_valid);
   assign fe_accept      = fe_req_valid_o && fe_req_ready_i;
   assign mr_accept      = mr_req_valid_o && mr_req_ready_i;
 
@@ -290,26 +261,26 @@ module hymem_xfer_engine #(
     fe_req_row_o   = base_row + RowBits'(k_q);
     fe_req_wdata_o = '0;
     case (ph_q)
-      X_FRD: begin
+      XFER_FRD: begin
         fe_req_op_o  = FE_READ;
         fe_req_row_o = RowBits'(Slots * RowsPerSyn) + RowBits'(slot_q);
       end
-      X_FWB: begin
+      XFER_FWB: begin
         fe_req_row_o   = RowBits'(Slots * RowsPerSyn) + RowBits'(slot_q);
         fe_req_wdata_o = flags_q;
       end
-      X_CRD: fe_req_op_o = FE_READ;
-      X_CWB, X_RESTORE: begin
+      XFER_CRD: fe_req_op_o = FE_READ;
+      XFER_CWB, XFER_RESTORE: begin
         if (k_q == '0)                fe_req_wdata_o = sign_row;
         if (k_q == KBits'(NCode))     fe_req_wdata_o = below_row;
         for (int g = 0; g < CodeBits; g++) begin
           if (32'(k_q) >= 1 + NCode - (1 << (CodeBits - g)) &&
               32'(k_q) < 1 + NCode - (1 << (CodeBits - g)) + (1 << (CodeBits - 1 - g))) begin
-            fe_req_wdata_o = (ph_q == X_CWB) ? xfer_row[g] : msb_row[g];
+            fe_req_wdata_o = (ph_q == XFER_CWB) ? xfer_row[g] : msb_row[g];
           end
         end
       end
-      X_FLAG: begin
+      XFER_FLAG: begin
         fe_req_op_o    = FE_WRITE;
         fe_req_row_o   = RowBits'(Slots * RowsPerSyn) + RowBits'(slot_q);
         fe_req_wdata_o = flags_q & ~ok_q;
@@ -324,15 +295,15 @@ module hymem_xfer_engine #(
     mr_req_pol_o  = '0;
     mr_req_mask_o = '0;
     case (ph_q)
-      X_RST0:  mr_req_mask_o = cand_q;
-      X_RST1:  begin mr_req_pol_o = '1; mr_req_mask_o = cand_q; end
-      X_XFER:  begin mr_req_op_o = MR_XFER; mr_req_pol_o = csign_l; mr_req_mask_o = set_mask; end
-      X_VRDP:  begin mr_req_op_o = MR_READ; mr_req_mask_o = todo_l; end
-      X_VRDN:  begin mr_req_op_o = MR_READ; mr_req_pol_o = '1; mr_req_mask_o = todo_l; end
-      X_VR0:   mr_req_mask_o = todo_l;
-      X_VR1:   begin mr_req_pol_o = '1; mr_req_mask_o = todo_l; end
-      X_VSET:  begin mr_req_op_o = MR_SET; mr_req_pol_o = csign_l; mr_req_mask_o = vset_mask; end
-      X_FORM:  begin
+      XFER_RST0:  mr_req_mask_o = cand_q;
+      XFER_RST1:  begin mr_req_pol_o = '1; mr_req_mask_o = cand_q; end
+      XFER_XFER:  begin mr_req_op_o = MR_XFER; mr_req_pol_o = csign_l; mr_req_mask_o = set_mask; end
+      XFER_VRDP:  begin mr_req_op_o = MR_READ; mr_req_mask_o = todo_l; end
+      XFER_VRDN:  begin mr_req_op_o = MR_READ; mr_req_pol_o = '1; mr_req_mask_o = todo_l; end
+      XFER_VR0:   mr_req_mask_o = todo_l;
+      XFER_VR1:   begin mr_req_pol_o = '1; mr_req_mask_o = todo_l; end
+      XFER_VSET:  begin mr_req_op_o = MR_SET; mr_req_pol_o = csign_l; mr_req_mask_o = vset_mask; end
+      XFER_FORMING:  begin
         mr_req_op_o   = form_req_form ? MR_FORM : MR_READ;
         mr_req_slot_o = form_slot;
         mr_req_pol_o  = {Lines{form_req_pol}};
@@ -348,12 +319,12 @@ module hymem_xfer_engine #(
   assign fe_pend_set_o = mr_xfer_fired_i ? (MSB_ROWS << base_row) : '0;
 
   // ------------------------------------------------------------- sub-blocks
-  assign scan_load      = (ph_q == X_RST1 && mr_done_i) || form_scan_load;
-  assign scan_load_mask = (ph_q == X_FORM) ? {Lines{1'b1}} : cand_q;
-  assign scan_max       = (ph_q == X_FORM) ? form_max : verify_max_q;
-  assign scan_decide    = (ph_q == X_VDEC) || form_decide;
-  assign scan_plus      = (ph_q == X_VCHKP);
-  assign scan_minus     = (ph_q == X_VCHKN);
+  assign scan_load      = (ph_q == XFER_RST1 && mr_done_i) || form_scan_load;
+  assign scan_load_mask = (ph_q == XFER_FORMING) ? {Lines{1'b1}} : cand_q;
+  assign scan_max       = (ph_q == XFER_FORMING) ? form_max : verify_max_q;
+  assign scan_decide    = (ph_q == XFER_VDEC) || form_decide;
+  assign scan_plus      = (ph_q == XFER_VCHKP);
+  assign scan_minus     = (ph_q == XFER_VCHKN);
   assign scan_form      = form_scan;
 
   hymem_verify_scan #(
@@ -385,7 +356,7 @@ module hymem_xfer_engine #(
     .fail_o            (scan_fail)
   );
 
-  assign form_start = (ph_q == X_IDLE) && start_form_i && !start_xfer_i;
+  assign form_start = (ph_q == XFER_IDLE) && start_form_i && !start_xfer_i;
 
   hymem_form_engine #(
     .Slots (Slots)
@@ -431,148 +402,153 @@ module hymem_xfer_engine #(
     flags_d      = flags_q;
     rowbuf_we    = 1'b0;
 
-    if (fe_accept || (mr_accept && ph_q != X_FORM)) issued_d = 1'b1;
+    if (fe_accept || (mr_accept && ph_q != XFER_FORMING)) issued_d = 1'b1;
 
     case (ph_q)
-      X_IDLE: begin
+      XFER_IDLE: begin
         abort_d = 1'b0;
         slot_d  = '0;
         if (start_xfer_i) begin
-          ph_d      = X_SLOT;
+          ph_d      = XFER_SLOT;
           aborted_d = 1'b0;
         end else if (start_form_i) begin
-          ph_d      = X_FORM;
+          ph_d      = XFER_FORMING;
           aborted_d = 1'b0;
         end
       end
       // ---------------------------------------------------------- transfer
-      X_SLOT: begin
+      XFER_SLOT: begin
         issued_d = 1'b0;
         k_d      = '0;
         if (abort_q) begin
           aborted_d    = 1'b1;
           abort_slot_d = slot_q;
-          ph_d         = X_DONE;
+          ph_d         = XFER_DONE;
         end else if (used_count == '0) begin
-          ph_d = X_NEXT;
+          ph_d = XFER_NEXT;
         end else if (change_aware_q) begin
-          ph_d = X_FRD;
+          ph_d = XFER_FRD;
         end else begin
           cand_d = used_l;
-          ph_d   = X_CAND;
+          ph_d   = XFER_CAND;
         end
       end
-      X_FRD: if (fe_done_i) begin
+      XFER_FRD: if (fe_done_i) begin
         issued_d = 1'b0;
         flags_d  = fe_rdata_i;
-        ph_d     = X_FWB;
+        ph_d     = XFER_FWB;
       end
-      X_FWB: if (fe_done_i) begin
+      XFER_FWB: if (fe_done_i) begin
         issued_d = 1'b0;
         cand_d   = used_l & flags_q;
-        ph_d     = X_CAND;
+        ph_d     = XFER_CAND;
       end
-      X_CAND: begin
+      XFER_CAND: begin
         k_d  = '0;
-        ph_d = (cand_q == '0) ? X_NEXT : X_CRD;
+        if (cand_q == '0) ph_d = XFER_NEXT;
+        else              ph_d = XFER_CRD;
       end
-      X_CRD: if (fe_done_i) begin
+      XFER_CRD: if (fe_done_i) begin
         issued_d  = 1'b0;
         rowbuf_we = 1'b1;
         k_d       = k_q + 1'b1;
         if (k_q == ncode_rows - 1'b1) begin
           k_d  = '0;
-          ph_d = X_CWB;
+          ph_d = XFER_CWB;
         end
       end
-      X_CWB: if (fe_done_i) begin
+      XFER_CWB: if (fe_done_i) begin
         issued_d = 1'b0;
         k_d      = k_q + 1'b1;
-        if (k_q == ncode_rows - 1'b1) ph_d = X_RST0;
+        if (k_q == ncode_rows - 1'b1) ph_d = XFER_RST0;
       end
-      X_RST0: if (mr_done_i) begin
+      XFER_RST0: if (mr_done_i) begin
         issued_d = 1'b0;
-        ph_d     = X_RST1;
+        ph_d     = XFER_RST1;
       end
-      X_RST1: if (mr_done_i) begin      // the scan loads todo = C, tries = 0
+      XFER_RST1: if (mr_done_i) begin      // the scan loads todo = C, tries = 0
         issued_d = 1'b0;
-        ph_d     = (set_mask != '0) ? X_XFER : X_VRDP;
+        if (set_mask != '0) ph_d = XFER_XFER;
+        else                ph_d = XFER_VRDP;
         ok_d     = cand_q;
-        if (set_mask == '0 && verify_max_q == '0) ph_d = X_FLAG;
+        if (set_mask == '0 && verify_max_q == '0) ph_d = XFER_FLAG;
       end
-      X_XFER: if (mr_done_i) begin
+      XFER_XFER: if (mr_done_i) begin
         issued_d = 1'b0;
         k_d      = KBits'(1);
-        ph_d     = X_RESTORE;
+        ph_d     = XFER_RESTORE;
       end
-      X_RESTORE: if (fe_done_i) begin
+      XFER_RESTORE: if (fe_done_i) begin
         issued_d = 1'b0;
         k_d      = k_q + 1'b1;
         if (k_q == KBits'(NCode - 1)) begin
-          ph_d = (verify_max_q == '0) ? X_FLAG : X_VRDP;
+          if (verify_max_q == '0) ph_d = XFER_FLAG;
+          else                    ph_d = XFER_VRDP;
         end
       end
-      X_VRDP: if (mr_done_i) begin
+      XFER_VRDP: if (mr_done_i) begin
         issued_d = 1'b0;
         ok_d     = ok_q & ~todo_l;   // re-earned by passing
-        ph_d     = X_VCHKP;
+        ph_d     = XFER_VCHKP;
       end
-      X_VCHKP: if (scan_last) ph_d = X_VRDN;
-      X_VRDN: if (mr_done_i) begin
+      XFER_VCHKP: if (scan_last) ph_d = XFER_VRDN;
+      XFER_VRDN: if (mr_done_i) begin
         issued_d = 1'b0;
-        ph_d     = X_VCHKN;
+        ph_d     = XFER_VCHKN;
       end
-      X_VCHKN: if (scan_last) ph_d = X_VDEC;
-      X_VDEC: begin                     // the scan drops the passed lines, counts the retry
+      XFER_VCHKN: if (scan_last) ph_d = XFER_VDEC;
+      XFER_VDEC: begin                     // the scan drops the passed lines, counts the retry
         ok_d = ok_q | (todo_l & pass_l);
-        ph_d = scan_again ? X_VR0 : X_FLAG;
+        if (scan_again) ph_d = XFER_VR0;
+        else            ph_d = XFER_FLAG;
       end
-      X_VR0: if (mr_done_i) begin
+      XFER_VR0: if (mr_done_i) begin
         issued_d = 1'b0;
-        ph_d     = X_VR1;
+        ph_d     = XFER_VR1;
       end
-      X_VR1: if (mr_done_i) begin
+      XFER_VR1: if (mr_done_i) begin
         issued_d = 1'b0;
-        ph_d     = (vset_mask != '0) ? X_VSET : X_VRDP;
+        if (vset_mask != '0) ph_d = XFER_VSET;
+        else                 ph_d = XFER_VRDP;
       end
-      X_VSET: if (mr_done_i) begin
+      XFER_VSET: if (mr_done_i) begin
         issued_d = 1'b0;
-        ph_d     = X_VRDP;
+        ph_d     = XFER_VRDP;
       end
-      X_FLAG: begin
+      XFER_FLAG: begin
         if (!flag_write) begin
-          ph_d = X_NEXT;
+          ph_d = XFER_NEXT;
         end else if (fe_done_i) begin
           issued_d = 1'b0;
-          ph_d     = X_NEXT;
+          ph_d     = XFER_NEXT;
         end
       end
-      X_NEXT: begin
+      XFER_NEXT: begin
         issued_d = 1'b0;
         if (last_slot) begin
-          ph_d = X_DONE;
+          ph_d = XFER_DONE;
         end else begin
           slot_d = slot_q + 1'b1;
-          ph_d   = X_SLOT;
+          ph_d   = XFER_SLOT;
         end
       end
-      X_DONE: ph_d = X_IDLE;
+      XFER_DONE: ph_d = XFER_IDLE;
       // ----------------------------------------------------------- forming
-      X_FORM: if (form_fin) begin
-        ph_d = X_DONE;
+      XFER_FORMING: if (form_fin) begin
+        ph_d = XFER_DONE;
         if (form_fin_aborted) begin
           aborted_d    = 1'b1;
           abort_slot_d = form_slot;
         end
       end
-      default: ph_d = X_IDLE;
+      default: ph_d = XFER_IDLE;
     endcase
   end
 
   // ------------------------------------------------------------------ flops
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      ph_q           <= X_IDLE;
+      ph_q           <= XFER_IDLE;
       slot_q         <= '0;
       k_q            <= '0;
       issued_q       <= 1'b0;
@@ -628,7 +604,7 @@ module hymem_xfer_engine #(
 
   // ------------------------------------------------- counters, failure log
   logic [Lines-1:0] log_mask;
-  assign log_mask = (ph_q == X_CAND) ? cand_q : mr_req_mask_o;
+  assign log_mask = (ph_q == XFER_CAND) ? cand_q : mr_req_mask_o;
 
   hymem_xfer_log #(
     .Lines (Lines),
@@ -639,20 +615,20 @@ module hymem_xfer_engine #(
     .cnt_clear_i      (cnt_clear_i),
     .fail_clear_i     (fail_clear_i),
     .run_start_i      (run_start),
-    .run_done_i       (ph_q == X_DONE),
-    .xfer_start_i     (ph_q == X_IDLE && start_xfer_i),
-    .cand_i           (ph_q == X_CAND),
+    .run_done_i       (ph_q == XFER_DONE),
+    .xfer_start_i     (ph_q == XFER_IDLE && start_xfer_i),
+    .cand_i           (ph_q == XFER_CAND),
     .used_count_i     (used_count),
     .mr_reset_i       (mr_accept && mr_req_op_o == MR_RESET),
     .mr_set_i         (mr_accept && (mr_req_op_o == MR_SET || mr_req_op_o == MR_XFER)),
     .mr_form_i        (mr_accept && mr_req_op_o == MR_FORM),
-    .mr_vread_i       (mr_accept && mr_req_op_o == MR_READ && ph_q != X_FORM),
-    .mr_retry_i       (mr_accept && ph_q == X_VR0),
+    .mr_vread_i       (mr_accept && mr_req_op_o == MR_READ && ph_q != XFER_FORMING),
+    .mr_retry_i       (mr_accept && ph_q == XFER_VR0),
     .mask_i           (log_mask),
     .fail_i           (scan_fail),
-    .fail_slot_i      ((ph_q == X_FORM) ? form_slot : slot_q),
+    .fail_slot_i      ((ph_q == XFER_FORMING) ? form_slot : slot_q),
     .fail_lane_i      (scan_lane),
-    .fail_kind_i      ((ph_q == X_FORM) ? {1'b1, form_req_pol} : 2'b00),
+    .fail_kind_i      ((ph_q == XFER_FORMING) ? {1'b1, form_req_pol} : 2'b00),
     .cnt_transfers_o  (cnt_transfers_o),
     .cnt_programmed_o (cnt_programmed_o),
     .cnt_skipped_o    (cnt_skipped_o),
@@ -671,18 +647,18 @@ module hymem_xfer_engine #(
   );
 
   // ---------------------------------------------------------------- outputs
-  assign busy_o       = (ph_q != X_IDLE);
-  assign done_o       = (ph_q == X_DONE);
-  assign aborted_o    = (ph_q == X_DONE) && aborted_q;
+  assign busy_o       = (ph_q != XFER_IDLE);
+  assign done_o       = (ph_q == XFER_DONE);
+  assign aborted_o    = (ph_q == XFER_DONE) && aborted_q;
   assign abort_slot_o = abort_slot_q;
-  assign phase_o      = (ph_q == X_FORM) ? form_phase : ph_q;
-  assign slot_o       = (ph_q == X_FORM) ? form_slot : slot_q;
+  assign phase_o      = (ph_q == XFER_FORMING) ? form_phase : ph_q;
+  assign slot_o       = (ph_q == XFER_FORMING) ? form_slot : slot_q;
   // The MSB rows' true bits are only in the controller while the transfer pulse reads them
-  // destructively (X_XFER: the sequencer marks them pending only when the pulse ends) and,
-  // in round mode, from the write of the rounded code (X_CWB) until X_RESTORE ends.
-  assign held_rows_o = ((ph_q == X_XFER) ||
-                        (code_round_q && ((ph_q == X_CWB) || (ph_q == X_RST0) ||
-                                          (ph_q == X_RST1) || (ph_q == X_RESTORE))))
+  // destructively (XFER_XFER: the sequencer marks them pending only when the pulse ends) and,
+  // in round mode, from the write of the rounded code (XFER_CWB) until XFER_RESTORE ends.
+  assign held_rows_o = ((ph_q == XFER_XFER) ||
+                        (code_round_q && ((ph_q == XFER_CWB) || (ph_q == XFER_RST0) ||
+                                          (ph_q == XFER_RST1) || (ph_q == XFER_RESTORE))))
                        ? (MSB_ROWS << base_row) : '0;
 
 endmodule

@@ -586,6 +586,15 @@ def gen_svh(m: regmap.RegMap) -> str:
     for e in m.errors:
         L.append(f"`define HYMEM_ERR_{e.ident} 8'd{e.code}  // {e.meaning}")
     L.append("")
+    # the other encoded fields (FSM phases) as enum types the RTL's state registers use
+    for where, (name, members) in _state_enums(m).items():
+        w = next(f.width for r in m.registers for f in r.fields if f"{r.name}.{f.name}" == where)
+        L.append(f"// {where}")
+        L.append(f"typedef enum logic [{w - 1}:0] {{")
+        L += [f"  {enum_prefix(name)}{e.ident} = {w}'d{e.code}{',' if i + 1 < len(members) else ''}"
+              f"  // {e.desc}" for i, e in enumerate(members)]
+        L.append(f"}} {name};")
+        L.append("")
     for r in m.registers:
         L.append(f"`define HYMEM_ADDR_{r.name} {AW}'h{r.addr:03X}")
         for f in r.fields:
@@ -615,12 +624,26 @@ def gen_c() -> str:
     return head + text + gen_c_enums(regmap.load())
 
 
+def enum_prefix(name: str) -> str:
+    """The constants' prefix of an RDL enum: hymem_err_e -> ERR_, hymem_xfer_phase_e -> XFER_."""
+    core = name.removeprefix("hymem_").removesuffix("_e").removesuffix("_phase")
+    return core.upper() + "_"
+
+
+def _state_enums(m: regmap.RegMap) -> dict:
+    """Encoded fields other than ERR.CODE (which the RTL uses as `HYMEM_ERR_* values)."""
+    return {w: v for w, v in m.enums.items() if w != "ERR.CODE"}
+
+
 def gen_c_enums(m: regmap.RegMap) -> str:
     """The RDL's enums as C enums (PeakRDL-cheader 1.0 writes none)."""
-    L = ["", "// ERR.CODE values (rtl/hymem_regs.rdl, enum hymem_err_e)",
-         "#ifndef HYMEM_REGS_ENUMS_H", "#define HYMEM_REGS_ENUMS_H", "typedef enum {"]
-    L += [f"    HYMEM_ERR_{e.ident} = {e.code},  // {e.meaning}" for e in m.errors]
-    L += ["} hymem_err_e;", "#endif", ""]
+    L = ["", "#ifndef HYMEM_REGS_ENUMS_H", "#define HYMEM_REGS_ENUMS_H"]
+    for where, (name, members) in m.enums.items():
+        L += ["", f"// {where} (rtl/hymem_regs.rdl, enum {name})", "typedef enum {"]
+        L += [f"    HYMEM_{enum_prefix(name)}{e.ident} = {e.code},  // {e.meaning if where == 'ERR.CODE' else e.desc}"
+              for e in members]
+        L += [f"}} {name};"]
+    L += ["", "#endif", ""]
     return "\n".join(L)
 
 

@@ -141,6 +141,20 @@ def test_error_codes_have_one_source():
     h = (root / "sw" / "include" / "hymem_regs.h").read_text()
     c = {k: int(v) for k, v in re.findall(r"^\s*HYMEM_ERR_(\w+) = (\d+),", h, flags=re.M)}
     assert c == rdl
+    # the FSM phases (STATUS.UPD_PHASE, XFER_PHASE): SV typedef enums the state registers are
+    # typed with, and C enums, generated from the RDL's
+    for where, prefix in (("STATUS.UPD_PHASE", "UPD_"), ("STATUS.XFER_PHASE", "XFER_")):
+        py = {e.name: int(e) for e in m.enum(where)}
+        assert py["IDLE"] == 0 and len(py) >= 10
+        sv = {k: int(v) for k, v in re.findall(rf"^\s*{prefix}(\w+) = \d+'d(\d+)", svh, flags=re.M)}
+        c = {k: int(v) for k, v in re.findall(rf"^\s*HYMEM_{prefix}(\w+) = (\d+),", h, flags=re.M)}
+        assert sv == py and c == py, where
+    for f, ty in (("hymem_update_engine", "hymem_upd_phase_e"), ("hymem_xfer_engine", "hymem_xfer_phase_e"),
+                  ("hymem_form_engine", "hymem_xfer_phase_e")):
+        text = (root / "rtl" / f"{f}.sv").read_text()
+        assert re.search(rf"^\s*{ty}\s+\w+_q, \w+_d;", text, flags=re.M), f"{f}: state not of {ty}"
+        assert not re.search(r"localparam logic \[\d:0\] [A-Z]+_\w+\s*= \d'd", text), \
+            f"{f}: a phase or op code defined locally"
     # hand-written RTL names the codes: no `8'd<code>` assigned to an error-code signal
     for f in sorted((root / "rtl").glob("*.sv")):
         text = f.read_text()

@@ -586,9 +586,56 @@ static_assert(sizeof(hymem_regs_t) == 0x880, "Packing error");
 
 #endif /* HYMEM_REGS_H */
 
-// ERR.CODE values (rtl/hymem_regs.rdl, enum hymem_err_e)
 #ifndef HYMEM_REGS_ENUMS_H
 #define HYMEM_REGS_ENUMS_H
+
+// STATUS.UPD_PHASE (rtl/hymem_regs.rdl, enum hymem_upd_phase_e)
+typedef enum {
+    HYMEM_UPD_IDLE = 0,  // No sample runs.
+    HYMEM_UPD_INC = 1,  // The slot's masked, rounded increments are computed, SynPerCycle lanes per cycle.
+    HYMEM_UPD_CHECK = 2,  // All increments of the slot zero? (skip it when MODE.SKIP_ZERO)
+    HYMEM_UPD_READ = 3,  // The slot's data rows are read (destructive).
+    HYMEM_UPD_ADD = 4,  // Hidden weights += increments, re-encoded.
+    HYMEM_UPD_WRITE = 5,  // The slot's data rows are written back.
+    HYMEM_UPD_FLAG_RD = 6,  // The slot's change-flag row is read.
+    HYMEM_UPD_FLAG_WR = 7,  // The change-flag row is written back with the new flags.
+    HYMEM_UPD_NEXT = 8,  // Next slot.
+    HYMEM_UPD_DONE = 9,  // The sample is done.
+} hymem_upd_phase_e;
+
+// STATUS.XFER_PHASE (rtl/hymem_regs.rdl, enum hymem_xfer_phase_e)
+typedef enum {
+    HYMEM_XFER_IDLE = 0,  // No transfer or forming runs.
+    HYMEM_XFER_SLOT = 1,  // Slot start: abort? used lines?
+    HYMEM_XFER_FRD = 2,  // Change-flag row read.
+    HYMEM_XFER_FWB = 3,  // Change-flag row restored.
+    HYMEM_XFER_CAND = 4,  // Candidates known: counted; none: skip the slot.
+    HYMEM_XFER_CRD = 5,  // Code rows read.
+    HYMEM_XFER_CWB = 6,  // Code rows written (the code to transfer).
+    HYMEM_XFER_RST0 = 7,  // RESET of the G+ devices.
+    HYMEM_XFER_RST1 = 8,  // RESET of the G- devices.
+    HYMEM_XFER_XFER = 9,  // DAC-free transfer pulse (or code SET).
+    HYMEM_XFER_RESTORE = 10,  // MSB rows rewritten after the pulse.
+    HYMEM_XFER_VRDP = 11,  // Verify: read G+.
+    HYMEM_XFER_VCHKP = 12,  // Verify: check G+.
+    HYMEM_XFER_VRDN = 13,  // Verify: read G-.
+    HYMEM_XFER_VCHKN = 14,  // Verify: check G-.
+    HYMEM_XFER_VDEC = 15,  // Verify: retry or done.
+    HYMEM_XFER_VR0 = 16,  // Retry: RESET G+.
+    HYMEM_XFER_VR1 = 17,  // Retry: RESET G-.
+    HYMEM_XFER_VSET = 18,  // Retry: code SET.
+    HYMEM_XFER_FLAG = 19,  // Change-flag row written (flags cleared).
+    HYMEM_XFER_NEXT = 20,  // Next slot.
+    HYMEM_XFER_DONE = 21,  // The transfer is done.
+    HYMEM_XFER_FORM_ROW = 22,  // Forming: row start (abort? load the scan).
+    HYMEM_XFER_FORM_RD = 23,  // Forming: read the lines still to form.
+    HYMEM_XFER_FORM_CHK = 24,  // Forming: scan the read.
+    HYMEM_XFER_FORM_DEC = 25,  // Forming: next row, or a pulse.
+    HYMEM_XFER_FORM_PULSE = 26,  // Forming: forming pulse.
+    HYMEM_XFER_FORMING = 31,  // The transfer engine's state while forming runs; never read (XFER_PHASE shows the forming phase).
+} hymem_xfer_phase_e;
+
+// ERR.CODE (rtl/hymem_regs.rdl, enum hymem_err_e)
 typedef enum {
     HYMEM_ERR_NONE = 0,  // none
     HYMEM_ERR_UNMAPPED = 1,  // unmapped address
@@ -600,4 +647,5 @@ typedef enum {
     HYMEM_ERR_QUEUED = 7,  // command queue slot taken
     HYMEM_ERR_BUILD = 9,  // not in this build
 } hymem_err_e;
+
 #endif

@@ -24,6 +24,7 @@ from cocotb.triggers import FallingEdge, RisingEdge, Timer
 
 from hymem.digital import engine
 
+from hymem.host import regmap
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import codes_to_int, int_to_bits
 from hymem.sim.scoreboard import ReplayFormer
@@ -37,7 +38,10 @@ PARAM_SETS = {
     "l5_s1": dict(Lines=5, Slots=1),
 }
 
-F_ROW, F_RD, F_CHK, F_DEC, F_PULSE = 22, 23, 24, 25, 26
+# phase_o codes: the RDL's enum (STATUS.XFER_PHASE), the one the RTL's FSM is typed with
+_XFER = regmap.load().enum("STATUS.XFER_PHASE")
+F_ROW, F_RD, F_CHK, F_DEC, F_PULSE = (_XFER.FORM_ROW, _XFER.FORM_RD, _XFER.FORM_CHK, _XFER.FORM_DEC,
+                                     _XFER.FORM_PULSE)
 AMAX = 255
 
 

@@ -31,6 +31,7 @@ from hymem import digital
 from hymem.digital import engine
 
 from hymem.analog import macro
+from hymem.host import regmap
 
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import MacroPortModel
@@ -53,7 +54,10 @@ TOP_LANES = simrun.rtl_default("hymem_top", "SynPerCycle")
 PARAM_SETS[f"default_p{TOP_LANES}"] = dict(_DEFAULT, SynPerCycle=TOP_LANES)
 
 # update engine phases (rtl/hymem_update_engine.sv)
-P_IDLE, P_INC, P_CHECK, P_READ, P_ADD, P_WRITE, P_FLAG_RD, P_FLAG_WR = range(8)
+# phase_o codes: the RDL's enum (STATUS.UPD_PHASE), the one the RTL's FSM is typed with
+_UPD = regmap.load().enum("STATUS.UPD_PHASE")
+P_IDLE, P_INC, P_CHECK, P_READ, P_ADD, P_WRITE, P_FLAG_RD, P_FLAG_WR = (
+    _UPD.IDLE, _UPD.INC, _UPD.CHECK, _UPD.READ, _UPD.ADD, _UPD.WRITE, _UPD.FLAG_RD, _UPD.FLAG_WR)
 
 FAST_TIMING = dict(t_setup_i=1, t_pulse_i=8, t_sense_i=6, t_hold_i=1, t_gap_i=1)
 

@@ -25,6 +25,7 @@ from hymem.analog import devices as dv
 from hymem.digital import engine
 from hymem.analog import macro
 from hymem import published
+from hymem.host import regmap
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import MacroPortModel
 from hymem.sim.scoreboard import OpLog, ReplayProgrammer, check_reset, forming_failures
@@ -46,8 +47,9 @@ FAST_TIMING = dict(t_fe_setup_i=1, t_fe_pulse_i=8, t_fe_sense_i=6, t_fe_hold_i=1
 FORM_CLK_NS = 2500
 FORM_TIMING = {**FAST_TIMING, "t_mr_form_i": 120}
 
-X_IDLE, X_SLOT, X_FRD, X_FWB, X_CAND, X_CRD, X_CWB, X_RST0, X_RST1, X_XFER, X_RESTORE = range(11)
-X_VRDP, X_VCHKP, X_VRDN, X_VCHKN, X_VDEC = range(11, 16)
+# phase_o codes: the RDL's enum (STATUS.XFER_PHASE), the one the RTL's FSM is typed with
+_XFER = regmap.load().enum("STATUS.XFER_PHASE")
+X_CWB = _XFER.CWB
 
 LO, HI = macro.default_verify_windows()
 

@@ -271,11 +271,21 @@ class RegMap:
     addr_bits: int = 12
     error_codes: dict = field(default_factory=dict)    # code -> meaning
     errors: tuple[ErrCode, ...] = ()
+    # "REG.FIELD" -> (the RDL enum's name, its members) for every field with `encode`
+    enums: dict = field(default_factory=dict)
 
     @property
     def Err(self) -> type[enum.IntEnum]:                 # noqa: N802 (a class)
         """ERR.CODE as an IntEnum (``m.Err.BUSY == 6``), from the RDL's enum hymem_err_e."""
-        return enum.IntEnum("Err", [(e.ident, e.code) for e in self.errors])
+        return self.enum("ERR.CODE")
+
+    def enum(self, where: str) -> type[enum.IntEnum]:
+        """The encoding of field ``where`` ("STATUS.XFER_PHASE") as an IntEnum named after the
+        RDL's enum (``hymem_xfer_phase_e``), members by their RDL names."""
+        if where not in self.enums:
+            raise KeyError(f"{where} has no encoding; encoded fields: {', '.join(self.enums)}")
+        name, members = self.enums[where]
+        return enum.IntEnum(name, [(e.ident, e.code) for e in members])
 
     def err(self, ident: str) -> int:
         """ERR code by its RDL name (``"ILLEGAL"``)."""
@@ -435,7 +445,7 @@ def load(path: str | None = None) -> RegMap:
 
     root = compile_rdl(Path(path) if path else None)
     top = root.top
-    regs, mems, errors = [], [], []
+    regs, mems, errors, enums = [], [], [], {}
     for node in top.children():
         if isinstance(node, RegNode):
             fields = []
@@ -443,9 +453,12 @@ def load(path: str | None = None) -> RegMap:
                 where = f"{node.inst_name}.{f.inst_name}"
                 reset = f.get_property("reset")
                 enc = f.get_property("encode")
-                if enc is not None and node.inst_name == "ERR":
-                    errors = [ErrCode(int(m.value), m.name, m.rdl_name or m.name.lower(),
-                                      m.rdl_desc or "") for m in enc]
+                if enc is not None:
+                    members = [ErrCode(int(m.value), m.name, m.rdl_name or m.name.lower(),
+                                       m.rdl_desc or "") for m in enc]
+                    enums[where] = (enc.type_name, tuple(members))
+                    if node.inst_name == "ERR":
+                        errors = members
                 mx, bl, rx = (f.get_property(p, default=None)
                               for p in ("hymem_max", "hymem_below", "hymem_reset"))
                 below = None
@@ -475,7 +488,8 @@ def load(path: str | None = None) -> RegMap:
                                node.get_property("mementries"), node.is_sw_readable,
                                node.is_sw_writable, node.get_property("desc") or ""))
     m = RegMap(top.inst_name, tuple(regs), tuple(mems),
-               error_codes={e.code: e.meaning for e in errors}, errors=tuple(errors))
+               error_codes={e.code: e.meaning for e in errors}, errors=tuple(errors),
+               enums=enums)
     _validate(m)
     return m
 
