@@ -28,6 +28,8 @@ from functools import lru_cache
 from typing import Callable
 
 CLUSTERS = {"slurm": "SLURMCluster", "lsf": "LSFCluster", "pbs": "PBSCluster"}
+#: How long ``--scheduler`` waits for the scheduler to answer.
+CONNECT_TIMEOUT_S = 30.0
 
 
 # ----------------------------------------------------------------------------- the job
@@ -114,7 +116,7 @@ class ClusterError(RuntimeError):
 
 
 def connect(scheduler: str | None = None, cluster: str | None = None, workers: int | None = None,
-            cluster_kw: dict | None = None, timeout_s: float = 30):
+            cluster_kw: dict | None = None, timeout_s: float | None = None):
     """A Dask client and the cluster object it owns (None for ``scheduler``)."""
     import logging
 
@@ -122,7 +124,7 @@ def connect(scheduler: str | None = None, cluster: str | None = None, workers: i
 
     if scheduler:
         try:
-            return Client(scheduler, timeout=f"{timeout_s}s"), None
+            return Client(scheduler, timeout=f"{timeout_s or CONNECT_TIMEOUT_S}s"), None
         except (OSError, TimeoutError) as e:
             raise ClusterError(f"no Dask scheduler answers at {scheduler} ({e})") from None
     if cluster:
