@@ -18,11 +18,13 @@ SIM_ARGS  ?=#            extra `hymem cosim` arguments for `make sim`, e.g. SIM_
 COSIM_BENCH_ARGS ?=#     extra scripts/bench_cosim.py arguments, e.g. COSIM_BENCH_ARGS='--parts update --sims verilator'
 SYNTH_ARGS ?=#           extra scripts/rtl_check.py synth arguments, e.g. SYNTH_ARGS='--param SynPerCycle=4'
 LANES_BENCH_ARGS ?=#     extra scripts/bench_lanes.py arguments, e.g. LANES_BENCH_ARGS='--lanes 1,8 --parts cycles'
+SPEC      ?= examples/sweep.toml#  make sweep: the sweep spec
+SWEEP_ARGS ?=#           extra `hymem sweep` arguments, e.g. SWEEP_ARGS='--scheduler tcp://host:8786'
 
 export WAVES
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sim demo test lint synth regs waves bench bench-cosim bench-lanes clean distclean
+.PHONY: help venv sim demo test lint synth regs waves bench bench-cosim bench-lanes sweep clean distclean
 
 help: ## list the targets
 	@echo "hymem make targets:"
@@ -30,10 +32,11 @@ help: ## list the targets
 	@echo "variables: SIM=all|icarus|verilator SEED=N BUDGET=s EPOCHS=N SAMPLES=N SIM_ARGS=... JOBS=N"
 	@echo "           TESTS=path WAVES=1"
 	@echo "           PYTEST_ARGS=... BENCH_ARGS=... COSIM_BENCH_ARGS=... SYNTH_ARGS=... LANES_BENCH_ARGS=..."
+	@echo "           SPEC=file.toml SWEEP_ARGS=..."
 
 $(STAMP): pyproject.toml
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV) || { echo "error: cannot create $(VENV); install python3-venv"; exit 1; }
-	$(VPY) -m pip install --quiet --disable-pip-version-check -e .
+	$(VPY) -m pip install --quiet --disable-pip-version-check -e '.[cluster]'
 	@touch $@
 
 venv: $(STAMP) ## create .venv and install hymem with its dependencies
@@ -77,6 +80,9 @@ bench-cosim: $(STAMP) ## co-simulation benchmark: RTL + macro model, tables as i
 bench-lanes: $(STAMP) ## update engine SynPerCycle PPA: cells, flops, cycles/sample, simulation speed (~40 min)
 	@mkdir -p build
 	$(VPY) scripts/bench_lanes.py --json build/bench_lanes.json $(LANES_BENCH_ARGS)
+
+sweep: $(STAMP) ## a sweep of train/cosim runs on Dask (SPEC=examples/sweep.toml: 24 jobs, ~1 min) -> build/sweep/NAME/
+	$(VENV)/bin/hymem sweep $(SPEC) $(SWEEP_ARGS)
 
 clean: ## remove simulation builds, results and caches
 	rm -rf sim_build .pytest_cache results.xml

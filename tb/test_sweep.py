@@ -10,7 +10,7 @@ picks a free port and writes its address into a scheduler file: xdist-safe), run
 - interrupt the client (SIGINT, then SIGKILL on the next run) and resume: the finished jobs are
   skipped, the rest run, every job done exactly once.
 
-Jobs are tiny (digits 64-8-10, 150 samples) and run on the NumPy engine (HYMEM_NO_NUMBA=1 in the
+Jobs are tiny (digits 64-8-10, 100 samples) and run on the NumPy engine (HYMEM_NO_NUMBA=1 in the
 worker processes): the tests are about the faults, and a fresh clone's first numba compilation
 (tens of seconds per process) would otherwise decide their duration.
 """
@@ -39,7 +39,7 @@ seeds = [1, 2]
 dataset = "digits"
 arch = "64-8-10"
 epochs = 1
-max_train_samples = 150
+max_train_samples = 100
 lr = 0.1
 [axes]
 k = [10, 20, 30, 50]
@@ -336,7 +336,7 @@ def _every_job_done_once(out, spec):
     bad = [(r["hash"][:12], r["status"], r["attempts"]) for r in rows
            if r["status"] != "done" or r["attempts"] != 1]
     assert not bad, f"jobs not done exactly once: {bad}"
-    assert all(json.loads(r["metrics"])["train_samples"] == 150 for r in rows)
+    assert all(json.loads(r["metrics"])["train_samples"] == 100 for r in rows)
     return rows
 
 
@@ -388,3 +388,52 @@ def test_client_interrupted_and_resumed(tmp_path):
         assert p.returncode == 0, text
     assert f"skipped: {second} done" in text and f"running {N_TINY - second} jobs" in text
     _every_job_done_once(out, spec)
+
+
+FAKE_SBATCH = """#!/bin/sh
+# sbatch for the test: run the job script here, in the background; the job id is its pid
+d=$(dirname "$0")
+cp "$1" "$d/job.$$.sh"
+nohup bash "$d/job.$$.sh" > "$d/job.$$.log" 2>&1 &
+echo "Submitted batch job $!"
+"""
+FAKE_SCANCEL = """#!/bin/sh
+# scancel for the test: end the job's shell and the worker it started
+for j in "$@"; do pkill -P "$j"; kill "$j"; done 2>/dev/null
+exit 0
+"""
+
+
+def test_slurm_cluster_through_dask_jobqueue(tmp_path):
+    """``--cluster slurm``: dask-jobqueue writes the batch script with the spec's [cluster]
+    keywords and submits it with sbatch; here sbatch is a stand-in that runs the script on this
+    machine, so the worker it starts is a real Dask worker of the batch script."""
+    pytest.importorskip("dask_jobqueue")      # the [cluster] extra (make venv installs it)
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    for name, text in (("sbatch", FAKE_SBATCH), ("scancel", FAKE_SCANCEL), ("squeue", "#!/bin/sh\n")):
+        (bin_ / name).write_text(text)
+        (bin_ / name).chmod(0o755)
+    spec = _spec(tmp_path, TINY.replace("k = [10, 20, 30, 50]", "k = [10, 50]").replace(
+        "p = [0.2, 0.5]", "p = [0.5]") + """
+[cluster]
+cores = 1
+memory = "1GB"
+walltime = "00:10:00"
+queue = "fake"
+scheduler_options = {host = "127.0.0.1"}
+worker_extra_args = ["--host", "127.0.0.1"]
+""")
+    out = tmp_path / "out"
+    env = {**os.environ, "PATH": f"{bin_}:{os.environ['PATH']}", "HYMEM_NO_NUMBA": "1"}
+    p = subprocess.run([sys.executable, "-m", "hymem.cli", "sweep", str(spec), "--cluster",
+                        "slurm", "--workers", "1", "--out", str(out)], capture_output=True,
+                       text=True, env=env, cwd=tmp_path, timeout=WAIT_S)
+    assert p.returncode == 0, p.stdout + p.stderr
+    scripts = list(bin_.glob("job.*.sh"))
+    assert scripts, "sbatch was not called"
+    text = scripts[0].read_text()
+    assert "#SBATCH -p fake" in text and "#SBATCH -t 00:10:00" in text and "dask_worker" in text
+    assert "running 4 jobs on dask-jobqueue slurm, 1 job(s)" in p.stdout
+    rows = _every_job_done_once(out, spec)
+    assert len(rows) == 4

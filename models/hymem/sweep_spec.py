@@ -2,7 +2,7 @@
 
 A spec names the kind of job, the fixed options, the swept axes and the seeds::
 
-    name = "digits-k-p"          # optional; the default output folder is build/sweep/<file stem>
+    name = "digits-k-p"          # optional (default: the file stem); output in build/sweep/<name>
     kind = "train"               # train: the fast reference (hymem train), in the worker process
                                  # cosim: the RTL in the loop (hymem cosim), a simulator per job
     sample = "grid"              # grid: every combination of [axes]; random: `points` draws
