@@ -406,6 +406,9 @@ def _cmd_sweep(args) -> int:
                                                 "others stay pending (Ctrl-C again to abort)") as stop:
                     stats = sweep.run_jobs(jobs, store, client=client, stop=stop)
                 run = {**stats, "hashes": {j.hash for j in jobs}}
+                if stats["lost"]:
+                    status = error(f"the cluster cancelled {stats['lost']} job(s) (a lost "
+                                   f"scheduler?); they stay pending: run again to resume", 1)
             except (OSError, TimeoutError, RuntimeError) as e:
                 status = error(f"the Dask cluster failed ({type(e).__name__}: {e}); the finished "
                                f"jobs are in {db}: run again to resume", 1)

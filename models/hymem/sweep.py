@@ -156,7 +156,7 @@ def _failure(fut) -> dict:
         e = fut.exception(timeout=5)
         tb = fut.traceback(timeout=5)
         text = "".join(traceback.format_exception(type(e), e, tb)) if e is not None else fut.status
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001 - whatever Dask says, it is the job's record
         text = f"{fut.status}: {type(e).__name__}: {e}"
     return {"status": "failed", "error": text, "finished": time.time()}
 
@@ -192,12 +192,12 @@ def run_jobs(jobs, store, *, client=None, stop: Callable[[], bool] = lambda: Fal
              progress: bool = True, job_fn: Callable[[dict], dict] = run_job,
              log: Callable[[str], None] = print) -> dict:
     """Run ``jobs`` (already in the store, all to be run) on ``client`` (None: here, one
-    after another), recording each result as it arrives. Returns counts and the wall time.
-    ``stop()`` is polled: when it turns true, the remaining jobs are cancelled (they stay
+    after another), recording each result as it arrives. Returns counts (``lost``: tasks the cluster
+    cancelled, left pending) and the wall time. ``stop()`` is polled: when it turns true, the remaining jobs are cancelled (they stay
     ``pending`` in the store) and the result says ``interrupted``."""
     t0 = time.time()
     bar = Progress(len(jobs), progress)
-    stats = {"ran": 0, "done": 0, "failed": 0, "interrupted": False}
+    stats = {"ran": 0, "done": 0, "failed": 0, "lost": 0, "interrupted": False}
 
     def record(job, out):
         if store.record(job.hash, out):
@@ -243,11 +243,10 @@ def _run_on(client, jobs, record, stop, job_fn, stats) -> None:
                 continue
             for f in ac.next_batch(block=False):
                 job = futures[f]
-                if f.status == "finished":
-                    out = f.result()
-                else:
-                    out = _failure(f)
-                record(job, out)
+                if f.status == "cancelled":        # not the job's doing (a lost scheduler):
+                    stats["lost"] += 1             # it stays pending for the next run
+                    continue
+                record(job, f.result() if f.status == "finished" else _failure(f))
                 f.release()
     finally:
         left = [f for f in futures if f.status not in ("finished", "error")]
