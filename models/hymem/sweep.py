@@ -142,8 +142,9 @@ def connect(scheduler: str | None = None, cluster: str | None = None, workers: i
         c.scale(jobs=workers or 1)
         return Client(c), c
     n = workers or os.cpu_count() or 1
+    # dashboard on a free port (None still serves HTTP on 8787, which another run may hold)
     c = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                     dashboard_address=None, silence_logs=logging.ERROR)
+                     dashboard_address=":0", silence_logs=logging.ERROR)
     return Client(c), c
 
 
