@@ -193,9 +193,10 @@ def run_jobs(jobs, store, *, client=None, stop: Callable[[], bool] = lambda: Fal
              progress: bool = True, job_fn: Callable[[dict], dict] = run_job,
              log: Callable[[str], None] = print) -> dict:
     """Run ``jobs`` (already in the store, all to be run) on ``client`` (None: here, one
-    after another), recording each result as it arrives. Returns counts (``lost``: tasks the cluster
-    cancelled, left pending) and the wall time. ``stop()`` is polled: when it turns true, the remaining jobs are cancelled (they stay
-    ``pending`` in the store) and the result says ``interrupted``."""
+    after another), recording each result as it arrives. Returns counts (``lost``: tasks the
+    cluster cancelled, left pending) and the wall time. ``stop()`` is polled between results:
+    when it turns true, the remaining jobs are cancelled (they stay ``pending`` in the store)
+    and the result says ``interrupted``."""
     t0 = time.time()
     bar = Progress(len(jobs), progress)
     stats = {"ran": 0, "done": 0, "failed": 0, "lost": 0, "interrupted": False}
