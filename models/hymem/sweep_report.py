@@ -125,9 +125,9 @@ def table_markdown(spec, summary: list[dict]) -> str:
         seeds = f"{e['done']}/{e['jobs']}" + (f" ({e['failed']} failed)" if e["failed"] else "")
         acc = (f"{100 * e['accuracy']:.2f} ± {100 * e['accuracy_std']:.2f}"
                if finite(e["accuracy"]) else "-")
+        pm = lambda m, s: f"{_num(m)} ± {_num(s, '{:.2g}')}" if finite(m) else "-"
         cells = [_fmt_value(e["point"][a]) for a in axes] + [
-            seeds, acc, f"{_num(e['writes'])} ± {_num(e['writes_std'], '{:.2g}')}",
-            f"{_num(e['energy_j'])} ± {_num(e['energy_j_std'], '{:.2g}')}",
+            seeds, acc, pm(e["writes"], e["writes_std"]), pm(e["energy_j"], e["energy_j_std"]),
             _num(e["samples_per_s"], "{:.0f}"), front or ""]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
