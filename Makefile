@@ -21,11 +21,13 @@ TRANSFER_BENCH_ARGS ?=#  extra scripts/bench_transfer.py arguments, e.g. TRANSFE
 MINIBATCH_BENCH_ARGS ?=# extra scripts/bench_minibatch.py arguments, e.g. '--seeds 1 --epochs 2 --out build/mb'
 RETENTION_BENCH_ARGS ?=# extra scripts/bench_retention.py arguments, e.g. '--seeds 1 --epochs 1 --out build/ret'
 LANES_BENCH_ARGS ?=#     extra scripts/bench_lanes.py arguments, e.g. LANES_BENCH_ARGS='--lanes 1,8 --parts cycles'
+SPEC      ?= examples/sweep.toml#  make sweep: the sweep spec
+SWEEP_ARGS ?=#           extra `hymem sweep` arguments, e.g. SWEEP_ARGS='--scheduler tcp://host:8786'
 
 export WAVES
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sim demo test lint synth regs waves bench bench-cosim bench-lanes bench-transfer bench-minibatch bench-retention clean distclean
+.PHONY: help venv sim demo test lint synth regs waves bench bench-cosim bench-lanes bench-transfer bench-minibatch bench-retention sweep clean distclean
 
 help: ## list the targets
 	@echo "hymem make targets:"
@@ -33,10 +35,11 @@ help: ## list the targets
 	@echo "variables: SIM=all|icarus|verilator SEED=N BUDGET=s EPOCHS=N SAMPLES=N SIM_ARGS=... JOBS=N"
 	@echo "           TESTS=path WAVES=1"
 	@echo "           PYTEST_ARGS=... BENCH_ARGS=... COSIM_BENCH_ARGS=... SYNTH_ARGS=... LANES_BENCH_ARGS=... TRANSFER_BENCH_ARGS=..."
+	@echo "           SPEC=file.toml SWEEP_ARGS=..."
 
 $(STAMP): pyproject.toml
 	@test -x $(VPY) || $(PYTHON) -m venv $(VENV) || { echo "error: cannot create $(VENV); install python3-venv"; exit 1; }
-	$(VPY) -m pip install --quiet --disable-pip-version-check -e .
+	$(VPY) -m pip install --quiet --disable-pip-version-check -e '.[cluster]'
 	@touch $@
 
 venv: $(STAMP) ## create .venv and install hymem with its dependencies
@@ -89,6 +92,9 @@ bench-minibatch: $(STAMP) ## online vs mini-batch 10 on mnist5k (paper Fig. 5f) 
 
 bench-retention: $(STAMP) ## accuracy against time with memristor drift, with and without refresh -> docs/bench/retention.md/.png (~30 min)
 	$(VPY) scripts/bench_retention.py $(RETENTION_BENCH_ARGS)
+
+sweep: $(STAMP) ## a sweep of train/cosim runs on Dask (SPEC=examples/sweep.toml: 24 jobs, ~1 min) -> build/sweep/NAME/
+	$(VENV)/bin/hymem sweep $(SPEC) $(SWEEP_ARGS)
 
 clean: ## remove simulation builds, results and caches
 	rm -rf sim_build .pytest_cache results.xml

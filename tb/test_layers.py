@@ -16,7 +16,7 @@ PKG = Path(hymem.__file__).resolve().parent
 #: lowest first
 ORDER = ("base", "digital", "analog", "learn", "host", "sim", "app")
 BASE = {"paths", "jit", "published", "resources"}
-APP = {"cli", "bench", "outputs"}
+APP = {"cli", "bench", "outputs", "sweep", "sweep_spec", "sweep_store", "sweep_report"}
 SUBPACKAGES = {"digital", "analog", "learn", "host", "sim"}
 
 

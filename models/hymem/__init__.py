@@ -17,7 +17,8 @@ host        ``hymem.host``: ``regmap`` (from rtl/hymem_regs.rdl), ``apb``, ``fir
 sim         ``hymem.sim``: ``simrun`` (build and run simulations), ``macro_port`` and
             ``macro_tlm`` (the array model on the RTL's port), ``scoreboard``, ``tbkit``,
             ``cosim`` (the co-simulation's host job)
-app         ``cli`` (the ``hymem`` command), ``bench`` (``hymem bench``), ``outputs``
+app         ``cli`` (the ``hymem`` command), ``bench`` (``hymem bench``), ``outputs``,
+            ``sweep`` (``hymem sweep``: ``sweep_spec``, ``sweep_store``, ``sweep_report``)
 ==========  ==============================================================================
 """
 

@@ -10,11 +10,14 @@
     hymem bench [--quick]                 the standard comparison table and the k sweep
     hymem cosim --dataset NAME --arch A-B-C --samples N --sim {verilator,icarus} --json FILE
                                           train through the RTL (the main job: make sim)
+    hymem sweep SPEC [--scheduler ADDR | --cluster slurm|lsf|pbs] [--retry-failed]
+                                          many train / cosim runs on Dask, a store, a report
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -411,6 +414,112 @@ def _cosim_table(res: dict) -> None:
     print(f"{'wall time':<48}{res['wall_s']:.1f} s")
 
 
+# ----------------------------------------------------------------------------- sweep
+
+SWEEP_FILES = ("sweep.sqlite", "results.csv", "results.parquet", "report.md", "pareto.png",
+               "axes.png")
+
+
+def _cmd_sweep(args) -> int:
+    """Run a sweep spec's jobs on Dask, keep every result in the store, write the report
+    (:mod:`hymem.sweep`)."""
+    import re
+    from pathlib import Path
+
+    from . import sweep, sweep_report, sweep_spec, sweep_store
+
+    def error(msg: str, status: int = outputs.EXIT_ERROR) -> int:
+        print(f"hymem sweep: error: {msg}", file=sys.stderr)
+        return status
+
+    modes = [o for o, v in (("--scheduler", args.scheduler), ("--cluster", args.cluster),
+                            ("--serial", args.serial)) if v]
+    if len(modes) > 1:
+        return error(f"{' and '.join(modes)}: give one of --scheduler, --cluster and --serial")
+    if args.workers is not None and (args.scheduler or args.serial):
+        return error("--workers sets the local cluster's workers or --cluster's batch jobs; "
+                     "an existing scheduler (--scheduler) or --serial has its own")
+    try:
+        spec = sweep_spec.load(args.spec)
+    except sweep_spec.SpecError as e:
+        return error(str(e))
+    out = Path(args.out if args.out is not None
+               else Path("build") / "sweep" / (re.sub(r"[^\w.-]+", "_", spec.name) or "sweep"))
+    try:
+        outputs.check_dir(out, "--out", SWEEP_FILES)
+    except outputs.OutputError as e:
+        return error(str(e))
+    n_pts = len(sweep_spec.points(spec))
+    print(f"hymem sweep: {spec.name}: {len(spec.jobs)} {spec.kind} jobs ({n_pts} points x "
+          f"{len(spec.seeds)} seeds{', duplicates merged' if n_pts * len(spec.seeds) != len(spec.jobs) else ''})"
+          f", results in {out}", flush=True)
+    if args.dry_run:
+        for j in spec.jobs:
+            print(f"  {j.hash[:12]}  " + " ".join(f"{k}={v}" for k, v in j.options.items()))
+        return 0
+    db = out / "sweep.sqlite"
+    try:
+        store = sweep_store.Store(db, lock=True)
+    except sweep_store.StoreError as e:
+        return error(str(e))
+    with store:
+        hashes = [j.hash for j in spec.jobs]
+        store.add(spec.jobs)
+        todo = set(store.todo(hashes, retry_failed=args.retry_failed))
+        before = store.counts(hashes)
+        skipped = [f"{before['done']} done"] if before["done"] else []
+        if before["failed"] and not args.retry_failed:
+            skipped.append(f"{before['failed']} failed (--retry-failed runs them)")
+        if skipped:
+            print(f"hymem sweep: in the store already, skipped: {', '.join(skipped)}")
+        jobs = [j for j in spec.jobs if j.hash in todo]
+        run, status = None, 0
+        where = ("serial, this process" if args.serial else f"Dask scheduler {args.scheduler}"
+                 if args.scheduler else f"dask-jobqueue {args.cluster}, {args.workers or 1} job(s)"
+                 if args.cluster else f"LocalCluster, {args.workers or os.cpu_count()} worker(s)")
+        if jobs and not args.report_only:
+            client = cluster = None
+            if not args.serial:
+                try:
+                    client, cluster = sweep.connect(args.scheduler, args.cluster, args.workers,
+                                                    spec.cluster)
+                except sweep.ClusterError as e:
+                    return error(str(e))
+            print(f"hymem sweep: running {len(jobs)} jobs on {where}", flush=True)
+            try:
+                with outputs.deferred_interrupt("interrupted: recording the finished jobs, the "
+                                                "others stay pending (Ctrl-C again to abort)") as stop:
+                    stats = sweep.run_jobs(jobs, store, client=client, stop=stop)
+                run = {**stats, "hashes": {j.hash for j in jobs}}
+                if stats["lost"]:
+                    status = error(f"the cluster cancelled {stats['lost']} job(s) (a lost "
+                                   f"scheduler?); they stay pending: run again to resume", 1)
+            except (OSError, TimeoutError, RuntimeError) as e:
+                status = error(f"the Dask cluster failed ({type(e).__name__}: {e}); the finished "
+                               f"jobs are in {db}: run again to resume", 1)
+            finally:
+                if client is not None:
+                    client.close()
+                if cluster is not None:
+                    cluster.close()
+        rows = store.rows(hashes)
+        counts = store.counts(hashes)
+    print()
+    write = outputs.Writer("sweep")
+    summary = sweep_report.write(spec, rows, counts, run, str(db), where, out, write)
+    write.bytes(str(out / "results.csv"), sweep_store.csv_bytes(rows), "CSV")
+    write(str(out / "results.parquet"), lambda f: f.write(sweep_store.parquet_bytes(rows)),
+          "Parquet", errors=(OSError, ImportError))
+    print(f"store: {db}")
+    print()
+    print(sweep_report.table_markdown(spec, summary))
+    print(f"\njobs: {counts['done']} done, {counts['failed']} failed, {counts['pending']} pending"
+          + (f"; this run: {run['ran']} in {run['wall_s']:.1f} s" if run else ""))
+    if run and run.get("interrupted"):
+        return write.status or outputs.EXIT_INTERRUPTED
+    return status or write.status or (1 if counts["failed"] else 0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="hymem", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -496,7 +605,36 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", metavar="FILE")
     c.set_defaults(func=_cmd_cosim, outputs=(("json", "--json", "file"),),
                    inputs=(("dataset", "--dataset"), ("features", "--features")))
+    sw = sub.add_parser("sweep", help="a grid or random sweep of train or cosim runs on Dask, "
+                                      "results in a store, a report")
+    sw.add_argument("spec", metavar="SPEC", help="the sweep's TOML file (examples/sweep.toml; "
+                                                  "format: hymem.sweep_spec)")
+    sw.add_argument("--out", metavar="DIR", default=None,
+                    help="the store, exports and report (default build/sweep/NAME)")
+    sw.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                    help="run on an existing Dask cluster (default: a LocalCluster here)")
+    from .sweep import CLUSTERS
+    sw.add_argument("--cluster", choices=sorted(CLUSTERS),
+                    help="start workers as batch jobs through dask-jobqueue (pip install "
+                         "'hymem[cluster]'); keywords from the spec's [cluster] table")
+    sw.add_argument("--workers", type=int_range(1, 10000), default=None, metavar="N",
+                    help="local workers (default: one per core) or --cluster batch jobs (default 1)")
+    sw.add_argument("--serial", action="store_true",
+                    help="run the jobs one after another in this process (no Dask)")
+    sw.add_argument("--retry-failed", action="store_true",
+                    help="run the failed jobs of the store again (the done ones are never re-run)")
+    sw.add_argument("--dry-run", action="store_true", help="list the jobs and stop")
+    sw.add_argument("--report-only", action="store_true",
+                    help="run nothing: write the report and exports from the store")
+    sw.set_defaults(func=_cmd_sweep)
     return ap
+
+
+def subcommand_parser(name: str) -> argparse.ArgumentParser:
+    """A fresh parser of one subcommand (``hymem sweep`` checks its jobs' options with it)."""
+    ap = build_parser()
+    sub = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[name]
 
 
 def main(argv=None) -> int:

@@ -643,8 +643,7 @@ class Network:
                            "worst_device_writes": w, "lr_clipped": layer.lr_clipped})
         mw = tot["mr_resets"] + tot["mr_sets"]
         fe = tot["fe_reads"] + tot["fe_writes"]
-        e_mr = mw * published.ENERGY_MEMRISTOR_WRITE_J
-        e_fe = fe * FECAP_CELLS_PER_ROW * published.ENERGY_FECAP_WRITE_J
+        e_mr, e_fe = programming_energy_j(mw, fe)
         endurance = published.MEMRISTOR_ENDURANCE_CYCLES
         return {
             "arrays": sum(l["arrays"] for l in layers),
@@ -662,6 +661,15 @@ class Network:
             "endurance_margin": (endurance / worst) if worst else float("inf"),
             "layers": layers,
         }
+
+
+def programming_energy_j(memristor_writes, fecap_row_ops) -> tuple[float, float]:
+    """Programming energy (memristor, FeCAP) in J of so many memristor writes (RESET + SET)
+    and FeCAP row operations (reads + writes, each pulsing a whole row), at the energies the
+    paper's system estimates use (SPEC section 1). The one formula: the reference's counters
+    and the sweep's co-simulation rows (hymem.sweep_report) use it."""
+    return (memristor_writes * published.ENERGY_MEMRISTOR_WRITE_J,
+            fecap_row_ops * FECAP_CELLS_PER_ROW * published.ENERGY_FECAP_WRITE_J)
 
 
 # -------------------------------------------------------------------------- training
