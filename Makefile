@@ -15,12 +15,12 @@ WAVES     ?= 0#          1 = dump waves (FST on Icarus, VCD on Verilator) in the
 PYTEST_ARGS ?=#          extra pytest arguments, e.g. PYTEST_ARGS='-k prng'
 BENCH_ARGS ?=#           extra `hymem bench` arguments, e.g. BENCH_ARGS=--quick
 SIM_ARGS  ?=#            extra `hymem cosim` arguments for `make sim`, e.g. SIM_ARGS='--k 20 --skip-unchanged'
-COSIM_BENCH_ARGS ?=#     extra scripts/bench_cosim.py arguments, e.g. COSIM_BENCH_ARGS='--parts update --sims verilator'
+COSIM_BENCH_ARGS ?=#     extra bench/bench_cosim.py arguments, e.g. COSIM_BENCH_ARGS='--parts update --sims verilator'
 SYNTH_ARGS ?=#           extra scripts/rtl_check.py synth arguments, e.g. SYNTH_ARGS='--param SynPerCycle=4'
-TRANSFER_BENCH_ARGS ?=#  extra scripts/bench_transfer.py arguments, e.g. TRANSFER_BENCH_ARGS='--quick --out build/transfer'
-MINIBATCH_BENCH_ARGS ?=# extra scripts/bench_minibatch.py arguments, e.g. '--seeds 1 --epochs 2 --out build/mb'
-RETENTION_BENCH_ARGS ?=# extra scripts/bench_retention.py arguments, e.g. '--seeds 1 --epochs 1 --out build/ret'
-LANES_BENCH_ARGS ?=#     extra scripts/bench_lanes.py arguments, e.g. LANES_BENCH_ARGS='--lanes 1,8 --parts cycles'
+TRANSFER_BENCH_ARGS ?=#  extra bench/bench_transfer.py arguments, e.g. TRANSFER_BENCH_ARGS='--quick --out build/transfer'
+MINIBATCH_BENCH_ARGS ?=# extra bench/bench_minibatch.py arguments, e.g. '--seeds 1 --epochs 2 --out build/mb'
+RETENTION_BENCH_ARGS ?=# extra bench/bench_retention.py arguments, e.g. '--seeds 1 --epochs 1 --out build/ret'
+LANES_BENCH_ARGS ?=#     extra bench/bench_lanes.py arguments, e.g. LANES_BENCH_ARGS='--lanes 1,8 --parts cycles'
 SPEC      ?= examples/sweep.toml#  make sweep: the sweep spec
 SWEEP_ARGS ?=#           extra `hymem sweep` arguments, e.g. SWEEP_ARGS='--scheduler tcp://host:8786'
 
@@ -78,20 +78,20 @@ bench: $(STAMP) ## learning-reference benchmark: scheme table + k sweep -> docs/
 
 bench-cosim: $(STAMP) ## co-simulation benchmark: RTL + macro model, tables as in docs/bench/cosim.md (~10 min; COSIM_BENCH_ARGS=--quick ~3 min)
 	@mkdir -p build
-	$(VPY) scripts/bench_cosim.py --json build/bench_cosim.json $(COSIM_BENCH_ARGS)
+	$(VPY) bench/bench_cosim.py --json build/bench_cosim.json $(COSIM_BENCH_ARGS)
 
 bench-lanes: $(STAMP) ## update engine SynPerCycle PPA: cells, flops, cycles/sample, simulation speed (~40 min)
 	@mkdir -p build
-	$(VPY) scripts/bench_lanes.py --json build/bench_lanes.json $(LANES_BENCH_ARGS)
+	$(VPY) bench/bench_lanes.py --json build/bench_lanes.json $(LANES_BENCH_ARGS)
 
 bench-transfer: $(STAMP) ## last-layer transfer learning: reference (3 seeds x 2 scenarios) and one scenario through the RTL -> docs/bench/transfer.md (~25 min)
-	$(VPY) scripts/bench_transfer.py $(TRANSFER_BENCH_ARGS)
+	$(VPY) bench/bench_transfer.py $(TRANSFER_BENCH_ARGS)
 
 bench-minibatch: $(STAMP) ## online vs mini-batch 10 on mnist5k (paper Fig. 5f) -> docs/bench/minibatch.md/.png (~40 min)
-	$(VPY) scripts/bench_minibatch.py $(MINIBATCH_BENCH_ARGS)
+	$(VPY) bench/bench_minibatch.py $(MINIBATCH_BENCH_ARGS)
 
 bench-retention: $(STAMP) ## accuracy against time with memristor drift, with and without refresh -> docs/bench/retention.md/.png (~30 min)
-	$(VPY) scripts/bench_retention.py $(RETENTION_BENCH_ARGS)
+	$(VPY) bench/bench_retention.py $(RETENTION_BENCH_ARGS)
 
 sweep: $(STAMP) ## a sweep of train/cosim runs on Dask (SPEC=examples/sweep.toml: 24 jobs, ~1 min) -> build/sweep/NAME/
 	$(VENV)/bin/hymem sweep $(SPEC) $(SWEEP_ARGS)

@@ -1,7 +1,7 @@
 """Last-layer transfer learning (hymem.learn.transfer_learning, ``hymem features``, ``--features``) and
 the endurance margins and guard (hymem.learn.endurance, ``--endurance-limit/--endurance-action``).
 Pure Python and fast: tiny extractors (1 epoch, few units); the measured figures come from
-scripts/bench_transfer.py (docs/bench/transfer.md)."""
+bench/bench_transfer.py (docs/bench/transfer.md)."""
 
 from __future__ import annotations
 

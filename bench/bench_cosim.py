@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Co-simulation benchmark: the RTL engines with the Python macro model; prints tables.
 
-    .venv/bin/python scripts/bench_cosim.py [--parts update,xfer,trace] [--sims icarus,verilator]
+    .venv/bin/python bench/bench_cosim.py [--parts update,xfer,trace] [--sims icarus,verilator]
                                             [--repeats N] [--quick] [--json FILE] [--profile DIR]
 
 Five parts (docs/bench/cosim.md has the results and how to read them):
@@ -22,7 +22,7 @@ update  Samples per second of the co-simulated update of a full default array (1
         port, with the fast timing set (4 MHz clock, 8-cycle = 2 us FeCAP pulses) and the
         nominal one (100 MHz, 200 cycles), on each simulator; on Verilator both with the
         regression's build (--public-flat-rw) and a lean one (only the harness's ports
-        public, tb/bench/tb_hymem_update_engine_lean.vlt). Each configuration also runs
+        public, bench/tb/tb_hymem_update_engine_lean.vlt). Each configuration also runs
         without any model (fe_rdata_i held at 0: the simulator and the driver alone), which
         splits the CPU time into macro-model Python (MacroPortModel.stats), simulator
         (the no-model run, scaled to the same number of cycles) and what is left: the
@@ -57,7 +57,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_TB = ROOT / "tb" / "bench"
+BENCH_TB = ROOT / "bench" / "tb"
 UPDATE_HARNESS = ROOT / "tb" / "hymem_update_engine" / "tb_hymem_update_engine.sv"
 #: Verilator control file of the lean build: only the harness's own signals public
 UPDATE_LEAN_VLT = BENCH_TB / "tb_hymem_update_engine_lean.vlt"
@@ -145,7 +145,7 @@ def run_update(sim, timing, model, samples, seed=1, profile=None, build="regress
 
     cfg = dict(samples=samples, timing=timing, model=model, seed=seed,
                profile=str(profile) if profile else "")
-    # the engine as hymem_top builds it (synapses per cycle: scripts/bench_lanes.py)
+    # the engine as hymem_top builds it (synapses per cycle: bench/bench_lanes.py)
     params = dict(UPDATE_PARAMS, SynPerCycle=simrun.rtl_default("hymem_top", "SynPerCycle"))
     r = _simulate("tb_hymem_update_engine", "bench_update", sim, params, UPDATE_HARNESS,
                   cfg, f"bench_update_{build}_{timing}_{model}",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark of the analogue macro models (hymem.analog.devices, hymem.analog.macro); prints a table.
 
-    .venv/bin/python scripts/bench_models.py [--repeat N] [--seed S]
+    .venv/bin/python bench/bench_models.py [--repeat N] [--seed S]
 
 The figure that matters (issue 3): a full row-wise hidden-weight pass over a default array
 (112 destructive row reads + 112 row writes, 1,024 synapses) must take under 5 ms. Each row

@@ -8,7 +8,7 @@ start-up and report included) and the ratio serial / cluster per round, the medi
 the load average before and after, and checks that both give the same results (every job's
 test accuracy and memristor writes, by job hash).
 
-    .venv/bin/python scripts/bench_sweep.py [--spec examples/sweep.toml] [--rounds 2] [--workers 2]
+    .venv/bin/python bench/bench_sweep.py [--spec examples/sweep.toml] [--rounds 2] [--workers 2]
 """
 
 from __future__ import annotations

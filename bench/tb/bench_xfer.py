@@ -1,4 +1,4 @@
-"""cocotb bench module: one full-array transfer per mode, co-simulated (scripts/bench_cosim.py).
+"""cocotb bench module: one full-array transfer per mode, co-simulated (bench/bench_cosim.py).
 
 Not a test (not named test_*.py: pytest never collects it). The benchmark script runs it
 through hymem.sim.simrun on tb/hymem_xfer_engine's harness with the macro model on the whole

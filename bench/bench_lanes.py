@@ -2,14 +2,14 @@
 """PPA of the update engine's SynPerCycle (synapses processed per cycle): the table that
 chose hymem_top's default (docs/bench/update_lanes.md).
 
-    .venv/bin/python scripts/bench_lanes.py [--lanes 1,2,4,8,16] [--parts synth,cycles,speed,cosim]
+    .venv/bin/python bench/bench_lanes.py [--lanes 1,2,4,8,16] [--parts synth,cycles,speed,cosim]
                                             [--speed-lanes 1,8] [--repeats N] [--json FILE]
 
 synth   Yosys cells and flops of hymem_top (the whole design) and of the blocks that grow
         with SynPerCycle, for each value: scripts/rtl_check.py synth --param SynPerCycle=P
         (one hierarchical synthesis each, as `make synth`).
 cycles  The update engine's cycles per sample (start_i to done_o) for a full 1,024-synapse
-        sample (tb/bench/bench_update.py: a 64 x 16 tile, p = 0.2, skip_zero), at the
+        sample (bench/tb/bench_update.py: a 64 x 16 tile, p = 0.2, skip_zero), at the
         co-simulation timing set (hymem.host.firmware.COSIM_TIMING: 1 MHz, 2-cycle FeCAP pulses)
         and the nominal one (the timing registers' reset values, 100 MHz), for each value, on
         Verilator, with the macro model on the FeCAP port and every sample checked bit for
@@ -42,7 +42,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_cosim  # noqa: E402  (the update bench's runner and its harness)
 
@@ -71,7 +71,7 @@ def table(head, rows) -> str:
 
 def check_nominal() -> None:
     """bench_update's nominal timing must be the timing registers' reset values."""
-    sys.path.insert(0, str(ROOT / "tb" / "bench"))
+    sys.path.insert(0, str(ROOT / "bench" / "tb"))
     import bench_update
 
     m = regmap.load()
@@ -79,7 +79,7 @@ def check_nominal() -> None:
                  t_sense_i=m["T_FE1"].field("SENSE").reset, t_hold_i=m["T_FE1"].field("HOLD").reset,
                  t_gap_i=m["T_FE2"].field("GAP").reset)
     if bench_update.TIMINGS["nominal"][1] != reset:
-        raise SystemExit(f"tb/bench/bench_update.py nominal timing {bench_update.TIMINGS['nominal'][1]}"
+        raise SystemExit(f"bench/tb/bench_update.py nominal timing {bench_update.TIMINGS['nominal'][1]}"
                          f" differs from the register reset values {reset}")
 
 

@@ -1,4 +1,4 @@
-"""cocotb bench module: co-simulated update of a full default array (scripts/bench_cosim.py).
+"""cocotb bench module: co-simulated update of a full default array (bench/bench_cosim.py).
 
 Not a test (the file is not named test_*.py, so pytest never collects it): the benchmark
 script runs it through hymem.sim.simrun on tb/hymem_update_engine's harness and reads the JSON

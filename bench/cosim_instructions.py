@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Instructions per co-simulated sample, counted by valgrind (independent of the load).
 
-    .venv/bin/python scripts/cosim_instructions.py --part cosim [--sim verilator]
+    .venv/bin/python bench/cosim_instructions.py --part cosim [--sim verilator]
         [--samples 10 30] [--root OTHER_CHECKOUT]
-    .venv/bin/python scripts/cosim_instructions.py [--part update] [--sim verilator]
+    .venv/bin/python bench/cosim_instructions.py [--part update] [--sim verilator]
         [--build lean] [--timing fast] [--model macro|none] [--watch all|lazy] [--no-mon]
         [--nop 0|1|2] [--root OTHER_CHECKOUT]
 
@@ -13,7 +13,7 @@ and N2 training samples and prints (instructions of the longer run - those of th
 shadow reference and checks) executes per training sample, without the start-up and the
 final evaluation.
 
-``--part update`` (default): runs tb/bench/bench_update.py (scripts/bench_cosim.py's update
+``--part update`` (default): runs bench/tb/bench_update.py (bench/bench_cosim.py's update
 part: one full-array update sample on the engine harness) the same way, with 2 and 12
 timed samples.
 
@@ -44,7 +44,7 @@ HERE = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import json, os, sys
 root = os.environ["HYMEM_ROOT"]
-sys.path.insert(0, os.path.join(root, "scripts"))
+sys.path.insert(0, os.path.join(root, "bench"))
 import bench_cosim as b
 cfg = json.loads(sys.argv[1])
 orig = b._simulate
