@@ -47,7 +47,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 import bench_cosim  # noqa: E402  (the update bench's runner and its harness)
 
 from hymem.host import regmap
-
 from hymem.sim import simrun  # noqa: E402
 
 LANES = (1, 2, 4, 8, 16)

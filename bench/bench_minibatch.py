@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 from hymem import bench, published
-
 from hymem.learn import datasets, reference
 
 ARCH = (784, 200, 100, 10)

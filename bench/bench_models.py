@@ -19,7 +19,6 @@ import time
 import numpy as np
 
 from hymem.digital import engine
-
 from hymem.analog import macro
 
 TARGET_PASS_MS = 5.0

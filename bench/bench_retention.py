@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 from hymem import bench
-
 from hymem.learn import datasets, reference, retention
 from hymem.analog.programmer import physical_factory
 

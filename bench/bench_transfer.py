@@ -36,7 +36,6 @@ import time
 from pathlib import Path
 
 from hymem.sim import cosim
-
 from hymem.learn import endurance, reference, transfer_learning as tl
 from hymem.analog.programmer import physical_factory
 

@@ -17,9 +17,7 @@ import numpy as np
 import pytest
 
 from hymem import bench, cli, outputs
-
 from hymem.learn import datasets, reference as R, stream
-
 from hymem.analog import device_report
 
 TRAIN = ["train", "--dataset", "digits", "--arch", "64-16-10", "--scheme", "float", "--epochs", "1",

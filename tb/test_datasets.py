@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from hymem.learn import datasets
-
 from hymem import resources
 from hymem.learn.datasets import DatasetError
 

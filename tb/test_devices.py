@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from hymem.analog import device_report, devices as dv
-
 from hymem import published as pub
 
 # ------------------------------------------------------------ published figures

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 from hymem.host import regmap
-
 from hymem.sim import simrun
 
 ROOT = Path(__file__).resolve().parents[1]

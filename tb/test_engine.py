@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from hymem import digital
-
 from hymem.digital import engine
 
 G = engine.DEFAULT_GEOMETRY

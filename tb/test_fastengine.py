@@ -10,9 +10,7 @@ import numpy as np
 import pytest
 
 from hymem.analog import devices as dv, programmer as P
-
 from hymem.digital import engine, fastengine
-
 from hymem.learn import quant
 
 pytestmark = pytest.mark.skipif(fastengine.backend() != "numba",

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from hymem.analog import devices as dv, macro
-
 from hymem.digital import engine
 
 G = engine.Geometry()

@@ -16,9 +16,7 @@ import numpy as np
 import pytest
 
 from hymem.digital import engine
-
 from hymem.analog import macro
-
 from hymem.sim import macro_tlm, simrun
 
 L = 128

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from hymem import cli
-
 from hymem.learn import datasets, reference as R
 
 

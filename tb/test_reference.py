@@ -13,11 +13,8 @@ import numpy as np
 import pytest
 
 from hymem import cli, published
-
 from hymem.learn import datasets, reference as R, stream
-
 from hymem.digital import engine
-
 from hymem.analog import programmer as P
 from hymem.learn.quant import lr_registers, quantize_pow2
 

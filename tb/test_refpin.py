@@ -35,7 +35,6 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from hymem.learn import datasets, reference as R
-
 from hymem.analog import programmer as P
 
 #: name -> (dataset, training samples, Options keywords, programmer: None for the statistical

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from hymem.learn import datasets, reference as R, retention
-
 from hymem import published
 from hymem.analog.programmer import physical_factory
 

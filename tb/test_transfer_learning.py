@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from hymem import cli, published
-
 from hymem.learn import datasets, endurance, quant, reference as R
 from hymem.learn import transfer_learning as tl
 

@@ -35,11 +35,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from hymem.digital import engine
-
 from hymem.host import firmware
-
 from hymem.analog import macro
-
 from hymem.sim import tbkit
 from hymem.sim.macro_port import MacroPortModel
 

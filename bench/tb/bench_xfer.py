@@ -29,9 +29,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from hymem.digital import engine
-
 from hymem.analog import macro
-
 from hymem.sim import tbkit
 from hymem.sim.macro_port import MacroPortModel
 from hymem.sim.scoreboard import OpLog, ReplayProgrammer

@@ -29,7 +29,6 @@ import pytest
 from cocotb.triggers import Timer
 
 from hymem.host import regmap
-
 from hymem.sim import simrun, tbkit
 
 TOPLEVEL = "hymem_cfg_check"

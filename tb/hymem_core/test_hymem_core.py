@@ -18,9 +18,7 @@ import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from hymem.digital import engine
-
 from hymem.analog import macro
-
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import MacroPortModel
 from hymem.sim.scoreboard import OpLog, ReplayProgrammer, forming_failures, read_noise_z

@@ -29,9 +29,7 @@ import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
 from hymem.digital import engine
-
 from hymem.analog import macro
-
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import MacroPortModel, bits_to_int, int_to_bits
 

@@ -23,7 +23,6 @@ import pytest
 from cocotb.triggers import FallingEdge, RisingEdge, Timer
 
 from hymem.digital import engine
-
 from hymem.host import regmap
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import codes_to_int, int_to_bits

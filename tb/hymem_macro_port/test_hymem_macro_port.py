@@ -19,9 +19,7 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
 
 from hymem.digital import engine
-
 from hymem.analog import macro
-
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import DEFAULT_PINS, MON_SIGNAL, MacroPortModel, bits_to_int, \
     codes_to_int, int_to_bits, int_to_codes

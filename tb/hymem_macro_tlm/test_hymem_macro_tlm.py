@@ -19,11 +19,8 @@ import numpy as np
 import pytest
 
 from hymem.digital import engine
-
 from hymem.host import firmware
-
 from hymem.analog import macro
-
 from hymem.sim import simrun, tbkit
 from hymem.host.apb import ApbBurstMaster
 from hymem.host.firmware import Hymem

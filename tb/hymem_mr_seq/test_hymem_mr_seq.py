@@ -31,9 +31,7 @@ import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
 from hymem.analog import devices, macro
-
 from hymem.digital import engine
-
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import MacroPortModel, bits_to_int, codes_to_int, int_to_codes
 

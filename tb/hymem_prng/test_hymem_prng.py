@@ -12,7 +12,6 @@ import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from hymem import digital
-
 from hymem.sim import simrun, tbkit
 
 TOPLEVEL = "hymem_prng"

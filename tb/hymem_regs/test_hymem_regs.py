@@ -33,7 +33,6 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 from cocotbext.apb import ApbBus, ApbHost
 
 from hymem.host import regmap
-
 from hymem.sim import simrun, tbkit
 
 TOPLEVEL = "hymem_regs"

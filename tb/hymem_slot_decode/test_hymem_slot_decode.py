@@ -17,7 +17,6 @@ import pytest
 from cocotb.triggers import Timer
 
 from hymem.digital import engine
-
 from hymem.sim import simrun, tbkit
 
 TOPLEVEL = "hymem_slot_decode"

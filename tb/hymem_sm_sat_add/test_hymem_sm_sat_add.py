@@ -15,7 +15,6 @@ import pytest
 from cocotb.triggers import Timer
 
 from hymem import digital
-
 from hymem.sim import simrun, tbkit
 
 TOPLEVEL = "hymem_sm_sat_add"

@@ -38,7 +38,6 @@ import pyuvm
 from pyuvm import ConfigDB, uvm_test
 
 from hymem.host import regmap
-
 from hymem.sim import simrun, tbkit
 
 import top_env

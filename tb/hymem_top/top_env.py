@@ -28,9 +28,7 @@ from pyuvm import (ConfigDB, UVMConfigItemNotFound, uvm_analysis_port, uvm_compo
                    uvm_subscriber)
 
 from hymem.analog import macro
-
 from hymem.host import regmap
-
 from hymem.sim import tbkit
 from hymem.host.firmware import FAST_TIMING_CLK_NS
 from hymem.sim.macro_port import MacroPortModel

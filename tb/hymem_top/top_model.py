@@ -46,9 +46,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hymem.digital import engine
-
 from hymem.host import regmap
-
 from hymem.sim import simrun
 from hymem.sim.scoreboard import ReplayProgrammer
 

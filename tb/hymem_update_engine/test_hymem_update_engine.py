@@ -27,12 +27,9 @@ import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from hymem import digital
-
 from hymem.digital import engine
-
 from hymem.analog import macro
 from hymem.host import regmap
-
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import MacroPortModel
 

@@ -18,7 +18,6 @@ import pytest
 from cocotb.triggers import FallingEdge, Timer
 
 from hymem.digital import engine
-
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import codes_to_int, int_to_bits, bits_to_int
 

@@ -14,7 +14,6 @@ import pytest
 from cocotb.triggers import FallingEdge
 
 from hymem.digital import engine
-
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import bits_to_int
 
