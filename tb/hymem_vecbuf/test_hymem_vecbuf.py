@@ -22,6 +22,7 @@ import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, Timer
 
 from hymem.sim import simrun, tbkit
+from hymem.digital.vecbuf import VecbufRef
 
 TOPLEVEL = "hymem_vecbuf"
 
@@ -37,23 +38,6 @@ def _byte(dut, port: int) -> int:
     """Port ``port``'s byte of rdata_o (the other ports may hold X: unwritten entries)."""
     bits = str(dut.rdata_o.value)
     return int(bits[len(bits) - 8 * (port + 1): len(bits) - 8 * port], 2)
-
-
-class VecbufRef:
-    def __init__(self, depth: int, ports: int) -> None:
-        self.depth = depth
-        self.mem: list[int | None] = [None] * depth   # None: never written
-        self.rdata: list[int | None] = [None] * ports  # what each port of rdata_o must hold now
-
-    def edge(self, we: int, waddr: int, wdata: int, wstrb: int, re: int, raddr: list[int]) -> None:
-        if re:
-            a0, n = raddr[0], len(raddr)
-            self.rdata = [(self.mem[a] if a < self.depth else 0)
-                          if 0 <= a - a0 < n or a < n else 0 for a in raddr]
-        if we:
-            for b in range(4):
-                if (wstrb >> b) & 1:
-                    self.mem[4 * waddr + b] = (wdata >> (8 * b)) & 0xFF
 
 
 class Monitor:
