@@ -789,8 +789,26 @@ done cycles). The engines add their own cycles between operations (docs/controll
 
 def outputs() -> dict[Path, str]:
     m = regmap.load()
-    return {SV_OUT: gen_sv(m), LEGAL_OUT: gen_legal_sv(m), SVH_OUT: gen_svh(m), H_OUT: gen_c(),
-            MD_OUT: gen_md(m), TIMING_OUT: gen_timing_md(m)}
+    out = {SV_OUT: gen_sv(m), LEGAL_OUT: gen_legal_sv(m), SVH_OUT: gen_svh(m), H_OUT: gen_c(),
+           MD_OUT: gen_md(m), TIMING_OUT: gen_timing_md(m)}
+    out.update(gen_wave_filters(m))
+    return out
+
+
+WAVES_DIR = ROOT / "tb" / "waves"
+
+
+def gen_wave_filters(m: regmap.RegMap) -> dict:
+    """GTKWave translate filter files (value, name per line: Data Format > Translate Filter
+    File), one per RDL enum: state and code names on the FSM and ERR signals in any VCD or
+    FST, whichever simulator wrote it."""
+    out = {}
+    for where, (name, members) in m.enums.items():
+        w = next(f.width for r in m.registers for f in r.fields if f"{r.name}.{f.name}" == where)
+        digits = (w + 3) // 4
+        lines = [f"{e.code:0{digits}X} {enum_prefix(name)}{e.ident}" for e in members]
+        out[WAVES_DIR / f"{name}.txt"] = "\n".join(lines) + "\n"
+    return out
 
 
 def main(argv=None) -> int:
