@@ -14,7 +14,7 @@ L = G.lines
 
 
 def _array(seed=1, **kw):
-    return macro.HybridArray(G, rng=seed, **kw)
+    return macro.HybridArray(G, rng=seed, **kw, woken=True)
 
 
 def play(port, events):
@@ -413,7 +413,7 @@ def test_backdoor_roundtrip_and_errors():
 
 def test_small_geometry():
     g = engine.Geometry(lines=8, slots=2, fecap_rows=32)
-    a = macro.HybridArray(g, rng=3)
+    a = macro.HybridArray(g, rng=3, woken=True)
     a.backdoor.poke_hidden(np.array([[5, -511, 0, 300, 1, 2, 3, -64]] * 2))
     for r in range(2 * g.rows_per_synapse):
         a.fe_write_row(r, a.fe_read_row(r))
@@ -514,7 +514,7 @@ def test_keyed_array_and_programmer_draw_the_same_devices():
     keys = [0xDEADBEEF12345678, 7]
     rng = np.random.default_rng(5)
     h = rng.integers(-511, 512, size=(2, G.slots, L))
-    arrays = [macro.HybridArray(G, rng=100 + i, key=k) for i, k in enumerate(keys)]
+    arrays = [macro.HybridArray(G, rng=100 + i, key=k, woken=True) for i, k in enumerate(keys)]
     prog = macro.ArrayProgrammer(2, G, rng=99, keys=np.array(keys, dtype=np.uint64))
     cs, cm = [], []
     for i, a in enumerate(arrays):

@@ -61,7 +61,7 @@ async def equivalence(dut):
     formed = bool(p.get("Formed", 1))
     timing, clk_ns = TIMINGS[p.get("Timing", "cosim")]
     key = int(rng.integers(1, 2**62))
-    arrays = [macro.HybridArray(geom, rng=key % 2**31, key=key, formed=formed) for _ in (0, 1)]
+    arrays = [macro.HybridArray(geom, rng=key % 2**31, key=key, formed=formed, woken=True) for _ in (0, 1)]
     pin = MacroPortModel(dut.pin, arrays[0], scope=dut.pin).start()
     tlm = MacroTlmModel(dut.tlm, arrays[1]).start()
     await tbkit.start_clock(dut.clk_i, clk_ns, impl="gpi")
