@@ -90,6 +90,12 @@ async def equivalence(dut):
     if not formed:
         await op("FORM")
         _same(*arrays, "after forming")
+    # the wake-up's row writes (every used FeCAP row written all ones, then all zeros) through
+    # both models; it also sets STATUS.WOKEN, which TRANSFER and SAMPLE need (the arrays are
+    # built woken: two cycles do not change what they read)
+    await fw.write("WAKE", CYCLES=2)
+    await op("WAKE")
+    _same(*arrays, "after the wake-up")
     h = rng.integers(-(2 ** geom.mag_width - 1), 2 ** geom.mag_width, (geom.slots, geom.lines))
     f = rng.random((geom.slots, geom.lines)) < 0.5
     for a in arrays:

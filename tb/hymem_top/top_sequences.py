@@ -247,6 +247,7 @@ class WakeSeq(HymemSeq):
         await self.expect_status("WOKEN", 0)
         await self.cmd("READOUT")                    # memristor-only operations are not refused
         await self.wait_idle()
+        await self.run(CheckStateSeq())
         arr = self.c.macro.array
         top = 2 ** b.mag_width
         arr.backdoor.poke_hidden(rng.integers(-top + 1, top, (b.slots, b.lines)))
