@@ -204,6 +204,7 @@ module hymem_core #(
   logic rd_req_valid, rd_accept;
   logic wk_start, wk_busy, wk_fin, wk_fin_aborted;
   logic [SlotBits-1:0] wk_slot;
+  logic [FecapRows-1:0] w_held;
 
   // Auto transfer: the k-th sample since the last transfer just completed.
   logic auto_xfer;
@@ -518,6 +519,7 @@ module hymem_core #(
     .fin_o          (wk_fin),
     .fin_aborted_o  (wk_fin_aborted),
     .slot_o         (wk_slot),
+    .held_o         (w_held),
     .fe_req_valid_o (w_fe_valid),
     .fe_req_ready_i (w_fe_ready),
     .fe_req_op_o    (w_fe_op),
@@ -645,7 +647,7 @@ module hymem_core #(
   // ------------------------------------------------ what a reset would cost
   logic [FecapRows-1:0] held_rows;
   logic [SlotBits-1:0]  held_slot;
-  assign held_rows    = fe_held | x_held;
+  assign held_rows    = fe_held | x_held | w_held;
   assign held_slot    = x_owns_fe ? x_slot : w_owns_fe ? wk_slot : u_slot;
   assign lost_slot_o  = held_slot;
   assign lost_rows_o  = RowsPerSyn'(held_rows >> (32'(held_slot) * RowsPerSyn));

@@ -17,7 +17,10 @@
 //   flight completes both its writes, so every row holds its old value or 0).
 //   fin_o pulses in the last cycle of a run, with fin_aborted_o when it stopped
 //   on an abort; slot_o: the slot of the row being cycled, data or flag row
-//   (the core's LOST and ABORT_SLOT). cnt_cycles_o counts
+//   (the core's LOST and ABORT_SLOT); held_o: the row's data is gone (its
+//   first write was issued, its second has not completed), one bit per row,
+//   for the core's LOST (a reset between the two writes leaves it all ones).
+//   cnt_cycles_o counts
 //   completed passes (CNT_WAKE_CYCLES), cleared by cnt_clear_i.
 
 `include "hymem_defs.svh"
@@ -47,6 +50,7 @@ module hymem_wake_engine #(
   output logic                fin_o,
   output logic                fin_aborted_o,
   output logic [SlotBits-1:0] slot_o,
+  output logic [FecapRows-1:0] held_o,
   // FeCAP sequencer: full row writes
   output logic                fe_req_valid_o,
   input  logic                fe_req_ready_i,
@@ -187,6 +191,8 @@ module hymem_wake_engine #(
   assign fin_aborted_o  = (st_q == W_ROW) && abort_q;
   assign fin_o          = fin_aborted_o || (pass_end && (left_q == '0));
   assign slot_o         = slot_q;
+  assign held_o         = ((st_q == W_ZERO) || ((st_q == W_ONE) && issued_q)) ?
+                          (FecapRows'(1) << row_q) : '0;
   assign fe_req_valid_o = ((st_q == W_ONE) || (st_q == W_ZERO)) && !issued_q;
   assign fe_req_op_o    = OP_WRITE;
   assign fe_req_row_o   = row_q;

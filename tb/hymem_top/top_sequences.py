@@ -224,6 +224,9 @@ class DeclareWokenSeq(HymemSeq):
 
     async def body(self):
         await self.cmd("WOKEN")
+        # read back: also lets the command's pulse reach the WOKEN flop before any reset
+        # (a rst_ni in the cycle after a CMD write drops its pulse; the model does not time it)
+        await self.expect_status("WOKEN", 1)
 
 
 class WakeSeq(HymemSeq):
