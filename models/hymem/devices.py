@@ -737,13 +737,14 @@ class FecapParams:
     # -- wake-up and fatigue (published: wake-up over ~1,000 cycles; median window still
     # positive beyond 1e7 cycles)
     wakeup_cycles: float = pub.FECAP_WAKEUP_CYCLES
-    # Assumption: a pristine device opens 10 % of its woken window (the pinched loop of
-    # fresh Si:HfO2), which puts every device below the sense reference (median 36 mV, the
-    # best of 16,384 about 55 mV, against 60 mV): a pristine '1' reads '0'. Exponential
-    # wake-up, 98 % at wakeup_cycles; the median device reads reliably (7 sigmas of sense
-    # noise above the highest threshold) after about 75 cycles, the worst (120 mV woken)
-    # after about 1,000 (6.8 sigmas) to 1,200 (7).
-    wakeup_initial_fraction: float = 0.1
+    # Assumption: a pristine device opens 5 % of its woken window (the pinched loop of
+    # fresh Si:HfO2): median 18 mV, the best of 16,384 about 30 mV, below the lowest sense
+    # threshold (60 mV - 3 sigmas of offset = 36 mV), so a pristine '1' reads '0' (but for
+    # about 1e-5 of the cells, with the sense noise). Exponential wake-up, 98 % at
+    # wakeup_cycles; the median device reads reliably (7 sigmas of sense noise above the
+    # highest threshold) after about 90 cycles, the worst (120 mV woken) after about 1,000
+    # (6.8 sigmas) to 1,200 (7).
+    wakeup_initial_fraction: float = 0.05
     # Assumption: window * 1 / (1 + N / fatigue_cycles): halved at 1e7 cycles, 10 % at 1e8.
     fatigue_cycles: float = pub.FECAP_ENDURANCE_CYCLES
     # Assumption: the window figures are for woken devices; a woken bank (FecapBank(...,
