@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     if args.repeat < 1:
         ap.error(f"--repeat must be >= 1; got {args.repeat}")
     geom = engine.Geometry()
-    arr = macro.HybridArray(geom, rng=args.seed)
+    arr = macro.HybridArray(geom, rng=args.seed, woken=True)
     rng = np.random.default_rng(args.seed)
     h = rng.integers(-511, 512, size=(geom.slots, geom.lines))
     arr.backdoor.poke_hidden(h)

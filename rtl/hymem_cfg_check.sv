@@ -4,7 +4,9 @@
 //   Combinational. For the write in its APB access phase (chk_addr_i, with the
 //   value the register would take in chk_wdata_i) it answers ok_o, or the
 //   ERR code in code_o (docs/registers.md):
-//     7 queued   CMD: SAMPLE / TRANSFER / FORM / READOUT already queued
+//     7 queued   CMD: SAMPLE / TRANSFER / FORM / READOUT / WAKE already queued
+//    10 not woken CMD: SAMPLE or TRANSFER while the array is not woken
+//                (woken_i: STATUS.WOKEN)
 //     6 busy     CMD.SEED_LOAD while busy; any other checked register written
 //                while an operation runs or is queued (the engines latch
 //                configuration at start, but a queued command would start with
@@ -34,7 +36,8 @@ module hymem_cfg_check #(
   input  logic [11:0] chk_addr_i,
   input  logic [31:0] chk_wdata_i,
   input  logic        busy_i,         // an operation runs or is queued
-  input  logic [3:0]  queued_i,       // {read-out, form, transfer, sample}
+  input  logic [4:0]  queued_i,       // {wake, read-out, form, transfer, sample}
+  input  logic        woken_i,        // STATUS.WOKEN
   input  logic [15:0] t_fe_pulse_i,   // current values for cross-register checks
   input  logic [15:0] t_fe_sense_i,
   input  logic [15:0] t_mr_read_i,
@@ -61,16 +64,18 @@ module hymem_cfg_check #(
     .code_o            (legal_code)
   );
 
-  logic cmd_sample, cmd_transfer, cmd_form, cmd_readout, cmd_seed;
+  logic cmd_sample, cmd_transfer, cmd_form, cmd_readout, cmd_seed, cmd_wake;
   assign cmd_sample   = `HYMEM_CMD_SAMPLE(chk_wdata_i);
   assign cmd_transfer = `HYMEM_CMD_TRANSFER(chk_wdata_i);
   assign cmd_form     = `HYMEM_CMD_FORM(chk_wdata_i);
   assign cmd_readout  = `HYMEM_CMD_READOUT(chk_wdata_i);
   assign cmd_seed     = `HYMEM_CMD_SEED_LOAD(chk_wdata_i);
+  assign cmd_wake     = `HYMEM_CMD_WAKE(chk_wdata_i);
 
   logic requeue;  // a command whose queue slot is taken
   assign requeue = (cmd_sample && queued_i[0]) || (cmd_transfer && queued_i[1]) ||
-                   (cmd_form && queued_i[2]) || (cmd_readout && queued_i[3]);
+                   (cmd_form && queued_i[2]) || (cmd_readout && queued_i[3]) ||
+                   (cmd_wake && queued_i[4]);
 
   always_comb begin
     code_o = 8'd0;
@@ -79,6 +84,8 @@ module hymem_cfg_check #(
         code_o = `HYMEM_ERR_QUEUED;
       end else if (cmd_seed && busy_i) begin
         code_o = `HYMEM_ERR_BUSY;
+      end else if ((cmd_sample || cmd_transfer) && !woken_i) begin
+        code_o = `HYMEM_ERR_NOT_WOKEN;
       end
     end else if (busy_i) begin
       code_o = `HYMEM_ERR_BUSY;

@@ -12,12 +12,16 @@
 //     cmd_form_i      form every memristor
 //     cmd_readout_i   read memristor row (slot, pol) of every line into the
 //                     read-out buffer (readout_o: 8-bit ADC code per line)
+//     cmd_wake_i      FeCAP wake-up: cfg_wake_cycles_i write-1 / write-0
+//                     cycles of every used FeCAP row (hymem_wake_engine);
+//                     wake_done_o pulses when one completes (not aborted)
 //     cmd_abort_i     abort the running operation at its next safe point and
 //                     drop queued commands
 //   A command that arrives while the machine is idle starts in the cycle of its
 //   pulse (it never occupies its queue slot, so the same command right behind it
 //   queues). A command that arrives while another operation runs is queued (one
-//   of each kind) and starts when the machine is idle, transfers first: so a transfer
+//   of each kind) and starts when the machine is idle, transfers first, then
+//   forming, wake-up, sample, read-out: so a transfer
 //   requested during a sample runs after that sample, and a sample requested
 //   during a transfer runs after it; no update is lost or applied twice.
 //   After every k-th completed sample (k = cfg_k_i; 0 = never) a transfer
@@ -28,7 +32,7 @@
 //   when a transfer or forming run logged a failure.
 //   lost_*_o: what a reset (rst_ni) now would cost (docs/programming.md,
 //   "Resets"): the operation it would interrupt (0 none, 1 sample, 2 transfer,
-//   3 forming, 4 read-out), its slot, and the FeCAP rows of that slot whose data
+//   3 forming, 4 read-out, 5 wake-up), its slot, and the FeCAP rows of that slot whose data
 //   only the controller holds (data rows as a RowsPerSyn-bit mask, the flag
 //   row): hymem_top captures them into the LOST register at a reset.
 
@@ -80,6 +84,7 @@ module hymem_core #(
   input  logic [AdcBits-1:0]        cfg_form_target_i,
   input  logic [7:0]                cfg_form_max_i,
   input  logic [15:0]               cfg_k_i,
+  input  logic [15:0]               cfg_wake_cycles_i,
   input  logic [TimeBits-1:0]       t_fe_setup_i,
   input  logic [TimeBits-1:0]       t_fe_pulse_i,
   input  logic [TimeBits-1:0]       t_fe_sense_i,
@@ -102,6 +107,7 @@ module hymem_core #(
   input  logic                      cmd_readout_i,
   input  logic [SlotBits-1:0]       readout_slot_i,
   input  logic                      readout_pol_i,
+  input  logic                      cmd_wake_i,
   input  logic                      cmd_abort_i,
   // status
   output logic                      busy_o,
@@ -109,13 +115,15 @@ module hymem_core #(
   output logic                      upd_busy_o,
   output logic                      xfer_busy_o,
   output logic                      readout_busy_o,
+  output logic                      wake_busy_o,
+  output logic                      wake_done_o,      // a wake-up completed (not aborted)
   output logic                      aborted_o,        // sticky until the next command
   output logic [SlotBits-1:0]       abort_slot_o,     // first slot not done by the aborted run
   output logic [3:0]                upd_phase_o,
   output logic [SlotBits-1:0]       upd_slot_o,
   output logic [4:0]                xfer_phase_o,
   output logic [1:0]                seq_busy_o,       // {memristor, FeCAP} sequencer busy
-  output logic [3:0]                queued_o,         // {read-out, form, transfer, sample} queued
+  output logic [4:0]                queued_o,         // {wake, read-out, form, transfer, sample} queued
   output logic [15:0]               samples_since_o,
   output logic [Lines*AdcBits-1:0]  readout_o,
   output logic                      fe_pending_o,
@@ -137,6 +145,7 @@ module hymem_core #(
   output logic [31:0]               cnt_retries_o,
   output logic [31:0]               cnt_forms_o,
   output logic [31:0]               cnt_failures_o,
+  output logic [31:0]               cnt_wake_cycles_o,
   input  logic                      fail_clear_i,
   output logic                      fail_any_o,
   output logic [IdxBits-1:0]        fail_first_o,
@@ -178,10 +187,11 @@ module hymem_core #(
   localparam logic [2:0] R_FORM  = 3'd3;
   localparam logic [2:0] R_READ  = 3'd4;
   localparam logic [2:0] R_WAIT  = 3'd5;   // readout in flight
+  localparam logic [2:0] R_WAKE  = 3'd6;
 
   logic [2:0]          run_q, run_d;
-  logic                q_sample_q, q_xfer_q, q_form_q, q_read_q;
-  logic                q_sample_d, q_xfer_d, q_form_d, q_read_d;
+  logic                q_sample_q, q_xfer_q, q_form_q, q_read_q, q_wake_q;
+  logic                q_sample_d, q_xfer_d, q_form_d, q_read_d, q_wake_d;
   logic [SlotBits-1:0] rd_slot_q, rd_slot_d;
   logic                rd_pol_q, rd_pol_d;
   logic [15:0]         since_q, since_d;
@@ -192,6 +202,9 @@ module hymem_core #(
   logic upd_start, upd_busy, upd_done, upd_aborted;
   logic xf_start, fm_start, xf_busy, xf_done, xf_aborted, xf_irq;
   logic rd_req_valid, rd_accept;
+  logic wk_start, wk_busy, wk_fin, wk_fin_aborted;
+  logic [SlotBits-1:0] wk_slot;
+  logic [FecapRows-1:0] w_held;
 
   // Auto transfer: the k-th sample since the last transfer just completed.
   logic auto_xfer;
@@ -203,6 +216,7 @@ module hymem_core #(
     q_xfer_d   = q_xfer_q || cmd_transfer_i;
     q_form_d   = q_form_q || cmd_form_i;
     q_read_d   = q_read_q || cmd_readout_i;
+    q_wake_d   = q_wake_q || cmd_wake_i;
     rd_slot_d  = cmd_readout_i ? readout_slot_i : rd_slot_q;
     rd_pol_d   = cmd_readout_i ? readout_pol_i : rd_pol_q;
     since_d    = since_q;
@@ -212,14 +226,17 @@ module hymem_core #(
     upd_start  = 1'b0;
     xf_start   = 1'b0;
     fm_start   = 1'b0;
+    wk_start   = 1'b0;
 
-    if (cmd_sample_i || cmd_transfer_i || cmd_form_i || cmd_readout_i) aborted_d = 1'b0;
+    if (cmd_sample_i || cmd_transfer_i || cmd_form_i || cmd_readout_i || cmd_wake_i) begin
+      aborted_d = 1'b0;
+    end
     if (upd_done && !upd_aborted) since_d = since_q + 1'b1;
     if (auto_xfer) q_xfer_d = 1'b1;
 
     case (run_q)
       R_IDLE: if (!cmd_abort_i) begin
-        // priority: transfer, forming, sample, read-out. A command that arrives while idle
+        // priority: transfer, forming, wake-up, sample, read-out. A command that arrives while idle
         // starts in the cycle of its pulse (q_*_d): it is never seen as queued, so a second
         // command right behind it queues (instead of ERR 7) and a READOUT read right behind
         // CMD.READOUT waits for the read-out (instead of ERR 6).
@@ -232,6 +249,10 @@ module hymem_core #(
           q_form_d = 1'b0;
           fm_start = 1'b1;
           run_d    = R_FORM;
+        end else if (q_wake_d) begin
+          q_wake_d = 1'b0;
+          wk_start = 1'b1;
+          run_d    = R_WAKE;
         end else if (q_sample_d) begin
           q_sample_d = 1'b0;
           upd_start  = 1'b1;
@@ -247,11 +268,12 @@ module hymem_core #(
         run_d    = R_WAIT;
       end
       R_WAIT: if (mr_done) run_d = R_IDLE;
+      R_WAKE: if (wk_fin) run_d = R_IDLE;
       default: run_d = R_IDLE;
     endcase
 
     if ((run_q != R_IDLE) && (run_d == R_IDLE) && !q_sample_d && !q_xfer_d && !q_form_d &&
-        !q_read_d) begin
+        !q_read_d && !q_wake_d) begin
       done_d = 1'b1;
     end
 
@@ -259,6 +281,7 @@ module hymem_core #(
       q_sample_d = 1'b0;
       q_xfer_d   = 1'b0;
       q_form_d   = 1'b0;
+      q_wake_d   = 1'b0;
       q_read_d   = (run_q == R_READ) ? q_read_q : 1'b0;  // a read-out in flight completes
     end
     if (upd_done && upd_aborted) begin
@@ -269,6 +292,10 @@ module hymem_core #(
       aborted_d    = 1'b1;
       abort_slot_d = x_abort_slot;
     end
+    if (wk_fin_aborted) begin
+      aborted_d    = 1'b1;
+      abort_slot_d = wk_slot;
+    end
   end
 
   always_ff @(posedge clk_i) begin
@@ -278,6 +305,7 @@ module hymem_core #(
       q_xfer_q   <= 1'b0;
       q_form_q   <= 1'b0;
       q_read_q   <= 1'b0;
+      q_wake_q   <= 1'b0;
       rd_slot_q  <= '0;
       rd_pol_q   <= 1'b0;
       since_q    <= '0;
@@ -290,6 +318,7 @@ module hymem_core #(
       q_xfer_q   <= q_xfer_d;
       q_form_q   <= q_form_d;
       q_read_q   <= q_read_d;
+      q_wake_q   <= q_wake_d;
       rd_slot_q  <= rd_slot_d;
       rd_pol_q   <= rd_pol_d;
       since_q    <= since_d;
@@ -458,16 +487,48 @@ module hymem_core #(
   logic [1:0]         fe_op;
   logic [RowBits-1:0] fe_row;
   logic [Lines-1:0]   fe_wdata, fe_rdata;
-  logic               x_owns_fe;
+  logic               x_owns_fe, w_owns_fe;
   logic [FecapRows-1:0] fe_held;
+  logic               w_fe_valid, w_fe_ready;
+  logic [1:0]         w_fe_op;
+  logic [RowBits-1:0] w_fe_row;
+  logic [Lines-1:0]   w_fe_wdata;
 
   assign x_owns_fe  = (run_q == R_XFER);
-  assign fe_valid   = x_owns_fe ? x_fe_valid : u_fe_valid;
-  assign fe_op      = x_owns_fe ? x_fe_op    : u_fe_op;
-  assign fe_row     = x_owns_fe ? x_fe_row   : u_fe_row;
-  assign fe_wdata   = x_owns_fe ? x_fe_wdata : u_fe_wdata;
-  assign u_fe_ready = fe_ready && !x_owns_fe;
+  assign w_owns_fe  = (run_q == R_WAKE);
+  assign fe_valid   = x_owns_fe ? x_fe_valid : w_owns_fe ? w_fe_valid : u_fe_valid;
+  assign fe_op      = x_owns_fe ? x_fe_op    : w_owns_fe ? w_fe_op    : u_fe_op;
+  assign fe_row     = x_owns_fe ? x_fe_row   : w_owns_fe ? w_fe_row   : u_fe_row;
+  assign fe_wdata   = x_owns_fe ? x_fe_wdata : w_owns_fe ? w_fe_wdata : u_fe_wdata;
+  assign u_fe_ready = fe_ready && !x_owns_fe && !w_owns_fe;
   assign x_fe_ready = fe_ready && x_owns_fe;
+  assign w_fe_ready = fe_ready && w_owns_fe;
+
+  // ------------------------------------------------------------ wake-up engine
+  hymem_wake_engine #(
+    .Lines(Lines), .Slots(Slots), .MagWidth(MagWidth), .CodeBits(CodeBits), .FecapRows(FecapRows)
+  ) u_wake (
+    .clk_i          (clk_i),
+    .rst_ni         (rst_ni),
+    .cfg_n_in_i     (cfg_n_in_i),
+    .cfg_n_out_i    (cfg_n_out_i),
+    .cfg_cycles_i   (cfg_wake_cycles_i),
+    .start_i        (wk_start),
+    .abort_i        (cmd_abort_i),
+    .busy_o         (wk_busy),
+    .fin_o          (wk_fin),
+    .fin_aborted_o  (wk_fin_aborted),
+    .slot_o         (wk_slot),
+    .held_o         (w_held),
+    .fe_req_valid_o (w_fe_valid),
+    .fe_req_ready_i (w_fe_ready),
+    .fe_req_op_o    (w_fe_op),
+    .fe_req_row_o   (w_fe_row),
+    .fe_req_wdata_o (w_fe_wdata),
+    .fe_done_i      (fe_done),
+    .cnt_clear_i    (cnt_clear_i),
+    .cnt_cycles_o   (cnt_wake_cycles_o)
+  );
 
   hymem_fecap_seq #(.Lines(Lines), .Rows(FecapRows), .TimeBits(TimeBits)) u_fe_seq (
     .clk_i        (clk_i),
@@ -563,14 +624,17 @@ module hymem_core #(
   );
 
   // ---------------------------------------------------------------- outputs
-  assign busy_o          = (run_q != R_IDLE) || q_sample_q || q_xfer_q || q_form_q || q_read_q;
+  assign busy_o          = (run_q != R_IDLE) || q_sample_q || q_xfer_q || q_form_q || q_read_q ||
+                           q_wake_q;
   assign done_o          = done_q;
   assign upd_busy_o      = upd_busy;
   assign xfer_busy_o     = xf_busy;
   assign readout_busy_o  = rd_owns_mr;
+  assign wake_busy_o     = wk_busy;
+  assign wake_done_o     = wk_fin && !wk_fin_aborted;
   assign aborted_o       = aborted_q;
   assign abort_slot_o    = abort_slot_q;
-  assign queued_o        = {q_read_q, q_form_q, q_xfer_q, q_sample_q};
+  assign queued_o        = {q_wake_q, q_read_q, q_form_q, q_xfer_q, q_sample_q};
   assign upd_phase_o     = u_phase;
   assign upd_slot_o      = u_slot;
   assign xfer_phase_o    = x_phase;
@@ -582,8 +646,8 @@ module hymem_core #(
   // ------------------------------------------------ what a reset would cost
   logic [FecapRows-1:0] held_rows;
   logic [SlotBits-1:0]  held_slot;
-  assign held_rows    = fe_held | x_held;
-  assign held_slot    = x_owns_fe ? x_slot : u_slot;
+  assign held_rows    = fe_held | x_held | w_held;
+  assign held_slot    = x_owns_fe ? x_slot : w_owns_fe ? wk_slot : u_slot;
   assign lost_slot_o  = held_slot;
   assign lost_rows_o  = RowsPerSyn'(held_rows >> (32'(held_slot) * RowsPerSyn));
   assign lost_flag_o  = held_rows[32'(Slots * RowsPerSyn) + 32'(held_slot)];
@@ -593,6 +657,7 @@ module hymem_core #(
       R_XFER:         lost_op_o = 3'd2;
       R_FORM:         lost_op_o = 3'd3;
       R_READ, R_WAIT: lost_op_o = 3'd4;
+      R_WAKE:         lost_op_o = 3'd5;
       default:        lost_op_o = 3'd0;
     endcase
   end

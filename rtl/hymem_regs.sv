@@ -73,6 +73,8 @@ module hymem_regs #(
   output logic cmd_err_clear_o,
   output logic cmd_fail_clear_o,
   output logic cmd_lost_clear_o,
+  output logic cmd_wake_o,
+  output logic cmd_woken_o,
   // STATUS
   input  logic status_busy_i,
   input  logic status_upd_busy_i,
@@ -86,6 +88,8 @@ module hymem_regs #(
   input  logic [2:0] status_upd_slot_i,
   input  logic [4:0] status_xfer_phase_i,
   input  logic [2:0] status_abort_slot_i,
+  input  logic status_wake_busy_i,
+  input  logic status_woken_i,
   // SAMPLES_SINCE
   input  logic [15:0] samples_since_count_i,
   // ERR
@@ -104,6 +108,8 @@ module hymem_regs #(
   output logic irq_enable_done_o,
   output logic irq_enable_fail_o,
   output logic irq_enable_error_o,
+  // WAKE
+  output logic [15:0] wake_cycles_o,
   // LAYER
   output logic [10:0] layer_n_in_o,
   output logic [10:0] layer_n_out_o,
@@ -194,6 +200,8 @@ module hymem_regs #(
   input  logic [31:0] cnt_forms_count_i,
   // CNT_FAILURES
   input  logic [31:0] cnt_failures_count_i,
+  // CNT_WAKE_CYCLES
+  input  logic [31:0] cnt_wake_cycles_count_i,
   // FAIL_FIRST
   input  logic [10:0] fail_first_addr_i,
   input  logic fail_first_pol_i,
@@ -250,6 +258,7 @@ module hymem_regs #(
   localparam logic [11:0] ADDR_ERR = 12'h01C;
   localparam logic [11:0] ADDR_IRQ_STATUS = 12'h020;
   localparam logic [11:0] ADDR_IRQ_ENABLE = 12'h024;
+  localparam logic [11:0] ADDR_WAKE = 12'h028;
   localparam logic [11:0] ADDR_LAYER = 12'h030;
   localparam logic [11:0] ADDR_LR = 12'h034;
   localparam logic [11:0] ADDR_MASK_P = 12'h038;
@@ -282,6 +291,7 @@ module hymem_regs #(
   localparam logic [11:0] ADDR_CNT_VFY_RETRIES = 12'h0A8;
   localparam logic [11:0] ADDR_CNT_FORMS = 12'h0AC;
   localparam logic [11:0] ADDR_CNT_FAILURES = 12'h0B0;
+  localparam logic [11:0] ADDR_CNT_WAKE_CYCLES = 12'h0B4;
   localparam logic [11:0] ADDR_FAIL_FIRST = 12'h0C0;
   localparam logic [11:0] ADDR_FAIL_LAST = 12'h0C4;
   localparam logic [11:0] ADDR_LOST = 12'h0C8;
@@ -326,6 +336,8 @@ module hymem_regs #(
   assign hit_irq_status = aligned && (paddr_i == ADDR_IRQ_STATUS);
   logic hit_irq_enable;
   assign hit_irq_enable = aligned && (paddr_i == ADDR_IRQ_ENABLE);
+  logic hit_wake;
+  assign hit_wake = aligned && (paddr_i == ADDR_WAKE);
   logic hit_layer;
   assign hit_layer = aligned && (paddr_i == ADDR_LAYER);
   logic hit_lr;
@@ -390,6 +402,8 @@ module hymem_regs #(
   assign hit_cnt_forms = aligned && (paddr_i == ADDR_CNT_FORMS);
   logic hit_cnt_failures;
   assign hit_cnt_failures = aligned && (paddr_i == ADDR_CNT_FAILURES);
+  logic hit_cnt_wake_cycles;
+  assign hit_cnt_wake_cycles = aligned && (paddr_i == ADDR_CNT_WAKE_CYCLES);
   logic hit_fail_first;
   assign hit_fail_first = aligned && (paddr_i == ADDR_FAIL_FIRST);
   logic hit_fail_last;
@@ -403,11 +417,11 @@ module hymem_regs #(
   logic hit_readout;
   assign hit_readout = aligned && (paddr_i >= BASE_READOUT) && (paddr_i < BASE_READOUT + 12'd128);
   logic hit_any;
-  assign hit_any = hit_id || hit_hwcfg0 || hit_hwcfg1 || hit_hwcfg2 || hit_cmd || hit_status || hit_samples_since || hit_err || hit_irq_status || hit_irq_enable || hit_layer || hit_lr || hit_mask_p || hit_mode || hit_xfer_k || hit_seed || hit_form || hit_readout_sel || hit_vfy_lo0 || hit_vfy_lo1 || hit_vfy_hi0 || hit_vfy_hi1 || hit_t_fe0 || hit_t_fe1 || hit_t_fe2 || hit_t_mr0 || hit_t_mr1 || hit_t_mr2 || hit_t_mr3 || hit_cnt_samples || hit_cnt_slots_skipped || hit_cnt_fe_reads || hit_cnt_fe_writes || hit_cnt_transfers || hit_cnt_xfer_programmed || hit_cnt_xfer_skipped || hit_cnt_mr_resets || hit_cnt_mr_sets || hit_cnt_vfy_reads || hit_cnt_vfy_retries || hit_cnt_forms || hit_cnt_failures || hit_fail_first || hit_fail_last || hit_lost || hit_xbuf || hit_ebuf || hit_readout;
+  assign hit_any = hit_id || hit_hwcfg0 || hit_hwcfg1 || hit_hwcfg2 || hit_cmd || hit_status || hit_samples_since || hit_err || hit_irq_status || hit_irq_enable || hit_wake || hit_layer || hit_lr || hit_mask_p || hit_mode || hit_xfer_k || hit_seed || hit_form || hit_readout_sel || hit_vfy_lo0 || hit_vfy_lo1 || hit_vfy_hi0 || hit_vfy_hi1 || hit_t_fe0 || hit_t_fe1 || hit_t_fe2 || hit_t_mr0 || hit_t_mr1 || hit_t_mr2 || hit_t_mr3 || hit_cnt_samples || hit_cnt_slots_skipped || hit_cnt_fe_reads || hit_cnt_fe_writes || hit_cnt_transfers || hit_cnt_xfer_programmed || hit_cnt_xfer_skipped || hit_cnt_mr_resets || hit_cnt_mr_sets || hit_cnt_vfy_reads || hit_cnt_vfy_retries || hit_cnt_forms || hit_cnt_failures || hit_cnt_wake_cycles || hit_fail_first || hit_fail_last || hit_lost || hit_xbuf || hit_ebuf || hit_readout;
   logic hit_ro, hit_wo, hit_chk;
-  assign hit_ro  = hit_id || hit_hwcfg0 || hit_hwcfg1 || hit_hwcfg2 || hit_status || hit_samples_since || hit_err || hit_cnt_samples || hit_cnt_slots_skipped || hit_cnt_fe_reads || hit_cnt_fe_writes || hit_cnt_transfers || hit_cnt_xfer_programmed || hit_cnt_xfer_skipped || hit_cnt_mr_resets || hit_cnt_mr_sets || hit_cnt_vfy_reads || hit_cnt_vfy_retries || hit_cnt_forms || hit_cnt_failures || hit_fail_first || hit_fail_last || hit_lost || hit_readout;
+  assign hit_ro  = hit_id || hit_hwcfg0 || hit_hwcfg1 || hit_hwcfg2 || hit_status || hit_samples_since || hit_err || hit_cnt_samples || hit_cnt_slots_skipped || hit_cnt_fe_reads || hit_cnt_fe_writes || hit_cnt_transfers || hit_cnt_xfer_programmed || hit_cnt_xfer_skipped || hit_cnt_mr_resets || hit_cnt_mr_sets || hit_cnt_vfy_reads || hit_cnt_vfy_retries || hit_cnt_forms || hit_cnt_failures || hit_cnt_wake_cycles || hit_fail_first || hit_fail_last || hit_lost || hit_readout;
   assign hit_wo  = hit_cmd || hit_xbuf || hit_ebuf;
-  assign hit_chk = hit_cmd || hit_layer || hit_lr || hit_mask_p || hit_mode || hit_xfer_k || hit_seed || hit_form || hit_readout_sel || hit_vfy_lo0 || hit_vfy_lo1 || hit_vfy_hi0 || hit_vfy_hi1 || hit_t_fe0 || hit_t_fe1 || hit_t_fe2 || hit_t_mr0 || hit_t_mr1 || hit_t_mr2 || hit_t_mr3;
+  assign hit_chk = hit_cmd || hit_wake || hit_layer || hit_lr || hit_mask_p || hit_mode || hit_xfer_k || hit_seed || hit_form || hit_readout_sel || hit_vfy_lo0 || hit_vfy_lo1 || hit_vfy_hi0 || hit_vfy_hi1 || hit_t_fe0 || hit_t_fe1 || hit_t_fe2 || hit_t_mr0 || hit_t_mr1 || hit_t_mr2 || hit_t_mr3;
 
   // Errors known from the address and direction alone
   logic [7:0] static_err;
@@ -473,6 +487,8 @@ module hymem_regs #(
   logic cmd_err_clear_q;   // CMD.ERR_CLEAR (pulse) @ 0x010
   logic cmd_fail_clear_q;   // CMD.FAIL_CLEAR (pulse) @ 0x010
   logic cmd_lost_clear_q;   // CMD.LOST_CLEAR (pulse) @ 0x010
+  logic cmd_wake_q;   // CMD.WAKE (pulse) @ 0x010
+  logic cmd_woken_q;   // CMD.WOKEN (pulse) @ 0x010
   logic [7:0] err_code_q;   // ERR.CODE (hw_we) @ 0x01C
   logic [11:0] err_addr_q;   // ERR.ADDR (hw_we) @ 0x01C
   logic irq_status_done_q;   // IRQ_STATUS.DONE (w1c) @ 0x020
@@ -481,6 +497,7 @@ module hymem_regs #(
   logic irq_enable_done_q;   // IRQ_ENABLE.DONE (rw) @ 0x024
   logic irq_enable_fail_q;   // IRQ_ENABLE.FAIL (rw) @ 0x024
   logic irq_enable_error_q;   // IRQ_ENABLE.ERROR (rw) @ 0x024
+  logic [15:0] wake_cycles_q;   // WAKE.CYCLES (rw) @ 0x028
   logic [10:0] layer_n_in_q;   // LAYER.N_IN (rw) @ 0x030
   logic [10:0] layer_n_out_q;   // LAYER.N_OUT (rw) @ 0x030
   logic [7:0] lr_mult_q;   // LR.MULT (rw) @ 0x034
@@ -543,6 +560,8 @@ module hymem_regs #(
       cmd_err_clear_q <= 1'd0;
       cmd_fail_clear_q <= 1'd0;
       cmd_lost_clear_q <= 1'd0;
+      cmd_wake_q <= 1'd0;
+      cmd_woken_q <= 1'd0;
       err_code_q <= 8'd0;
       err_addr_q <= 12'd0;
       irq_status_done_q <= 1'd0;
@@ -551,6 +570,7 @@ module hymem_regs #(
       irq_enable_done_q <= 1'd0;
       irq_enable_fail_q <= 1'd0;
       irq_enable_error_q <= 1'd0;
+      wake_cycles_q <= 16'd1000;
       layer_n_in_q <= 11'(ResetLayerNIn);
       layer_n_out_q <= 11'(ResetLayerNOut);
       lr_mult_q <= 8'd128;
@@ -617,6 +637,10 @@ module hymem_regs #(
       else if (cmd_fail_clear_q != 1'd0) cmd_fail_clear_q <= 1'd0;
       if (wr_commit && hit_cmd) cmd_lost_clear_q <= (pwdata_i[9:9] & bmask[9:9]);
       else if (cmd_lost_clear_q != 1'd0) cmd_lost_clear_q <= 1'd0;
+      if (wr_commit && hit_cmd) cmd_wake_q <= (pwdata_i[10:10] & bmask[10:10]);
+      else if (cmd_wake_q != 1'd0) cmd_wake_q <= 1'd0;
+      if (wr_commit && hit_cmd) cmd_woken_q <= (pwdata_i[11:11] & bmask[11:11]);
+      else if (cmd_woken_q != 1'd0) cmd_woken_q <= 1'd0;
       if (err_code_we_i) err_code_q <= err_code_i;
       if (err_addr_we_i) err_addr_q <= err_addr_i;
       if (irq_status_done_set_i != 1'd0 || (wr_commit && hit_irq_status))
@@ -628,6 +652,7 @@ module hymem_regs #(
       if (wr_commit && hit_irq_enable) irq_enable_done_q <= (irq_enable_done_q & ~bmask[0:0]) | (pwdata_i[0:0] & bmask[0:0]);
       if (wr_commit && hit_irq_enable) irq_enable_fail_q <= (irq_enable_fail_q & ~bmask[1:1]) | (pwdata_i[1:1] & bmask[1:1]);
       if (wr_commit && hit_irq_enable) irq_enable_error_q <= (irq_enable_error_q & ~bmask[2:2]) | (pwdata_i[2:2] & bmask[2:2]);
+      if (wr_commit && hit_wake) wake_cycles_q <= (wake_cycles_q & ~bmask[15:0]) | (pwdata_i[15:0] & bmask[15:0]);
       if (wr_commit && hit_layer) layer_n_in_q <= (layer_n_in_q & ~bmask[10:0]) | (pwdata_i[10:0] & bmask[10:0]);
       if (wr_commit && hit_layer) layer_n_out_q <= (layer_n_out_q & ~bmask[26:16]) | (pwdata_i[26:16] & bmask[26:16]);
       if (wr_commit && hit_lr) lr_mult_q <= (lr_mult_q & ~bmask[7:0]) | (pwdata_i[7:0] & bmask[7:0]);
@@ -701,12 +726,15 @@ module hymem_regs #(
   assign cmd_err_clear_o = cmd_err_clear_q;
   assign cmd_fail_clear_o = cmd_fail_clear_q;
   assign cmd_lost_clear_o = cmd_lost_clear_q;
+  assign cmd_wake_o = cmd_wake_q;
+  assign cmd_woken_o = cmd_woken_q;
   assign irq_status_done_o = irq_status_done_q;
   assign irq_status_fail_o = irq_status_fail_q;
   assign irq_status_error_o = irq_status_error_q;
   assign irq_enable_done_o = irq_enable_done_q;
   assign irq_enable_fail_o = irq_enable_fail_q;
   assign irq_enable_error_o = irq_enable_error_q;
+  assign wake_cycles_o = wake_cycles_q;
   assign layer_n_in_o = layer_n_in_q;
   assign layer_n_out_o = layer_n_out_q;
   assign lr_mult_o = lr_mult_q;
@@ -763,7 +791,7 @@ module hymem_regs #(
   logic [31:0] val_hwcfg2;
   assign val_hwcfg2 = {16'd0, hwcfg2_adc_bits_i, hwcfg2_verify_limit_i};
   logic [31:0] val_status;
-  assign val_status = {5'd0, status_abort_slot_i, 3'd0, status_xfer_phase_i, 1'd0, status_upd_slot_i, status_upd_phase_i, status_fail_any_i, status_seq_err_i, status_fe_pending_i, status_aborted_i, status_readout_busy_i, status_xfer_busy_i, status_upd_busy_i, status_busy_i};
+  assign val_status = {3'd0, status_woken_i, status_wake_busy_i, status_abort_slot_i, 3'd0, status_xfer_phase_i, 1'd0, status_upd_slot_i, status_upd_phase_i, status_fail_any_i, status_seq_err_i, status_fe_pending_i, status_aborted_i, status_readout_busy_i, status_xfer_busy_i, status_upd_busy_i, status_busy_i};
   logic [31:0] val_samples_since;
   assign val_samples_since = {16'd0, samples_since_count_i};
   logic [31:0] val_err;
@@ -772,6 +800,8 @@ module hymem_regs #(
   assign val_irq_status = {29'd0, irq_status_error_q, irq_status_fail_q, irq_status_done_q};
   logic [31:0] val_irq_enable;
   assign val_irq_enable = {29'd0, irq_enable_error_q, irq_enable_fail_q, irq_enable_done_q};
+  logic [31:0] val_wake;
+  assign val_wake = {16'd0, wake_cycles_q};
   logic [31:0] val_layer;
   assign val_layer = {5'd0, layer_n_out_q, 5'd0, layer_n_in_q};
   logic [31:0] val_lr;
@@ -836,6 +866,8 @@ module hymem_regs #(
   assign val_cnt_forms = {cnt_forms_count_i};
   logic [31:0] val_cnt_failures;
   assign val_cnt_failures = {cnt_failures_count_i};
+  logic [31:0] val_cnt_wake_cycles;
+  assign val_cnt_wake_cycles = {cnt_wake_cycles_count_i};
   logic [31:0] val_fail_first;
   assign val_fail_first = {fail_first_valid_i, 17'd0, fail_first_form_i, fail_first_pol_i, 1'd0, fail_first_addr_i};
   logic [31:0] val_fail_last;
@@ -856,6 +888,7 @@ module hymem_regs #(
       else if (hit_err) prdata_o = val_err;
       else if (hit_irq_status) prdata_o = val_irq_status;
       else if (hit_irq_enable) prdata_o = val_irq_enable;
+      else if (hit_wake) prdata_o = val_wake;
       else if (hit_layer) prdata_o = val_layer;
       else if (hit_lr) prdata_o = val_lr;
       else if (hit_mask_p) prdata_o = val_mask_p;
@@ -888,6 +921,7 @@ module hymem_regs #(
       else if (hit_cnt_vfy_retries) prdata_o = val_cnt_vfy_retries;
       else if (hit_cnt_forms) prdata_o = val_cnt_forms;
       else if (hit_cnt_failures) prdata_o = val_cnt_failures;
+      else if (hit_cnt_wake_cycles) prdata_o = val_cnt_wake_cycles;
       else if (hit_fail_first) prdata_o = val_fail_first;
       else if (hit_fail_last) prdata_o = val_fail_last;
       else if (hit_lost) prdata_o = val_lost;
@@ -902,7 +936,8 @@ module hymem_regs #(
   assign chk_addr_o  = paddr_i;
   always_comb begin
     chk_wdata_o = 32'd0;
-    if (hit_cmd) chk_wdata_o = (pwdata_i & bmask) & 32'h000003FF;
+    if (hit_cmd) chk_wdata_o = (pwdata_i & bmask) & 32'h00000FFF;
+    else if (hit_wake) chk_wdata_o = ((val_wake & ~bmask) | (pwdata_i & bmask)) & 32'h0000FFFF;
     else if (hit_layer) chk_wdata_o = ((val_layer & ~bmask) | (pwdata_i & bmask)) & 32'h07FF07FF;
     else if (hit_lr) chk_wdata_o = ((val_lr & ~bmask) | (pwdata_i & bmask)) & 32'h00001FFF;
     else if (hit_mask_p) chk_wdata_o = ((val_mask_p & ~bmask) | (pwdata_i & bmask)) & 32'h0001FFFF;

@@ -15,6 +15,7 @@
 `define HYMEM_ERR_BUSY 8'd6  // busy
 `define HYMEM_ERR_QUEUED 8'd7  // command queue slot taken
 `define HYMEM_ERR_BUILD 8'd9  // not in this build
+`define HYMEM_ERR_NOT_WOKEN 8'd10  // array not woken
 
 // STATUS.UPD_PHASE
 typedef enum logic [3:0] {
@@ -86,6 +87,8 @@ typedef enum logic [4:0] {
 `define HYMEM_CMD_ERR_CLEAR(v) v[7]
 `define HYMEM_CMD_FAIL_CLEAR(v) v[8]
 `define HYMEM_CMD_LOST_CLEAR(v) v[9]
+`define HYMEM_CMD_WAKE(v) v[10]
+`define HYMEM_CMD_WOKEN(v) v[11]
 `define HYMEM_ADDR_STATUS 12'h014
 `define HYMEM_STATUS_BUSY(v) v[0]
 `define HYMEM_STATUS_UPD_BUSY(v) v[1]
@@ -99,6 +102,8 @@ typedef enum logic [4:0] {
 `define HYMEM_STATUS_UPD_SLOT(v) v[14:12]
 `define HYMEM_STATUS_XFER_PHASE(v) v[20:16]
 `define HYMEM_STATUS_ABORT_SLOT(v) v[26:24]
+`define HYMEM_STATUS_WAKE_BUSY(v) v[27]
+`define HYMEM_STATUS_WOKEN(v) v[28]
 `define HYMEM_ADDR_SAMPLES_SINCE 12'h018
 `define HYMEM_SAMPLES_SINCE_COUNT(v) v[15:0]
 `define HYMEM_ADDR_ERR 12'h01C
@@ -112,6 +117,8 @@ typedef enum logic [4:0] {
 `define HYMEM_IRQ_ENABLE_DONE(v) v[0]
 `define HYMEM_IRQ_ENABLE_FAIL(v) v[1]
 `define HYMEM_IRQ_ENABLE_ERROR(v) v[2]
+`define HYMEM_ADDR_WAKE 12'h028
+`define HYMEM_WAKE_CYCLES(v) v[15:0]
 `define HYMEM_ADDR_LAYER 12'h030
 `define HYMEM_LAYER_N_IN(v) v[10:0]
 `define HYMEM_LAYER_N_OUT(v) v[26:16]
@@ -202,6 +209,8 @@ typedef enum logic [4:0] {
 `define HYMEM_CNT_FORMS_COUNT(v) v[31:0]
 `define HYMEM_ADDR_CNT_FAILURES 12'h0B0
 `define HYMEM_CNT_FAILURES_COUNT(v) v[31:0]
+`define HYMEM_ADDR_CNT_WAKE_CYCLES 12'h0B4
+`define HYMEM_CNT_WAKE_CYCLES_COUNT(v) v[31:0]
 `define HYMEM_ADDR_FAIL_FIRST 12'h0C0
 `define HYMEM_FAIL_FIRST_ADDR(v) v[10:0]
 `define HYMEM_FAIL_FIRST_POL(v) v[12]

@@ -9,6 +9,7 @@
 //   order: range, then cross-register rule; then the register's rule).
 //   cur_*_i: current values of the fields a cross-register rule compares with.
 //   Registers without legal ranges, and addresses that are no register, get 0.
+//   WAKE: CYCLES in 1..65535
 //   LAYER: N_IN in 1..XDEPTH, N_OUT in 1..EDEPTH, N_IN * N_OUT <= LINES * SLOTS
 //   LR: SHIFT in 0..23
 //   MASK_P: P16 in 0..65536
@@ -44,6 +45,13 @@ module hymem_regs_legal #(
   input  logic [15:0] cur_t_mr1_read_i,
   output logic [7:0] code_o
 );
+
+  // WAKE
+  logic [15:0] wake_cycles;
+  assign wake_cycles = `HYMEM_WAKE_CYCLES(wdata_i);
+  logic [7:0] code_wake;
+  assign code_wake =
+      (32'(wake_cycles) < 32'd1) ? `HYMEM_ERR_ILLEGAL : 8'd0;
 
   // LAYER
   logic [10:0] layer_n_in;
@@ -159,6 +167,7 @@ module hymem_regs_legal #(
 
   always_comb begin
     case (addr_i)
+      `HYMEM_ADDR_WAKE: code_o = code_wake;
       `HYMEM_ADDR_LAYER: code_o = code_layer;
       `HYMEM_ADDR_LR: code_o = code_lr;
       `HYMEM_ADDR_MASK_P: code_o = code_mask_p;

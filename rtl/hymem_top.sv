@@ -15,9 +15,13 @@
 //     - LOST: at every rst_ni that interrupts an operation, what it cost (the
 //       operation, its slot, the FeCAP rows whose data only the controller
 //       held); reset by por_ni only, cleared by CMD.LOST_CLEAR.
+//     - STATUS.WOKEN: the FeCAPs have been woken up (a CMD.WAKE completed, or
+//       CMD.WOKEN declared them woken); reset by por_ni only (rst_ni does not
+//       un-wake the devices). While it is 0, CMD.SAMPLE and CMD.TRANSFER are
+//       refused with ERR 10.
 //   Resets: rst_ni (synchronous, active low) is the controller's hard reset;
 //   por_ni (synchronous, active low) the power-on reset, which also clears
-//   LOST: assert both at power-up, tie por_ni to rst_ni where no separate
+//   LOST and STATUS.WOKEN: assert both at power-up, tie por_ni to rst_ni where no separate
 //   power-on reset exists (LOST then reads 0 after every reset).
 //   Ports, parameters and their limits: docs/top.md. Programming guide:
 //   docs/programming.md.
@@ -112,14 +116,14 @@ module hymem_top #(
   logic [11:0] acc_err_addr;
 
   logic cmd_sample, cmd_transfer, cmd_form, cmd_readout, cmd_abort, cmd_seed_load, cmd_cnt_clear,
-        cmd_err_clear, cmd_fail_clear;
+        cmd_err_clear, cmd_fail_clear, cmd_wake, cmd_woken;
   logic irq_done, irq_fail, irq_error, en_done, en_fail, en_error;
   logic [10:0] n_in, n_out;
   logic [7:0]  lr_mult, verify_max, form_target, form_max;
   logic [4:0]  lr_shift;
   logic [16:0] p16;
   logic        stoch_round, code_round, skip_zero, change_aware;
-  logic [15:0] k;
+  logic [15:0] k, wake_cycles;
   logic [31:0] seed;
   logic [2:0]  ro_slot;
   logic        ro_pol;
@@ -138,15 +142,16 @@ module hymem_top #(
 
   // core status
   logic        busy, done, upd_busy, xfer_busy, readout_busy, aborted, fe_pending, seq_err,
-               core_irq, fail_any;
+               core_irq, fail_any, wake_busy, wake_done, woken_q;
   logic [SlotBits-1:0] abort_slot, upd_slot;
-  logic [3:0]  upd_phase, queued;
+  logic [3:0]  upd_phase;
+  logic [4:0]  queued;
   logic [4:0]  xfer_phase;
   logic [1:0]  seq_busy;
   logic [15:0] since;
   logic [Lines*AdcBits-1:0] readout;
   logic [31:0] c_samples, c_skipped, c_fe_reads, c_fe_writes, c_transfers, c_programmed,
-               c_xskipped, c_resets, c_sets, c_vreads, c_retries, c_forms, c_failures;
+               c_xskipped, c_resets, c_sets, c_vreads, c_retries, c_forms, c_failures, c_wake;
   logic [IdxBits-1:0] fail_first, fail_last;
   logic [1:0]  fail_first_kind, fail_last_kind;
   logic [2:0]  lost_op;
@@ -173,12 +178,14 @@ module hymem_top #(
     .cmd_readout_o (cmd_readout), .cmd_abort_o (cmd_abort), .cmd_seed_load_o (cmd_seed_load),
     .cmd_cnt_clear_o (cmd_cnt_clear), .cmd_err_clear_o (cmd_err_clear),
     .cmd_fail_clear_o (cmd_fail_clear), .cmd_lost_clear_o (cmd_lost_clear),
+    .cmd_wake_o (cmd_wake), .cmd_woken_o (cmd_woken),
     .status_busy_i (busy), .status_upd_busy_i (upd_busy), .status_xfer_busy_i (xfer_busy),
     .status_readout_busy_i (readout_busy), .status_aborted_i (aborted),
     .status_fe_pending_i (fe_pending), .status_seq_err_i (seq_err),
     .status_fail_any_i (fail_any), .status_upd_phase_i (upd_phase),
     .status_upd_slot_i (3'(upd_slot)), .status_xfer_phase_i (xfer_phase),
     .status_abort_slot_i (3'(abort_slot)),
+    .status_wake_busy_i (wake_busy), .status_woken_i (woken_q),
     .samples_since_count_i (since),
     .err_code_i (cmd_err_clear ? 8'd0 : acc_err_code), .err_code_we_i (acc_err || cmd_err_clear),
     .err_addr_i (cmd_err_clear ? 12'd0 : acc_err_addr), .err_addr_we_i (acc_err || cmd_err_clear),
@@ -191,6 +198,7 @@ module hymem_top #(
     .mode_stoch_round_o (stoch_round), .mode_code_round_o (code_round),
     .mode_skip_zero_o (skip_zero), .mode_change_aware_o (change_aware),
     .mode_verify_max_o (verify_max), .xfer_k_k_o (k), .seed_seed_o (seed),
+    .wake_cycles_o (wake_cycles),
     .form_target_o (form_target), .form_max_o (form_max),
     .readout_sel_slot_o (ro_slot), .readout_sel_pol_o (ro_pol),
     .vfy_lo0_l0_o (lo[0]), .vfy_lo0_l1_o (lo[1]), .vfy_lo0_l2_o (lo[2]), .vfy_lo0_l3_o (lo[3]),
@@ -208,7 +216,7 @@ module hymem_top #(
     .cnt_xfer_skipped_count_i (c_xskipped), .cnt_mr_resets_count_i (c_resets),
     .cnt_mr_sets_count_i (c_sets), .cnt_vfy_reads_count_i (c_vreads),
     .cnt_vfy_retries_count_i (c_retries), .cnt_forms_count_i (c_forms),
-    .cnt_failures_count_i (c_failures),
+    .cnt_failures_count_i (c_failures), .cnt_wake_cycles_count_i (c_wake),
     .fail_first_addr_i (11'(fail_first)), .fail_first_pol_i (fail_first_kind[0]),
     .fail_first_form_i (fail_first_kind[1]), .fail_first_valid_i (fail_any),
     .fail_last_addr_i (11'(fail_last)), .fail_last_pol_i (fail_last_kind[0]),
@@ -235,6 +243,7 @@ module hymem_top #(
     .chk_wdata_i  (chk_wdata),
     .busy_i       (busy),
     .queued_i     (queued),
+    .woken_i      (woken_q),
     .t_fe_pulse_i (t_fe_pulse),
     .t_fe_sense_i (t_fe_sense),
     .t_mr_read_i  (t_mr_read),
@@ -290,6 +299,7 @@ module hymem_top #(
     .cfg_skip_zero_i (skip_zero), .cfg_change_aware_i (change_aware),
     .cfg_verify_max_i (verify_max), .cfg_vfy_lo_i (lo_vec), .cfg_vfy_hi_i (hi_vec),
     .cfg_form_target_i (form_target), .cfg_form_max_i (form_max), .cfg_k_i (k),
+    .cfg_wake_cycles_i (wake_cycles),
     .t_fe_setup_i (t_fe_setup), .t_fe_pulse_i (t_fe_pulse), .t_fe_sense_i (t_fe_sense),
     .t_fe_hold_i (t_fe_hold), .t_fe_gap_i (t_fe_gap),
     .t_mr_reset_i (t_mr_reset), .t_mr_set_i (t_mr_set), .t_mr_form_i (t_mr_form),
@@ -298,9 +308,11 @@ module hymem_top #(
     .seed_load_i (cmd_seed_load), .seed_i (seed),
     .cmd_sample_i (cmd_sample), .cmd_transfer_i (cmd_transfer), .cmd_form_i (cmd_form),
     .cmd_readout_i (cmd_readout), .readout_slot_i (SlotBits'(ro_slot)), .readout_pol_i (ro_pol),
+    .cmd_wake_i (cmd_wake),
     .cmd_abort_i (cmd_abort),
     .busy_o (busy), .done_o (done), .upd_busy_o (upd_busy), .xfer_busy_o (xfer_busy),
-    .readout_busy_o (readout_busy), .aborted_o (aborted), .abort_slot_o (abort_slot),
+    .readout_busy_o (readout_busy), .wake_busy_o (wake_busy), .wake_done_o (wake_done),
+    .aborted_o (aborted), .abort_slot_o (abort_slot),
     .upd_phase_o (upd_phase), .upd_slot_o (upd_slot), .xfer_phase_o (xfer_phase),
     .seq_busy_o (seq_busy), .queued_o (queued), .samples_since_o (since),
     .readout_o (readout), .fe_pending_o (fe_pending), .seq_err_o (seq_err),
@@ -311,6 +323,7 @@ module hymem_top #(
     .cnt_programmed_o (c_programmed), .cnt_xfer_skipped_o (c_xskipped),
     .cnt_mr_resets_o (c_resets), .cnt_mr_sets_o (c_sets), .cnt_vfy_reads_o (c_vreads),
     .cnt_retries_o (c_retries), .cnt_forms_o (c_forms), .cnt_failures_o (c_failures),
+    .cnt_wake_cycles_o (c_wake),
     .fail_clear_i (cmd_fail_clear), .fail_any_o (fail_any), .fail_first_o (fail_first),
     .fail_last_o (fail_last), .fail_first_kind_o (fail_first_kind),
     .fail_last_kind_o (fail_last_kind),
@@ -342,6 +355,14 @@ module hymem_top #(
     if (!por_ni)             lost_any_q <= 1'b0;
     else if (lost_capture)   lost_any_q <= 1'b1;
     else if (cmd_lost_clear) lost_any_q <= 1'b0;
+  end
+
+  // -------------------------------------------------------------- WOKEN
+  // The devices stay woken across rst_ni (a reset does not touch them): only the
+  // power-on reset forgets it.
+  always_ff @(posedge clk_i) begin
+    if (!por_ni)                       woken_q <= 1'b0;
+    else if (wake_done || cmd_woken)   woken_q <= 1'b1;
   end
 
   // ----------------------------------------------------------- interrupt

@@ -320,3 +320,55 @@ def test_write_vector_packs_and_reads_layer_once_if_unknown():
     run(fw.write_vector("EBUF", [1, -1, 127, -128]))
     assert bus.log[0] == ("r", RM["LAYER"].addr) and len(bus.writes) == 1
     assert bus.writes[0][2] == 0x80_7F_FF_01
+
+
+# -------------------------------------------------------------------------- wake-up
+
+
+class WakeBus(FakeBus):
+    """FakeBus with STATUS.WOKEN: set by CMD.WAKE (the wake-up completes at once) or
+    CMD.WOKEN, unless ``abort`` (a wake-up that never completes)."""
+
+    def __init__(self, woken=False, abort=False):
+        super().__init__(SMALL)
+        self.abort = abort
+        self.regs["STATUS"] = RM["STATUS"].pack(WOKEN=int(woken))
+
+    async def write(self, addr, data, strb=0xF):
+        await super().write(addr, data, strb)
+        if addr == RM["CMD"].addr:
+            cmd = RM["CMD"].unpack(data)
+            if cmd["WOKEN"] or (cmd["WAKE"] and not self.abort):
+                self.regs["STATUS"] = RM["STATUS"].pack(WOKEN=1)
+
+    def cmds(self) -> list[str]:
+        return [n for a in self.writes if a[1] == RM["CMD"].addr
+                for n, v in RM["CMD"].unpack(a[2]).items() if v]
+
+
+def test_start_wakes_a_fresh_array_once():
+    bus = WakeBus()
+    fw = Hymem(bus, RM)
+    assert run(fw.start(cycles=500)) is True
+    assert bus.field("WAKE", "CYCLES") == 500 and bus.cmds() == ["WAKE"]
+    assert run(fw.start()) is False and bus.cmds() == ["WAKE"]     # woken: nothing more
+
+
+def test_start_declares_or_leaves_a_woken_array():
+    bus = WakeBus()
+    assert run(Hymem(bus, RM).start(woken=True)) is False and bus.cmds() == ["WOKEN"]
+    bus = WakeBus(woken=True)
+    assert run(Hymem(bus, RM).start()) is False and bus.cmds() == []
+
+
+def test_wake_arguments_and_abort():
+    for bad, what in ((0, r"WAKE.CYCLES.* must be in 1\.\.65535"), (70000, r"must be in 1\.\.65535"),
+                      (2.5, "must be an integer")):
+        bus = WakeBus()
+        with pytest.raises(ArgumentError, match=what):
+            run(Hymem(bus, RM).start(cycles=bad))
+        assert bus.writes == []
+    with pytest.raises(ArgumentError, match="woken must be a bool"):
+        run(Hymem(WakeBus(), RM).start(woken=2))
+    with pytest.raises(firmware.FirmwareError, match="did not complete"):
+        run(Hymem(WakeBus(abort=True), RM).wake(3))

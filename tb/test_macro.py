@@ -15,7 +15,7 @@ L = G.lines
 
 
 def _array(seed=1, **kw):
-    return macro.HybridArray(G, rng=seed, **kw)
+    return macro.HybridArray(G, rng=seed, **kw, woken=True)
 
 
 def play(port, events):
@@ -414,7 +414,7 @@ def test_backdoor_roundtrip_and_errors():
 
 def test_small_geometry():
     g = engine.Geometry(lines=8, slots=2, fecap_rows=32)
-    a = macro.HybridArray(g, rng=3)
+    a = macro.HybridArray(g, rng=3, woken=True)
     a.backdoor.poke_hidden(np.array([[5, -511, 0, 300, 1, 2, 3, -64]] * 2))
     for r in range(2 * g.rows_per_synapse):
         a.fe_write_row(r, a.fe_read_row(r))
@@ -515,7 +515,7 @@ def test_keyed_array_and_programmer_draw_the_same_devices():
     keys = [0xDEADBEEF12345678, 7]
     rng = np.random.default_rng(5)
     h = rng.integers(-511, 512, size=(2, G.slots, L))
-    arrays = [macro.HybridArray(G, rng=100 + i, key=k) for i, k in enumerate(keys)]
+    arrays = [macro.HybridArray(G, rng=100 + i, key=k, woken=True) for i, k in enumerate(keys)]
     prog = macro.ArrayProgrammer(2, G, rng=99, keys=np.array(keys, dtype=np.uint64))
     cs, cm = [], []
     for i, a in enumerate(arrays):
@@ -556,3 +556,40 @@ def test_keys_bad_input():
         macro.ArrayProgrammer(2, G, rng=1, keys=[1, 2, 3])
     with pytest.raises(ValueError, match=r"keys must be an integer array of the bank's shape"):
         dv.MemristorBank((2, 3), None, 1, keys=np.zeros((3, 2), dtype=np.uint64))
+
+
+# -------------------------------------------------------------------- FeCAP wake-up
+
+
+def test_pristine_array_reads_ones_as_zeros_until_woken():
+    """HybridArray starts pristine (woken=False): every window is wakeup_initial_fraction of
+    its woken value, below the sense reference, so a row of ones reads as zeros; write-1 /
+    write-0 cycles (the controller's wake-up) open it as FecapParams.window_factor says, and
+    after the published 1,000 cycles the row reads back. Bounds: pristine, a cell reads '1'
+    when 0.05 x window0 + noise > 60 mV + offset, i.e. N(18, 3) + N(0, 5) - N(0, 8) > 60 mV
+    (window, noise, offset sigmas in mV; the offset's clip only helps): z > 4.2, 1.1e-5 per
+    cell, so more than 4 of 128 (mean 1.4e-3) has probability below 1e-13. Woken, every
+    read has 6.8 sense-noise sigmas of margin or more (FecapParams): 5e-12 per cell, under
+    1e-9 for the 128 cells."""
+    a = macro.HybridArray(G, rng=5)
+    p = a.fe.params
+    row = 3
+    assert (a.fe.cycles == 0).all()
+    assert np.allclose(a.fe.row_window(row), a.fe.window0_v[row] * p.wakeup_initial_fraction,
+                       rtol=1e-9)
+    a.fe_write_row(row, np.ones(L, bool), zeros=True)
+    got = a.fe_read_row(row)
+    assert got.sum() <= 4, f"a pristine row of ones read {int(got.sum())} ones"
+    a.fe_write_row(row, np.zeros(L, bool))          # completes the write-back
+    for _ in range(1000):
+        a.fe_write_row(row, np.ones(L, bool), zeros=True)
+        a.fe_write_row(row, np.zeros(L, bool), zeros=True)
+    assert (a.fe.cycles[row] >= 1000).all() and (a.fe.cycles[row + 1] == 0).all()
+    f = p.window_factor(a.fe.cycles[row])
+    assert np.allclose(a.fe.row_window(row), a.fe.window0_v[row] * f, rtol=1e-9)
+    assert (f > 0.98).all()
+    a.fe_write_row(row, np.ones(L, bool), zeros=True)
+    assert a.fe_read_row(row).all(), "a woken row of ones reads back"
+    a.fe_write_row(row, np.ones(L, bool))
+    with pytest.raises(ValueError, match="woken must be True or False"):
+        dv.FecapBank((2, 4), None, 1, woken=1)

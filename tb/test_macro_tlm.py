@@ -93,7 +93,7 @@ def test_fe_batch_equals_pulse_by_pulse(case):
     seed = case
     rng = np.random.default_rng(seed)
     bits = rng.random((128, L)) < 0.5
-    one, many = (macro.HybridArray(rng=seed, key=seed * 7 + 1) for _ in range(2))
+    one, many = (macro.HybridArray(rng=seed, key=seed * 7 + 1, woken=True) for _ in range(2))
     for a in (one, many):
         a.fe.bits[:] = bits
     ops = _pulses(rng, 250, 12 if seed % 2 else 128, allow_bad=seed >= 4)
@@ -129,7 +129,7 @@ def test_fe_batch_equals_pulse_by_pulse(case):
 
 
 def test_predict_rows_is_the_next_read():
-    a = macro.HybridArray(rng=1, key=99)
+    a = macro.HybridArray(rng=1, key=99, woken=True)
     rng = np.random.default_rng(0)
     a.fe.bits[:] = rng.random((128, L)) < 0.5
     rows = np.arange(0, 128, 3)
@@ -147,8 +147,8 @@ def test_predict_rows_is_the_next_read():
 
 
 def test_predict_needs_keys_and_no_faults():
-    assert macro.HybridArray(rng=1).fe.predict_rows([0]) is None          # unkeyed
-    a = macro.HybridArray(rng=1, key=5)
+    assert macro.HybridArray(rng=1, woken=True).fe.predict_rows([0]) is None          # unkeyed
+    a = macro.HybridArray(rng=1, key=5, woken=True)
     a.inject_weak_fecap(3, [0, 1])
     assert a.fe.predict_rows([0]) is None
     with pytest.raises(ValueError, match="nominal"):
@@ -159,7 +159,7 @@ def test_keyed_sense_skips_noise_only_where_it_cannot_matter():
     """A keyed read computes the noise only near the threshold; the result is the one the
     noise everywhere would give (checked on a bank whose thresholds sit near the signal)."""
     g = engine.Geometry()
-    a = macro.HybridArray(g, rng=4, key=77)
+    a = macro.HybridArray(g, rng=4, key=77, woken=True)
     fe = a.fe
     rng = np.random.default_rng(1)
     fe.bits[:] = rng.random(fe.shape) < 0.5

@@ -87,7 +87,7 @@ async def bench_update(dut):
 
     array = port = None
     if model == "macro":
-        array = macro.HybridArray(geom, rng=int(rng.integers(2**31)))
+        array = macro.HybridArray(geom, rng=int(rng.integers(2**31)), woken=True)
         array.backdoor.poke_hidden(rng.integers(-300, 301, size=(geom.slots, geom.lines)))
         kw = {} if cfg.get("mon", True) else {"mon": None}     # port monitor or the pins
         port = MacroPortModel(d, array, watch=cfg.get("watch"), **kw).start()

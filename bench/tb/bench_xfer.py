@@ -64,7 +64,7 @@ async def bench_xfer(dut):
         h, flags = z["h"].astype(np.int64), z["flags"].astype(bool)
         n_in, n_out = int(z["n_in"]), int(z["n_out"])
     d = dut
-    array = macro.HybridArray(geom, rng=int(cfg["seed"]))
+    array = macro.HybridArray(geom, rng=int(cfg["seed"]), woken=True)
     log = OpLog(array)
     for n in ("start_xfer_i", "start_form_i", "abort_i", "cnt_clear_i", "fail_clear_i"):
         getattr(d, n).value = 0

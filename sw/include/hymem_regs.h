@@ -89,6 +89,14 @@ extern "C" {
 #define HYMEM_REGS__CMD__LOST_CLEAR_bp 9
 #define HYMEM_REGS__CMD__LOST_CLEAR_bw 1
 #define HYMEM_REGS__CMD__LOST_CLEAR_reset 0x0
+#define HYMEM_REGS__CMD__WAKE_bm 0x400
+#define HYMEM_REGS__CMD__WAKE_bp 10
+#define HYMEM_REGS__CMD__WAKE_bw 1
+#define HYMEM_REGS__CMD__WAKE_reset 0x0
+#define HYMEM_REGS__CMD__WOKEN_bm 0x800
+#define HYMEM_REGS__CMD__WOKEN_bp 11
+#define HYMEM_REGS__CMD__WOKEN_bw 1
+#define HYMEM_REGS__CMD__WOKEN_reset 0x0
 
 // reg - hymem_regs::STATUS
 #define HYMEM_REGS__STATUS__BUSY_bm 0x1
@@ -127,6 +135,12 @@ extern "C" {
 #define HYMEM_REGS__STATUS__ABORT_SLOT_bm 0x7000000
 #define HYMEM_REGS__STATUS__ABORT_SLOT_bp 24
 #define HYMEM_REGS__STATUS__ABORT_SLOT_bw 3
+#define HYMEM_REGS__STATUS__WAKE_BUSY_bm 0x8000000
+#define HYMEM_REGS__STATUS__WAKE_BUSY_bp 27
+#define HYMEM_REGS__STATUS__WAKE_BUSY_bw 1
+#define HYMEM_REGS__STATUS__WOKEN_bm 0x10000000
+#define HYMEM_REGS__STATUS__WOKEN_bp 28
+#define HYMEM_REGS__STATUS__WOKEN_bw 1
 
 // reg - hymem_regs::SAMPLES_SINCE
 #define HYMEM_REGS__SAMPLES_SINCE__COUNT_bm 0xffff
@@ -170,6 +184,12 @@ extern "C" {
 #define HYMEM_REGS__IRQ_ENABLE__ERROR_bp 2
 #define HYMEM_REGS__IRQ_ENABLE__ERROR_bw 1
 #define HYMEM_REGS__IRQ_ENABLE__ERROR_reset 0x0
+
+// reg - hymem_regs::WAKE
+#define HYMEM_REGS__WAKE__CYCLES_bm 0xffff
+#define HYMEM_REGS__WAKE__CYCLES_bp 0
+#define HYMEM_REGS__WAKE__CYCLES_bw 16
+#define HYMEM_REGS__WAKE__CYCLES_reset 0x3e8
 
 // reg - hymem_regs::LAYER
 #define HYMEM_REGS__LAYER__N_IN_bm 0x7ff
@@ -454,6 +474,11 @@ extern "C" {
 #define HYMEM_REGS__CNT_T_DESC_E35B0323__COUNT_bp 0
 #define HYMEM_REGS__CNT_T_DESC_E35B0323__COUNT_bw 32
 
+// reg - hymem_regs::cnt_t_desc_b7878016
+#define HYMEM_REGS__CNT_T_DESC_B7878016__COUNT_bm 0xffffffff
+#define HYMEM_REGS__CNT_T_DESC_B7878016__COUNT_bp 0
+#define HYMEM_REGS__CNT_T_DESC_B7878016__COUNT_bw 32
+
 // reg - hymem_regs::fail_t_desc_e25dd69f_name_ac34a3eb
 #define HYMEM_REGS__FAIL_T_DESC_E25DD69F_NAME_AC34A3EB__ADDR_bm 0x7ff
 #define HYMEM_REGS__FAIL_T_DESC_E25DD69F_NAME_AC34A3EB__ADDR_bp 0
@@ -531,7 +556,8 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t ERR;
     uint32_t IRQ_STATUS;
     uint32_t IRQ_ENABLE;
-    uint8_t RESERVED_28_2f[0x8];
+    uint32_t WAKE;
+    uint8_t RESERVED_2c_2f[0x4];
     uint32_t LAYER;
     uint32_t LR;
     uint32_t MASK_P;
@@ -565,7 +591,8 @@ typedef struct __attribute__ ((__packed__)) {
     uint32_t CNT_VFY_RETRIES;
     uint32_t CNT_FORMS;
     uint32_t CNT_FAILURES;
-    uint8_t RESERVED_b4_bf[0xc];
+    uint32_t CNT_WAKE_CYCLES;
+    uint8_t RESERVED_b8_bf[0x8];
     uint32_t FAIL_FIRST;
     uint32_t FAIL_LAST;
     uint32_t LOST;
@@ -646,6 +673,7 @@ typedef enum {
     HYMEM_ERR_BUSY = 6,  // busy
     HYMEM_ERR_QUEUED = 7,  // command queue slot taken
     HYMEM_ERR_BUILD = 9,  // not in this build
+    HYMEM_ERR_NOT_WOKEN = 10,  // array not woken
 } hymem_err_e;
 
 #endif

@@ -2,7 +2,7 @@
 
 Checks the scheduling contract of rtl/hymem_core.sv (transfer every k samples or never,
 commands queued while another operation runs, transfer before sample, abort dropping
-queued commands, read-out, forming) with the full digital scoreboard: after every
+queued commands, read-out, forming, FeCAP wake-up) with the full digital scoreboard: after every
 operation the hidden weights, flags and all counters equal hymem.digital.engine, and every
 memristor operation of every transfer equals the reference's (hymem.sim.scoreboard).
 
@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
+from hymem.analog import devices, macro
 from hymem.digital import engine
-from hymem.analog import macro
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import MacroPortModel
 from hymem.sim.scoreboard import OpLog, ReplayProgrammer, forming_failures, read_noise_z
@@ -53,20 +53,22 @@ def _pack(v, words):
 
 
 class Env:
-    def __init__(self, dut, formed: bool = True):
+    def __init__(self, dut, formed: bool = True, woken: bool = True,
+                 fecap: devices.FecapParams | None = None):
         self.dut = dut
         p = tbkit.params()
         self.p = p
         self.geom = engine.Geometry(lines=p["Lines"], slots=p["Slots"], fecap_rows=p["FecapRows"])
         self.rng = tbkit.rng()
-        self.array = macro.HybridArray(self.geom, rng=int(self.rng.integers(2**31)), formed=formed)
+        self.array = macro.HybridArray(self.geom, rng=int(self.rng.integers(2**31)), formed=formed,
+                                       woken=woken, fecap=fecap)
         self.log = OpLog(self.array)
         self.started: list[str] = []     # operations in the order the RTL started them
 
     async def start(self):
         d = self.dut
         for n in ("x_we_i", "e_we_i", "cmd_sample_i", "cmd_transfer_i", "cmd_form_i",
-                  "cmd_readout_i", "cmd_abort_i", "seed_load_i", "cnt_clear_i", "err_clear_i",
+                  "cmd_readout_i", "cmd_wake_i", "cmd_abort_i", "seed_load_i", "cnt_clear_i", "err_clear_i",
                   "fail_clear_i", "readout_slot_i", "readout_pol_i", "x_waddr_i", "e_waddr_i",
                   "vec_wdata_i", "seed_i"):
             getattr(d, n).value = 0
@@ -78,6 +80,7 @@ class Env:
         d.cfg_vfy_hi_i.value = int(sum(int(v) << (8 * m) for m, v in enumerate(hi)))
         d.cfg_form_target_i.value = 40
         d.cfg_form_max_i.value = 64
+        d.cfg_wake_cycles_i.value = 1
         self.port = MacroPortModel(d, self.array).start()
         await tbkit.start_clock(d.clk_i, CLK_NS)
         await tbkit.reset(d.clk_i, d.rst_ni)
@@ -361,6 +364,110 @@ async def form_command(dut):
     # 2, the bound before, failed 1.1e-4 of the runs). cnt_failures_o is checked exactly.
     assert tbkit.u(dut.cnt_failures_o) == unformed and unformed <= 5, unformed
     assert int(dut.irq_o.value) in (0, 1)
+
+
+async def _keep_sample(env, what: str) -> np.ndarray:
+    """Poke random hidden weights, apply a sample that changes nothing (p = 0, every slot
+    read and written back); returns the weights poked."""
+    S, L = env.geom.slots, env.geom.lines
+    top = 2 ** env.geom.mag_width
+    h = env.rng.integers(-top + 1, top, (S, L))
+    env.array.backdoor.poke_hidden(h)
+    env.ref.h[0] = h
+    u = engine.UpdateConfig(lr_mult=255, lr_shift=4, p16=0, skip_zero=False)
+    env.configure(env.n_in, env.n_out, u, env.tcfg, 0)
+    x, e = await env.vectors()
+    await env.pulse("cmd_sample_i")
+    await env.idle()
+    env.ref.apply_sample(x, e, u)
+    return h
+
+
+async def _wake(env, cycles: int) -> None:
+    await env.pulse("cmd_wake_i", cfg_wake_cycles_i=cycles)
+    await env.idle()
+
+
+@cocotb.test()
+async def wake_up(dut):
+    """A pristine array (window below the sense reference): a sample that changes no weight
+    loses the '1' bits it reads (data corrupted: why hymem_top refuses it, ERR 10); CMD.WAKE
+    cycles every used row (a full tile: the data rows of every slot, then the flag rows; the
+    spare rows are not touched), erases them, counts its passes, and opens the window: the
+    same sample then keeps every weight. (A tile that leaves slots unused leaves them
+    pristine: a sample with skip_zero = 0 still reads and rewrites them and may lose their
+    unused bits; wake_abort checks that a wake-up leaves them alone.)
+    FecapParams.wakeup_cycles = 4 (published: 1,000) keeps the run short: 8 passes (7.5
+    cycles at least per cell) put every device within 0.06 % of its woken window, more than
+    a bank built woken (initial_cycles = 1e4 loses 0.1 % to fatigue): the read margin of
+    every other test (at least 7 sense-noise sigmas, tb/test_devices.py)."""
+    fecap = devices.FecapParams(wakeup_cycles=4)
+    env = Env(dut, woken=False, fecap=fecap)
+    await env.start()
+    S, L = env.geom.slots, env.geom.lines
+    n_in = min(32, L)
+    env.configure(n_in, S * L // n_in, engine.UpdateConfig(), engine.TransferConfig(), 0)
+    # Pristine: every device's window is 5 % of its woken one: a '1' reads '1' when
+    # N(18, 3) + N(0, 5) - N(0, 8) > 60 (window, sense noise, offset, mV), about 1e-5 per
+    # cell (tb/test_macro.py), so each non-zero weight (one or more '1' bits) survives with
+    # probability below 1e-5 and more than half of them surviving is out of reach.
+    h = await _keep_sample(env, "pristine")
+    now = env.array.backdoor.hidden_weights()
+    nz = h != 0
+    assert (now[nz] != h[nz]).mean() > 0.5, "an un-woken array should lose the '1' bits it reads"
+    env.ref.h[0] = now                              # what the sample left
+    env.ref.flags[0] = env.array.backdoor.flags()
+    # wake-up: 8 passes over the used rows, the rows end '0'
+    res = env.ref.wake(8)
+    await _wake(env, 8)
+    assert res.passes == 8 and tbkit.u(dut.cnt_wake_cycles_o) == 8
+    assert int(dut.aborted_o.value) == 0
+    env.check("after the wake-up:")
+    assert env.ref.used_slots() == S and not env.array.backdoor.hidden_weights().any()
+    assert not env.array.backdoor.flags().any()
+    rows = env.ref.wake_rows()
+    cyc = env.array.fe.cycles
+    assert (cyc[rows] >= 7.5).all(), "every cell of a used row cycled 8 times"
+    others = np.setdiff1d(np.arange(env.geom.fecap_rows), rows)
+    assert (cyc[others] == 0).all(), "the spare rows are not cycled"
+    # woken: the sample keeps every weight
+    await _keep_sample(env, "woken")
+    env.check("woken, a sample that changes nothing:")
+
+
+@cocotb.test()
+async def wake_abort(dut):
+    """An abort during a wake-up is taken at the next row start: every row holds its value
+    before or 0, ABORTED and ABORT_SLOT (the slot of the row where it stopped), the passes
+    done counted; hymem.digital.engine.EngineState.wake(abort_row=...) gives the same state, the row
+    visits read from the FeCAP write counter (two writes per visit)."""
+    env = Env(dut)
+    await env.start()
+    S, L = env.geom.slots, env.geom.lines
+    env.configure(L // 2, 3, engine.UpdateConfig(), engine.TransferConfig(), 0)   # 1.5 slots
+    top = 2 ** env.geom.mag_width
+    h = env.rng.integers(-top + 1, top, (S, L))
+    env.array.backdoor.poke_hidden(h)
+    env.array.backdoor.poke_flags(env.rng.random((S, L)) < 0.5)
+    env.ref.h[0], env.ref.flags[0] = h, env.array.backdoor.flags()
+    w0 = tbkit.u(dut.cnt_fe_writes_o)
+    await env.pulse("cmd_wake_i", cfg_wake_cycles_i=3)
+    rows = len(env.ref.wake_rows())
+    # one row visit is two full writes of at most 30 cycles with TIMING: stop inside the run
+    await ClockCycles(dut.clk_i, int(env.rng.integers(1, 3 * rows * 40)), rising=False)
+    await env.pulse("cmd_abort_i")
+    await env.idle()
+    visits = (tbkit.u(dut.cnt_fe_writes_o) - w0) // 2
+    assert env.ref.used_slots() == 2 < S or S < 3     # unused slots: env.check shows them kept
+    if visits == 3 * rows:                          # it ended before the abort: not aborted
+        res = env.ref.wake(3)
+        assert int(dut.aborted_o.value) == 0
+    else:
+        res = env.ref.wake(3, abort_row=visits)
+        assert int(dut.aborted_o.value) == 1
+        assert tbkit.u(dut.abort_slot_o) == res.aborted_slot
+    assert tbkit.u(dut.cnt_wake_cycles_o) == res.passes
+    env.check(f"wake-up aborted after {visits} row visits:")
 
 
 # ------------------------------------------------------------ pytest: the RTL

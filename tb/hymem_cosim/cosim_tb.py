@@ -39,7 +39,7 @@ class Array:
         self.bus = ApbBurstMaster(scope.u_bm)
         self.fw = Hymem(self.bus, name=f"array{k}")
         # keyed devices: the array's seed identifies them, as in the shadow's programmer
-        self.array = macro.HybridArray(geom, rng=seed & 0x7FFF_FFFF, key=seed)
+        self.array = macro.HybridArray(geom, rng=seed & 0x7FFF_FFFF, key=seed, woken=True)
         self.log = OpLog(self.array)
         self.port = MacroTlmModel(scope, self.array)
         self.irq = scope.irq
@@ -125,6 +125,9 @@ async def cosim(dut):
                              verify_max=layer.tcfg.verify_max, k=cfg.k,
                              seed=int(layer.seeds[a.tile]), timing=COSIM_TIMING)
         await a.fw.write("IRQ_ENABLE", DONE=1)
+        # the macro model is built woken (its devices are the shadow's, which models a woken
+        # array): declared, not cycled (a fresh array would run Hymem.start's wake-up)
+        await a.fw.start(woken=True)
         a.array.backdoor.poke_hidden(st.h[a.tile])
         a.array.backdoor.poke_flags(st.used[a.tile])
     # the shadow starts from the same state: every synapse flagged, counters at zero, and

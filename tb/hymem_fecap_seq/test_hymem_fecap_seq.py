@@ -413,7 +413,7 @@ async def macro_write_read(dut):
     L, R = env.L, env.R
     slots = env.p["Slots"]
     geom = engine.Geometry(lines=L, slots=slots, fecap_rows=R)
-    array = macro.HybridArray(geom, rng=int(env.rng.integers(2**31)))
+    array = macro.HybridArray(geom, rng=int(env.rng.integers(2**31)), woken=True)
     await env.start(Timing(1, 8, 2, 1, 1), stub=False)
     port = MacroPortModel(dut, array).start()
     d = dut

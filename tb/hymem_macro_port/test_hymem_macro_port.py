@@ -85,7 +85,7 @@ async def _setup(dut, watch=None, mon=MON_SIGNAL, **array_kw):
         getattr(dut, DEFAULT_PINS[k]).value = 0
     await Timer(10, "ns")
     rng = tbkit.rng()
-    array = macro.HybridArray(GEOM, rng=rng, **array_kw)
+    array = macro.HybridArray(GEOM, rng=rng, **array_kw, woken=True)
     port = MacroPortModel(dut, array, watch=watch, mon=mon).start()
     assert port.stats()["port_monitor"] == (mon is not None)
     await Timer(10, "ns")
@@ -425,7 +425,7 @@ async def stop_and_end_of_test(dut):
                                                             "fe_sl": 1}),
                       (70, {"fe_sl": 0}), (100, {"fe_wl": 0})))
     assert port.errors == [] and port.wakeups == 1, "a stopped model must not process"
-    port2 = MacroPortModel(dut, macro.HybridArray(GEOM, rng=1)).start()
+    port2 = MacroPortModel(dut, macro.HybridArray(GEOM, rng=1, woken=True)).start()
     port2.raise_errors = False
     _LEFTOVER.append(port2)
 

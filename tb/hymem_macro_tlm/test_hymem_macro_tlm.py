@@ -64,7 +64,7 @@ async def equivalence(dut):
     formed = bool(p.get("Formed", 1))
     timing, clk_ns = TIMINGS[p.get("Timing", "cosim")]
     key = int(rng.integers(1, 2**62))
-    arrays = [macro.HybridArray(geom, rng=key % 2**31, key=key, formed=formed) for _ in (0, 1)]
+    arrays = [macro.HybridArray(geom, rng=key % 2**31, key=key, formed=formed, woken=True) for _ in (0, 1)]
     pin = MacroPortModel(dut.pin, arrays[0], scope=dut.pin).start()
     tlm = MacroTlmModel(dut.tlm, arrays[1]).start()
     await tbkit.start_clock(dut.clk_i, clk_ns, impl="gpi")
@@ -93,6 +93,12 @@ async def equivalence(dut):
     if not formed:
         await op("FORM")
         _same(*arrays, "after forming")
+    # the wake-up's row writes (every used FeCAP row written all ones, then all zeros) through
+    # both models; it also sets STATUS.WOKEN, which TRANSFER and SAMPLE need (the arrays are
+    # built woken: two cycles do not change what they read)
+    await fw.write("WAKE", CYCLES=2)
+    await op("WAKE")
+    _same(*arrays, "after the wake-up")
     h = rng.integers(-(2 ** geom.mag_width - 1), 2 ** geom.mag_width, (geom.slots, geom.lines))
     f = rng.random((geom.slots, geom.lines)) < 0.5
     for a in arrays:

@@ -310,7 +310,7 @@ async def macro_adc_read(dut):
     L, S = env.L, env.S
     r = env.rng
     ideal = devices.MemristorParams(read_noise_rel=0.0, read_noise_us=0.0)
-    array = macro.HybridArray(_geom(env), memristor=ideal, rng=int(r.integers(2**31)))
+    array = macro.HybridArray(_geom(env), memristor=ideal, rng=int(r.integers(2**31)), woken=True)
     codes = r.integers(0, 300, size=(S, 2, L))               # beyond 255: full scale clamps
     codes[0, 0, :4] = [0, 1, 254, 255]
     g = (codes + r.uniform(-0.4, 0.4, size=codes.shape)) * 0.5
@@ -340,8 +340,8 @@ class Twin:
     def __init__(self, env: Env, seed: int, **kw) -> None:
         geom = _geom(env)
         self.env = env
-        self.dut_array = macro.HybridArray(geom, rng=seed, **kw)
-        self.ref_array = macro.HybridArray(geom, rng=seed, **kw)
+        self.dut_array = macro.HybridArray(geom, rng=seed, **kw, woken=True)
+        self.ref_array = macro.HybridArray(geom, rng=seed, **kw, woken=True)
         self.L = env.L
 
     def apply(self, op: int, slot: int, pol, mask, code, t: Timing):

@@ -81,6 +81,9 @@ class HymemTest(uvm_test):
     """Base test: the environment, clock and reset, then ``sequences()`` in order."""
 
     pristine = False
+    #: STATUS.WOKEN at the start: the macro model is built woken, so CMD.WOKEN tells the
+    #: controller (DeclareWokenSeq); WakeTest starts un-woken and runs the wake-up
+    woken = True
 
     def goals(self, build: Build, rm: regmap.RegMap) -> list[str]:
         return []
@@ -97,7 +100,10 @@ class HymemTest(uvm_test):
     async def run_phase(self):
         self.raise_objection()
         await self.env.clkrst.start()
-        for seq in self.sequences():
+        seqs = self.sequences()
+        if self.woken:
+            seqs = [S.DeclareWokenSeq()] + seqs
+        for seq in seqs:
             await seq.start(ctx().seqr)
         self.drop_objection()
 
@@ -169,7 +175,7 @@ class BusyTest(HymemTest):
 
     def goals(self, build, rm):
         return (_errs(rm, "busy", "command queue slot taken") + ["readout.wait", "readout.wait_queued"]
-                + _bins(build, rm, "queued."))
+                + [q for q in _bins(build, rm, "queued.") if q != "queued.wake"])   # WakeTest's
 
     def sequences(self):
         return [S.BusySeq()]
@@ -247,6 +253,21 @@ class FormTest(HymemTest):
 
 
 @pyuvm.test()
+class WakeTest(HymemTest):
+    """FeCAP wake-up from power-on: SAMPLE / TRANSFER refused (ERR 10) until CMD.WAKE has
+    completed; the used rows erased, CNT_WAKE_CYCLES, STATUS.WOKEN kept across rst_ni."""
+
+    woken = False
+
+    def goals(self, build, rm):
+        return ["cmd.WAKE", "cmd.WOKEN", f"err.{rm.err('NOT_WOKEN')}", "queued.wake", "wake.done",
+                "reg.WAKE.wr", "reg.CNT_WAKE_CYCLES.rd"]
+
+    def sequences(self):
+        return [S.WakeSeq()]
+
+
+@pyuvm.test()
 class InterruptTest(HymemTest):
     """IRQ_ENABLE x IRQ_STATUS -> irq_o for every source and enable pattern; W1C of each."""
 
@@ -280,7 +301,7 @@ class ResetStormTest(HymemTest):
 
     def goals(self, build, rm):
         return ["cmd.LOST_CLEAR", "cmd.SAMPLE", "cmd.TRANSFER", "cmd.FORM", "cmd.READOUT",
-                "reg.LOST.rd"]
+                "cmd.WAKE", "reg.LOST.rd"]
 
     def sequences(self):
         return [S.ResetStormSeq(n=storm_resets())]

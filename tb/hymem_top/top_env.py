@@ -68,7 +68,7 @@ class MacroSide(uvm_component):
         except UVMConfigItemNotFound:
             pristine = False
         self.array = macro.HybridArray(c.build.geom, rng=int(c.rng.integers(2**31)),
-                                       formed=not pristine)
+                                       formed=not pristine, woken=True)
         self.oplog = OpLog(self.array)
         c.macro = self
 
@@ -251,7 +251,8 @@ def all_bins(build: Build, rm: regmap.RegMap) -> list[str]:
     if build.verify_limit:
         b += ["verify.retry", "verify.failure"]
     b += [f"cmd.{f.name}" for f in rm["CMD"].fields]
-    b += [f"queued.{k}" for k in ("sample", "transfer", "form", "readout")]
+    b += [f"queued.{k}" for k in ("sample", "transfer", "form", "readout", "wake")]
+    b += ["wake.done"]
     b += [f"err.{c}" for c in sorted(rm.error_codes) if c]
     b += [f"irq.{f.name}" for f in rm["IRQ_STATUS"].fields]          # irq_o from this source
     b += [f"w1c.{f.name}" for f in rm["IRQ_STATUS"].fields]          # a set bit cleared by W1C
@@ -339,6 +340,8 @@ class Coverage(uvm_subscriber):
                 self.hit("form.pulses")
             if i["failures"]:
                 self.hit("form.failure")
+        elif name == "wake":
+            self.hit("wake.done")
         elif name == "access":
             self.hit(f"{'mem' if i['mem'] else 'reg'}.{i['name']}.{'wr' if i['write'] else 'rd'}")
 

@@ -51,8 +51,9 @@ from hymem.sim import simrun
 from hymem.sim.scoreboard import ReplayProgrammer
 
 M32 = 0xFFFF_FFFF
-PRIORITY = ("transfer", "form", "sample", "readout")          # the scheduler's start order
-CMD_OF = {"sample": "SAMPLE", "transfer": "TRANSFER", "form": "FORM", "readout": "READOUT"}
+PRIORITY = ("transfer", "form", "wake", "sample", "readout")  # the scheduler's start order
+CMD_OF = {"sample": "SAMPLE", "transfer": "TRANSFER", "form": "FORM", "readout": "READOUT",
+          "wake": "WAKE"}
 
 
 class ModelError(AssertionError):
@@ -152,7 +153,7 @@ class RegModel:
         self.E = dict(unmapped=rm.err("UNMAPPED"), read_only=rm.err("READ_ONLY"),
                       write_only=rm.err("WRITE_ONLY"), misaligned=rm.err("MISALIGNED"),
                       illegal=rm.err("ILLEGAL"), busy=rm.err("BUSY"), queued=rm.err("QUEUED"),
-                      build=rm.err("BUILD"))
+                      build=rm.err("BUILD"), not_woken=rm.err("NOT_WOKEN"))
         self.power_on()
 
     def power_on(self) -> None:
@@ -276,6 +277,7 @@ class Controller:
         self.queue: dict[str, Op] = {}
         self.cut = None
         self.before_bits = None
+        self.woken = False          # STATUS.WOKEN: reset by por_ni only (the environment's power-up)
         self.hard_reset()
 
     # ------------------------------------------------------------------ state
@@ -298,6 +300,7 @@ class Controller:
         self.r.reset()
         self._new_engine(keep=False)
         self.forms = 0
+        self.wakes = 0                           # CNT_WAKE_CYCLES
         self.fail_kind = [(0, 0), (0, 0)]        # FAIL_FIRST / FAIL_LAST (FORM, POL)
         self.aborted, self.abort_slot, self.upd_slot = False, 0, 0
         self.readout = np.zeros(self.b.lines, np.int64)   # the sequencer's capture register
@@ -338,6 +341,11 @@ class Controller:
         return self.running is not None or bool(self.queue)
 
     @property
+    def wake_pending(self) -> bool:
+        """A wake-up runs or is queued (STATUS.WOKEN may rise at a time the model cannot see)."""
+        return (self.running is not None and self.running.kind == "wake") or "wake" in self.queue
+
+    @property
     def vec_locked(self) -> bool:
         """x and e must not change: a sample runs or is queued."""
         return (self.running is not None and self.running.kind == "sample") or "sample" in self.queue
@@ -345,6 +353,7 @@ class Controller:
     def counters(self) -> dict[str, int]:
         c = self.ref.counters.as_dict(0)
         c["forms"] = self.forms
+        c["wake_cycles"] = self.wakes
         return {k: v & M32 for k, v in c.items()}
 
     @property
@@ -404,6 +413,11 @@ class Controller:
                         code = r.E["queued"]
                     elif bits["SEED_LOAD"] and self.busy:
                         code = r.E["busy"]
+                    elif (bits["SAMPLE"] or bits["TRANSFER"]) and not self.woken:
+                        if self.wake_pending:
+                            raise StimulusError("SAMPLE or TRANSFER racing the end of the first "
+                                                "wake-up is not modelled")
+                        code = r.E["not_woken"]
                 elif self.busy:
                     code = r.E["busy"]
                 else:
@@ -437,6 +451,8 @@ class Controller:
         if reg == "STATUS":
             if name == "SEQ_ERR":
                 return 0, True
+            if name == "WOKEN":
+                return int(self.woken), self.woken or not self.wake_pending
             if name == "FAIL_ANY":
                 return int(self.fail_any), self.fail_known and (idle or self.fail_any)
             if not idle:
@@ -524,7 +540,7 @@ class Controller:
             if not was_idle:
                 self._emit("queued", kind=k, behind=self.running.kind if self.running else None)
             self.queue[k] = Op(k, self._latch(k))
-            for name in ("DONE", "FAIL") if k != "readout" else ("DONE",):
+            for name in ("DONE", "FAIL") if k not in ("readout", "wake") else ("DONE",):
                 bit = self.r.irq[name]
                 if not bit.value:
                     bit.known = False                # may be set at a time the model cannot see
@@ -536,9 +552,12 @@ class Controller:
             self._abort()
         if bits["SEED_LOAD"]:
             self.ref.seed(self.r.field("SEED", "SEED"))
+        if bits["WOKEN"]:
+            self.woken = True
         if bits["CNT_CLEAR"]:
             self.ref.counters = engine.Counters.zeros(1)
             self.forms = 0
+            self.wakes = 0
             self.counters_known = not self.busy
         if bits["ERR_CLEAR"]:
             self.r.err = (0, 0)
@@ -575,6 +594,11 @@ class Controller:
                 k=r.field("XFER_K", "K"))
         if kind == "form":
             return dict(target=r.field("FORM", "TARGET"), max=r.field("FORM", "MAX"))
+        if kind == "wake":
+            if not self.layer_ok:
+                raise StimulusError(f"a wake-up with LAYER {r.q['LAYER']:#010x} larger than the "
+                                    "array is not modelled")
+            return dict(cycles=r.field("WAKE", "CYCLES"))
         return dict(slot=r.field("READOUT_SEL", "SLOT"), pol=r.field("READOUT_SEL", "POL"))
 
     def _start_next(self) -> None:
@@ -592,8 +616,9 @@ class Controller:
         if self.queue:
             self._emit("abort", what="dropped_queue", kinds=sorted(self.queue))
         self.queue.clear()                             # queued commands are dropped
-        if run.kind == "form":
-            raise StimulusError("aborting forming is not modelled")
+        if run.kind in ("form", "wake"):
+            raise StimulusError(f"aborting {run.kind} is not modelled (tb/hymem_core aborts a "
+                                "wake-up)")
         if run.kind != "readout":                      # a read-out in flight completes
             run.abort = True
 
@@ -609,7 +634,7 @@ class Controller:
         if not self.busy:
             raise ModelError(f"STATUS.BUSY = 1 ({v:#010x}) but nothing runs or is queued")
         want = (("sample",) if s["UPD_BUSY"] else ("transfer", "form") if s["XFER_BUSY"]
-                else ("readout",) if s["READOUT_BUSY"] else None)
+                else ("readout",) if s["READOUT_BUSY"] else ("wake",) if s["WAKE_BUSY"] else None)
         while want and (self.running is None or self.running.kind not in want):
             if self.running is None:
                 raise ModelError(f"STATUS ({v:#010x}) shows {'/'.join(want)} running; the model has "
@@ -733,6 +758,12 @@ class Controller:
             self.failed_busy = True
         self._emit("form", pulses=pulses, failures=len(failures))
 
+    def _apply_wake(self, op: Op, aborted_at) -> None:
+        res = self.ref.wake(op.cfg["cycles"])
+        self.wakes += res.passes
+        self.woken = True
+        self._emit("wake", cycles=op.cfg["cycles"], rows=res.visits // max(res.passes, 1))
+
     def _apply_readout(self, op: Op, aborted_at) -> None:
         s, pol = op.cfg["slot"], op.cfg["pol"]
         if not self.mr_ops:
@@ -747,7 +778,7 @@ class Controller:
     # -------------------------------------------------- a reset cut an operation
 
     #: LOST.OP of each operation
-    LOST_OP = {"sample": 1, "transfer": 2, "form": 3, "readout": 4}
+    LOST_OP = {"sample": 1, "transfer": 2, "form": 3, "readout": 4, "wake": 5}
 
     def check_cut(self, lost: int) -> dict:
         """After a reset cut an operation (:meth:`hard_reset`): ``lost``, the LOST register
@@ -757,7 +788,8 @@ class Controller:
         reports: every FeCAP row outside them holds its value before or after the operation
         (a sample: rows of slots before SLOT hold the value after it, of later slots the value
         before, of SLOT either; a transfer: data rows unchanged, flags only cleared, in slots
-        up to SLOT; forming, read-out: nothing changed). The macro model's pending rows must
+        up to SLOT; a wake-up: its rows hold their value before or 0; forming, read-out:
+        nothing changed). The macro model's pending rows must
         be reported too. Returns what was found: cells of the reported rows that hold neither
         value (bits lost), rows reported, hidden weights affected."""
         cut = self.cut
@@ -795,6 +827,9 @@ class Controller:
         elif op.kind == "transfer":
             for s_ in range(slot + 1):
                 subset_ok[g.flag_row(s_)] = True
+        woke = set(cut["ref"].wake_rows(0)) if op.kind == "wake" else set()
+        for r_ in woke:
+            after[r_] = False
         changed_rows, bad = 0, []
         lost_cells = 0
         for r in range(len(before)):
@@ -807,6 +842,8 @@ class Controller:
                 continue
             if subset_ok[r]:
                 ok = not (now[r] & ~before[r]).any()
+            elif r in woke:
+                ok = is_before or is_after
             elif op.kind == "sample" and sl is not None:
                 ok = is_after if sl < slot else is_before if sl > slot else (is_before or is_after)
             else:

@@ -136,8 +136,11 @@ class HymemSeq(uvm_sequence):
         if not await self.read("STATUS", "BUSY"):
             return
         busy = cocotb.top.busy
-        if busy.value == 1:
+        while busy.value == 1:
             await edge(FallingEdge(busy), "end of the operation (falling edge of busy)")
+            # a zero-time glitch is not the end: Icarus showed busy low for a time step when
+            # a queued wake-up started (run_q and q_wake_q change at the same edge)
+            await Timer(1, unit="ns")
         if await self.read("STATUS", "BUSY"):
             raise SeqError("STATUS.BUSY reads 1 after the controller's busy net fell")
 
@@ -216,6 +219,69 @@ class CheckStateSeq(HymemSeq):
             if r.name.startswith(("CNT_", "FAIL_")) or r.name in ("SAMPLES_SINCE", "STATUS",
                                                                    "IRQ_STATUS", "ERR"):
                 await self.read(r.name)
+
+
+class DeclareWokenSeq(HymemSeq):
+    """CMD.WOKEN: the macro model is built woken (top_env.MacroSide), so the controller is
+    told so at power-up; WakeTest runs the wake-up instead."""
+
+    async def body(self):
+        await self.cmd("WOKEN")
+        # read back: also lets the command's pulse reach the WOKEN flop before any reset
+        # (a rst_ni in the cycle after a CMD write drops its pulse; the model does not time it)
+        await self.expect_status("WOKEN", 1)
+
+
+class WakeSeq(HymemSeq):
+    """FeCAP wake-up from power-on (STATUS.WOKEN = 0): SAMPLE and TRANSFER refused (ERR 10)
+    while not woken, FORM and READOUT accepted; CMD.WAKE with a short WAKE.CYCLES on a tile
+    of about 1.5 slots, whose hidden weights and flags were poked non-zero: the used slots'
+    rows erased, the others kept (the scoreboard compares with hymem.digital.engine.EngineState.wake
+    at idle), WAKE_BUSY while it runs, CNT_WAKE_CYCLES, WOKEN = 1 at the end and kept across
+    rst_ni; a wake-up queued behind a sample; then a sample is accepted."""
+
+    async def body(self):
+        E, b, rng = self.model.r.E, self.b, self.rng
+        await self.expect_status("WOKEN", 0)
+        await self.set_timing()
+        n_in, n_out = self.small_layer()
+        await self.configure(n_in=n_in, n_out=n_out, lr_mult=255, lr_shift=2, p16=65536, k=0)
+        x, e = await self.vectors(n_in, n_out)
+        await self.cmd("SAMPLE", code=E["not_woken"])
+        await self.cmd("TRANSFER", code=E["not_woken"])
+        await self.cmd("SAMPLE", "WOKEN", code=E["not_woken"])   # refused as a whole
+        await self.expect_status("WOKEN", 0)
+        await self.cmd("READOUT")                    # memristor-only operations are not refused
+        await self.wait_idle()
+        await self.run(CheckStateSeq())
+        arr = self.c.macro.array
+        top = 2 ** b.mag_width
+        arr.backdoor.poke_hidden(rng.integers(-top + 1, top, (b.slots, b.lines)))
+        arr.backdoor.poke_flags(rng.random((b.slots, b.lines)) < 0.5)
+        self.model.sync_from_backdoor()
+        cycles = int(rng.integers(1, 4))
+        await self.fw.write("WAKE", CYCLES=cycles)
+        await self.cmd("WAKE")
+        await self.cmd("WAKE")                       # queued behind the running one
+        await self.cmd("WAKE", code=E["queued"])
+        await self.expect_status("WAKE_BUSY")
+        await self.wait_idle()
+        await self.expect_status("WOKEN", 1)
+        if await self.read("CNT_WAKE_CYCLES") != 2 * cycles:
+            raise SeqError(f"CNT_WAKE_CYCLES is not 2 x {cycles}")
+        await self.run(CheckStateSeq())
+        await self.c.clkrst.reset()                  # rst_ni does not un-wake the array
+        await self.expect_status("WOKEN", 1)
+        await self.configure(n_in=n_in, n_out=n_out, lr_mult=255, lr_shift=2, p16=65536, k=0)
+        await self.fw.write("WAKE", CYCLES=1)
+        x, e = await self.vectors(n_in, n_out)
+        await self.cmd("SAMPLE")
+        await self.cmd("WAKE")                       # queued: erases what the sample wrote
+        await self.wait_idle()
+        await self.cmd("SAMPLE")
+        await self.cmd("WOKEN")                      # no effect on a woken array
+        await self.wait_idle()
+        await self.run(CheckStateSeq())
 
 
 # ----------------------------------------------------------------- register tests
@@ -917,11 +983,12 @@ class ResetStormSeq(HymemSeq):
     reported), then the abandoned rows are forgotten by the macro model and LOST is cleared
     (or not: MULTI). Ends with a sample run to completion and every counter checked."""
 
-    KINDS = ("sample", "transfer", "form", "readout")
-    CMD = {"sample": "SAMPLE", "transfer": "TRANSFER", "form": "FORM", "readout": "READOUT"}
+    KINDS = ("sample", "transfer", "form", "readout", "wake")
+    CMD = {"sample": "SAMPLE", "transfer": "TRANSFER", "form": "FORM", "readout": "READOUT",
+           "wake": "WAKE"}
     #: timing registers each operation needs (the rest keep their nominal reset values)
     TIMING = {"sample": ("T_FE1", "T_FE0"), "transfer": ("T_FE1", "T_FE0", "T_MR0", "T_MR3"),
-              "form": ("T_MR1",), "readout": ()}
+              "form": ("T_MR1",), "readout": (), "wake": ("T_FE1", "T_FE0")}
     #: 1 us forming pulses (the macro model's minimum width): forming loops stay short
     FORM_CYCLES = 4
 
@@ -944,7 +1011,7 @@ class ResetStormSeq(HymemSeq):
         b, rng, r, rm = self.b, self.rng, self.model.r, self.rm
         for reg in self.TIMING[kind]:
             await self.expect_ok(True, rm[reg].addr, self.timing_value(reg))
-        if kind in ("sample", "transfer"):
+        if kind in ("sample", "transfer", "wake"):
             n_in = int(rng.choice([4, 8, 16]))
             n_out = int(rng.integers(1, b.lines * b.slots // n_in + 1))
             await self.write("LAYER", N_IN=n_in, N_OUT=n_out)
@@ -969,6 +1036,8 @@ class ResetStormSeq(HymemSeq):
                              VERIFY_MAX=int(rng.integers(0, min(b.verify_limit, 2) + 1)))
         elif kind == "form":
             await self.write("FORM", TARGET=int(rng.integers(150, 256)), MAX=int(rng.integers(1, 4)))
+        elif kind == "wake":
+            await self.write("WAKE", CYCLES=int(rng.integers(1, 3)))
         else:
             await self.write("READOUT_SEL", SLOT=int(rng.integers(b.slots)), POL=int(rng.integers(2)))
 

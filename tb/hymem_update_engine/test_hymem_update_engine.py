@@ -76,7 +76,7 @@ class Env:
                                     mag_width=self.p["MagWidth"], code_bits=self.p["CodeBits"],
                                     fecap_rows=self.p["FecapRows"])
         self.rng = tbkit.rng()
-        self.array = macro.HybridArray(self.geom, rng=int(self.rng.integers(2**31)))
+        self.array = macro.HybridArray(self.geom, rng=int(self.rng.integers(2**31)), woken=True)
         self.port = None
         self.ref = None
         self.n_in = self.n_out = None

@@ -62,7 +62,7 @@ class Env:
                                     mag_width=self.p["MagWidth"], code_bits=self.p["CodeBits"],
                                     fecap_rows=self.p["FecapRows"])
         self.rng = tbkit.rng()
-        self.array = macro.HybridArray(self.geom, rng=int(self.rng.integers(2**31)), formed=formed)
+        self.array = macro.HybridArray(self.geom, rng=int(self.rng.integers(2**31)), formed=formed, woken=True)
         self.log = OpLog(self.array)
         self.ref = None
         self.irq_seen = False

@@ -49,7 +49,7 @@ def level_samples(rng: np.random.Generator, n: int = N_DEVICES,
 def _energy_per_op(rng: np.random.Generator) -> dict[str, float]:
     """Energy per device operation measured on a small array's counters."""
     geom = Geometry(lines=16)
-    a = HybridArray(geom, rng=rng)
+    a = HybridArray(geom, rng=rng, woken=True)
     L = geom.lines
     # FeCAP: one row read and one full write (ones), per cell
     bits = a.fe_read_row(0)
@@ -70,7 +70,7 @@ def _energy_per_op(rng: np.random.Generator) -> dict[str, float]:
         "memristor_set": mr.energy_j["set"] / mr.ops["set"],
         "memristor_read_100ns_level4": mr.energy_j["read"] / mr.ops["read"],
     }
-    pristine = HybridArray(geom, rng=rng, formed=False)
+    pristine = HybridArray(geom, rng=rng, formed=False, woken=True)
     pristine.mr_form(0, pol)
     out["memristor_form_pulse"] = pristine.mr.energy_j["form"] / pristine.mr.ops["form"]
     return out

@@ -737,13 +737,19 @@ class FecapParams:
     # -- wake-up and fatigue (published: wake-up over ~1,000 cycles; median window still
     # positive beyond 1e7 cycles)
     wakeup_cycles: float = pub.FECAP_WAKEUP_CYCLES
-    # Assumption: a pristine device opens 60 % of its window; exponential wake-up reaching
-    # 98 % at wakeup_cycles.
-    wakeup_initial_fraction: float = 0.6
+    # Assumption: a pristine device opens 5 % of its woken window (the pinched loop of
+    # fresh Si:HfO2): median 18 mV, the best of 16,384 about 30 mV, below the lowest sense
+    # threshold (60 mV - 3 sigmas of offset = 36 mV), so a pristine '1' reads '0' (but for
+    # about 1e-5 of the cells, with the sense noise). Exponential wake-up, 98 % at
+    # wakeup_cycles; the median device reads reliably (7 sigmas of sense noise above the
+    # highest threshold) after about 90 cycles, the worst (120 mV woken) after about 1,000
+    # (6.8 sigmas) to 1,200 (7).
+    wakeup_initial_fraction: float = 0.05
     # Assumption: window * 1 / (1 + N / fatigue_cycles): halved at 1e7 cycles, 10 % at 1e8.
     fatigue_cycles: float = pub.FECAP_ENDURANCE_CYCLES
-    # Assumption: arrays are used after a wake-up procedure (the window figures are for woken
-    # devices); a new bank starts at this many cycles.
+    # Assumption: the window figures are for woken devices; a woken bank (FecapBank(...,
+    # woken=True), the default for a bank; the macro model HybridArray starts pristine
+    # unless told otherwise) starts at this many cycles, a pristine one at 0.
     initial_cycles: float = 1e4
     # -- sense amplifier (assumption: the paper gives no offsets)
     sense_ref_v: float = 0.060          # reference at half the published worst-case window
@@ -814,6 +820,10 @@ class FecapBank(_Bank):
     """A bank of 1T1C FeCAPs of any ``shape``; the last axis is the bit line (one sense
     amplifier per bit line).
 
+    ``woken``: the devices start woken up (``params.initial_cycles`` cycles: the window
+    figures' devices); ``False``: pristine (0 cycles, the window at
+    ``params.wakeup_initial_fraction``, below the sense reference until cycled).
+
     State (public): ``bits`` stored polarization (True = '1'), ``cycles`` (switching cycles,
     half a cycle per switch), ``window0_v`` each device's woken window, ``tau_scale`` its
     switching-time factor. Faults (public, see :meth:`inject`): ``weak``, ``read_flip``
@@ -830,17 +840,20 @@ class FecapBank(_Bank):
 
     OPS = ("read", "write0", "write1")
 
-    def __init__(self, shape, params: FecapParams | None = None, rng=None, keys=None) -> None:
+    def __init__(self, shape, params: FecapParams | None = None, rng=None, keys=None,
+                 woken: bool = True) -> None:
         if rng is None:
             raise ValueError("rng must be a numpy.random.Generator or an integer seed; got None")
         super().__init__(shape, rng, keys)
         self.params = p = params or FecapParams()
         if not isinstance(p, FecapParams):
             raise ValueError(f"params must be a FecapParams; got {type(p).__name__}")
+        if not isinstance(woken, (bool, np.bool_)):
+            raise ValueError(f"woken must be True or False; got {woken!r}")
         r = self.rng
         n = self.shape
         self.bits = np.zeros(n, dtype=bool)
-        self.cycles = np.full(n, float(p.initial_cycles))
+        self.cycles = np.full(n, float(p.initial_cycles) if woken else 0.0)
         k = self.keys          # keyed: the device-to-device draws only (sensing stays digital)
         z_w = r.standard_normal(n) if k is None else keyed_normal(k, _K_WINDOW, 0)
         z_t = r.standard_normal(n) if k is None else keyed_normal(k, _K_TAU, 0)

@@ -153,6 +153,10 @@ class HybridArray:
     devices in an :class:`ArrayProgrammer` given the same key, whatever the operation order.
     ``formed``: the memristors start formed and RESET (the array as used after its forming
     step); ``False`` gives pristine devices that must be formed through :meth:`mr_form`.
+    ``woken``: the FeCAPs start woken up (as after the controller's wake-up, CMD.WAKE);
+    the default, ``False``, gives fresh FeCAPs whose window is below the sense reference
+    (a stored '1' reads '0') until every cell has been cycled some hundred times
+    (:class:`hymem.analog.devices.FecapParams`, docs/models.md "FeCAP wake-up").
 
     Physical operations come in two forms:
 
@@ -170,7 +174,7 @@ class HybridArray:
     def __init__(self, geom: Geometry = DEFAULT_GEOMETRY, *, memristor: dv.MemristorParams | None = None,
                  fecap: dv.FecapParams | None = None, transfer: dv.TransferLineParams | None = None,
                  adc: AdcParams | None = None, timing: PortTiming | None = None, rng=None,
-                 formed: bool = True, key: int | None = None) -> None:
+                 formed: bool = True, key: int | None = None, woken: bool = False) -> None:
         if not isinstance(geom, Geometry):
             raise ValueError(f"geom must be a hymem.digital.engine.Geometry; got {type(geom).__name__}")
         if rng is None:
@@ -189,7 +193,7 @@ class HybridArray:
         fe_keys = mr_keys = None
         if key is not None:
             fe_keys, mr_keys = array_device_keys(key, geom)
-        self.fe = dv.FecapBank((geom.fecap_rows, self.L), fecap, rng, keys=fe_keys)
+        self.fe = dv.FecapBank((geom.fecap_rows, self.L), fecap, rng, keys=fe_keys, woken=woken)
         self.mr = dv.MemristorBank((geom.memristor_rows, self.L), memristor, rng, formed=formed,
                                    keys=mr_keys)
         self.now_ns = 0.0

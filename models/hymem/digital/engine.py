@@ -330,6 +330,15 @@ class FormResult:
     aborted_slot: int | None    # the slot at which an abort stopped the run
 
 
+@dataclass
+class WakeResult:
+    """What one wake-up run did on one array."""
+
+    passes: int                 # completed passes, the WAKE_CYCLES counter
+    visits: int                 # row visits (two full writes each)
+    aborted_slot: int | None    # the slot of the row at which an abort stopped the run
+
+
 # --------------------------------------------------------------------- state
 
 
@@ -657,6 +666,54 @@ class EngineState:
                 pulses += int(loop.todo.sum())
         self._fail(k, failures)
         return FormResult(pulses, failures, None)
+
+    # -- wake-up
+
+    def used_slots(self, k: int = 0) -> int:
+        """Slots of array ``k`` holding at least one used synapse (``s * L < n_in * n_out``)."""
+        L = self.geom.lines
+        return int(-(-int(self.n_in[k] * self.n_out[k]) // L))
+
+    def wake_rows(self, k: int = 0) -> list[int]:
+        """The FeCAP rows one wake-up pass cycles, in order (docs/controller.md, "Wake-up"):
+        the data rows of every used slot, then their flag rows."""
+        g, n = self.geom, self.used_slots(k)
+        return [g.data_row(s, r) for s in range(n) for r in range(g.rows_per_synapse)] + \
+            [g.flag_row(s) for s in range(n)]
+
+    def wake(self, cycles: int, k: int = 0, abort_row: int | None = None) -> WakeResult:
+        """FeCAP wake-up of array ``k`` (``rtl/hymem_wake_engine.sv``): ``cycles`` passes
+        (0 runs one, as the RTL) over :meth:`wake_rows`, each row written all ones, then all
+        zeros. Every row it visits ends '0': the hidden weights and flags of the used slots
+        become 0. ``abort_row``: an abort taken at the start of that row visit (counted over
+        the whole run, ``pass * len(rows) + i``): it and later visits are not made. Counts
+        ``fe_writes`` (two per visit); returns the completed passes (CNT_WAKE_CYCLES)."""
+        cycles = _check_int("cycles", cycles, 0, 65535)
+        rows = self.wake_rows(k)
+        visits = max(cycles, 1) * len(rows)
+        if abort_row is not None:
+            visits = _check_int("abort_row", abort_row, 0, visits - 1)
+        g = self.geom
+        R = g.rows_per_synapse
+        cleared = rows[:visits]
+        for s in range(self.used_slots(k)):
+            b = g.data_row(s, 0)
+            data = [r - b for r in cleared if b <= r < b + R]
+            if data:
+                sign, mag = self.sign_mag()
+                bits = encode_slot(sign[k, s], mag[k, s], g)
+                bits[data] = False
+                sg, mg = decode_slot(bits, g)
+                self.h[k, s] = np.where(sg.astype(bool), -mg, mg)
+            if g.flag_row(s) in cleared:
+                self.flags[k, s] = False
+        self.counters.fe_writes[k] += 2 * visits
+        passes = visits // len(rows)
+        aborted = None
+        if abort_row is not None and visits < max(cycles, 1) * len(rows):
+            r = rows[visits % len(rows)]
+            aborted = r // R if r < g.slots * R else r - g.slots * R
+        return WakeResult(passes, visits, aborted)
 
     def _fail(self, k: int, addrs: list[int]) -> None:
         self.counters.failures[k] += len(addrs)

@@ -581,6 +581,41 @@ class Hymem:
         await self.command("FORM")
         await self.wait_idle()
 
+    async def wake(self, cycles: int | None = None) -> None:
+        """FeCAP wake-up (docs/programming.md, "Wake-up"): ``cycles`` write-1 / write-0
+        cycles of every used FeCAP row (WAKE.CYCLES; None: leave it, its reset value is the
+        published 1,000), then wait until it has completed. It erases the hidden weights and
+        change flags of the slots LAYER uses, so configure the layer first and run it before
+        training. Raises if STATUS.WOKEN is not set afterwards (the wake-up was aborted)."""
+        if cycles is not None:
+            await self.write("WAKE", CYCLES=as_int("cycles", cycles))
+        await self.command("WAKE")
+        await self.wait_idle()
+        if not await self.read("STATUS", "WOKEN"):
+            raise FirmwareError(f"{self.name}: the wake-up did not complete (STATUS.WOKEN = 0)")
+
+    async def declare_woken(self) -> None:
+        """CMD.WOKEN: the FeCAPs are known to be woken already (an earlier wake-up before a
+        power-on reset of the controller alone, or at test): SAMPLE and TRANSFER are
+        accepted without a wake-up."""
+        await self.command("WOKEN")
+
+    async def start(self, *, cycles: int | None = None, woken: bool = False) -> bool:
+        """The start of a session, after :meth:`configure`: nothing if STATUS.WOKEN is set;
+        else :meth:`declare_woken` when ``woken`` (the caller knows the array is woken), or
+        :meth:`wake` with ``cycles``. Returns whether a wake-up ran."""
+        woken = as_flag("woken", woken)
+        if cycles is not None:
+            in_range("cycles (WAKE.CYCLES)", as_int("cycles", cycles),
+                     *static_range(self.rm, "WAKE", "CYCLES"))
+        if await self.read("STATUS", "WOKEN"):
+            return False
+        if woken:
+            await self.declare_woken()
+            return False
+        await self.wake(cycles)
+        return True
+
     async def readout(self, slot: int, pol: int) -> np.ndarray:
         """ADC codes of memristor row (slot, pol) on every line."""
         await self.write("READOUT_SEL", SLOT=slot, POL=pol)

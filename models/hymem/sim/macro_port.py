@@ -34,7 +34,7 @@ its code runs again).
 
 Usage in a testbench::
 
-    array = macro.HybridArray(rng=tbkit.rng())
+    array = macro.HybridArray(rng=tbkit.rng(), woken=True)
     port = MacroPortModel(dut, array).start()
     ...                                  # drive the controller
     port.check_quiescent()               # whenever the controller reports idle

@@ -31,7 +31,7 @@ checked by tb/test_macro_tlm.py).
 
 Usage (a harness with the monitor instantiated as ``u_tlm`` next to the controller)::
 
-    array = macro.HybridArray(rng=seed, key=seed)
+    array = macro.HybridArray(rng=seed, key=seed, woken=True)
     model = MacroTlmModel(dut, array).start()
     ...
     model.sync()                 # apply everything so far (before reading the backdoor)
