@@ -22,7 +22,7 @@ LANES_BENCH_ARGS ?=#     extra scripts/bench_lanes.py arguments, e.g. LANES_BENC
 export WAVES
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sim demo test lint synth regs waves bench bench-cosim bench-lanes clean distclean
+.PHONY: help venv sim demo test coverage lint synth regs waves bench bench-cosim bench-lanes clean distclean
 
 help: ## list the targets
 	@echo "hymem make targets:"
@@ -54,6 +54,14 @@ demo: $(STAMP) ## the RTL primitives' demo (PRNG, MSB extraction, saturating add
 
 test: $(STAMP) ## the regression on every simulator (SIM=icarus|verilator for one)
 	$(VPY) -m pytest -n $(JOBS) --sim $(SIM) $(if $(SEED),--seed $(SEED)) $(PYTEST_ARGS) $(TESTS)
+
+COV_DIR   := build/coverage
+
+coverage: $(STAMP) ## code coverage: the Verilator regression in coverage builds, merged; HTML report, table per block; fails below the goals
+	rm -rf $(COV_DIR)
+	HYMEM_COVERAGE=1 HYMEM_COVERAGE_DIR=$(abspath $(COV_DIR))/dat $(VPY) -m pytest -n $(JOBS) \
+	  --sim verilator $(if $(SEED),--seed $(SEED)) $(PYTEST_ARGS) $(TESTS)
+	$(VPY) scripts/coverage.py --dat-dir $(COV_DIR)/dat --out $(COV_DIR)
 
 waves: $(STAMP) ## one test with waves: make waves TESTS='tb/hymem_prng/test_hymem_prng.py::test_hymem_prng[icarus-seed_fixed-w32_l4]'
 	WAVES=1 $(VPY) -m pytest -n 0 -s --sim $(SIM) $(if $(SEED),--seed $(SEED)) $(PYTEST_ARGS) $(TESTS)
