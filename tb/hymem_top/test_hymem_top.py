@@ -348,17 +348,5 @@ def test_hymem_top(sim, seed, params, request):
             print(line.split("]: ", 1)[-1])
 
 
-@pytest.mark.parametrize("value, extra", [(0, {}), (3, {}), (12, {}), (256, {}),
-                                         (16, {"Lines": 16, "EDepth": 8})])
-def test_illegal_syn_per_cycle(value, extra):
-    """An illegal SynPerCycle stops elaboration with the message naming it and its range."""
-    import subprocess
-
-    r = subprocess.run([simrun.verilator_executable(), "--lint-only", f"-I{simrun.rtl_dir()}",
-                        "--top-module", TOPLEVEL, f"-GSynPerCycle={value}",
-                        *(f"-G{k}={v}" for k, v in extra.items()),
-                        *map(str, simrun.rtl_sources())],
-                       capture_output=True, text=True, env={**os.environ, **simrun.verilator_env()})
-    assert r.returncode != 0
-    assert ("hymem_top: parameter SynPerCycle must be a power of two in 1..Lines dividing Lines, "
-            "at most XDepth and EDepth" in r.stdout + r.stderr), (r.stdout + r.stderr)[-2000:]
+# The illegal builds of hymem_top (SynPerCycle and every other parameter limit, on Icarus,
+# Verilator and Yosys) are tb/test_param_checks.py's.
