@@ -279,6 +279,8 @@ def main(argv=None) -> int:
     ap.add_argument("--dat-dir", type=Path, default=simrun.coverage_dir())
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "coverage")
     ap.add_argument("--no-html", action="store_true", help="skip lcov/genhtml and the annotation")
+    ap.add_argument("--report-only", action="store_true",
+                    help="print what misses the goals but exit 0 (.ci/run while holes are open)")
     args = ap.parse_args(argv)
 
     dats = sorted(args.dat_dir.glob("*.dat"))
@@ -335,8 +337,9 @@ def main(argv=None) -> int:
         print(f"coverage: warning: waiver on line {w.row} of {WAIVERS.name} ({w.kind} {w.block} "
               f"{w.pattern.pattern!r}) matches no coverage point: remove or fix it")
     if failed:
-        print("coverage: FAILED: " + "; ".join(failed))
-        return 1
+        print("coverage: FAILED: " + "; ".join(failed)
+              + (" (--report-only: not failing the run)" if args.report_only else ""))
+        return 0 if args.report_only else 1
     print("coverage: goals met (" + ", ".join(f"{k} >= {g} %" for k, g in GOALS.items()) + ")")
     return 0
 
