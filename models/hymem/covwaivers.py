@@ -57,8 +57,11 @@ def load(path: Path | None = None, kinds: tuple[str, ...] = KINDS) -> list[Waive
         if not line.lstrip().startswith("|"):
             continue
         cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
-        if len(cells) != 4 or cells[0] not in KINDS:
+        if cells[0] not in KINDS:
             continue
+        if len(cells) != 4:
+            raise ValueError(f"{path}:{i}: a waiver row has 4 cells (kind, block, what, reason); "
+                             f"got {len(cells)} (a | inside a regex is written \\|)")
         kind, block, what, reason = cells
         block = block.strip("`")
         what = what.strip("`").replace("\\|", "|")
