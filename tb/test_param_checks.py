@@ -211,7 +211,6 @@ PREEMPTED: dict[tuple[str, str], str] = {
     ("hymem_update_engine.chk_widths.CodeBits0", "verilator"): "msb_extract.sv:72 gen_bit[-1].cout",
     ("hymem_update_engine.chk_lanes.SynPerCycle0", "icarus"): "update_engine.sv:202 zero part-select width",
     ("hymem_update_engine.chk_lanes.SynPerCycle256", "icarus"): "update_engine: zero-width Groups",
-    ("hymem_update_engine.chk_lanes.SynPerCycle256", "yosys"): "update_engine: zero-width Groups",
     ("hymem_vecbuf.chk_ports.Ports0", "icarus"): "vecbuf: zero part-select width",
     ("hymem_verify_scan.chk_params.Lines1", "icarus"): "verify_scan.sv:98 pass_q[0:1]",
     ("hymem_xfer_engine.chk_geom.Lines1", "icarus"): "verify_scan.sv:98 pass_q[0:1]",
