@@ -27,7 +27,7 @@ SWEEP_ARGS ?=#           extra `hymem sweep` arguments, e.g. SWEEP_ARGS='--sched
 export WAVES
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sim demo test lint synth regs waves bench bench-cosim bench-lanes bench-transfer bench-minibatch bench-retention sweep clean distclean
+.PHONY: help venv sim demo test coverage lint synth regs waves bench bench-cosim bench-lanes bench-transfer bench-minibatch bench-retention sweep clean distclean
 
 help: ## list the targets
 	@echo "hymem make targets:"
@@ -60,6 +60,15 @@ demo: $(STAMP) ## the RTL primitives' demo (PRNG, MSB extraction, saturating add
 
 test: $(STAMP) ## the regression on every simulator (SIM=icarus|verilator for one)
 	$(VPY) -m pytest -n $(JOBS) --sim $(SIM) $(if $(SEED),--seed $(SEED)) $(PYTEST_ARGS) $(TESTS)
+
+COV_DIR   := build/coverage
+COVERAGE_ENFORCE ?= 1#   0 = make coverage reports a miss of the goals without failing
+
+coverage: $(STAMP) ## code coverage: the Verilator regression in coverage builds, merged; HTML report, table per block; fails below the goals
+	rm -rf $(COV_DIR)
+	HYMEM_COVERAGE=1 HYMEM_COVERAGE_DIR=$(abspath $(COV_DIR))/dat $(VPY) -m pytest -n $(JOBS) \
+	  --sim verilator $(if $(SEED),--seed $(SEED)) $(PYTEST_ARGS) $(TESTS)
+	$(VPY) scripts/coverage.py --dat-dir $(COV_DIR)/dat --out $(COV_DIR) $(if $(filter 0,$(COVERAGE_ENFORCE)),--report-only)
 
 waves: $(STAMP) ## one test with waves: make waves TESTS='tb/hymem_prng/test_hymem_prng.py::test_hymem_prng[icarus-seed_fixed-w32_l4]'
 	WAVES=1 $(VPY) -m pytest -n 0 -s --sim $(SIM) $(if $(SEED),--seed $(SEED)) $(PYTEST_ARGS) $(TESTS)

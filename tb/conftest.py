@@ -6,6 +6,9 @@ Options (also reachable through make variables):
   --seed N                      value of the "random" seed in constrained-random
                                 tests (make SEED=N); chosen at random if absent and
                                 printed in the header so a failure can be replayed.
+
+With HYMEM_COVERAGE=1 (`make coverage`) only the tests that simulate (those taking the
+`sim` argument) are collected: the others add nothing to the code coverage.
 """
 
 from __future__ import annotations
@@ -72,6 +75,16 @@ def pytest_configure_node(node):
 def pytest_report_header(config):
     return (f"hymem: simulators {', '.join(config.hymem_sims)}; random seed {config.hymem_seed} "
             f"(replay: make test SEED={config.hymem_seed})")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not simrun.coverage_enabled():
+        return
+    keep = [i for i in items if "sim" in getattr(i, "fixturenames", ())]
+    dropped = [i for i in items if "sim" not in getattr(i, "fixturenames", ())]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 def pytest_generate_tests(metafunc):

@@ -110,6 +110,7 @@ class Env:
         if old is not None:                                 # the RTL's PRNG and counters go on
             new.prng, new.counters = old.prng, old.counters
             new.samples_since_transfer = old.samples_since_transfer
+            new.fail = old.fail                             # sticky until fail_clear_i
         self.ref = new
         self.ucfg, self.tcfg, self.k = ucfg, tcfg, k
         self.n_in, self.n_out = n_in, n_out
@@ -162,6 +163,18 @@ class Env:
             f"{what} samples since transfer: RTL {tbkit.u(d.samples_since_o)}, "
             f"reference {self.ref.samples_since_transfer[0]}")
         assert int(d.fe_pending_o.value) == 0 and int(d.seq_err_o.value) == 0
+        # the failure log (verify failures of the transfers) against the reference's
+        f = self.ref.fail
+        assert int(d.fail_any_o.value) == int(f.first[0] >= 0), (
+            f"{what} fail_any_o {int(d.fail_any_o.value)}, reference first failure {f.first[0]}")
+        if f.first[0] >= 0:
+            got = (tbkit.u(d.fail_first_o), tbkit.u(d.fail_last_o))
+            assert got == (f.first[0], f.last[0]), (
+                f"{what} failure log first/last {got}, reference {(f.first[0], f.last[0])}")
+        # idle: every status output of a running operation at rest, nothing a reset would lose
+        for sig in ("readout_busy_o", "upd_phase_o", "xfer_phase_o", "seq_busy_o", "lost_op_o",
+                    "lost_rows_o", "lost_flag_o"):
+            assert tbkit.u(getattr(d, sig)) == 0, f"{what} {sig} = {tbkit.u(getattr(d, sig))} while idle"
         self.port.check_quiescent()
 
 

@@ -239,9 +239,20 @@ class Scoreboard(uvm_subscriber):
 # ---------------------------------------------------------------------- coverage
 
 
+#: The controller's operations (STATUS, the command queue, the reset storm's kinds).
+OPERATIONS = ("sample", "transfer", "form", "readout")
+
+
 def all_bins(build: Build, rm: regmap.RegMap) -> list[str]:
     """Every functional-coverage bin of a build, most of them generated from the register
-    description (commands, error codes, interrupt sources, registers and windows)."""
+    description (commands, error codes, interrupt sources, registers and windows).
+
+    Crosses: operation x mode (``sample.mode``: stochastic rounding x code rounding x skip
+    zero; ``transfer.mode``: change-aware x round x verify, i.e. published, change-aware,
+    round, verify and their combinations), configuration corners (``sample.p16``,
+    ``sample.shift``, tile, ``k``), queue states (``queue.<queued>.behind_<running>``: each
+    command queued behind each running operation), abort points (``abort.*``) and reset
+    points (``reset.<operation>``: rst_ni inside each operation, and while idle)."""
     b = [f"sample.mode=sr{sr}_cr{cr}_sz{sz}" for sr in (0, 1) for cr in (0, 1) for sz in (0, 1)]
     b += ["sample.p16=0", "sample.p16=1", "sample.p16=mid", "sample.shift=0", "sample.shift>16",
           "sample.tile=full", "sample.tile=partial", "sample.n_in=1",
@@ -251,8 +262,10 @@ def all_bins(build: Build, rm: regmap.RegMap) -> list[str]:
     if build.verify_limit:
         b += ["verify.retry", "verify.failure"]
     b += [f"cmd.{f.name}" for f in rm["CMD"].fields]
-    b += [f"queued.{k}" for k in ("sample", "transfer", "form", "readout", "wake")]
+    b += [f"queued.{k}" for k in OPERATIONS + ("wake",)]
     b += ["wake.done"]
+    b += [f"queue.{k}.behind_{r}" for r in OPERATIONS for k in OPERATIONS]
+    b += [f"reset.{k}" for k in OPERATIONS + ("idle",)]
     b += [f"err.{c}" for c in sorted(rm.error_codes) if c]
     b += [f"irq.{f.name}" for f in rm["IRQ_STATUS"].fields]          # irq_o from this source
     b += [f"w1c.{f.name}" for f in rm["IRQ_STATUS"].fields]          # a set bit cleared by W1C
@@ -268,6 +281,8 @@ def all_bins(build: Build, rm: regmap.RegMap) -> list[str]:
 
 #: Bins hit by every test of this simulation run so far (the closure test checks them).
 TOTAL: Counter = Counter()
+#: bin -> the tests of this simulation run that hit it (the closure test's report).
+HIT_BY: dict[str, set[str]] = {}
 
 
 def sample_bins(i: dict) -> list[str]:
@@ -295,6 +310,7 @@ class Coverage(uvm_subscriber):
     def end_of_elaboration_phase(self):
         c = ctx()
         self.bins = Counter({name: 0 for name in all_bins(c.build, c.rm)})
+        self.test = type(self.get_parent().get_parent()).__name__
         try:
             self.goals = list(ConfigDB().get(self, "", "COVERAGE_GOALS"))
         except UVMConfigItemNotFound:
@@ -331,6 +347,8 @@ class Coverage(uvm_subscriber):
                 self.hit("verify.failure")
         elif name in self.BIN_FIELD:          # bin "<event>.<value of its field>"
             self.hit(f"{name}.{i[self.BIN_FIELD[name]]}")
+            if name == "queued" and i.get("behind"):
+                self.hit(f"queue.{i['kind']}.behind_{i['behind']}")
         elif name == "readout":
             self.hit(f"readout.slot{i['slot']}.{'G-' if i['pol'] else 'G+'}")
         elif name == "readout_wait":
@@ -346,7 +364,13 @@ class Coverage(uvm_subscriber):
             self.hit(f"{'mem' if i['mem'] else 'reg'}.{i['name']}.{'wr' if i['write'] else 'rd'}")
 
     def report_phase(self):
+        storm = ctx().storm or {}                 # resets inside each operation (ResetStormSeq)
+        for k in OPERATIONS + ("idle",):
+            self.bins[f"reset.{k}"] += storm.get(f"reset.{k}", 0)
         TOTAL.update({k: v for k, v in self.bins.items()})
+        for k, v in self.bins.items():
+            if v:
+                HIT_BY.setdefault(k, set()).add(self.test)
         hit = sum(1 for v in self.bins.values() if v)
         goals_hit = sum(1 for g in self.goals if self.bins[g])
         self.logger.info(f"coverage of this test: {hit}/{len(self.bins)} bins hit; goals "
@@ -358,11 +382,13 @@ class Coverage(uvm_subscriber):
         assert not missed, f"coverage goals missed: {missed}"
 
 
-def coverage_table(bins: Counter, goals=()) -> str:
-    """Bins grouped by their prefix, with hit counts (* = a goal)."""
+def coverage_table(bins: Counter, goals=(), by: dict | None = None) -> str:
+    """Bins grouped by their prefix, with hit counts (* = a goal) and, given ``by`` (bin ->
+    tests), the tests that hit each."""
     lines = []
     for k, v in bins.items():
-        lines.append(f"  {'*' if k in goals else ' '} {'MISS' if not v else '    '} {k:34s} {v}")
+        who = f"  {', '.join(sorted(by.get(k, ())))}" if by is not None else ""
+        lines.append(f"  {'*' if k in goals else ' '} {'MISS' if not v else '    '} {k:34s} {v:6d}{who}")
     return "\n".join(lines)
 
 

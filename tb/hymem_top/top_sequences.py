@@ -30,7 +30,7 @@ from hymem.host.firmware import FAST_TIMING_CLK_NS
 from hymem.sim.scoreboard import read_noise_z
 
 from top_apb import ApbItem
-from top_env import ctx
+from top_env import OPERATIONS, ctx
 from top_model import M32, RegModel, top_ports
 
 #: hymem_top's outputs (none may be X or Z after a reset)
@@ -549,6 +549,33 @@ class BusySeq(HymemSeq):
         await self.wait_idle()
 
 
+class QueueCrossSeq(HymemSeq):
+    """Every command queued behind every running operation (coverage bins
+    ``queue.<queued>.behind_<running>``): an operation is started, then one write to CMD asks
+    for all four (they queue, each kind in its own slot, and run transfer first), then the
+    controller runs them all. The queued ones are kept short: a sample with every slot
+    skipped (mask probability 0, SKIP_ZERO), a change-aware transfer, forming with TARGET 0
+    (one read per row, no pulse) and a one-row read-out. Behind a sample: BusySeq. READOUT
+    behind a running READOUT is not made (its slot is taken until the read starts:
+    docs/coverage_waivers.md)."""
+
+    async def body(self):
+        n_in, n_out = self.full_layer()
+        await self.configure(n_in=n_in, n_out=n_out, lr_mult=255, lr_shift=2, p16=0,
+                             skip_zero=True, k=0)
+        await self.fw.write("MODE", CHANGE_AWARE=1)
+        await self.fw.write("FORM", TARGET=0)
+        await self.fw.write("READOUT_SEL", SLOT=0, POL=0)
+        await self.vectors(n_in, n_out, extremes=False)
+        for running in ("transfer", "form", "readout"):
+            await self.cmd(running.upper())
+            # a read-out keeps its queue slot until the memristor port takes the read
+            # (rtl/hymem_core.sv R_READ): READOUT right behind READOUT is ERR 7, waived
+            await self.cmd(*(k.upper() for k in OPERATIONS if (k, running) != ("readout", "readout")))
+            await self.wait_idle()
+            await self.run(CheckStateSeq())
+
+
 # ------------------------------------------------------------- training samples
 
 
@@ -983,7 +1010,7 @@ class ResetStormSeq(HymemSeq):
     reported), then the abandoned rows are forgotten by the macro model and LOST is cleared
     (or not: MULTI). Ends with a sample run to completion and every counter checked."""
 
-    KINDS = ("sample", "transfer", "form", "readout", "wake")
+    KINDS = OPERATIONS + ("wake",)
     CMD = {"sample": "SAMPLE", "transfer": "TRANSFER", "form": "FORM", "readout": "READOUT",
            "wake": "WAKE"}
     #: timing registers each operation needs (the rest keep their nominal reset values)

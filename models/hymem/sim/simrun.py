@@ -72,6 +72,31 @@ def build_root() -> Path:
     return Path(os.environ.get("HYMEM_BUILD_DIR", repo_root() / "sim_build"))
 
 
+# -------------------------------------------------------------------- coverage
+
+#: Verilator's code coverage kinds of a coverage build (``--coverage`` = all three): line
+#: (blocks and branches), toggle (every bit of every signal) and user (assertion points).
+COVERAGE_ARGS = ("--coverage-line", "--coverage-toggle", "--coverage-user")
+
+
+#: A bench's functional-coverage report, written in its run directory (bins, counts, the tests
+#: that hit each); kept beside the coverage.dat files by a coverage run.
+FUNCOV_FILE = "funcov.json"
+
+
+def coverage_enabled() -> bool:
+    """``HYMEM_COVERAGE=1``: Verilator builds are instrumented for code coverage (their own
+    builds: the flag is part of the build key) and every run's ``coverage.dat`` is kept in
+    :func:`coverage_dir` (``make coverage``). No effect on Icarus."""
+    return os.environ.get("HYMEM_COVERAGE", "") not in ("", "0")
+
+
+def coverage_dir() -> Path:
+    """Where each Verilator run of a coverage build leaves its ``coverage.dat``, one file per
+    build and test (``<top>-<build key>-<test id>.dat``: xdist workers never share a name)."""
+    return Path(os.environ.get("HYMEM_COVERAGE_DIR", repo_root() / "build" / "coverage" / "dat"))
+
+
 # ------------------------------------------------------------------ simulators
 
 
@@ -204,7 +229,7 @@ def _build_key(sim: str, toplevel: str, parameters: Mapping[str, object],
         {"sim": sim, "top": toplevel, "params": {k: str(v) for k, v in sorted(parameters.items())},
          "defines": {k: str(v) for k, v in sorted(defines.items())}, "waves": waves,
          "timescale": TIMESCALE, "build_args": _build_args(sim), "public_all": public_all,
-         "opt_fast": _opt_fast(sim, public_all)},
+         "opt_fast": _opt_fast(sim, public_all), "coverage": coverage_enabled()},
         sort_keys=True).encode())
     for src in rtl_sources() + sorted(rtl_dir().glob("*.svh")) + list(extra) + _extra_includes(extra):
         h.update(src.name.encode())
@@ -230,7 +255,7 @@ def _build_args(sim: str) -> list[str]:
     if sim == "verilator":
         # -Wall is for `make lint`; the simulation build keeps Verilator's default
         # warnings fatal. Waves are VCD (the runner's --trace).
-        return ["-O3"]
+        return ["-O3"] + (list(COVERAGE_ARGS) if coverage_enabled() else [])
     return []
 
 
@@ -386,6 +411,9 @@ def run(toplevel: str, test_module: str, sim: str, *,
         if hidden is not None:
             os.environ["PYTEST_CURRENT_TEST"] = hidden
         lock.close()
+    if sim == "verilator" and coverage_enabled():
+        _keep_coverage(test_dir / "coverage.dat", f"{build_dir.name}-{_safe(name)}.dat")
+        _keep_coverage(test_dir / FUNCOV_FILE, f"{build_dir.name}-{_safe(name)}.{FUNCOV_FILE}")
     if waves:
         wave = test_dir / (f"{toplevel}.fst" if sim == "icarus" else "dump.vcd")
         print(f"hymem: waves of {toplevel} on {sim}: {wave}", flush=True)
@@ -400,6 +428,18 @@ def run(toplevel: str, test_module: str, sim: str, *,
             f"{toplevel} on {sim}: {nfailed} of {ntests} cocotb tests failed"
             f"{' (seed %d)' % seed if seed is not None else ''}.\nlog: {log}\n{_tail(log)}")
     return test_dir
+
+
+def _keep_coverage(dat: Path, name: str) -> None:
+    """Copy a run's coverage.dat (or functional-coverage report) to :func:`coverage_dir` under a
+    name of its own (written to a temporary name first: a merge never reads half a file)."""
+    if not dat.exists():
+        return      # the simulation ended abnormally; the failure is reported below
+    out = coverage_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".{name}.tmp"
+    shutil.copyfile(dat, tmp)
+    os.replace(tmp, out / name)
 
 
 def _tail(path: Path, lines: int = 40) -> str:
