@@ -56,6 +56,8 @@ CASES: list[tuple[str, str, dict[str, int], str]] = [
     ("hymem_sm_sat_add", "chk_inc", {"IncWidth": 63}, "IncWidth <= 62"),
     ("hymem_sm_sat_add", "chk_mag", {"MagWidth": 1, "CodeBits": 1}, "MagWidth >= 2"),
     ("hymem_sm_sat_add", "chk_mag", {"MagWidth": 31}, "MagWidth <= 30"),
+    ("hymem_wake_engine", "chk_geom", {"Slots": 0}, "Slots >= 1"),
+    ("hymem_wake_engine", "chk_geom", {"FecapRows": 64}, "FecapRows >= Slots * (RowsPerSyn + 1)"),
     ("hymem_top", "chk_regmap", {"Lines": 256}, "Lines * AdcBits <= 1024"),
     ("hymem_top", "chk_regmap", {"Slots": 9}, "Slots <= 8"),
     ("hymem_top", "chk_regmap", {"CodeBits": 2}, "CodeBits == 3"),

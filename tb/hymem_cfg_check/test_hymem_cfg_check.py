@@ -41,7 +41,8 @@ PARAM_SETS = {
 RM = regmap.load()
 E_ILLEGAL, E_BUSY = RM.err("ILLEGAL"), RM.err("BUSY")
 E_QUEUED, E_BUILD = RM.err("QUEUED"), RM.err("BUILD")
-QUEUED = ("SAMPLE", "TRANSFER", "FORM", "READOUT")       # queued_i bit i (the port's order)
+E_NOT_WOKEN = RM.err("NOT_WOKEN")
+QUEUED = ("SAMPLE", "TRANSFER", "FORM", "READOUT", "WAKE")   # queued_i bit i (the port's order)
 # the block's inputs carrying the current values of the cross-checked fields
 CUR_PORT = {("T_FE0", "PULSE"): "t_fe_pulse_i", ("T_FE1", "SENSE"): "t_fe_sense_i",
             ("T_MR1", "READ"): "t_mr_read_i", ("T_MR2", "ADC"): "t_mr_adc_i"}
@@ -74,7 +75,8 @@ def is_timing(reg: regmap.Register) -> bool:
     return reg.name.startswith("T_")
 
 
-def reference(p: dict, addr: int, wdata: int, busy: int, queued: int, cur: dict) -> int:
+def reference(p: dict, addr: int, wdata: int, busy: int, queued: int, cur: dict,
+              woken: int = 1) -> int:
     """The ERR code the header prescribes for this write (0: accepted)."""
     reg = RM.decode(addr)
     assert reg is not None and getattr(reg, "checked", False), f"{addr:#x} is not a checked register"
@@ -84,6 +86,8 @@ def reference(p: dict, addr: int, wdata: int, busy: int, queued: int, cur: dict)
             return E_QUEUED
         if v["SEED_LOAD"] and busy:
             return E_BUSY
+        if (v["SAMPLE"] or v["TRANSFER"]) and not woken:
+            return E_NOT_WOKEN
         return 0
     if busy:
         return E_BUSY
@@ -114,23 +118,24 @@ class Checker:
         self.codes_seen: set[int] = set()
 
     async def check(self, addr: int, wdata: int, busy: int = 0, queued: int = 0,
-                    cur: dict | None = None) -> int:
+                    cur: dict | None = None, woken: int = 1) -> int:
         d = self.dut
         cur = cur or DEFAULT_CUR
         d.chk_addr_i.value = addr
         d.chk_wdata_i.value = wdata
         d.busy_i.value = busy
         d.queued_i.value = queued
+        d.woken_i.value = woken
         for k in CUR_INPUTS:
             getattr(d, k).value = cur[k]
         await Timer(1, unit="ns")
-        want = reference(self.p, addr, wdata, busy, queued, cur)
+        want = reference(self.p, addr, wdata, busy, queued, cur, woken)
         code, ok = tbkit.u(d.code_o), tbkit.u(d.ok_o)
         if code != want or ok != (want == 0):
             reg = RM.decode(addr)
             raise AssertionError(
                 f"{reg.name} <= {wdata:#010x} {fields(reg, wdata)} busy={busy} queued={queued:04b} "
-                f"current {cur}: code_o {code}, ok_o {ok}; reference {want}")
+                f"woken={woken} current {cur}: code_o {code}, ok_o {ok}; reference {want}")
         self.n += 1
         self.codes_seen.add(code)
         return code
@@ -198,16 +203,17 @@ async def commands_exhaustive(dut):
     width = max(f.lsb + f.width for f in cmd.fields)
     rule_bits = [cmd.field(n) for n in QUEUED + ("SEED_LOAD",)]
     others = [f for f in cmd.fields if f not in rule_bits]
-    for busy in (0, 1):
-        for queued in range(16):
+    all_queued = (1 << len(QUEUED)) - 1
+    for busy, woken in itertools.product((0, 1), (0, 1)):
+        for queued in range(all_queued + 1):
             for bits in itertools.product((0, 1), repeat=len(rule_bits)):
                 v = sum(b << f.lsb for b, f in zip(bits, rule_bits))
                 v |= sum(int(rng.integers(2)) << f.lsb for f in others)
-                await chk.check(cmd.addr, v, busy, queued)
+                await chk.check(cmd.addr, v, busy, queued, woken=woken)
     for v in range(1 << width):
         await chk.check(cmd.addr, v, 0, 0)
-        await chk.check(cmd.addr, v, 1, 0b1111)
-    assert chk.codes_seen == {0, E_BUSY, E_QUEUED}, chk.codes_seen
+        await chk.check(cmd.addr, v, 1, all_queued)
+    assert chk.codes_seen == {0, E_BUSY, E_QUEUED, E_NOT_WOKEN}, chk.codes_seen
     dut._log.info("%d vectors", chk.n)
 
 
@@ -232,8 +238,8 @@ async def constrained_random(dut):
                              else int(rng.integers(1 << f.width)))
             w = compose(reg, **c)
         busy = int(rng.random() < 0.25)
-        queued = int(rng.integers(16)) if busy and rng.random() < 0.5 else 0
-        await chk.check(reg.addr, w, busy, queued, cur)
+        queued = int(rng.integers(1 << len(QUEUED))) if busy and rng.random() < 0.5 else 0
+        await chk.check(reg.addr, w, busy, queued, cur, woken=int(rng.random() >= 0.2))
     dut._log.info("%d vectors, codes seen %s", chk.n, sorted(chk.codes_seen))
 
 
@@ -249,13 +255,18 @@ async def every_error_code(dut):
     cmd = RM["CMD"]
     assert await chk.check(cmd.addr, compose(cmd, TRANSFER=1), busy=1, queued=0b0010) == E_QUEUED
     assert await chk.check(cmd.addr, compose(cmd, SEED_LOAD=1), busy=1) == E_BUSY
-    assert await chk.check(cmd.addr, compose(cmd, SAMPLE=1, ABORT=1), busy=1, queued=0b1110) == 0
+    assert await chk.check(cmd.addr, compose(cmd, SAMPLE=1, ABORT=1), busy=1, queued=0b11110) == 0
+    assert await chk.check(cmd.addr, compose(cmd, WAKE=1), busy=1, queued=0b10000) == E_QUEUED
+    # an array not woken (STATUS.WOKEN 0) refuses a sample or a transfer, nothing else
+    assert await chk.check(cmd.addr, compose(cmd, SAMPLE=1), woken=0) == E_NOT_WOKEN
+    assert await chk.check(cmd.addr, compose(cmd, TRANSFER=1), busy=1, woken=0) == E_NOT_WOKEN
+    assert await chk.check(cmd.addr, compose(cmd, FORM=1, READOUT=1, WAKE=1), woken=0) == 0
     mode = RM["MODE"]
     top = (1 << mode.field("VERIFY_MAX").width) - 1
     if p["VerifyLimit"] < top:
         assert await chk.check(mode.addr, compose(mode, VERIFY_MAX=p["VerifyLimit"] + 1)) == E_BUILD
     assert await chk.check(mode.addr, compose(mode, VERIFY_MAX=p["VerifyLimit"])) == 0
-    possible = {0, E_ILLEGAL, E_BUSY, E_QUEUED} | ({E_BUILD} if p["VerifyLimit"] < top else set())
+    possible = {0, E_ILLEGAL, E_BUSY, E_QUEUED, E_NOT_WOKEN} | ({E_BUILD} if p["VerifyLimit"] < top else set())
     assert chk.codes_seen == possible, (chk.codes_seen, possible)
     assert possible <= set(RM.error_codes), "a code outside the documented ERR codes"
 

@@ -347,7 +347,9 @@ class Coverage(uvm_subscriber):
                 self.hit("verify.failure")
         elif name in self.BIN_FIELD:          # bin "<event>.<value of its field>"
             self.hit(f"{name}.{i[self.BIN_FIELD[name]]}")
-            if name == "queued" and i.get("behind"):
+            # the queue cross covers the four operations of the cross sequence; the wake-up's
+            # queueing has its own bins (queued.wake, WakeTest)
+            if name == "queued" and i.get("behind") in OPERATIONS and i["kind"] in OPERATIONS:
                 self.hit(f"queue.{i['kind']}.behind_{i['behind']}")
         elif name == "readout":
             self.hit(f"readout.slot{i['slot']}.{'G-' if i['pol'] else 'G+'}")
