@@ -70,7 +70,7 @@ def count(root: Path, args, n: int) -> int:
         cfg = dict(sim=args.sim, timing=args.timing, model=args.model, n=n, build=args.build,
                    extra=extra)
         env = dict(os.environ, HYMEM_ROOT=str(root), PYTHONPATH=str(root / "models"),
-                   HYMEM_BUILD_DIR=str(root / "sim_build"),
+                   HYMEM_BUILD_DIR=str(root / "build" / "icount_sim"),
                    SIM_CMD_PREFIX=f"valgrind --tool=cachegrind --cache-sim=no "
                                   f"--cachegrind-out-file={tmp}/cg.%p")
         if args.nop:
@@ -96,10 +96,18 @@ sys.exit(cli.main(argv))
 """
 
 
+def warm_up(root: Path, sim: str, n: int, verbose: bool) -> None:
+    """One uncounted run under valgrind first: builds, Python's bytecode and numba's compile
+    cache are then warm for both counted runs (numba keys its cache by the CPU it sees, and
+    valgrind's differs from the host's, so the warm-up must run under valgrind too; a cold
+    cache in one counted run would count compilation as samples)."""
+    count_cosim(root, sim, n, verbose)
+
+
 def count_cosim(root: Path, sim: str, n: int, verbose: bool) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, HYMEM_ROOT=str(root), PYTHONPATH=str(root / "models"),
-                   HYMEM_BUILD_DIR=str(root / "sim_build"),
+                   HYMEM_BUILD_DIR=str(root / "build" / "icount_sim"),
                    SIM_CMD_PREFIX=f"valgrind --tool=cachegrind --cache-sim=no "
                                   f"--cachegrind-out-file={tmp}/cg.%p")
         subprocess.run([sys.executable, "-c", COSIM_CHILD, sim, str(n)], env=env, check=True,
@@ -129,6 +137,7 @@ def main() -> None:
     if args.part == "cosim":
         n1, n2 = args.samples or (10, 30)
         root = args.root.resolve()
+        warm_up(root, args.sim, n1, args.verbose)
         a, b = (count_cosim(root, args.sim, n, args.verbose) for n in (n1, n2))
         per = (b - a) / (n2 - n1)
         print(json.dumps({"root": str(args.root), "part": "cosim", "sim": args.sim,

@@ -830,6 +830,12 @@ class Controller:
         woke = set(cut["ref"].wake_rows(0)) if op.kind == "wake" else set()
         for r_ in woke:
             after[r_] = False
+        # slots whose hidden weights the operation leaves as they were: the RTL may leave their
+        # rows untouched (a skipped slot) even where they are not the canonical encoding the
+        # reference writes (e.g. rows a cut wake-up left half erased)
+        dec = lambda a: engine.decode_slot(a[: S * R].reshape(S, R, L), g)      # noqa: E731
+        sgn = lambda sm: np.where(sm[0].astype(bool), -sm[1], sm[1])           # noqa: E731
+        same_h = (sgn(dec(before)) == sgn(dec(after))).all(axis=1)             # (S,)
         changed_rows, bad = 0, []
         lost_cells = 0
         for r in range(len(before)):
@@ -845,7 +851,8 @@ class Controller:
             elif r in woke:
                 ok = is_before or is_after
             elif op.kind == "sample" and sl is not None:
-                ok = is_after if sl < slot else is_before if sl > slot else (is_before or is_after)
+                ok = ((is_after or (is_before and r < S * R and same_h[sl])) if sl < slot
+                      else is_before if sl > slot else (is_before or is_after))
             else:
                 ok = is_before
             if not ok:

@@ -32,6 +32,10 @@ import numpy as np
 from . import devices as dv
 from ..digital.engine import DEFAULT_GEOMETRY, Geometry, decode_slot, encode_slot, verify_pass
 
+#: tolerance of the protocol checks' minimum times: simulation times are float ns, and a width
+#: taken between two times near 2**26 ns loses about 1e-8 ns (a 1,000 ns pulse measured 999.99999)
+T_EPS_NS = 1e-6
+
 
 def fmt_ns(t: float) -> str:
     """A time in ns for messages: integer ns, or up to ps resolution."""
@@ -295,7 +299,7 @@ class HybridArray:
             raise self._err("FeCAP sense", "", t, f"sense-amplifier enable outside a source-line "
                             f"pulse ({what})", "fe.4")
         el = t - a.t0
-        if el < self.timing.t_sense_ns:
+        if el < self.timing.t_sense_ns - T_EPS_NS:
             raise self._err("FeCAP read", f"row {a.row}", t, f"sense-amplifier enable {fmt_ns(el)} ns "
                             f"after the pulse started; at least {fmt_ns(self.timing.t_sense_ns)} ns "
                             "needed", "fe.4")
@@ -323,7 +327,7 @@ class HybridArray:
             raise self._err("FeCAP pulse end", "", t, "no FeCAP pulse is on", "fe.3")
         self.active = None
         w = t - a.t0
-        if w < self.timing.fe_min_ns:
+        if w < self.timing.fe_min_ns - T_EPS_NS:
             op = "FeCAP read" if a.sensed else _FE_NAMES[a.kind]
             raise self._err(op, f"row {a.row}", t, f"pulse {fmt_ns(w)} ns wide; the drivers need at "
                             f"least {fmt_ns(self.timing.fe_min_ns)} ns", "fe.5")
@@ -418,7 +422,7 @@ class HybridArray:
             raise self._err("ADC strobe", "", t, "mr_adc_o rose outside a memristor read pulse",
                             "mr.4")
         el = t - a.t0
-        if el < self.timing.adc_after_ns:
+        if el < self.timing.adc_after_ns - T_EPS_NS:
             raise self._err("memristor read", f"slot {a.slot}", t, f"ADC strobe {fmt_ns(el)} ns after "
                             f"the read started; at least {fmt_ns(self.timing.adc_after_ns)} ns needed",
                             "mr.4")
@@ -445,7 +449,7 @@ class HybridArray:
         where = "" if kind == "pre" else f"slot {a.slot}"
         wmin = {"reset": tm.mr_min_ns, "set": tm.mr_min_ns, "xfer": tm.xfer_min_ns,
                 "pre": tm.pre_min_ns, "read": tm.read_min_ns, "form": tm.form_min_ns}[kind]
-        if w < wmin:
+        if w < wmin - T_EPS_NS:
             raise self._err(op, where, t, f"pulse {fmt_ns(w)} ns wide; at least {fmt_ns(wmin)} ns needed",
                             "mr.4")
         self._advance(t)
@@ -967,7 +971,7 @@ class MacroPort:
                     if on:
                         raise MacroProtocolError("word line off", f"row {vec['fe_row']}", t,
                                                  f"{on}_o is still on", "fe.2")
-                    if self.fe_in_wl and t - self.t_fe_end < self.timing.t_hold_ns:
+                    if self.fe_in_wl and t - self.t_fe_end < self.timing.t_hold_ns - T_EPS_NS:
                         raise MacroProtocolError(
                             "word line off", f"row {vec['fe_row']}", t,
                             f"{fmt_ns(t - self.t_fe_end)} ns after the FeCAP pulse ended; at "
@@ -1043,7 +1047,7 @@ class MacroPort:
             raise MacroProtocolError(name, where, t, f"{on}_o (memristor port) is on", "fe.3")
         if not self.sig["fe_wl"]:
             raise MacroProtocolError(name, where, t, "fe_wl_o is off", "fe.2")
-        if t - self.t_wl_rise < self.timing.t_setup_ns:
+        if t - self.t_wl_rise < self.timing.t_setup_ns - T_EPS_NS:
             raise MacroProtocolError(name, where, t, f"started {fmt_ns(t - self.t_wl_rise)} ns after "
                                      f"fe_wl_o rose; at least {fmt_ns(self.timing.t_setup_ns)} ns setup "
                                      "needed", "fe.2")

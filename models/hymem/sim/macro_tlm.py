@@ -48,7 +48,7 @@ import numpy as np
 from cocotb import simulator
 from cocotb.simtime import get_sim_time
 
-from ..analog.macro import HybridArray, MacroProtocolError, PortTiming, fmt_ns
+from ..analog.macro import T_EPS_NS, HybridArray, MacroProtocolError, PortTiming, fmt_ns
 from .macro_port import PortModelBase, codes_to_int, int_to_bits
 
 # ------------------------------------------------------------------ record layouts
@@ -517,7 +517,7 @@ class MacroTlmModel(PortModelBase):
             try:
                 if resume is None or p > resume:
                     bl = bool(r[f"bl{p}"])
-                    if ts - t0 < tm.t_setup_ns:
+                    if ts - t0 < tm.t_setup_ns - T_EPS_NS:
                         raise MacroProtocolError(
                             "FeCAP bit-line pulse" if bl else "FeCAP source-line pulse", where, ts,
                             f"started {fmt_ns(ts - t0)} ns after fe_wl_o rose; at least "
@@ -540,7 +540,7 @@ class MacroTlmModel(PortModelBase):
         if stop_at_sense:
             return data
         tf = t0 + int(r["tfall"]) / 1000
-        if last_end is not None and tf - last_end < tm.t_hold_ns:
+        if last_end is not None and tf - last_end < tm.t_hold_ns - T_EPS_NS:
             self._error(MacroProtocolError("word line off", where, tf,
                                            f"{fmt_ns(tf - last_end)} ns after the FeCAP pulse "
                                            f"ended; at least {fmt_ns(tm.t_hold_ns)} ns hold "
