@@ -48,12 +48,13 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from hymem.bench import machine
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,17 +86,6 @@ UPDATE_TARGET = 20.0   # samples/s, Verilator, fast timing (issue 5)
 # ------------------------------------------------------------------------------- helpers
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def load() -> str:
