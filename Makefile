@@ -9,6 +9,7 @@ STAMP     := $(VENV)/.hymem-installed
 
 SIM       ?= all#        all | icarus | verilator
 SEED      ?=#            random seed of the constrained-random runs (default: random, printed)
+FULL      ?= 0#          1: make test runs the random seed on every simulator (default: Verilator only)
 JOBS      ?= auto#       pytest-xdist workers
 TESTS     ?= tb#         what pytest runs: a directory, a file, or file::test[id]
 WAVES     ?= 0#          1 = dump waves (FST on Icarus, VCD on Verilator) in the test's run dir
@@ -32,7 +33,7 @@ export WAVES
 help: ## list the targets
 	@echo "hymem make targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  \1\t\2/' | expand -t 14
-	@echo "variables: SIM=all|icarus|verilator SEED=N BUDGET=s EPOCHS=N SAMPLES=N SIM_ARGS=... JOBS=N"
+	@echo "variables: SIM=all|icarus|verilator SEED=N FULL=1 BUDGET=s EPOCHS=N SAMPLES=N SIM_ARGS=... JOBS=N"
 	@echo "           TESTS=path WAVES=1"
 	@echo "           PYTEST_ARGS=... BENCH_ARGS=... COSIM_BENCH_ARGS=... SYNTH_ARGS=... LANES_BENCH_ARGS=... TRANSFER_BENCH_ARGS=..."
 	@echo "           SPEC=file.toml SWEEP_ARGS=..."
@@ -59,7 +60,7 @@ demo: $(STAMP) ## the RTL primitives' demo (PRNG, MSB extraction, saturating add
 	$(VENV)/bin/hymem demo --sim $(SIM_ONE) $(if $(SEED),--seed $(SEED))
 
 test: $(STAMP) ## the regression on every simulator (SIM=icarus|verilator for one)
-	$(VPY) -m pytest -n $(JOBS) --sim $(SIM) $(if $(SEED),--seed $(SEED)) $(PYTEST_ARGS) $(TESTS)
+	$(VPY) -m pytest -n $(JOBS) --sim $(SIM) $(if $(SEED),--seed $(SEED)) $(if $(filter 1,$(FULL)),--full) $(PYTEST_ARGS) $(TESTS)
 
 COV_DIR   := build/coverage
 COVERAGE_ENFORCE ?= 1#   0 = make coverage reports a miss of the goals without failing

@@ -6,6 +6,13 @@ Options (also reachable through make variables):
   --seed N                      value of the "random" seed in constrained-random
                                 tests (make SEED=N); chosen at random if absent and
                                 printed in the header so a failure can be replayed.
+  --full                        every simulator runs every seed (make FULL=1). By default a
+                                test that takes both a simulator and a seed runs the fixed
+                                seed on every simulator and the random seed on one (the
+                                fastest selected, Verilator): the simulators are compared on
+                                the same stimulus, and the random seed explores stimulus,
+                                which does not depend on the simulator. This halves the
+                                regression's Icarus time (Icarus is the slow one).
 
 With HYMEM_COVERAGE=1 (`make coverage`) only the tests that simulate (those taking the
 `sim` argument) are collected: the others add nothing to the code coverage.
@@ -28,6 +35,10 @@ def pytest_addoption(parser):
                      help="simulator(s): all, icarus or verilator (default: $SIM or all)")
     parser.addoption("--seed", default=os.environ.get("SEED") or None, type=int,
                      help="seed of the 'random' constrained-random runs (default: $SEED or random)")
+    parser.addoption("--full", action="store_true",
+                     default=os.environ.get("FULL", "0") not in ("", "0"),
+                     help="run the random seed on every simulator, not only on the fastest "
+                          "(default: $FULL or off)")
 
 
 def _selected_sims(config) -> list[str]:
@@ -87,9 +98,28 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
+#: the simulator that runs the random seed when not every one does (``--full``): the fastest
+RANDOM_SEED_SIM_ORDER = ("verilator", "icarus")
+
+
+def sim_seed_pairs(sims: list[str], random_seed: int, full: bool) -> list[tuple[str, int, str]]:
+    """(simulator, seed, id) of a test taking both: the fixed seed on every simulator, the
+    random one on every simulator with ``full``, else on the fastest of ``sims`` only."""
+    pairs = [(s, FIXED_SEED, f"{s}-seed_fixed") for s in sims]
+    random_sims = sims if full else [next(s for s in RANDOM_SEED_SIM_ORDER if s in sims)]
+    pairs += [(s, random_seed, f"{s}-seed_random") for s in random_sims]
+    return pairs
+
+
 def pytest_generate_tests(metafunc):
-    if "sim" in metafunc.fixturenames:
-        metafunc.parametrize("sim", metafunc.config.hymem_sims)
-    if "seed" in metafunc.fixturenames:
-        metafunc.parametrize("seed", [FIXED_SEED, metafunc.config.hymem_seed],
-                             ids=["seed_fixed", "seed_random"])
+    config = metafunc.config
+    seeds = [FIXED_SEED, config.hymem_seed]
+    seed_ids = ["seed_fixed", "seed_random"]
+    if "sim" in metafunc.fixturenames and "seed" in metafunc.fixturenames:
+        pairs = sim_seed_pairs(config.hymem_sims, config.hymem_seed, config.getoption("--full"))
+        metafunc.parametrize(("sim", "seed"), [(s, sd) for s, sd, _ in pairs],
+                             ids=[i for _, _, i in pairs])
+    elif "sim" in metafunc.fixturenames:
+        metafunc.parametrize("sim", config.hymem_sims)
+    elif "seed" in metafunc.fixturenames:
+        metafunc.parametrize("seed", seeds, ids=seed_ids)
