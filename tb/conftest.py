@@ -89,6 +89,15 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--full") and len(config.hymem_sims) > 1:
+        # a `heavy` parameter set runs on the fastest selected simulator only
+        fastest = next(s for s in RANDOM_SEED_SIM_ORDER if s in config.hymem_sims)
+        slow = [i for i in items if i.get_closest_marker("heavy") is not None
+                and getattr(i, "callspec", None) is not None
+                and i.callspec.params.get("sim", fastest) != fastest]
+        if slow:
+            config.hook.pytest_deselected(items=slow)
+            items[:] = [i for i in items if i not in slow]
     if not simrun.coverage_enabled():
         return
     keep = [i for i in items if "sim" in getattr(i, "fixturenames", ())]

@@ -141,7 +141,15 @@ PARAM_SETS = {
 RTL_PARAMS = ("Lines", "Slots", "FecapRows", "XDepth", "EDepth", "VerifyLimit")
 
 
-@pytest.mark.parametrize("params", PARAM_SETS.values(), ids=PARAM_SETS.keys())
+#: Parameter sets simulated on Verilator only (tb/conftest.py `heavy`; make test FULL=1 runs them
+#: on Icarus too): forming pristine arrays at the fast timing costs Icarus about 40 s of CPU; Icarus
+#: checks the HDL monitor at the co-simulation's timing (the one its co-simulation runs).
+HEAVY_SETS = ("small-fast-pristine",)
+
+
+@pytest.mark.parametrize("params", [
+    pytest.param(p, id=k, marks=[pytest.mark.heavy] if k in HEAVY_SETS else [])
+    for k, p in PARAM_SETS.items()])
 def test_hymem_macro_tlm(sim, seed, params):
     simrun.run(TOPLEVEL, "test_hymem_macro_tlm", sim,
                parameters={k: v for k, v in params.items() if k in RTL_PARAMS}, seed=seed,

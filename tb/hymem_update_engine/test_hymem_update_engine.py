@@ -558,8 +558,16 @@ async def latency(dut):
 # ------------------------------------------------------------ pytest: the RTL
 
 
+#: Parameter sets simulated on Verilator only (tb/conftest.py `heavy`; make test FULL=1 runs them
+#: on Icarus too): the published geometry at one synapse per cycle costs Icarus about a minute of
+#: CPU, and Icarus runs the same geometry at the top level's SynPerCycle (default_p8).
+HEAVY_SETS = ("default",)
+
+
 @pytest.mark.sim
-@pytest.mark.parametrize("params", PARAM_SETS.values(), ids=PARAM_SETS.keys())
+@pytest.mark.parametrize("params", [
+    pytest.param(p, id=k, marks=[pytest.mark.heavy] if k in HEAVY_SETS else [])
+    for k, p in PARAM_SETS.items()])
 def test_hymem_update_engine(sim, seed, params):
     simrun.run(TOPLEVEL, "test_hymem_update_engine", sim, parameters=params, seed=seed,
                extra_sources=[HARNESS])
