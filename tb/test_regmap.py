@@ -149,12 +149,25 @@ def test_error_codes_have_one_source():
         sv = {k: int(v) for k, v in re.findall(rf"^\s*{prefix}(\w+) = \d+'d(\d+)", svh, flags=re.M)}
         c = {k: int(v) for k, v in re.findall(rf"^\s*HYMEM_{prefix}(\w+) = (\d+),", h, flags=re.M)}
         assert sv == py and c == py, where
-    for f, ty in (("hymem_update_engine", "hymem_upd_phase_e"), ("hymem_xfer_engine", "hymem_xfer_phase_e"),
-                  ("hymem_form_engine", "hymem_xfer_phase_e")):
+    # every FSM's state register is of an enum type: the phase machines of the RDL's, the
+    # others of rtl/hymem_defs.svh's (hand-written, with a GTKWave filter each)
+    fsms = (("hymem_update_engine", "hymem_upd_phase_e"), ("hymem_xfer_engine", "hymem_xfer_phase_e"),
+            ("hymem_form_engine", "hymem_xfer_phase_e"), ("hymem_fecap_seq", "hymem_fe_state_e"),
+            ("hymem_mr_seq", "hymem_mr_state_e"), ("hymem_core", "hymem_run_e"),
+            ("hymem_wake_engine", "hymem_wake_state_e"))
+    defs = (root / "rtl" / "hymem_defs.svh").read_text()
+    for f, ty in fsms:
         text = (root / "rtl" / f"{f}.sv").read_text()
         assert re.search(rf"^\s*{ty}\s+\w+_q, \w+_d;", text, flags=re.M), f"{f}: state not of {ty}"
-        assert not re.search(r"localparam logic \[\d:0\] [A-Z]+_\w+\s*= \d'd", text), \
-            f"{f}: a phase or op code defined locally"
+        if not ty.startswith(("hymem_upd_", "hymem_xfer_")):
+            assert re.search(rf"\}}\s*{ty};", defs), f"{ty} is not defined in hymem_defs.svh"
+            wave = (root / "tb" / "waves" / f"{ty}.txt").read_text().split()
+            body = defs[defs.rindex("{", 0, defs.index(f"}} {ty};")): defs.index(f"}} {ty};")]
+            members = re.findall(r"(\w+)\s*=\s*\d+'d(\d+)", body)
+            assert wave[1::2] == [n for n, _ in members], f"tb/waves/{ty}.txt out of date"
+    for f in sorted((root / "rtl").glob("*.sv")):
+        assert not re.search(r"localparam logic \[\d:0\] [A-Z]+_\w+\s*= \d'd", f.read_text()), \
+            f"{f.name}: a state, phase or op code defined locally (a typedef enum shows names in waves)"
     # hand-written RTL names the codes: no `8'd<code>` assigned to an error-code signal
     for f in sorted((root / "rtl").glob("*.sv")):
         text = f.read_text()
