@@ -181,15 +181,8 @@ module hymem_core #(
 );
 
   // ------------------------------------------------------------ scheduler
-  localparam logic [2:0] R_IDLE  = 3'd0;
-  localparam logic [2:0] R_UPD   = 3'd1;
-  localparam logic [2:0] R_XFER  = 3'd2;
-  localparam logic [2:0] R_FORM  = 3'd3;
-  localparam logic [2:0] R_READ  = 3'd4;
-  localparam logic [2:0] R_WAIT  = 3'd5;   // readout in flight
-  localparam logic [2:0] R_WAKE  = 3'd6;
-
-  logic [2:0]          run_q, run_d;
+  // states: hymem_run_e (hymem_defs.svh)
+  hymem_run_e          run_q, run_d;
   logic                q_sample_q, q_xfer_q, q_form_q, q_read_q, q_wake_q;
   logic                q_sample_d, q_xfer_d, q_form_d, q_read_d, q_wake_d;
   logic [SlotBits-1:0] rd_slot_q, rd_slot_d;

@@ -87,16 +87,8 @@ module hymem_fecap_seq #(
   `HYMEM_CHECK(chk_time, TimeBits >= 2 && TimeBits <= 32,
                "hymem_fecap_seq: parameter TimeBits must be in 2..32")
 
-  localparam logic [2:0] S_IDLE  = 3'd0;
-  localparam logic [2:0] S_SETUP = 3'd1;
-  localparam logic [2:0] S_P0    = 3'd2;
-  localparam logic [2:0] S_MID   = 3'd3;
-  localparam logic [2:0] S_P1    = 3'd4;
-  localparam logic [2:0] S_HOLD  = 3'd5;
-  localparam logic [2:0] S_GAP   = 3'd6;
-  localparam logic [2:0] S_DONE  = 3'd7;
-
-  logic [2:0]          state_q, state_d;
+  // states: hymem_fe_state_e (hymem_defs.svh)
+  hymem_fe_state_e     state_q, state_d;
   logic [TimeBits-1:0] cnt_q, cnt_d;
   logic [1:0]          op_q, op_d;
   logic [RowBits-1:0]  row_q, row_d;
@@ -117,18 +109,18 @@ module hymem_fecap_seq #(
   logic accept;
   logic blocked;  // a READ of a pending row
 
-  assign req_ready_o = (state_q == S_IDLE);
+  assign req_ready_o = (state_q == FS_IDLE);
   assign accept      = req_valid_i && req_ready_o;
   assign blocked     = (req_op_i == FE_READ) && pend_q[req_row_i];
 
   always_comb begin
     case (state_q)
-      S_SETUP: last = (cnt_q == len(t_setup_i) - 1'b1);
-      S_P0:    last = (cnt_q == len(t_pulse_i) - 1'b1);
-      S_MID:   last = (cnt_q == len(t_hold_i) - 1'b1);
-      S_P1:    last = (cnt_q == len(t_pulse_i) - 1'b1);
-      S_HOLD:  last = (cnt_q == len(t_hold_i) - 1'b1);
-      S_GAP:   last = (cnt_q == len(t_gap_i) - 1'b1);
+      FS_SETUP: last = (cnt_q == len(t_setup_i) - 1'b1);
+      FS_P0:    last = (cnt_q == len(t_pulse_i) - 1'b1);
+      FS_MID:   last = (cnt_q == len(t_hold_i) - 1'b1);
+      FS_P1:    last = (cnt_q == len(t_pulse_i) - 1'b1);
+      FS_HOLD:  last = (cnt_q == len(t_hold_i) - 1'b1);
+      FS_GAP:   last = (cnt_q == len(t_gap_i) - 1'b1);
       default: last = 1'b1;
     endcase
   end
@@ -144,7 +136,7 @@ module hymem_fecap_seq #(
     err_d   = err_q && !err_clear_i;
 
     case (state_q)
-      S_IDLE: begin
+      FS_IDLE: begin
         cnt_d = '0;
         if (accept) begin
           op_d    = req_op_i;
@@ -153,49 +145,52 @@ module hymem_fecap_seq #(
           if (blocked || !(req_op_i == FE_READ || req_op_i == FE_WRITE_BACK ||
                            req_op_i == FE_WRITE)) begin
             err_d   = 1'b1;
-            state_d = S_DONE;
+            state_d = FS_DONE;
           end else begin
-            state_d = S_SETUP;
+            state_d = FS_SETUP;
           end
         end
       end
-      S_SETUP: if (last) state_d = (op_q == FE_WRITE_BACK) ? S_P1 : S_P0;
-      S_P0: if (last) begin
+      FS_SETUP: if (last) begin
+        if (op_q == FE_WRITE_BACK) state_d = FS_P1;
+        else                       state_d = FS_P0;
+      end
+      FS_P0: if (last) begin
         if (op_q == FE_READ) begin
           rdata_d = fe_rdata_i;
-          state_d = S_HOLD;
+          state_d = FS_HOLD;
         end else begin
-          state_d = S_MID;
+          state_d = FS_MID;
         end
       end
-      S_MID:  if (last) state_d = S_P1;
-      S_P1:   if (last) state_d = S_HOLD;
-      S_HOLD: if (last) state_d = S_GAP;
-      S_GAP:  if (last) begin
-        state_d = S_DONE;
+      FS_MID:  if (last) state_d = FS_P1;
+      FS_P1:   if (last) state_d = FS_HOLD;
+      FS_HOLD: if (last) state_d = FS_GAP;
+      FS_GAP:  if (last) begin
+        state_d = FS_DONE;
         if (op_q == FE_READ) begin
           pend_d[row_q] = 1'b1;
         end else begin
           pend_d[row_q] = pend_set_i[row_q];
         end
       end
-      S_DONE: state_d = S_IDLE;
-      default: state_d = S_IDLE;
+      FS_DONE: state_d = FS_IDLE;
+      default: state_d = FS_IDLE;
     endcase
 
     // Port outputs for the next cycle (registered).
-    wl_d   = (state_d == S_SETUP) || (state_d == S_P0) || (state_d == S_MID) ||
-             (state_d == S_P1) || (state_d == S_HOLD);
-    sl_d   = (state_d == S_P0);
-    bl_d   = (state_d == S_P1);
-    sae_d  = (state_d == S_P0) && (op_d == FE_READ) && (cnt_d >= t_sense_i);
-    mask_d = (state_d == S_P0) ? ((op_d == FE_READ) ? '1 : ~wdata_d) :
-             (state_d == S_P1) ? wdata_d : '0;
+    wl_d   = (state_d == FS_SETUP) || (state_d == FS_P0) || (state_d == FS_MID) ||
+             (state_d == FS_P1) || (state_d == FS_HOLD);
+    sl_d   = (state_d == FS_P0);
+    bl_d   = (state_d == FS_P1);
+    sae_d  = (state_d == FS_P0) && (op_d == FE_READ) && (cnt_d >= t_sense_i);
+    mask_d = (state_d == FS_P0) ? ((op_d == FE_READ) ? '1 : ~wdata_d) :
+             (state_d == FS_P1) ? wdata_d : '0;
   end
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      state_q <= S_IDLE;
+      state_q <= FS_IDLE;
       cnt_q   <= '0;
       op_q    <= FE_READ;
       row_q   <= '0;
@@ -231,7 +226,7 @@ module hymem_fecap_seq #(
     if (!rst_ni || cnt_clear_i) begin
       cnt_reads_q  <= '0;
       cnt_writes_q <= '0;
-    end else if (state_q == S_GAP && last) begin
+    end else if (state_q == FS_GAP && last) begin
       if (op_q == FE_READ) begin
         cnt_reads_q <= cnt_reads_q + 1'b1;
       end else begin
@@ -242,14 +237,14 @@ module hymem_fecap_seq #(
 
   assign cnt_reads_o  = cnt_reads_q;
   assign cnt_writes_o = cnt_writes_q;
-  assign done_o    = (state_q == S_DONE);
-  assign busy_o    = (state_q != S_IDLE);
+  assign done_o    = (state_q == FS_DONE);
+  assign busy_o    = (state_q != FS_IDLE);
   assign rdata_o   = rdata_q;
   assign pending_o = |pend_q;
 
   logic inflight;   // the operation in flight has pulsed its row
-  assign inflight = (state_q == S_P0) || (state_q == S_MID) || (state_q == S_P1) ||
-                    (state_q == S_HOLD) || (state_q == S_GAP);
+  assign inflight = (state_q == FS_P0) || (state_q == FS_MID) || (state_q == FS_P1) ||
+                    (state_q == FS_HOLD) || (state_q == FS_GAP);
   assign held_o   = pend_q | (inflight ? (Rows'(1) << row_q) : '0);
   assign err_o     = err_q;
   assign fe_row_o  = row_q;

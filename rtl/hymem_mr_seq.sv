@@ -80,14 +80,8 @@ module hymem_mr_seq #(
   `HYMEM_CHECK(chk_lines, Lines >= 1 && Slots >= 1, "hymem_mr_seq: Lines and Slots must be >= 1")
   `HYMEM_CHECK(chk_time, TimeBits >= 2 && TimeBits <= 32, "hymem_mr_seq: TimeBits must be in 2..32")
 
-  localparam logic [2:0] S_IDLE = 3'd0;
-  localparam logic [2:0] S_PRE  = 3'd1;
-  localparam logic [2:0] S_GAP1 = 3'd2;
-  localparam logic [2:0] S_MAIN = 3'd3;
-  localparam logic [2:0] S_GAP  = 3'd4;
-  localparam logic [2:0] S_DONE = 3'd5;
-
-  logic [2:0]                state_q, state_d;
+  // states: hymem_mr_state_e (hymem_defs.svh)
+  hymem_mr_state_e           state_q, state_d;
   logic [TimeBits-1:0]       cnt_q, cnt_d;
   logic [2:0]                op_q, op_d;
   logic [SlotBits-1:0]       slot_q, slot_d;
@@ -116,15 +110,15 @@ module hymem_mr_seq #(
       default:  main_len = len(t_xfer_i);
     endcase
     case (state_q)
-      S_PRE:   last = (cnt_q == len(t_pre_i) - 1'b1);
-      S_GAP1:  last = (cnt_q == len(t_gap_i) - 1'b1);
-      S_MAIN:  last = (cnt_q == main_len - 1'b1);
-      S_GAP:   last = (cnt_q == len(t_gap_i) - 1'b1);
+      MS_PRE:   last = (cnt_q == len(t_pre_i) - 1'b1);
+      MS_GAP1:  last = (cnt_q == len(t_gap_i) - 1'b1);
+      MS_MAIN:  last = (cnt_q == main_len - 1'b1);
+      MS_GAP:   last = (cnt_q == len(t_gap_i) - 1'b1);
       default: last = 1'b1;
     endcase
   end
 
-  assign req_ready_o = (state_q == S_IDLE);
+  assign req_ready_o = (state_q == MS_IDLE);
   assign valid_op    = (req_op_i <= MR_XFER);
 
   always_comb begin
@@ -139,7 +133,7 @@ module hymem_mr_seq #(
     err_d   = err_q && !err_clear_i;
     fired_d = 1'b0;
     case (state_q)
-      S_IDLE: begin
+      MS_IDLE: begin
         cnt_d = '0;
         if (req_valid_i) begin
           op_d   = req_op_i;
@@ -151,36 +145,37 @@ module hymem_mr_seq #(
           code_d = (req_op_i == MR_SET) ? req_code_i : '0;
           if (!valid_op) begin
             err_d   = 1'b1;
-            state_d = S_DONE;
+            state_d = MS_DONE;
           end else begin
-            state_d = (req_op_i == MR_XFER) ? S_PRE : S_MAIN;
+            if (req_op_i == MR_XFER) state_d = MS_PRE;
+            else                     state_d = MS_MAIN;
           end
         end
       end
-      S_PRE:  if (last) state_d = S_GAP1;
-      S_GAP1: if (last) state_d = S_MAIN;
-      S_MAIN: if (last) begin
-        state_d = S_GAP;
+      MS_PRE:  if (last) state_d = MS_GAP1;
+      MS_GAP1: if (last) state_d = MS_MAIN;
+      MS_MAIN: if (last) begin
+        state_d = MS_GAP;
         if (op_q == MR_READ) rdata_d = mr_rdata_i;
         if (op_q == MR_XFER) fired_d = 1'b1;
       end
-      S_GAP:  if (last) state_d = S_DONE;
-      S_DONE: state_d = S_IDLE;
-      default: state_d = S_IDLE;
+      MS_GAP:  if (last) state_d = MS_DONE;
+      MS_DONE: state_d = MS_IDLE;
+      default: state_d = MS_IDLE;
     endcase
 
-    reset_d = (state_d == S_MAIN) && (op_d == MR_RESET);
-    set_d   = (state_d == S_MAIN) && (op_d == MR_SET);
-    form_d  = (state_d == S_MAIN) && (op_d == MR_FORM);
-    read_d  = (state_d == S_MAIN) && (op_d == MR_READ);
-    adc_d   = (state_d == S_MAIN) && (op_d == MR_READ) && (cnt_d >= t_adc_i);
-    pre_d   = (state_d == S_PRE);
-    xfer_d  = (state_d == S_MAIN) && (op_d == MR_XFER);
+    reset_d = (state_d == MS_MAIN) && (op_d == MR_RESET);
+    set_d   = (state_d == MS_MAIN) && (op_d == MR_SET);
+    form_d  = (state_d == MS_MAIN) && (op_d == MR_FORM);
+    read_d  = (state_d == MS_MAIN) && (op_d == MR_READ);
+    adc_d   = (state_d == MS_MAIN) && (op_d == MR_READ) && (cnt_d >= t_adc_i);
+    pre_d   = (state_d == MS_PRE);
+    xfer_d  = (state_d == MS_MAIN) && (op_d == MR_XFER);
   end
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      state_q <= S_IDLE;
+      state_q <= MS_IDLE;
       cnt_q   <= '0;
       op_q    <= MR_RESET;
       slot_q  <= '0;
@@ -218,8 +213,8 @@ module hymem_mr_seq #(
     end
   end
 
-  assign done_o       = (state_q == S_DONE);
-  assign busy_o       = (state_q != S_IDLE);
+  assign done_o       = (state_q == MS_DONE);
+  assign busy_o       = (state_q != MS_IDLE);
   assign rdata_o      = rdata_q;
   assign xfer_fired_o = fired_q;
   assign err_o        = err_q;

@@ -69,13 +69,8 @@ module hymem_wake_engine #(
 
   localparam int KBits = $clog2(RowsPerSyn);
 
-  localparam logic [2:0] W_IDLE = 3'd0;
-  localparam logic [2:0] W_ROW  = 3'd1;   // row start: abort?
-  localparam logic [2:0] W_ONE  = 3'd2;   // full write of ones
-  localparam logic [2:0] W_ZERO = 3'd3;   // full write of zeros
-  localparam logic [2:0] W_NEXT = 3'd4;   // next row, pass, or done
-
-  logic [2:0]           st_q, st_d;
+  // states: hymem_wake_state_e (hymem_defs.svh)
+  hymem_wake_state_e    st_q, st_d;
   logic [SlotBits-1:0]  slot_q, slot_d;
   logic [KBits-1:0]     k_q, k_d;          // data row of the slot
   logic                 flag_q, flag_d;    // the flag rows' part of the pass
@@ -118,7 +113,8 @@ module hymem_wake_engine #(
       end
       W_ROW: begin
         issued_d = 1'b0;
-        st_d     = abort_q ? W_IDLE : W_ONE;
+        if (abort_q) st_d = W_IDLE;
+        else         st_d = W_ONE;
       end
       W_ONE: if (fe_done_i) begin
         issued_d = 1'b0;

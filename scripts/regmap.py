@@ -17,12 +17,16 @@ Outputs:
     docs/timing.md             every timing set (nominal: the RDL's reset values; the fast
                                co-simulation sets of hymem.host.firmware) in cycles and ns, with the
                                cycles of each sequencer operation
+    tb/waves/<enum>.txt        GTKWave translate filters: one per RDL enum (ERR codes, phases)
+                               and one per typedef enum of rtl/hymem_defs.svh (op codes, the
+                               FSMs' states)
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -808,6 +812,30 @@ def gen_wave_filters(m: regmap.RegMap) -> dict:
         digits = (w + 3) // 4
         lines = [f"{e.code:0{digits}X} {enum_prefix(name)}{e.ident}" for e in members]
         out[WAVES_DIR / f"{name}.txt"] = "\n".join(lines) + "\n"
+    for name, (width, members) in sv_enums().items():
+        digits = (width + 3) // 4
+        lines = [f"{code:0{digits}X} {ident}" for ident, code in members]
+        out[WAVES_DIR / f"{name}.txt"] = "\n".join(lines) + "\n"
+    return out
+
+
+DEFS_SVH = ROOT / "rtl" / "hymem_defs.svh"
+
+
+def sv_enums(path: Path = DEFS_SVH) -> dict[str, tuple[int, list[tuple[str, int]]]]:
+    """The hand-written typedef enums of rtl/hymem_defs.svh (op codes, FSM states): name ->
+    (width, [(member, value)]). Members must have explicit ``N'dV`` values."""
+    text = re.sub(r"//[^\n]*", "", path.read_text())
+    out = {}
+    for m in re.finditer(r"typedef\s+enum\s+logic\s*\[(\d+):0\]\s*\{(.*?)\}\s*(\w+)\s*;", text, re.S):
+        width, body, name = int(m.group(1)) + 1, m.group(2), m.group(3)
+        members = []
+        for item in (x.strip() for x in body.split(",") if x.strip()):
+            mm = re.fullmatch(r"(\w+)\s*=\s*\d+'d(\d+)", item)
+            if mm is None:
+                raise ValueError(f"{path.name}: enum {name}: member {item!r} needs an explicit N'dV value")
+            members.append((mm.group(1), int(mm.group(2))))
+        out[name] = (width, members)
     return out
 
 

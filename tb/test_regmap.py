@@ -149,14 +149,118 @@ def test_error_codes_have_one_source():
         sv = {k: int(v) for k, v in re.findall(rf"^\s*{prefix}(\w+) = \d+'d(\d+)", svh, flags=re.M)}
         c = {k: int(v) for k, v in re.findall(rf"^\s*HYMEM_{prefix}(\w+) = (\d+),", h, flags=re.M)}
         assert sv == py and c == py, where
-    for f, ty in (("hymem_update_engine", "hymem_upd_phase_e"), ("hymem_xfer_engine", "hymem_xfer_phase_e"),
-                  ("hymem_form_engine", "hymem_xfer_phase_e")):
+    # every FSM's state register is of an enum type: the phase machines of the RDL's, the
+    # others of rtl/hymem_defs.svh's (hand-written, with a GTKWave filter each)
+    fsms = (("hymem_update_engine", "hymem_upd_phase_e"), ("hymem_xfer_engine", "hymem_xfer_phase_e"),
+            ("hymem_form_engine", "hymem_xfer_phase_e"), ("hymem_fecap_seq", "hymem_fe_state_e"),
+            ("hymem_mr_seq", "hymem_mr_state_e"), ("hymem_core", "hymem_run_e"),
+            ("hymem_wake_engine", "hymem_wake_state_e"))
+    defs = (root / "rtl" / "hymem_defs.svh").read_text()
+    for f, ty in fsms:
         text = (root / "rtl" / f"{f}.sv").read_text()
         assert re.search(rf"^\s*{ty}\s+\w+_q, \w+_d;", text, flags=re.M), f"{f}: state not of {ty}"
-        assert not re.search(r"localparam logic \[\d:0\] [A-Z]+_\w+\s*= \d'd", text), \
-            f"{f}: a phase or op code defined locally"
+        if not ty.startswith(("hymem_upd_", "hymem_xfer_")):
+            assert re.search(rf"\}}\s*{ty};", defs), f"{ty} is not defined in hymem_defs.svh"
+            wave = (root / "tb" / "waves" / f"{ty}.txt").read_text().split()
+            body = defs[defs.rindex("{", 0, defs.index(f"}} {ty};")): defs.index(f"}} {ty};")]
+            members = re.findall(r"(\w+)\s*=\s*\d+'d(\d+)", body)
+            assert wave[1::2] == [n for n, _ in members], f"tb/waves/{ty}.txt out of date"
+    for f in sorted((root / "rtl").glob("*.sv")):
+        assert not re.search(r"localparam logic \[\d:0\] [A-Z]+_\w+\s*= \d'd", f.read_text()), \
+            f"{f.name}: a state, phase or op code defined locally (a typedef enum shows names in waves)"
     # hand-written RTL names the codes: no `8'd<code>` assigned to an error-code signal
     for f in sorted((root / "rtl").glob("*.sv")):
         text = f.read_text()
         bad = re.findall(r"(?:code\w*|E_\w+)\s*(?:=|<=)\s*8'd[1-9]\d*", text)
         assert not bad, f"{f.name}: error code written as a number: {bad}"
+
+
+# ------------------------------------------------------------- the register model (regmodel)
+
+
+def test_register_model_access_codes():
+    """Address rules: misaligned first, then unmapped, then direction against the target."""
+    from hymem.host import regmodel
+
+    m = regmap.load()
+    r = regmodel.RegRules(m)
+    E = m.Err
+    assert r.address_code(m["LAYER"].addr + 2, False) == E.MISALIGNED
+    assert r.address_code(0x02C, True) == E.UNMAPPED
+    assert r.address_code(m["ID"].addr, True) == E.READ_ONLY
+    assert r.address_code(m["CMD"].addr, False) == E.WRITE_ONLY
+    assert r.address_code(m.mem("READOUT").addr, True) == E.READ_ONLY
+    assert r.address_code(m.mem("XBUF").addr + 4, False) == E.WRITE_ONLY
+    assert r.address_code(m["LAYER"].addr, True) == r.address_code(m["LAYER"].addr, False) == 0
+    assert r.target(m["LAYER"].addr + 1) is None and r.target(m["LAYER"].addr).name == "LAYER"
+
+
+def test_register_model_checker_rules():
+    """hymem_cfg_check's rules in the model: CMD's queue, busy and woken rules in that order,
+    other checked registers busy before the value rules (those are RegMap.check's)."""
+    from hymem.host import regmodel
+
+    m = regmap.load()
+    E = m.Err
+    small = regmap.build_values(dict(Lines=16, Slots=4, XDepth=64, EDepth=32, VerifyLimit=0))
+    r = regmodel.RegRules(m, small)
+    cmd = m["CMD"]
+    assert r.check_code("CMD", cmd.pack(TRANSFER=1), busy=True, queued={"TRANSFER"}) == E.QUEUED
+    assert r.check_code("CMD", cmd.pack(TRANSFER=1, SEED_LOAD=1), busy=True,
+                        queued={"TRANSFER"}, woken=False) == E.QUEUED
+    assert r.check_code("CMD", cmd.pack(SAMPLE=1, SEED_LOAD=1), busy=True, woken=False) == E.BUSY
+    assert r.check_code("CMD", cmd.pack(SAMPLE=1), woken=False) == E.NOT_WOKEN
+    assert r.check_code("CMD", cmd.pack(FORM=1, WAKE=1, READOUT=1), woken=False) == 0
+    assert r.check_code("CMD", cmd.pack(SAMPLE=1), busy=True, queued={"TRANSFER"}) == 0
+    lay = m["LAYER"]
+    assert r.check_code("LAYER", lay.pack(N_IN=1, N_OUT=1)) == 0
+    assert r.check_code("LAYER", lay.pack(N_IN=1, N_OUT=1), busy=True) == E.BUSY
+    assert r.check_code("LAYER", lay.pack(N_IN=0, N_OUT=1)) == E.ILLEGAL
+    assert r.check_code("LAYER", lay.pack(N_IN=16, N_OUT=5)) == E.ILLEGAL     # 80 > 16 x 4
+    assert r.check_code("MODE", m["MODE"].pack(VERIFY_MAX=1)) == E.BUILD      # VerifyLimit 0
+    assert regmodel.RegRules(m).check_code("MODE", m["MODE"].pack(VERIFY_MAX=1)) == 0
+    cur = {("T_FE0", "PULSE"): 4}
+    assert r.check_code("T_FE1", m["T_FE1"].pack(SENSE=4, HOLD=1), current=cur) == E.ILLEGAL
+    assert r.check_code("T_FE1", m["T_FE1"].pack(SENSE=3, HOLD=1), current=cur) == 0
+    with pytest.raises(ValueError, match="ID is not a checked register"):
+        r.check_code("ID", 0)
+    xbuf = m.mem("XBUF").addr
+    assert r.window_code("XBUF", xbuf + 4 * 15) == 0 and r.window_code("XBUF", xbuf + 4 * 16) == E.BUILD
+    assert r.window_code("XBUF", xbuf, sample_pending=True) == E.BUSY
+    with pytest.raises(ValueError, match="build: missing build values"):
+        regmodel.RegRules(m, {"LINES": 16})
+
+
+def test_register_model_state():
+    """Reset values of the build, byte strobes, write-1-to-clear, pulses, the merged value the
+    checker sees, unknown fields left out of a read's mask, LOST kept over rst_ni."""
+    from hymem.host import regmodel
+
+    m = regmap.load()
+    small = regmap.build_values(dict(Lines=16, Slots=4, XDepth=64, EDepth=32))
+    r = regmodel.RegModel(m, small)
+    assert r.value("LAYER") == m.reset_value("LAYER", small)
+    lr = m["LR"]
+    r.write("LR", lr.pack(MULT=0xAB, SHIFT=3), strb=0b0001)       # MULT's byte only
+    assert r.field("LR", "MULT") == 0xAB and r.field("LR", "SHIFT") == m.reset_fields("LR")["SHIFT"]
+    assert r.merged("LR", lr.pack(MULT=1, SHIFT=5), strb=0b0010) == lr.pack(MULT=0xAB, SHIFT=5)
+    assert r.merged("CMD", 0xFFFF_FFFF, 0b0001) == 0xFF & sum(f.mask for f in m["CMD"].fields)
+    assert r.write("CMD", m["CMD"].pack(SAMPLE=1)) == {f.name: int(f.name == "SAMPLE")
+                                                        for f in m["CMD"].fields}
+    r.set("IRQ_STATUS", "DONE", 1)
+    r.set("IRQ_STATUS", "FAIL", 1, known=False)
+    v, mask = r.read("IRQ_STATUS")
+    done, fail = m["IRQ_STATUS"].field("DONE"), m["IRQ_STATUS"].field("FAIL")
+    assert v & done.mask and not mask & fail.mask and mask & done.mask
+    r.write("IRQ_STATUS", done.mask)
+    assert r.field("IRQ_STATUS", "DONE") == 0 and r.field("IRQ_STATUS", "FAIL") == 1
+    r.load("LOST", m["LOST"].pack(OP=2, SLOT=1))
+    r.reset()
+    assert r.field("LOST", "OP") == 2 and r.value("LR") == m.reset_value("LR", small)
+    assert r.field("IRQ_STATUS", "FAIL") == 0 and r.known[("IRQ_STATUS", "FAIL")]
+    r.power_on()
+    assert r.value("LOST") == 0
+    v, mask = r.read("STATUS", lambda reg, f: 1 if f == "BUSY" else None)
+    assert v & 1 and mask & 1 and not mask & m["STATUS"].field("WOKEN").mask
+    with pytest.raises(ValueError, match="needs the value of STATUS"):
+        r.read("STATUS")

@@ -1,13 +1,13 @@
 """hymem_cfg_check: write validation of checked registers and commands, against a Python
 reference.
 
-The reference (:func:`reference`) states the state rules of the RTL's header (7 queue slot
-taken, 6 busy) and takes the value rules from the register model: ``hymem.host.regmap``'s
-``RegMap.check`` evaluates the RDL's legality properties (hymem_min, hymem_max,
-hymem_below, hymem_err, hymem_rule) in Python, while the RTL's value checks
-(rtl/hymem_regs_legal.sv) are generated from the same properties by scripts/regmap.py: so
-this test checks the generator and the block's plumbing against an independent evaluation
-of the one source. Limits worth testing (each field's legal range and its neighbours) come
+The reference (:func:`reference`) is the package's register model,
+``hymem.host.regmodel.RegRules.check_code``: the state rules of the RTL's header (7 queue
+slot taken, 6 busy, 10 not woken) and the value rules, which ``RegMap.check`` evaluates
+from the RDL's legality properties (hymem_min, hymem_max, hymem_below, hymem_err,
+hymem_rule) in Python, while the RTL's value checks (rtl/hymem_regs_legal.sv) are
+generated from the same properties by scripts/regmap.py: so this test checks the generator
+and the block's plumbing against an independent evaluation of the one source. Limits worth testing (each field's legal range and its neighbours) come
 from the same model. The block is combinational: every vector
 is applied, settled (1 ns) and ok_o / code_o compared. Vectors: every checked register's
 fields at their interesting values (0, 1, the limits and their neighbours, the field's
@@ -16,19 +16,20 @@ queued-slot pattern, idle and busy; then constrained-random values, states and c
 values of the cross-checked timing fields. Every error code the build can produce must
 occur.
 
-Where the header is silent the reference follows the RTL and says so: a CMD write that both
+Where the header is silent the model follows the RTL and says so: a CMD write that both
 re-queues a command and loads the seed while busy reports 7 (queue slot taken).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import cocotb
 import pytest
 from cocotb.triggers import Timer
 
-from hymem.host import regmap
+from hymem.host import regmap, regmodel
 from hymem.sim import simrun, tbkit
 
 TOPLEVEL = "hymem_cfg_check"
@@ -43,6 +44,7 @@ E_ILLEGAL, E_BUSY = RM.err("ILLEGAL"), RM.err("BUSY")
 E_QUEUED, E_BUILD = RM.err("QUEUED"), RM.err("BUILD")
 E_NOT_WOKEN = RM.err("NOT_WOKEN")
 QUEUED = ("SAMPLE", "TRANSFER", "FORM", "READOUT", "WAKE")   # queued_i bit i (the port's order)
+assert set(QUEUED) == set(regmodel.QUEUED_CMDS), "queued_i does not carry every queueable command"
 # the block's inputs carrying the current values of the cross-checked fields
 CUR_PORT = {("T_FE0", "PULSE"): "t_fe_pulse_i", ("T_FE1", "SENSE"): "t_fe_sense_i",
             ("T_MR1", "READ"): "t_mr_read_i", ("T_MR2", "ADC"): "t_mr_adc_i"}
@@ -59,16 +61,14 @@ def build(p: dict) -> dict:
     return regmap.build_values(p)
 
 
-def fields(reg: regmap.Register, value: int) -> dict[str, int]:
-    return {f.name: (value >> f.lsb) & ((1 << f.width) - 1) for f in reg.fields}
+@functools.lru_cache(maxsize=None)
+def _rules(items: tuple) -> regmodel.RegRules:
+    return regmodel.RegRules(RM, build(dict(items)))
 
 
-def compose(reg: regmap.Register, **vals) -> int:
-    v = 0
-    for name, x in vals.items():
-        f = reg.field(name)
-        v |= (x & ((1 << f.width) - 1)) << f.lsb
-    return v
+def rules(p: dict) -> regmodel.RegRules:
+    """The register model's rules in the build of parameters ``p``."""
+    return _rules(tuple(sorted(p.items())))
 
 
 def is_timing(reg: regmap.Register) -> bool:
@@ -77,22 +77,13 @@ def is_timing(reg: regmap.Register) -> bool:
 
 def reference(p: dict, addr: int, wdata: int, busy: int, queued: int, cur: dict,
               woken: int = 1) -> int:
-    """The ERR code the header prescribes for this write (0: accepted)."""
+    """The ERR code the package's register model (``hymem.host.regmodel.RegRules.check_code``)
+    gives this write in this build (0: accepted)."""
     reg = RM.decode(addr)
     assert reg is not None and getattr(reg, "checked", False), f"{addr:#x} is not a checked register"
-    v = fields(reg, wdata)
-    if reg.name == "CMD":
-        if any(v[n] and (queued >> i) & 1 for i, n in enumerate(QUEUED)):
-            return E_QUEUED
-        if v["SEED_LOAD"] and busy:
-            return E_BUSY
-        if (v["SAMPLE"] or v["TRANSFER"]) and not woken:
-            return E_NOT_WOKEN
-        return 0
-    if busy:
-        return E_BUSY
-    bad = RM.check(reg.name, wdata, build(p), lambda rn, fn: cur[CUR_PORT[(rn, fn)]])
-    return 0 if bad is None else bad.code
+    return rules(p).check_code(reg.name, wdata, busy=bool(busy),
+                               queued={n for i, n in enumerate(QUEUED) if (queued >> i) & 1},
+                               woken=bool(woken), current=lambda rn, fn: cur[CUR_PORT[(rn, fn)]])
 
 
 def interesting(p: dict, reg: regmap.Register, f: regmap.Field, cur: dict) -> list[int]:
@@ -134,7 +125,7 @@ class Checker:
         if code != want or ok != (want == 0):
             reg = RM.decode(addr)
             raise AssertionError(
-                f"{reg.name} <= {wdata:#010x} {fields(reg, wdata)} busy={busy} queued={queued:04b} "
+                f"{reg.name} <= {wdata:#010x} {reg.unpack(wdata)} busy={busy} queued={queued:04b} "
                 f"woken={woken} current {cur}: code_o {code}, ok_o {ok}; reference {want}")
         self.n += 1
         self.codes_seen.add(code)
@@ -185,7 +176,7 @@ async def register_corners(dut):
                         c[f.name] = x
                         combos.append(c)
             for c in combos:
-                w = compose(reg, **c)
+                w = reg.pack(**c)
                 await chk.check(reg.addr, w, 0, 0, cur)
                 if rng.random() < 0.25:
                     await chk.check(reg.addr, w, 1, int(rng.integers(16)), cur)
@@ -236,7 +227,7 @@ async def constrained_random(dut):
                 iv = interesting(p, reg, f, cur)
                 c[f.name] = (int(rng.choice(iv)) if rng.random() < 0.5
                              else int(rng.integers(1 << f.width)))
-            w = compose(reg, **c)
+            w = reg.pack(**c)
         busy = int(rng.random() < 0.25)
         queued = int(rng.integers(1 << len(QUEUED))) if busy and rng.random() < 0.5 else 0
         await chk.check(reg.addr, w, busy, queued, cur, woken=int(rng.random() >= 0.2))
@@ -249,23 +240,23 @@ async def every_error_code(dut):
     chk = Checker(dut)
     p = chk.p
     lay = RM["LAYER"]
-    assert await chk.check(lay.addr, compose(lay, N_IN=1, N_OUT=1)) == 0
-    assert await chk.check(lay.addr, compose(lay, N_IN=0, N_OUT=1)) == E_ILLEGAL
-    assert await chk.check(lay.addr, compose(lay, N_IN=1, N_OUT=1), busy=1) == E_BUSY
+    assert await chk.check(lay.addr, lay.pack(N_IN=1, N_OUT=1)) == 0
+    assert await chk.check(lay.addr, lay.pack(N_IN=0, N_OUT=1)) == E_ILLEGAL
+    assert await chk.check(lay.addr, lay.pack(N_IN=1, N_OUT=1), busy=1) == E_BUSY
     cmd = RM["CMD"]
-    assert await chk.check(cmd.addr, compose(cmd, TRANSFER=1), busy=1, queued=0b0010) == E_QUEUED
-    assert await chk.check(cmd.addr, compose(cmd, SEED_LOAD=1), busy=1) == E_BUSY
-    assert await chk.check(cmd.addr, compose(cmd, SAMPLE=1, ABORT=1), busy=1, queued=0b11110) == 0
-    assert await chk.check(cmd.addr, compose(cmd, WAKE=1), busy=1, queued=0b10000) == E_QUEUED
+    assert await chk.check(cmd.addr, cmd.pack(TRANSFER=1), busy=1, queued=0b0010) == E_QUEUED
+    assert await chk.check(cmd.addr, cmd.pack(SEED_LOAD=1), busy=1) == E_BUSY
+    assert await chk.check(cmd.addr, cmd.pack(SAMPLE=1, ABORT=1), busy=1, queued=0b11110) == 0
+    assert await chk.check(cmd.addr, cmd.pack(WAKE=1), busy=1, queued=0b10000) == E_QUEUED
     # an array not woken (STATUS.WOKEN 0) refuses a sample or a transfer, nothing else
-    assert await chk.check(cmd.addr, compose(cmd, SAMPLE=1), woken=0) == E_NOT_WOKEN
-    assert await chk.check(cmd.addr, compose(cmd, TRANSFER=1), busy=1, woken=0) == E_NOT_WOKEN
-    assert await chk.check(cmd.addr, compose(cmd, FORM=1, READOUT=1, WAKE=1), woken=0) == 0
+    assert await chk.check(cmd.addr, cmd.pack(SAMPLE=1), woken=0) == E_NOT_WOKEN
+    assert await chk.check(cmd.addr, cmd.pack(TRANSFER=1), busy=1, woken=0) == E_NOT_WOKEN
+    assert await chk.check(cmd.addr, cmd.pack(FORM=1, READOUT=1, WAKE=1), woken=0) == 0
     mode = RM["MODE"]
     top = (1 << mode.field("VERIFY_MAX").width) - 1
     if p["VerifyLimit"] < top:
-        assert await chk.check(mode.addr, compose(mode, VERIFY_MAX=p["VerifyLimit"] + 1)) == E_BUILD
-    assert await chk.check(mode.addr, compose(mode, VERIFY_MAX=p["VerifyLimit"])) == 0
+        assert await chk.check(mode.addr, mode.pack(VERIFY_MAX=p["VerifyLimit"] + 1)) == E_BUILD
+    assert await chk.check(mode.addr, mode.pack(VERIFY_MAX=p["VerifyLimit"])) == 0
     possible = {0, E_ILLEGAL, E_BUSY, E_QUEUED, E_NOT_WOKEN} | ({E_BUILD} if p["VerifyLimit"] < top else set())
     assert chk.codes_seen == possible, (chk.codes_seen, possible)
     assert possible <= set(RM.error_codes), "a code outside the documented ERR codes"

@@ -7,8 +7,9 @@ WRITE_BACK without P0 and MID, a zero length counting as one cycle), then one DO
 Each phase fixes the port outputs (word line, source / bit line pulse, mask, sense strobe
 from cycle t_sense of the read pulse); the read data is what fe_rdata_i holds in the last
 cycle of the read pulse; the pending-row set, the sticky error and the counters change as
-the header says. :class:`Monitor` steps the reference at every clock edge with the inputs
-the RTL sees and compares every output in every cycle, in every test.
+the header says. The test kit's lock-step monitor (``hymem.sim.tbkit.LockstepMonitor``)
+steps the reference at every clock edge with the inputs the RTL sees and compares every
+output in every cycle, in every test.
 
 Without the macro model, a stub drives random fe_rdata_i every cycle, so a capture one
 cycle early or late is caught. With it (``macro_write_read``), the Python FeCAP array
@@ -49,56 +50,6 @@ INPUTS = ("rst_ni", "req_valid_i", "req_op_i", "req_row_i", "req_wdata_i", "pend
           "t_hold_i", "t_gap_i")
 
 
-def _reader(handle):
-    """Fast unsigned read of a signal (the simulator's binary string, as MacroPortModel does);
-    X/Z come back as the string, which never equals an expected int."""
-    fn = getattr(getattr(handle, "_handle", None), "get_signal_val_binstr", None)
-    if fn is None:
-        return lambda: tbkit.u(handle)
-
-    def read():
-        s = fn()
-        try:
-            return int(s, 2)
-        except ValueError:
-            return s
-    return read
-
-
-class Monitor:
-    """Compares every output with the reference in every cycle (at the falling edge, after
-    ReadOnly) and steps the reference with the inputs the next rising edge will sample.
-    Checking starts at the first edge with rst_ni low (the outputs are X before it)."""
-
-    def __init__(self, dut, ref: FecapSeqRef) -> None:
-        self.dut, self.ref = dut, ref
-        self.cycle = 0
-        self.checked = 0
-        self.synced = False
-        self._in = {n: _reader(getattr(dut, n)) for n in INPUTS}
-        self._out = {n: _reader(getattr(dut, n)) for n in ref.expected()}
-        self.task = cocotb.start_soon(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            await FallingEdge(self.dut.clk_i)
-            await ReadOnly()
-            self.cycle += 1
-            if self.synced:
-                for name, want in self.ref.expected().items():
-                    got = self._out[name]()
-                    if got != want:
-                        raise AssertionError(
-                            f"cycle {self.cycle}: {name} = {got if isinstance(got, str) else hex(got)}, "
-                            f"reference {want:#x}; operation: {self.ref.op or 'none (idle)'}, "
-                            f"phase {self.ref.phase}")
-                self.checked += 1
-            elif self._in["rst_ni"]() != 0:
-                continue            # before the first reset edge: outputs are X
-            self.synced = True
-            self.ref.edge({n: r() for n, r in self._in.items()}, self.cycle)
-
-
 class Env:
     def __init__(self, dut, clk_ns: int = tbkit.CLK_PERIOD_NS) -> None:
         self.dut = dut
@@ -118,7 +69,7 @@ class Env:
             getattr(d, n).value = 0
         d.fe_rdata_i.value = 0
         self.set_timing(timing)
-        self.mon = Monitor(d, self.ref)
+        self.mon = tbkit.LockstepMonitor(d, self.ref, INPUTS)
         if stub:
             cocotb.start_soon(self._sense_stub())
         await tbkit.start_clock(d.clk_i, self.clk_ns)

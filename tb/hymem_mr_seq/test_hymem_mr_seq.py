@@ -7,8 +7,8 @@ recovery and one DONE cycle (a zero length counting as one cycle). The ADC strob
 cycle t_adc of the read pulse to its end, the read data is what mr_rdata_i holds in the
 pulse's last cycle, xfer_fired_o is on in the cycle after the transfer pulse, and the
 selection (slot, polarity, mask, per-line codes) is the accepted request's until the next
-one. :class:`Monitor` compares every output in every cycle, in every test; the stimulus
-changes the request inputs every cycle they are not valid, so a selection output that
+one. The test kit's lock-step monitor (``hymem.sim.tbkit.LockstepMonitor``) compares every
+output in every cycle, in every test; the stimulus changes the request inputs every cycle they are not valid, so a selection output that
 followed them would be caught.
 
 With the macro model (hymem.analog.macro.HybridArray through MacroPortModel, harness
@@ -27,7 +27,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 import pytest
-from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from hymem.analog import devices, macro
 from hymem.digital import engine
@@ -50,54 +50,6 @@ INPUTS = ("rst_ni", "req_valid_i", "req_op_i", "req_slot_i", "req_pol_i", "req_m
           "req_code_i", "err_clear_i", "mr_rdata_i") + tuple(f"t_{k}_i" for k in FIELDS)
 
 
-def _reader(handle):
-    """Fast unsigned read of a signal (the simulator's binary string, as MacroPortModel does);
-    X/Z come back as the string, which never equals an expected int."""
-    fn = getattr(getattr(handle, "_handle", None), "get_signal_val_binstr", None)
-    if fn is None:
-        return lambda: tbkit.u(handle)
-
-    def read():
-        s = fn()
-        try:
-            return int(s, 2)
-        except ValueError:
-            return s
-    return read
-
-
-class Monitor:
-    """Every output against the reference in every cycle (falling edge, ReadOnly); then the
-    reference steps with the inputs the next rising edge samples."""
-
-    def __init__(self, dut, ref: MrSeqRef) -> None:
-        self.dut, self.ref = dut, ref
-        self.cycle = self.checked = 0
-        self.synced = False
-        self._in = {n: _reader(getattr(dut, n)) for n in INPUTS}
-        self._out = {n: _reader(getattr(dut, n)) for n in ref.expected()}
-        self.task = cocotb.start_soon(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            await FallingEdge(self.dut.clk_i)
-            await ReadOnly()
-            self.cycle += 1
-            if self.synced:
-                for name, want in self.ref.expected().items():
-                    got = self._out[name]()
-                    if got != want:
-                        raise AssertionError(
-                            f"cycle {self.cycle}: {name} = {got if isinstance(got, str) else hex(got)}, "
-                            f"reference {want:#x}; operation: {self.ref.op or 'none (idle)'}, "
-                            f"phase {self.ref.phase}")
-                self.checked += 1
-            elif self._in["rst_ni"]() != 0:
-                continue            # before the first reset edge: outputs are X
-            self.synced = True
-            self.ref.edge({n: r() for n, r in self._in.items()}, self.cycle)
-
-
 class Env:
     def __init__(self, dut, clk_ns: int = tbkit.CLK_PERIOD_NS) -> None:
         self.dut = dut
@@ -118,7 +70,7 @@ class Env:
             getattr(d, n).value = 0
         d.mr_rdata_i.value = 0
         self.set_timing(timing)
-        self.mon = Monitor(d, self.ref)
+        self.mon = tbkit.LockstepMonitor(d, self.ref, INPUTS)
         cocotb.start_soon(self._idle_noise())
         if stub:
             cocotb.start_soon(self._adc_stub())

@@ -6,11 +6,12 @@ const / pulse / w1c / hw_we, reset values, checked registers, memory windows, ER
 and the block's port names follow from it the way scripts/regmap.py names them.
 
 * Bus master: cocotbext-apb's ApbHost (a pinned dependency) on the block's APB4 pins.
-* Reference (:class:`RegRef`): a cycle-level model of the block built from the register
-  model: stored fields, what a read returns, the error code of every access (1 unmapped,
-  2 write to read-only, 3 read of write-only, 4 misaligned, else the window's or the checker's
-  code), PREADY of windows, and the side effects of each clock edge (committed writes,
-  write-one-to-clear with hardware set winning, one-cycle command pulses, hw_we loads).
+* Reference (:class:`RegRef`): the package's register model (``hymem.host.regmodel``) stepped
+  cycle by cycle with the block's ports: stored fields, what a read returns, the error code
+  of every access (1 unmapped, 2 write to read-only, 3 read of write-only, 4 misaligned,
+  else the window's or the checker's code), PREADY of windows, and the side effects of each
+  clock edge (committed writes, write-one-to-clear with hardware set winning, one-cycle
+  command pulses, hw_we loads).
 * :class:`Monitor`: every cycle, APB4 protocol checks on the bus (setup then access phase,
   address/control/data stable through wait states, no PSTRB on reads; PREADY and PSLVERR
   are looked at only in the access phase), and every output of the block against the
@@ -32,14 +33,14 @@ import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 from cocotbext.apb import ApbBus, ApbHost
 
-from hymem.host import regmap
+from hymem.host import regmap, regmodel
 from hymem.sim import simrun, tbkit
 
 TOPLEVEL = "hymem_regs"
 RM = regmap.load()
-CODE = {v: k for k, v in RM.error_codes.items()}
-E_UNMAPPED, E_READ_ONLY = CODE["unmapped address"], CODE["write to a read-only register"]
-E_WRITE_ONLY, E_MISALIGNED = CODE["read of a write-only register"], CODE["misaligned address"]
+RULES = regmodel.RegRules(RM)
+E_UNMAPPED, E_READ_ONLY = RM.err("UNMAPPED"), RM.err("READ_ONLY")
+E_WRITE_ONLY, E_MISALIGNED = RM.err("WRITE_ONLY"), RM.err("MISALIGNED")
 ADDR_SPACE = 1 << RM.addr_bits
 
 APB_SIGNALS = {"psel": "psel_i", "pwrite": "pwrite_i", "paddr": "paddr_i", "pwdata": "pwdata_i",
@@ -59,18 +60,15 @@ def fields_of(kind: str):
     return [(r, f) for r in RM.registers for f in r.fields if f.kind == kind]
 
 
-def mask(f: regmap.Field) -> int:
-    return (1 << f.width) - 1
-
-
-def bmask(strb: int) -> int:
-    return sum(0xFF << (8 * b) for b in range(4) if (strb >> b) & 1)
+mask, bmask = regmodel.fmask, regmodel.bmask
 
 
 HW_INPUTS = ([pname(r, f) + "_i" for r, f in fields_of("ro")]
              + [pname(r, f) + "_set_i" for r, f in fields_of("w1c")]
              + [pname(r, f) + s for r, f in fields_of("hw_we") for s in ("_i", "_we_i")])
 FIELD_OUTPUTS = [(r, f, pname(r, f) + "_o") for k in ("rw", "w1c", "pulse") for r, f in fields_of(k)]
+W1C_FIELDS, HW_WE_FIELDS = fields_of("w1c"), fields_of("hw_we")
+POR_FIELDS = [(r, f) for r in RM.registers for f in r.fields if f.por]
 
 
 def mem_ports(m: regmap.Memory) -> tuple[list[str], list[str]]:
@@ -88,18 +86,7 @@ IN_PORTS = ["rst_ni"] + (["por_ni"] if HAS_POR else []) + ["psel_i", "penable_i"
 
 def static_code(addr: int, write: bool) -> int:
     """The error an access gets from its address and direction alone (0: none)."""
-    if addr & 3:
-        return E_MISALIGNED
-    t = RM.decode(addr)
-    if t is None:
-        return E_UNMAPPED
-    writable = t.sw_writable if isinstance(t, regmap.Register) else t.sw_write
-    readable = t.sw_readable if isinstance(t, regmap.Register) else t.sw_read
-    if write and not writable:
-        return E_READ_ONLY
-    if not write and not readable:
-        return E_WRITE_ONLY
-    return 0
+    return RULES.address_code(addr, write)
 
 
 # ----------------------------------------------------------------------- reference
@@ -118,40 +105,29 @@ class Txn:
 
 
 class RegRef:
-    """Cycle-level reference of the block, built from the register model."""
+    """Cycle-level reference of the block: the package's register model
+    (``hymem.host.regmodel.RegModel``: stored fields, reset values, what a read returns, the
+    merged value a checked write asks about, the effect of an accepted write, the address
+    rules) stepped with the block's ports: the checker's and the windows' answers, APB
+    timing, command pulses that last one cycle, hardware sets and write enables."""
 
     def __init__(self) -> None:
-        self.reset()
+        self.m = regmodel.RegModel(RM)
+        self.pulse = {(r.name, f.name): 0 for r, f in fields_of("pulse")}
 
     def reset(self, por: bool = True) -> None:
         """rst_ni (``por=False``: fields that survive it keep their value) or power-on."""
-        q = {(r.name, f.name): f.reset for r in RM.registers for f in r.fields
-             if f.kind in ("rw", "w1c", "hw_we") and (por or not f.por)}
-        self.q = {**getattr(self, "q", {}), **q}
-        self.pulse = {(r.name, f.name): 0 for r, f in fields_of("pulse")}
+        self.m.reset(por=por)
+        self.pulse = dict.fromkeys(self.pulse, 0)
 
     def read_value(self, reg: regmap.Register, i) -> int:
-        v = 0
-        for f in reg.fields:
-            if not f.sw_read:
-                continue
-            k = f.kind
-            if k in ("rw", "w1c", "hw_we"):
-                x = self.q[(reg.name, f.name)]
-            elif k == "ro":
-                x = i[pname(reg, f) + "_i"]
-            elif k == "const":
-                x = f.reset
-            else:
-                x = 0                                   # pulse fields read as 0
-            v |= (x & mask(f)) << f.lsb
-        return v
+        return self.m.read(reg, lambda rn, fn: i[f"{rn.lower()}_{fn.lower()}_i"])[0]
 
     def access(self, i) -> dict:
         """The combinational answer to the bus in this cycle."""
         addr, write = i["paddr_i"], bool(i["pwrite_i"])
         code = static_code(addr, write)
-        target = RM.decode(addr) if not addr & 3 else None
+        target = self.m.target(addr)
         a = dict(active=bool(i["psel_i"] and i["penable_i"]), addr=addr, write=write, target=target,
                  static=code, ready=1, mem=None)
         if code == 0 and isinstance(target, regmap.Memory):
@@ -167,21 +143,12 @@ class RegRef:
         a["commit"] = a["done"] and write and code == 0
         return a
 
-    def chk_value(self, reg: regmap.Register, i) -> int:
-        """chk_wdata_o: the value the register would hold after the write (for CMD: the bits
-        written), strobes applied, limited to the register's fields."""
-        fm = sum(f.mask for f in reg.fields)
-        bm = bmask(i["pstrb_i"])
-        new = i["pwdata_i"] & bm
-        if any(f.kind != "pulse" for f in reg.fields):
-            new |= self.read_value(reg, i) & ~bm
-        return new & fm
-
     def expected(self, i, a) -> dict:
         """Outputs that must have a given value in this cycle (others: don't care)."""
         e = {}
+        q = self.m.q
         for r, f, port in FIELD_OUTPUTS:
-            e[port] = self.pulse[(r.name, f.name)] if f.kind == "pulse" else self.q[(r.name, f.name)]
+            e[port] = self.pulse[(r.name, f.name)] if f.kind == "pulse" else q[(r.name, f.name)]
         err = a["done"] and a["code"] != 0
         e["acc_err_o"] = int(err)
         if a["active"]:
@@ -200,7 +167,7 @@ class RegRef:
         e["chk_valid_o"] = int(chk)
         if chk:
             e["chk_addr_o"] = a["addr"]
-            e["chk_wdata_o"] = self.chk_value(a["target"], i)
+            e["chk_wdata_o"] = self.m.merged(a["target"], i["pwdata_i"], i["pstrb_i"])
         for m in RM.memories:
             n = m.name.lower()
             req = a["active"] and a["mem"] is m
@@ -214,54 +181,30 @@ class RegRef:
 
     def edge(self, i, a) -> None:
         """The state after the next rising edge."""
-        por_fields = [(r, f) for r in RM.registers for f in r.fields if f.por]
+        m = self.m
         if HAS_POR:                    # fields on por_ni: load whenever we, reset by por_ni
-            for r, f in por_fields:
+            for r, f in POR_FIELDS:
                 if not i["por_ni"]:
-                    self.q[(r.name, f.name)] = f.reset
+                    m.set(r.name, f.name, f.reset)
                 elif i[pname(r, f) + "_we_i"]:
-                    self.q[(r.name, f.name)] = i[pname(r, f) + "_i"]
+                    m.set(r.name, f.name, i[pname(r, f) + "_i"])
         if not i["rst_ni"]:
             self.reset(por=False)
             return
+        self.pulse = dict.fromkeys(self.pulse, 0)
         t = a["target"] if a["commit"] else None
-        bm = bmask(i["pstrb_i"])
-        wd = i["pwdata_i"] & bm
-        for key in self.pulse:
-            self.pulse[key] = 0
-        for r in RM.registers:
-            for f in r.fields:
-                key = (r.name, f.name)
-                hit = t is r
-                k = f.kind
-                if k == "pulse":
-                    self.pulse[key] = (wd >> f.lsb) & mask(f) if hit else 0
-                elif k == "rw" and hit:
-                    fb = (bm >> f.lsb) & mask(f)
-                    self.q[key] = (self.q[key] & ~fb) | ((wd >> f.lsb) & fb)
-                elif k == "w1c":
-                    clr = (wd >> f.lsb) & mask(f) if hit else 0
-                    self.q[key] = i[pname(r, f) + "_set_i"] | (self.q[key] & ~clr)
-                elif k == "hw_we" and not f.por and i[pname(r, f) + "_we_i"]:
-                    self.q[key] = i[pname(r, f) + "_i"]
+        if isinstance(t, regmap.Register):   # the write: rw bytes, w1c clears, command pulses
+            for name, bits in m.write(t, i["pwdata_i"], i["pstrb_i"]).items():
+                self.pulse[(t.name, name)] = bits
+        for r, f in W1C_FIELDS:        # a hardware set wins over a clear at the same edge
+            if i[pname(r, f) + "_set_i"]:
+                m.set(r.name, f.name, m.q[(r.name, f.name)] | i[pname(r, f) + "_set_i"])
+        for r, f in HW_WE_FIELDS:
+            if not f.por and i[pname(r, f) + "_we_i"]:
+                m.set(r.name, f.name, i[pname(r, f) + "_i"])
 
 
 # ------------------------------------------------------------------------- monitor
-
-
-def _reader(handle):
-    """Fast unsigned read (the simulator's binary string); X/Z come back as the string."""
-    fn = getattr(getattr(handle, "_handle", None), "get_signal_val_binstr", None)
-    if fn is None:
-        return lambda: tbkit.u(handle)
-
-    def read():
-        s = fn()
-        try:
-            return int(s, 2)
-        except ValueError:
-            return s
-    return read
 
 
 class Sample(dict):
@@ -282,12 +225,12 @@ class Monitor:
         self.cycle = self.checked = 0
         self.txns: list[Txn] = []
         self.synced = False
-        self._in = {n: _reader(getattr(dut, n)) for n in IN_PORTS}
+        self._in = {n: tbkit.fast_reader(getattr(dut, n)) for n in IN_PORTS}
         names = [p for _, _, p in FIELD_OUTPUTS] + ["pready_o", "pslverr_o", "prdata_o", "acc_err_o",
                                                      "acc_err_code_o", "acc_err_addr_o", "chk_valid_o",
                                                      "chk_addr_o", "chk_wdata_o"]
         names += [p for m in RM.memories for p in mem_ports(m)[1]]
-        self._out = {n: _reader(getattr(dut, n)) for n in names}
+        self._out = {n: tbkit.fast_reader(getattr(dut, n)) for n in names}
         self._prev = None           # the bus in the previous cycle
         self._waits = 0
         self.task = cocotb.start_soon(self._run())

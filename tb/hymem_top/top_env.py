@@ -35,7 +35,8 @@ from hymem.sim.macro_port import MacroPortModel
 from hymem.sim.scoreboard import OpLog
 
 from top_apb import ApbAgent, ApbTxn
-from top_model import Build, Controller, ModelError, RegModel
+from hymem.host.regmodel import RegModel
+from top_model import Build, Controller, ModelError
 
 
 @dataclass
@@ -154,7 +155,7 @@ class Scoreboard(uvm_subscriber):
     def end_of_elaboration_phase(self):
         c = ctx()
         self.ctx = c
-        self.regs = RegModel(c.rm, c.build)
+        self.regs = RegModel(c.rm, c.build.values())
         m = c.macro
         self.model = Controller(c.build, self.regs, m.array, m.oplog, m.quiescent)
         c.model = self.model
@@ -180,11 +181,11 @@ class Scoreboard(uvm_subscriber):
             m.stats.irq_checked += 1
             if txn.irq != exp:
                 self._fail(txn, f"irq_o = {txn.irq}, the model expects {exp} "
-                                f"(IRQ_STATUS {self._irq_str()}, IRQ_ENABLE {m.r.q['IRQ_ENABLE']:03b})")
+                                f"(IRQ_STATUS {self._irq_str()}, IRQ_ENABLE {m.r.value('IRQ_ENABLE'):03b})")
             if exp:
-                en = m.r.q["IRQ_ENABLE"]
-                srcs = [f.name for f in m.r.rm["IRQ_STATUS"].fields
-                        if (en >> f.lsb) & 1 and m.r.irq[f.name].known and m.r.irq[f.name].value]
+                en = m.r.value("IRQ_ENABLE")
+                srcs = [f.name for f in m.r.rm["IRQ_STATUS"].fields if (en >> f.lsb) & 1
+                        and m.r.known[("IRQ_STATUS", f.name)] and m.r.q[("IRQ_STATUS", f.name)]]
                 if len(srcs) == 1:
                     m.events.append(("irq", dict(source=srcs[0])))
         if not txn.write and not txn.slverr and txn.addr == self.status_addr:
@@ -219,7 +220,9 @@ class Scoreboard(uvm_subscriber):
         self._forward()
 
     def _irq_str(self) -> str:
-        return " ".join(f"{k}={'?' if not b.known else b.value}" for k, b in self.model.r.irq.items())
+        r = self.model.r
+        return " ".join(f"{f.name}={r.q[('IRQ_STATUS', f.name)] if r.known[('IRQ_STATUS', f.name)] else '?'}"
+                        for f in r.rm["IRQ_STATUS"].fields)
 
     def _forward(self):
         ev, self.model.events = self.model.events, []

@@ -2,13 +2,13 @@
 
 Two parts:
 
-* :class:`RegModel`, the register model, built from ``hymem.host.regmap`` (the RDL): a mirror
-  of every stored field (rw fields byte-merged under PSTRB, IRQ_STATUS write-1-to-clear,
-  ERR, LOST), reset values of this build, the error code of every access from its address
-  alone (1 unmapped, 2 write to a read-only register or window, 3 read of a write-only one,
-  4 misaligned) and the legality of checked registers' values from the register map's
-  rules (``RegMap.check``: 5 illegal value, 9 not in this build; 6 busy and 7 queue slot
-  taken come from the controller's state).
+* the register model, the package's ``hymem.host.regmodel.RegModel`` (from the RDL): a
+  mirror of every stored field (rw fields byte-merged under PSTRB, IRQ_STATUS
+  write-1-to-clear, ERR, LOST) with reset values of this build, and the error code of
+  every access (from its address alone; of a checked register's write from the
+  controller's state, busy, queued commands, woken, and the value's legality; of a
+  vector window's write). Fields the model cannot know at a time (an interrupt bit an
+  operation may have set, LOST after a reset cut an operation) are marked unknown in it.
 * :class:`Controller`, the controller behind the registers: the scheduler of
   ``rtl/hymem_core.sv``'s header (one operation at a time, one queued command of each
   kind, transfers first, a transfer after every K-th sample, ABORT), the vector buffers,
@@ -47,10 +47,10 @@ import numpy as np
 
 from hymem.digital import engine
 from hymem.host import regmap
+from hymem.host.regmodel import M32, RegModel, bmask
 from hymem.sim import simrun
 from hymem.sim.scoreboard import ReplayProgrammer
 
-M32 = 0xFFFF_FFFF
 PRIORITY = ("transfer", "form", "wake", "sample", "readout")  # the scheduler's start order
 CMD_OF = {"sample": "SAMPLE", "transfer": "TRANSFER", "form": "FORM", "readout": "READOUT",
           "wake": "WAKE"}
@@ -114,21 +114,6 @@ class Build:
                 ("HWCFG2", "VERIFY_LIMIT"): self.verify_limit, ("HWCFG2", "ADC_BITS"): self.adc_bits}
 
 
-def bmask(strb: int) -> int:
-    return sum(0xFF << (8 * b) for b in range(4) if (strb >> b) & 1)
-
-
-def fmask(f: regmap.Field) -> int:
-    return (1 << f.width) - 1
-
-
-@dataclass
-class Bit:
-    """An IRQ_STATUS bit: its value and whether the model knows it."""
-    value: int = 0
-    known: bool = True
-
-
 @dataclass
 class Prediction:
     code: int                 # ERR code of the access (0: accepted)
@@ -138,98 +123,14 @@ class Prediction:
     target: object = None     # the register or memory window
 
 
-# ------------------------------------------------------------------ register model
-
-
-class RegModel:
-    """Mirror and access rules of the register block, from the register description."""
-
-    #: strobe < pulse cross-register rules: ((register, field), (register, field) it stays below)
-    CROSS = tuple(regmap.load().below_pairs())
-
-    def __init__(self, rm: regmap.RegMap, build: Build):
-        self.rm, self.b = rm, build
-        self.bv = build.values()
-        self.E = dict(unmapped=rm.err("UNMAPPED"), read_only=rm.err("READ_ONLY"),
-                      write_only=rm.err("WRITE_ONLY"), misaligned=rm.err("MISALIGNED"),
-                      illegal=rm.err("ILLEGAL"), busy=rm.err("BUSY"), queued=rm.err("QUEUED"),
-                      build=rm.err("BUILD"), not_woken=rm.err("NOT_WOKEN"))
-        self.power_on()
-
-    def power_on(self) -> None:
-        """por_ni (with rst_ni): the fields that survive rst_ni are cleared too."""
-        self.lost = 0              # LOST (survives rst_ni)
-        self.lost_known = True     # False after a reset cut an operation, until checked
-        self.lost_any = False      # the top's lost_any_q (LOST.MULTI at the next capture)
-        self.reset()
-
-    def reset(self) -> None:
-        """rst_ni: every register but LOST back to this build's reset value."""
-        self.q = {r.name: self.rm.reset_value(r.name, self.bv) for r in self.rm.registers
-                  if r.write_mask}
-        self.err = (0, 0)
-        self.irq = {f.name: Bit() for f in self.rm["IRQ_STATUS"].fields}
-
-    # -- fields
-
-    def field(self, reg: str, name: str, value: int | None = None) -> int:
-        f = self.rm[reg].field(name)
-        v = self.q[reg] if value is None else value
-        return (v >> f.lsb) & fmask(f)
-
-    def fields(self, reg: str, value: int) -> dict[str, int]:
-        return {f.name: (value >> f.lsb) & fmask(f) for f in self.rm[reg].fields}
-
-    def pack(self, reg: str, **fields) -> int:
-        v = 0
-        for name, x in fields.items():
-            f = self.rm[reg].field(name)
-            v |= (int(x) & fmask(f)) << f.lsb
-        return v
-
-    # -- addresses
-
-    def decode(self, addr: int):
-        return None if addr & 3 else self.rm.decode(addr)
-
-    def static_code(self, addr: int, write: bool) -> int:
-        if addr & 3:
-            return self.E["misaligned"]
-        t = self.rm.decode(addr)
-        if t is None:
-            return self.E["unmapped"]
-        writable = t.sw_writable if isinstance(t, regmap.Register) else t.sw_write
-        readable = t.sw_readable if isinstance(t, regmap.Register) else t.sw_read
-        if write and not writable:
-            return self.E["read_only"]
-        if not write and not readable:
-            return self.E["write_only"]
-        return 0
-
-    def merged(self, reg: regmap.Register, wdata: int, strb: int) -> int:
-        """The value the register would hold after the write (for CMD: the bits written)."""
-        bm = bmask(strb)
-        fm = sum(f.mask for f in reg.fields)
-        if all(f.kind == "pulse" for f in reg.fields):
-            return wdata & bm & fm
-        return ((self.q[reg.name] & ~bm) | (wdata & bm)) & reg.write_mask
-
-    # -- legality (rtl/hymem_cfg_check.sv header; busy and queue rules in Controller)
-
-    def illegal(self, reg: str, value: int) -> int:
-        """ERR code a write of ``value`` to checked register ``reg`` gets when idle (0: legal),
-        from the register map's rules (the RTL's checks are generated from the same RDL)."""
-        bad = self.rm.check(reg, value, self.bv, lambda rn, fn: self.field(rn, fn))
-        return 0 if bad is None else bad.code
-
-    def windows(self) -> tuple[np.ndarray, np.ndarray]:
-        """Verify windows (lo, hi) per level, from VFY_LO* / VFY_HI*."""
-        lo, hi = np.zeros(8, np.int64), np.zeros(8, np.int64)
-        for arr, base in ((lo, "VFY_LO"), (hi, "VFY_HI")):
-            for reg in (r for r in self.rm.registers if r.name.startswith(base)):
-                for f in reg.fields:
-                    arr[int(f.name[1:])] = self.field(reg.name, f.name)
-        return lo, hi
+def windows(r: RegModel) -> tuple[np.ndarray, np.ndarray]:
+    """Verify windows (lo, hi) per level, from VFY_LO* / VFY_HI*."""
+    lo, hi = np.zeros(8, np.int64), np.zeros(8, np.int64)
+    for arr, base in ((lo, "VFY_LO"), (hi, "VFY_HI")):
+        for reg in (x for x in r.rm.registers if x.name.startswith(base)):
+            for f in reg.fields:
+                arr[int(f.name[1:])] = r.field(reg.name, f.name)
+    return lo, hi
 
 
 # --------------------------------------------------------------------- controller
@@ -278,6 +179,7 @@ class Controller:
         self.cut = None
         self.before_bits = None
         self.woken = False          # STATUS.WOKEN: reset by por_ni only (the environment's power-up)
+        self.lost_any = False       # the top's lost_any_q (LOST.MULTI at the next capture; por_ni)
         self.hard_reset()
 
     # ------------------------------------------------------------------ state
@@ -291,10 +193,10 @@ class Controller:
             if self.queue:
                 raise StimulusError("a reset with commands queued is not modelled")
             self.cut = dict(op=self.running, ref=self.ref, before=self.before_bits,
-                            multi=self.r.lost_any)
+                            multi=self.lost_any)
             self.running = None
-            self.r.lost_known = False
-            self.r.lost_any = True
+            self.r.load("LOST", self.r.value("LOST"), known=False)   # until check_cut
+            self.lost_any = True
             self.oplog.take()                # the cut operation's memristor operations
             self.mr_ops = []
         self.r.reset()
@@ -362,14 +264,15 @@ class Controller:
 
     def irq_expect(self) -> int | None:
         """irq_o now: 0/1, or None if it depends on an IRQ_STATUS bit the model does not know."""
-        en = self.r.q["IRQ_ENABLE"]
+        r = self.r
+        en = r.value("IRQ_ENABLE")
         one = unknown = False
-        for f in self.r.rm["IRQ_STATUS"].fields:
+        for f in r.rm["IRQ_STATUS"].fields:
             if not (en >> f.lsb) & 1:
                 continue
-            bit = self.r.irq[f.name]
-            one |= bit.known and bool(bit.value)
-            unknown |= not bit.known
+            known = r.known[("IRQ_STATUS", f.name)]
+            one |= known and bool(r.q[("IRQ_STATUS", f.name)])
+            unknown |= not known
         return 1 if one else None if unknown else 0
 
     def _emit(self, event: str, **info) -> None:
@@ -381,17 +284,14 @@ class Controller:
         """What the access must get, from the state before it (a READOUT read that waits for
         a running read-out first lets the model finish that read-out)."""
         r = self.r
-        code = r.static_code(addr, write)
-        t = r.decode(addr)
+        code = r.address_code(addr, write)
+        t = r.target(addr)
         if code:
             return Prediction(code, target=t)
         if isinstance(t, regmap.Memory):
             word = (addr - t.addr) >> 2
             if write:
-                depth = self.b.xdepth if t.name == "XBUF" else self.b.edepth
-                code = (r.E["busy"] if self.vec_locked else
-                        r.E["build"] if word >= depth // 4 else 0)
-                return Prediction(code, target=t)
+                return Prediction(r.window_code(t.name, addr, sample_pending=self.vec_locked), target=t)
             waits = None
             if "readout" in self.queue or (self.running is not None
                                            and self.running.kind == "readout"):
@@ -406,42 +306,19 @@ class Controller:
             return Prediction(0, sum(int(x) << (8 * i) for i, x in enumerate(b)), M32, waits, t)
         if write:
             if t.checked:
-                v = r.merged(t, wdata, strb)
-                if t.name == "CMD":
-                    bits = r.fields("CMD", v)
-                    if any(bits[CMD_OF[k]] and k in self.queue for k in PRIORITY):
-                        code = r.E["queued"]
-                    elif bits["SEED_LOAD"] and self.busy:
-                        code = r.E["busy"]
-                    elif (bits["SAMPLE"] or bits["TRANSFER"]) and not self.woken:
-                        if self.wake_pending:
-                            raise StimulusError("SAMPLE or TRANSFER racing the end of the first "
-                                                "wake-up is not modelled")
-                        code = r.E["not_woken"]
-                elif self.busy:
-                    code = r.E["busy"]
-                else:
-                    code = r.illegal(t.name, v)
+                code = r.check_code(t.name, r.merged(t, wdata, strb), busy=self.busy,
+                                    queued={CMD_OF[k] for k in self.queue}, woken=self.woken)
+                if code == r.Err.NOT_WOKEN and self.wake_pending:
+                    raise StimulusError("SAMPLE or TRANSFER racing the end of the first "
+                                        "wake-up is not modelled")
             return Prediction(code, target=t)
-        value, mask = 0, M32              # bits outside every field read 0
-        for f in t.fields:
-            if not f.sw_read:
-                continue
-            if f.kind == "rw":
-                x, known = (r.q[t.name] >> f.lsb) & fmask(f), True
-            elif f.kind == "const":
-                x, known = f.reset, True
-            elif f.kind == "w1c":
-                x, known = r.irq[f.name].value, r.irq[f.name].known
-            elif f.kind == "hw_we" and t.name == "LOST":
-                x, known = (r.lost >> f.lsb) & fmask(f), r.lost_known
-            elif f.kind == "hw_we":                       # ERR
-                x, known = r.err[0] if f.name == "CODE" else r.err[1], True
-            else:
-                x, known = self._hw(t.name, f.name)
-            value |= (int(x) & fmask(f)) << f.lsb
-            mask &= M32 if known else ~f.mask
+        value, mask = r.read(t, self._hw_known)
         return Prediction(0, value, mask, False, t)
+
+    def _hw_known(self, reg: str, name: str) -> int | None:
+        """A field the controller drives, for RegModel.read: its value, None if not known."""
+        x, known = self._hw(reg, name)
+        return x if known else None
 
     def _hw(self, reg: str, name: str) -> tuple[int, bool]:
         """A field the controller drives: (value, known)."""
@@ -479,8 +356,8 @@ class Controller:
             if self.err_pending:
                 self.stats.err_unchecked += 1
             self.err_pending = True
-            r.err = (pred.code, addr)
-            r.irq["ERROR"] = Bit(1, True)
+            r.load("ERR", r.pack("ERR", CODE=pred.code, ADDR=addr))
+            r.set("IRQ_STATUS", "ERROR", 1)
             self._emit("err", code=pred.code, write=write)
             return
         self._emit("access", name=t.name, write=write, mem=isinstance(t, regmap.Memory))
@@ -502,19 +379,20 @@ class Controller:
         if t.name == "CMD":
             self.command(r.fields("CMD", r.merged(t, wdata, strb)))
         elif t.name == "IRQ_STATUS":
-            for f in t.fields:
-                if ((wdata & bmask(strb)) >> f.lsb) & 1:
-                    if r.irq[f.name].known and r.irq[f.name].value:
-                        self._emit("w1c", name=f.name)      # a bit known to be set, cleared
-                    if self.busy and f.name != "ERROR":
-                        r.irq[f.name] = Bit(0, False)
-                        self.w1c_busy.add(f.name)
-                    else:
-                        r.irq[f.name] = Bit(0, True)
+            cleared = [f.name for f in t.fields if ((wdata & bmask(strb)) >> f.lsb) & 1]
+            for name in cleared:
+                if r.known[("IRQ_STATUS", name)] and r.q[("IRQ_STATUS", name)]:
+                    self._emit("w1c", name=name)          # a bit known to be set, cleared
+            r.write(t, wdata, strb)
+            for name in cleared:
+                r.known[("IRQ_STATUS", name)] = True
+                if self.busy and name != "ERROR":           # an operation may set it again
+                    r.known[("IRQ_STATUS", name)] = False
+                    self.w1c_busy.add(name)
         else:
-            old = r.q[t.name]
-            r.q[t.name] = r.merged(t, wdata, strb)
-            if t.name == "LAYER" and r.q[t.name] != old:
+            old = r.value(t.name)
+            r.write(t, wdata, strb)
+            if t.name == "LAYER" and r.value(t.name) != old:
                 self._new_engine(keep=True)
 
     # --------------------------------------------------------------- commands
@@ -541,9 +419,8 @@ class Controller:
                 self._emit("queued", kind=k, behind=self.running.kind if self.running else None)
             self.queue[k] = Op(k, self._latch(k))
             for name in ("DONE", "FAIL") if k not in ("readout", "wake") else ("DONE",):
-                bit = self.r.irq[name]
-                if not bit.value:
-                    bit.known = False                # may be set at a time the model cannot see
+                if not self.r.q[("IRQ_STATUS", name)]:
+                    self.r.known[("IRQ_STATUS", name)] = False   # may be set at a time the model cannot see
         if self.running is None and self.queue:
             self._start_next()
         # a READOUT read in the next access waits for this read-out (it takes several cycles)
@@ -560,19 +437,20 @@ class Controller:
             self.wakes = 0
             self.counters_known = not self.busy
         if bits["ERR_CLEAR"]:
-            self.r.err = (0, 0)
+            self.r.load("ERR", 0)
             self.err_pending = False
         if bits["FAIL_CLEAR"]:
             self.ref.fail = engine.FailureLog(np.full(1, -1), np.full(1, -1))
             self.fail_kind = [(0, 0), (0, 0)]
             self.fail_known = not self.busy
         if bits["LOST_CLEAR"]:
-            self.r.lost, self.r.lost_known, self.r.lost_any = 0, True, False
+            self.r.load("LOST", 0)
+            self.lost_any = False
 
     def _latch(self, kind: str) -> dict:
         r = self.r
         if kind in ("sample", "transfer") and not self.layer_ok:
-            raise StimulusError(f"a {kind} with LAYER {r.q['LAYER']:#010x} larger than the array "
+            raise StimulusError(f"a {kind} with LAYER {r.value('LAYER'):#010x} larger than the array "
                                 f"is not modelled")
         if kind == "sample":
             n_in, n_out = r.field("LAYER", "N_IN"), r.field("LAYER", "N_OUT")
@@ -590,13 +468,13 @@ class Controller:
             return dict(tcfg=engine.TransferConfig(
                 change_aware=bool(r.field("MODE", "CHANGE_AWARE")),
                 code_round=bool(r.field("MODE", "CODE_ROUND")),
-                verify_max=r.field("MODE", "VERIFY_MAX")), windows=r.windows(),
+                verify_max=r.field("MODE", "VERIFY_MAX")), windows=windows(r),
                 k=r.field("XFER_K", "K"))
         if kind == "form":
             return dict(target=r.field("FORM", "TARGET"), max=r.field("FORM", "MAX"))
         if kind == "wake":
             if not self.layer_ok:
-                raise StimulusError(f"a wake-up with LAYER {r.q['LAYER']:#010x} larger than the "
+                raise StimulusError(f"a wake-up with LAYER {r.value('LAYER'):#010x} larger than the "
                                     "array is not modelled")
             return dict(cycles=r.field("WAKE", "CYCLES"))
         return dict(slot=r.field("READOUT_SEL", "SLOT"), pol=r.field("READOUT_SEL", "POL"))
@@ -876,7 +754,7 @@ class Controller:
         hn = engine.decode_slot(now[: S * R].reshape(S, R, L), g)
         val = lambda sm: np.where(sm[0].astype(bool), -sm[1], sm[1])   # noqa: E731
         weights = int(((val(hn) != val(hb)) & (val(hn) != val(ha))).sum())
-        self.r.lost, self.r.lost_known = lost, True
+        self.r.load("LOST", lost)
         self.cut = None
         return dict(op=op.kind, slot=slot, rows_reported=len(reported), rows_changed=changed_rows,
                     lost_cells=lost_cells, weights=weights, pending=len(pending))
@@ -886,13 +764,13 @@ class Controller:
     def _went_idle(self) -> None:
         """Nothing runs or is queued: DONE (and FAIL) are set, and the arrays must hold exactly
         what the reference holds."""
-        irq = self.r.irq
+        r = self.r
         # a W1C while the model thought the controller busy may have come after the set
-        irq["DONE"] = Bit(1, "DONE" not in self.w1c_busy)
+        r.set("IRQ_STATUS", "DONE", 1, known="DONE" not in self.w1c_busy)
         if self.failed_busy:
-            irq["FAIL"] = Bit(1, "FAIL" not in self.w1c_busy)
-        elif not irq["FAIL"].known:                 # nothing can have set it
-            irq["FAIL"] = Bit(0, True)
+            r.set("IRQ_STATUS", "FAIL", 1, known="FAIL" not in self.w1c_busy)
+        elif not r.known[("IRQ_STATUS", "FAIL")]:   # nothing can have set it
+            r.set("IRQ_STATUS", "FAIL", 0)
         self.w1c_busy.clear()
         self.failed_busy = False
         self.mr_ops += self.oplog.take()

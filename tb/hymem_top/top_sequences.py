@@ -31,7 +31,7 @@ from hymem.sim.scoreboard import read_noise_z
 
 from top_apb import ApbItem
 from top_env import OPERATIONS, ctx
-from top_model import M32, RegModel, top_ports
+from top_model import M32, top_ports
 
 #: hymem_top's outputs (none may be X or Z after a reset)
 OUTPUTS = [name for name, d in top_ports() if d == "output"]
@@ -166,8 +166,8 @@ class HymemSeq(uvm_sequence):
         """Write registers (name -> value) in an order every intermediate state of which is
         legal for the strobe < pulse rules: strobes to 1, then the rest, then the strobes."""
         r = self.model.r
-        strobe_regs = {sr: sf for (sr, sf), _ in RegModel.CROSS}
-        first = {n: r.pack(n, **{**r.fields(n, values.get(n, r.q[n])), sf: 1})
+        strobe_regs = {sr: sf for (sr, sf), _ in self.rm.below_pairs()}
+        first = {n: r.pack(n, **{**r.fields(n, values.get(n, r.value(n))), sf: 1})
                  for n, sf in strobe_regs.items() if n in values}
         for n, v in first.items():
             await self.fw.write(n, v)
@@ -241,15 +241,15 @@ class WakeSeq(HymemSeq):
     rst_ni; a wake-up queued behind a sample; then a sample is accepted."""
 
     async def body(self):
-        E, b, rng = self.model.r.E, self.b, self.rng
+        E, b, rng = self.model.r.Err, self.b, self.rng
         await self.expect_status("WOKEN", 0)
         await self.set_timing()
         n_in, n_out = self.small_layer()
         await self.configure(n_in=n_in, n_out=n_out, lr_mult=255, lr_shift=2, p16=65536, k=0)
         x, e = await self.vectors(n_in, n_out)
-        await self.cmd("SAMPLE", code=E["not_woken"])
-        await self.cmd("TRANSFER", code=E["not_woken"])
-        await self.cmd("SAMPLE", "WOKEN", code=E["not_woken"])   # refused as a whole
+        await self.cmd("SAMPLE", code=E.NOT_WOKEN)
+        await self.cmd("TRANSFER", code=E.NOT_WOKEN)
+        await self.cmd("SAMPLE", "WOKEN", code=E.NOT_WOKEN)   # refused as a whole
         await self.expect_status("WOKEN", 0)
         await self.cmd("READOUT")                    # memristor-only operations are not refused
         await self.wait_idle()
@@ -263,7 +263,7 @@ class WakeSeq(HymemSeq):
         await self.fw.write("WAKE", CYCLES=cycles)
         await self.cmd("WAKE")
         await self.cmd("WAKE")                       # queued behind the running one
-        await self.cmd("WAKE", code=E["queued"])
+        await self.cmd("WAKE", code=E.QUEUED)
         await self.expect_status("WAKE_BUSY")
         await self.wait_idle()
         await self.expect_status("WOKEN", 1)
@@ -335,7 +335,7 @@ class RwMasksSeq(HymemSeq):
             # (LAYER's product rule with the other field's stored byte)
             for strb in [int(self.rng.integers(1, 16))] * 100 + [0xF] * 400:
                 v = sum(random_field(self.rng, f.width) << f.lsb for f in reg.fields)
-                if not reg.checked or not r.illegal(reg.name, r.merged(reg, v, strb)):
+                if not reg.checked or not r.check_code(reg.name, r.merged(reg, v, strb)):
                     break
             else:
                 raise SeqError(f"no legal random value of {reg.name} found")
@@ -357,29 +357,29 @@ class AccessErrorsSeq(HymemSeq):
     a write whose strobes miss its byte)."""
 
     async def body(self):
-        rm, E, b = self.rm, self.model.r.E, self.b
+        rm, E, b = self.rm, self.model.r.Err, self.b
         for reg in rm.registers:
             if not reg.sw_writable:
-                await self.expect_error(True, reg.addr, E["read_only"], int(self.rng.integers(2**32)))
+                await self.expect_error(True, reg.addr, E.READ_ONLY, int(self.rng.integers(2**32)))
             if not reg.sw_readable:
-                await self.expect_error(False, reg.addr, E["write_only"])
+                await self.expect_error(False, reg.addr, E.WRITE_ONLY)
         for m in rm.memories:
             for w in (0, m.words - 1, int(self.rng.integers(m.words))):
                 if not m.sw_write:
-                    await self.expect_error(True, m.addr + 4 * w, E["read_only"], 0x5A5A5A5A)
+                    await self.expect_error(True, m.addr + 4 * w, E.READ_ONLY, 0x5A5A5A5A)
                 if not m.sw_read:
-                    await self.expect_error(False, m.addr + 4 * w, E["write_only"])
+                    await self.expect_error(False, m.addr + 4 * w, E.WRITE_ONLY)
             depth = {"XBUF": b.xdepth, "EBUF": b.edepth}.get(m.name)
             if m.sw_write and depth is not None and depth // 4 < m.words:
                 for w in (depth // 4, m.words - 1):          # beyond this build's buffer
-                    await self.expect_error(True, m.addr + 4 * w, E["build"], 0x01020304)
+                    await self.expect_error(True, m.addr + 4 * w, E.BUILD, 0x01020304)
         regs = [x.addr for x in rm.registers]
         starts = ([regs[int(i)] for i in self.rng.choice(len(regs), 6, replace=False)]
                   + [m.addr for m in rm.memories] + [m.end - 4 for m in rm.memories])
         for a in starts:
             off = int(self.rng.integers(1, 4))
-            await self.expect_error(False, a + off, E["misaligned"])
-            await self.expect_error(True, a + off, E["misaligned"], int(self.rng.integers(2**32)),
+            await self.expect_error(False, a + off, E.MISALIGNED)
+            await self.expect_error(True, a + off, E.MISALIGNED, int(self.rng.integers(2**32)),
                                     int(self.rng.integers(16)))
         mapped = {x.addr for x in rm.registers} | {a for m in rm.memories for a in range(m.addr, m.end, 4)}
         unmapped = sorted(set(range(0, 1 << rm.addr_bits, 4)) - mapped)
@@ -388,9 +388,9 @@ class AccessErrorsSeq(HymemSeq):
         pick = near + [int(x) for x in self.rng.choice(far, 4, replace=False)] + [unmapped[-1]]
         for n, a in enumerate(pick):
             if n % 2:
-                await self.expect_error(False, a, E["unmapped"])
+                await self.expect_error(False, a, E.UNMAPPED)
             else:
-                await self.expect_error(True, a, E["unmapped"], int(self.rng.integers(2**32)))
+                await self.expect_error(True, a, E.UNMAPPED, int(self.rng.integers(2**32)))
         await self.cmd("ERR_CLEAR")
         if await self.read("ERR"):
             raise SeqError("CMD.ERR_CLEAR did not clear ERR")
@@ -428,35 +428,35 @@ class IllegalConfigSeq(HymemSeq):
     predicted). Violations also through partial strobes (the merged value is checked)."""
 
     def cases(self) -> list[tuple[str, dict, int]]:
-        b, r, E = self.b, self.model.r, self.model.r.E
+        b, r, E = self.b, self.model.r, self.model.r.Err
         syn = b.lines * b.slots
         n_big = -(-(syn + 1) // b.xdepth)               # with N_IN = XDepth: product > Lines*Slots
-        c = [("LAYER", dict(N_IN=0, N_OUT=1), E["illegal"]),
-             ("LAYER", dict(N_IN=1, N_OUT=0), E["illegal"]),
-             ("LAYER", dict(N_IN=b.xdepth + 1, N_OUT=1), E["illegal"]),
-             ("LAYER", dict(N_IN=1, N_OUT=b.edepth + 1), E["illegal"]),
+        c = [("LAYER", dict(N_IN=0, N_OUT=1), E.ILLEGAL),
+             ("LAYER", dict(N_IN=1, N_OUT=0), E.ILLEGAL),
+             ("LAYER", dict(N_IN=b.xdepth + 1, N_OUT=1), E.ILLEGAL),
+             ("LAYER", dict(N_IN=1, N_OUT=b.edepth + 1), E.ILLEGAL),
              ("LAYER", dict(N_IN=b.xdepth, N_OUT=syn // b.xdepth), 0),
-             ("LR", dict(MULT=255, SHIFT=24), E["illegal"]),
-             ("LR", dict(MULT=1, SHIFT=31), E["illegal"]),
+             ("LR", dict(MULT=255, SHIFT=24), E.ILLEGAL),
+             ("LR", dict(MULT=1, SHIFT=31), E.ILLEGAL),
              ("LR", dict(MULT=128, SHIFT=23), 0),
-             ("MASK_P", dict(P16=65537), E["illegal"]),
-             ("MASK_P", dict(P16=(1 << 17) - 1), E["illegal"]),
+             ("MASK_P", dict(P16=65537), E.ILLEGAL),
+             ("MASK_P", dict(P16=(1 << 17) - 1), E.ILLEGAL),
              ("MASK_P", dict(P16=65536), 0),
-             ("MODE", dict(VERIFY_MAX=b.verify_limit + 1), E["build"]),
-             ("MODE", dict(VERIFY_MAX=255), E["build"] if b.verify_limit < 255 else 0),
+             ("MODE", dict(VERIFY_MAX=b.verify_limit + 1), E.BUILD),
+             ("MODE", dict(VERIFY_MAX=255), E.BUILD if b.verify_limit < 255 else 0),
              ("MODE", dict(VERIFY_MAX=b.verify_limit, STOCH_ROUND=1), 0)]
         if n_big <= b.edepth:
-            c.append(("LAYER", dict(N_IN=b.xdepth, N_OUT=n_big), E["illegal"]))
+            c.append(("LAYER", dict(N_IN=b.xdepth, N_OUT=n_big), E.ILLEGAL))
         if b.slots < 1 << self.rm["READOUT_SEL"].field("SLOT").width:
-            c += [("READOUT_SEL", dict(SLOT=b.slots), E["illegal"]),
+            c += [("READOUT_SEL", dict(SLOT=b.slots), E.ILLEGAL),
                   ("READOUT_SEL", dict(SLOT=b.slots - 1, POL=1), 0)]
         for reg in (x for x in self.rm.registers if x.name.startswith("T_")):
             for f in reg.fields:                         # every width >= 1
-                c.append((reg.name, {f.name: 0}, E["illegal"]))
-        for (sr, sf), (pr, pf) in RegModel.CROSS:        # strobe < pulse, either side written
+                c.append((reg.name, {f.name: 0}, E.ILLEGAL))
+        for (sr, sf), (pr, pf) in self.rm.below_pairs():   # strobe < pulse, either side written
             pulse, strobe = r.field(pr, pf), r.field(sr, sf)
-            c += [(sr, {sf: pulse}, E["illegal"]), (sr, {sf: pulse + 7}, E["illegal"]),
-                  (pr, {pf: strobe}, E["illegal"]), (pr, {pf: max(strobe - 1, 1)}, E["illegal"]),
+            c += [(sr, {sf: pulse}, E.ILLEGAL), (sr, {sf: pulse + 7}, E.ILLEGAL),
+                  (pr, {pf: strobe}, E.ILLEGAL), (pr, {pf: max(strobe - 1, 1)}, E.ILLEGAL),
                   (sr, {sf: pulse - 1}, 0), (sr, {sf: strobe}, 0), (pr, {pf: strobe + 1}, 0),
                   (pr, {pf: pulse}, 0)]
         return c
@@ -503,7 +503,7 @@ class BusySeq(HymemSeq):
     waits for the read-out (wait states), also when the read-out is queued behind a sample."""
 
     async def body(self):
-        E = self.model.r.E
+        E = self.model.r.Err
         n_in, n_out = self.full_layer()
         await self.configure(n_in=n_in, n_out=n_out, lr_mult=255, lr_shift=2, p16=65536,
                              skip_zero=False, k=0)           # a long sample: every slot read and written
@@ -511,18 +511,18 @@ class BusySeq(HymemSeq):
         await self.vectors(n_in, n_out, extremes=False)
         await self.cmd("SAMPLE")
         await self.cmd("SAMPLE")                     # queued behind the running one
-        await self.cmd("SAMPLE", code=E["queued"])
+        await self.cmd("SAMPLE", code=E.QUEUED)
         await self.expect_status("UPD_BUSY")
         for reg in self.rm.registers:
             if reg.checked and reg.sw_readable:
-                await self.expect_error(True, reg.addr, E["busy"], self.model.r.q[reg.name])
+                await self.expect_error(True, reg.addr, E.BUSY, self.model.r.value(reg.name))
         for m in self.rm.memories:
             if m.sw_write:
-                await self.expect_error(True, m.addr, E["busy"], 0x01020304)
-        await self.cmd("SEED_LOAD", code=E["busy"])
+                await self.expect_error(True, m.addr, E.BUSY, 0x01020304)
+        await self.cmd("SEED_LOAD", code=E.BUSY)
         for kind in ("TRANSFER", "FORM", "READOUT"):
             await self.cmd(kind)
-            await self.cmd(kind, code=E["queued"])
+            await self.cmd(kind, code=E.QUEUED)
         await self.expect_ok(True, self.rm["IRQ_ENABLE"].addr, 0)
         await self.expect_ok(True, self.rm["IRQ_STATUS"].addr, M32)
         await self.wait_idle()                       # transfer, form, sample, read-out, in that order
@@ -532,7 +532,7 @@ class BusySeq(HymemSeq):
         await self.expect_status("XFER_BUSY")
         x, e = await self.vectors(n_in, n_out)
         await self.cmd("SAMPLE")
-        await self.expect_error(True, self.rm.mem("XBUF").addr, E["busy"], 0)
+        await self.expect_error(True, self.rm.mem("XBUF").addr, E.BUSY, 0)
         await self.wait_idle()
         await self.run(CheckStateSeq())
         # the READOUT window waits while a read-out runs, and while it is queued behind a
@@ -705,7 +705,7 @@ class TransferModesSeq(HymemSeq):
                 lo = reg.name.startswith("VFY_LO")
                 empty[reg.name] = r.pack(reg.name, **{f.name: (255 if lo else 0) if f.name != "L0"
                                                        else r.field(reg.name, "L0") for f in reg.fields})
-            saved = {n: r.q[n] for n in empty}
+            saved = {n: r.value(n) for n in empty}
             # One used synapse gets a nonzero code (backdoor; the rest keep what the random
             # samples left): a code magnitude >= 1 has an empty window, so its every verify
             # read fails, and VERIFY_MAX = 1 makes that a retry and then a failure whatever
@@ -841,7 +841,7 @@ class InterruptSeq(HymemSeq):
 
         async def cause(name, wait_irq: bool):
             if name == "ERROR":
-                await self.expect_error(False, rm["CMD"].addr, r.E["write_only"])
+                await self.expect_error(False, rm["CMD"].addr, r.Err.WRITE_ONLY)
                 return
             if name == "DONE":
                 await self.cmd("READOUT")
@@ -887,13 +887,13 @@ class TwoRejectionsSeq(HymemSeq):
     with an accepted access between them, and with the same address twice."""
 
     async def body(self):
-        E, rm = self.model.r.E, self.rm
+        E, rm = self.model.r.Err, self.rm
         unmapped = next(a for a in range(0, 1 << rm.addr_bits, 4) if rm.decode(a) is None)
         await self.cmd("ERR_CLEAR")
-        pairs = [((False, unmapped), (True, rm["STATUS"].addr, E["read_only"])),
-                 ((True, rm["ID"].addr), (False, rm["CMD"].addr, E["write_only"])),
-                 ((False, rm["CMD"].addr), (False, unmapped + 1, E["misaligned"])),
-                 ((True, rm["ID"].addr), (True, rm["ID"].addr, E["read_only"]))]
+        pairs = [((False, unmapped), (True, rm["STATUS"].addr, E.READ_ONLY)),
+                 ((True, rm["ID"].addr), (False, rm["CMD"].addr, E.WRITE_ONLY)),
+                 ((False, rm["CMD"].addr), (False, unmapped + 1, E.MISALIGNED)),
+                 ((True, rm["ID"].addr), (True, rm["ID"].addr, E.READ_ONLY))]
         for n, ((w1, a1), (w2, a2, code2)) in enumerate(pairs):
             first = await self.access(w1, a1, 0x1234)
             if not first.slverr:
@@ -937,7 +937,7 @@ class ApbFaultSeq(HymemSeq):
         return item
 
     async def body(self):
-        rm, r, E = self.rm, self.model.r, self.model.r.E
+        rm, r, E = self.rm, self.model.r, self.model.r.Err
         en, st = rm["IRQ_ENABLE"], rm["IRQ_STATUS"]
         unmapped = next(a for a in range(0, 1 << rm.addr_bits, 4) if rm.decode(a) is None)
         await self.set_timing()
@@ -1032,7 +1032,7 @@ class ResetStormSeq(HymemSeq):
 
     async def write(self, reg: str, **fields) -> None:
         r = self.model.r
-        await self.expect_ok(True, self.rm[reg].addr, r.pack(reg, **{**r.fields(reg, r.q[reg]), **fields}))
+        await self.expect_ok(True, self.rm[reg].addr, r.pack(reg, **{**r.fields(reg, r.value(reg)), **fields}))
 
     async def setup(self, kind: str) -> None:
         b, rng, r, rm = self.b, self.rng, self.model.r, self.rm

@@ -23,9 +23,9 @@ The operations that make many accesses (vectors, a sample, read-outs, counters) 
 Arguments are checked before the first bus write (:class:`ArgumentError`, naming the argument
 and its legal range): integers only (``operator.index``: 3.9, "3" and True are refused where
 a number is wanted), the legal values the register map states for each field (the RDL's
-legality properties through :mod:`hymem.host.regmap`, the same rules the hardware applies, build
-limits from the HWCFG registers), vectors exactly as long as the layer tile, known register,
-field and timing names, no writes to read-only registers or bits. A call that fails a check
+legality properties through the register model, :class:`hymem.host.regmodel.RegRules`: the
+same rules the hardware applies, build limits from the HWCFG registers), vectors exactly as
+long as the layer tile, known register, field and timing names, no writes to read-only registers or bits. A call that fails a check
 writes nothing (it may have read: HWCFG once, and current values a cross-register rule or a
 field write needs).
 """
@@ -40,6 +40,7 @@ import numpy as np
 
 from . import regmap as _regmap
 from .apb import transact_serially
+from .regmodel import RegRules, static_range
 
 #: Timing registers (clock cycles) of the fast co-simulation set: 4 MHz clock (250 ns),
 #: so the nominal pulse widths take few cycles (every set: docs/timing.md, generated).
@@ -110,16 +111,6 @@ def in_range(name: str, value, lo: int, hi: int, why: str = "") -> int:
 #: Every field of the timing registers (a complete timing set names each once).
 def timing_fields(rm: _regmap.RegMap) -> dict[str, tuple[str, ...]]:
     return {r.name: tuple(f.name for f in r.fields) for r in rm.registers if r.name.startswith("T_")}
-
-
-def static_range(rm: _regmap.RegMap, reg: str, fld: str) -> tuple[int, int]:
-    """The part of a field's legal range that holds in every build (hymem_min, a constant
-    hymem_max, the field's width)."""
-    f = rm[reg].field(fld)
-    hi = (1 << f.width) - 1
-    if f.legal_max is not None and not f.legal_max.names:
-        hi = min(hi, f.legal_max.eval({}))
-    return (f.legal_min or 0), hi
 
 
 def check_timing_set(timing: Mapping, rm: _regmap.RegMap, build: Mapping[str, int], *,
@@ -205,6 +196,7 @@ class Hymem:
         self.hw: HwConfig | None = hw
         self.bus_ops = 0
         self._layer: tuple[int, int] | None = None   # (N_IN, N_OUT) as last written or read
+        self._rules: RegRules | None = None
 
     def forget(self) -> None:
         """Forget what the driver remembers of the controller's registers (LAYER): call it
@@ -247,6 +239,13 @@ class Hymem:
         """Build values (HWCFG), read once."""
         return (self.hw or await self.identify()).build()
 
+    async def rules(self) -> RegRules:
+        """The register model's access rules in this controller's build (HWCFG read once)."""
+        build = await self.build()
+        if self._rules is None or self._rules.bv != build:
+            self._rules = RegRules(self.rm, build)
+        return self._rules
+
     def _static_fields(self, r: _regmap.Register, fields: Mapping) -> dict[str, int]:
         """Field values checked without the bus: names, writability, integers, widths."""
         out = {}
@@ -262,13 +261,13 @@ class Hymem:
         current value of another register a cross-register rule compares with)."""
         if not (r.checked and r.constrained):
             return
-        build = await self.build()
+        rules = await self.rules()
         need = {b for (a, b) in self.rm.below_pairs() if a[0] == r.name}
         need |= {a for (a, b) in self.rm.below_pairs() if b[0] == r.name}
         cur = {}
         for rn, fn in need:
             cur[(rn, fn)] = await self.read(rn, fn)
-        bad = self.rm.check(r.name, value, build, cur)
+        bad = rules.violation(r.name, value, cur)
         if bad is not None:
             raise ArgumentError(f"{self.name}: {bad}")
 
@@ -291,9 +290,9 @@ class Hymem:
                 raise ArgumentError(f"write({reg!r}): give a value or fields")
             new = self._static_fields(r, fields)
             if r.checked and r.constrained:         # field ranges before any bus access
-                build = await self.build()
+                rules = await self.rules()
                 for name, v in new.items():
-                    lo, hi = self.rm.legal_range(reg, name, build)
+                    lo, hi = rules.legal_range(reg, name)
                     if not lo <= v <= hi:
                         raise ArgumentError(f"{self.name}: {reg}.{name} must be in {lo}..{hi}; got {v}")
             value = 0 if not r.sw_readable else await self.read(reg)
@@ -514,15 +513,15 @@ class Hymem:
                 in_range(f"{names.get(fn, fn.lower())} ({reg}.{fn})", v, lo, hi)
         if timing is not None:
             check_timing_set(timing, rm, {}, what="configure(timing=...)")
-        build = await self.build()
+        rules = await self.rules()
         for reg, fields in writes:
             for fn, v in fields.items():
-                lo, hi = rm.legal_range(reg, fn, build)
+                lo, hi = rules.legal_range(reg, fn)
                 mx = rm[reg].field(fn).legal_max
                 in_range(f"{names.get(fn, fn.lower())} ({reg}.{fn})", v, lo, hi,
                          f" in this build ({mx} = {hi})" if mx is not None and mx.names else "")
             if rm[reg].rule is not None:
-                bad = rm.check(reg, rm[reg].pack(**fields), build)
+                bad = rules.violation(reg, rm[reg].pack(**fields))
                 if bad is not None:
                     raise ArgumentError(f"{self.name}: configure: {bad}")
         if timing is not None:

@@ -7,7 +7,7 @@
 * ``kind`` ``line``, ``branch``, ``toggle`` or ``user``: a Verilator code-coverage point of the
   RTL module ``block`` (``rtl/<block>.sv``). ``what`` is, for a toggle point, a regex the signal
   and bit must match in full (``cnt_q\\[(2[4-9]|3[01])\\]``); for the other kinds a regex searched
-  in the source text of the point's line (``default: state_d = S_IDLE;``). Read by
+  in the source text of the point's line (``default: state_d = FS_IDLE;``). Read by
   ``scripts/coverage.py`` (``make coverage``).
 * ``kind`` ``bin``: a functional-coverage bin of the bench ``block`` (``hymem_top`` or a block
   bench's name), ``what`` a regex the bin's name must match in full. Read by the benches'
