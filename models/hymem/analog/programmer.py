@@ -36,6 +36,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from .. import published
+from . import normals
 from .devices import adc_code
 from ..digital.engine import Geometry, Programmer, program_by_protocol
 from ..jit import njit
@@ -203,8 +204,8 @@ class StatisticalProgrammer:
         if npend == 0:
             return self._g
         dense = npend > self.pending.size // 4
-        if self.stats.variability:
-            z = self.rng.standard_normal(self.pending.size if dense else npend, dtype=np.float32)
+        if self.stats.variability:   # rng.standard_normal(..., dtype=np.float32), compiled
+            z = normals.fill(self.rng, self.pending.size if dense else npend)
         else:
             z = np.zeros(0, dtype=np.float32)
         f = self.stats.d2d_fraction
