@@ -233,6 +233,22 @@ class Updater:
             return
         self._run(np.ascontiguousarray(xq), x_off, np.ascontiguousarray(eq), e_off, cfg)
 
+    def layer_args(self, x_off: np.ndarray, e_off: np.ndarray, cfg: UpdateConfig):
+        """What :meth:`apply_layer` hands the compiled kernel besides the two vectors, for
+        callers that run the kernel from their own compiled code (the reference's fused host
+        step, :class:`hymem.learn.reference.HybridLayer`): ``(prm, head, tail)``, the kernel
+        taking ``*head, xq, x_off, eq, e_off, prm, *tail``; ``prm[0]`` and ``prm[1]`` are
+        ``lr_mult`` and ``lr_shift`` (a fresh array of ``cfg``'s values: the caller writes them
+        per sample). None when the NumPy engine runs."""
+        if not self._fits():
+            return None
+        st, c = self.state, self.state.counters
+        if (len(x_off) != st.n or len(e_off) != st.n or x_off.min() < 0 or e_off.min() < 0):
+            raise ValueError(f"x_off and e_off must hold one offset >= 0 per array ({st.n})")
+        prm = self._params(cfg).copy()
+        return (prm, (st.h, st.flags, st.prng) + tuple(self._runs),
+                (c.fe_reads, c.fe_writes, c.slots_skipped, c.samples, st.samples_since_transfer))
+
     def _run(self, xbuf, xoff, ebuf, eoff, cfg):
         st, c = self.state, self.state.counters
         _kernel_jit(st.h, st.flags, st.prng, *self._runs, xbuf, xoff.astype(np.int64, copy=False),

@@ -328,6 +328,14 @@ class HybridLayer:
         self.adc_to_w = ADC_LSB_US / self.g_step_us * self.w_step
         self.lr_clipped = 0
         self.h0 = np.asarray(h0, dtype=np.int64).copy()
+        # the host's quantization and the engine's update in one compiled call (update());
+        # None: registers() then Updater.apply_layer, the same computation in steps
+        self._fused = None
+        args = None if force_numpy or quant._registers_update_jit is None \
+            else self.updater.layer_args(self.tiling.x_off, self.tiling.e_off, self.config(0, 0))
+        if args is not None:
+            prm, head, tail = args
+            self._fused = (prm, head, tail, np.empty(n_in, dtype=np.int8), np.empty(n_out, dtype=np.int8))
         self.record: LayerRecord | None = None
         if record:
             self.programmer = RecordingProgrammer(programmer)
@@ -386,6 +394,19 @@ class HybridLayer:
         return xq, eq, self.config(mult, shift)
 
     def update(self, x: np.ndarray, e: np.ndarray) -> None:
+        f = self._fused
+        if (f is not None and x.dtype == e.dtype and x.dtype in (np.float32, np.float64)
+                and x.shape == (self.n_in,) and e.shape == (self.n_out,)):
+            prm, head, tail, xq, eq = f
+            m, s, clipped = quant._registers_update_jit(
+                x, e, xq, eq, float(self.lr / self.lsb), *head,
+                self.tiling.x_off, self.tiling.e_off, prm, *tail)
+            if m == -100000:
+                raise ValueError("cannot quantize a vector holding inf or nan (the network diverged)")
+            self.lr_clipped += clipped
+            if self.record is not None:
+                self.record.append(xq.copy(), eq.copy(), m, s)
+            return
         xq, eq, cfg = self.registers(x, e)
         if self.record is not None:
             self.record.append(xq, eq, cfg.lr_mult, cfg.lr_shift)
