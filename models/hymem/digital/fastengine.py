@@ -69,7 +69,6 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
     r_right = 16 - lr_shift if lr_shift < 16 else 0
     p16u = np.uint32(p16)
     low16 = np.uint32(0xFFFF)
-    rnd = np.empty(L, dtype=np.uint32)        # this slot's draw of every lane
     cand = np.empty(L, dtype=np.int64)        # lanes of a run whose mask bit is set and x != 0
     # positions of the non-zero inputs (a zero x gives a zero product, hence increment 0):
     # nzg lists them in order, cnt[t] counts those before position t of xbuf
@@ -92,14 +91,14 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
         x0 = xoff[k]
         lanes = prng[k]
         for s in range(S):
-            # 1. one xorshift32 draw per lane (every lane, used synapse or not)
+            # 1. one xorshift32 draw per lane (every lane, used synapse or not); the lane's new
+            # state is this slot's draw, read from lanes below
             for l in range(L):
                 v = lanes[l]
                 v = v ^ np.uint32(v << np.uint32(13))
                 v = v ^ np.uint32(v >> np.uint32(17))
                 v = v ^ np.uint32(v << np.uint32(5))
                 lanes[l] = v
-                rnd[l] = v
             # 2-5. increment, read, add, write, run by run (lines sharing one row i); only lines
             # whose mask bit is set and whose x is not 0 can change
             hs = h[k, s]
@@ -115,11 +114,11 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
                     for p in range(cnt[x0 + jlo], cnt[x0 + jlo + l1 - l0]):
                         l = nzg[p] + off
                         cand[nc] = l
-                        nc += (rnd[l] & low16) < p16u
+                        nc += (lanes[l] & low16) < p16u
                     for q in range(nc):
                         l = cand[q]
                         if stoch:
-                            r_ = ((np.int64(rnd[l]) >> 16) << r_left) >> r_right
+                            r_ = ((np.int64(lanes[l]) >> 16) << r_left) >> r_right
                         else:
                             r_ = r_const
                         d = min(max((np.int64(xbuf[l - off]) * eim + r_) >> lr_shift, inc_lo), inc_hi)
