@@ -144,6 +144,9 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
 
 
 _kernel_jit = njit(_kernel)
+#: The compiled update kernel, for callers that hand it the arrays of :meth:`Updater.layer_args`
+#: themselves: ``update_kernel(*head, xq, x_off, eq, e_off, prm, *tail)``; None without numba.
+update_kernel = _kernel_jit
 
 
 class Updater:
@@ -234,11 +237,14 @@ class Updater:
 
     def layer_args(self, x_off: np.ndarray, e_off: np.ndarray, cfg: UpdateConfig):
         """What :meth:`apply_layer` hands the compiled kernel besides the two vectors, for
-        callers that run the kernel from their own compiled code (the reference's fused host
-        step, :class:`hymem.learn.reference.HybridLayer`): ``(prm, head, tail)``, the kernel
-        taking ``*head, xq, x_off, eq, e_off, prm, *tail``; ``prm[0]`` and ``prm[1]`` are
-        ``lr_mult`` and ``lr_shift`` (a fresh array of ``cfg``'s values: the caller writes them
-        per sample). None when the NumPy engine runs."""
+        callers that call :data:`update_kernel` themselves every sample (the reference's
+        hybrid layer, :class:`hymem.learn.reference.HybridLayer`, without the checks and
+        objects of :meth:`apply_layer`): ``(prm, head, tail)``, the call being
+        ``update_kernel(*head, xq, x_off, eq, e_off, prm, *tail)``; ``prm[0]`` and ``prm[1]``
+        are ``lr_mult`` and ``lr_shift`` (a fresh array of ``cfg``'s values: the caller writes
+        them per sample). The arrays are the state's own: a caller must fetch them again after
+        anything replaces them (the NumPy engine's ``apply_sample`` does). None when the NumPy
+        engine runs."""
         if not self._fits():
             return None
         st, c = self.state, self.state.counters

@@ -14,7 +14,6 @@ import math
 
 import numpy as np
 
-from ..digital.fastengine import _kernel_jit as _update_jit
 from ..jit import HAVE_NUMBA as _HAVE_NUMBA, numba
 
 Q_MAX = 127
@@ -177,28 +176,13 @@ if _HAVE_NUMBA:
     _registers_jit = numba.njit(cache=True, nogil=True)(_registers_kernel)
 else:  # pragma: no cover
     _registers_jit = None
-
-
-def _registers_update_kernel(x, e, xq, eq, lr_per_lsb, h, flags, prng, starts, runs,
-                             x_off, e_off, prm, fe_reads, fe_writes, slots_skipped, samples, since):
-    """:func:`registers` into ``xq`` / ``eq`` and, unless they hold inf or nan, the engine's
-    update with them (:class:`hymem.digital.fastengine.Updater`'s kernel, arguments from its
-    ``layer_args``, ``prm[0:2]`` set to ``lr_mult, lr_shift``): the host's quantization and the controller's update of one
-    sample in one compiled call."""
-    m, s, clipped = _registers_jit(x, e, xq, eq, lr_per_lsb)
-    if m == -100000:
-        return m, s, clipped
-    prm[0] = m
-    prm[1] = s
-    _update_jit(h, flags, prng, starts, runs, xq, x_off, eq, e_off, prm, fe_reads, fe_writes,
-           slots_skipped, samples, since)
-    return m, s, clipped
-
-
-if _HAVE_NUMBA:
-    _registers_update_jit = numba.njit(cache=True, nogil=True)(_registers_update_kernel)
-else:  # pragma: no cover
-    _registers_update_jit = None
+#: The compiled :func:`registers` for callers that keep their own output buffers (the
+#: reference's hybrid layer): ``registers_into(x, e, xq, eq, lr_per_lsb)`` writes ``xq`` and ``eq``
+#: (int8, the lengths of ``x`` and ``e``; float32 or float64 vectors of one dtype) and returns
+#: ``(lr_mult, lr_shift, clipped)``, or ``lr_mult == INF_OR_NAN`` when a vector holds inf or
+#: nan; None without numba.
+registers_into = _registers_jit
+INF_OR_NAN = -100000
 
 
 def registers_fast(x: np.ndarray, e: np.ndarray, lr_per_lsb: float):
