@@ -122,16 +122,20 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
                         else:
                             r_ = r_const
                         d = min(max((np.int64(xbuf[l - off]) * eim + r_) >> lr_shift, inc_lo), inc_hi)
+                        if d == 0:
+                            continue                  # nothing changes (the row is still written)
+                        nonzero += 1
                         old = hs[l]
                         new = min(max(old + d, -mag_max), mag_max)
+                        if new == old:
+                            continue                  # saturated
                         hs[l] = new
                         co = min((abs(old) + half) >> shift, code_max)
                         cn = min((abs(new) + half) >> shift, code_max)
                         # canonical code value: the sign only counts when the code magnitude is not 0
-                        flip = (co if old >= 0 else -co) != (cn if new >= 0 else -cn)
-                        fs[l] |= flip
-                        changed += flip
-                        nonzero += d != 0
+                        if (co if old >= 0 else -co) != (cn if new >= 0 else -cn):
+                            fs[l] = True              # the flags touched only when a code changes
+                            changed += 1
             # 6. counters: a slot whose increments are all 0 is skipped (skip_zero)
             if nonzero == 0 and skip_zero:
                 slots_skipped[k] += 1
