@@ -63,6 +63,7 @@ if _COMPILED:
     _FI = np.asarray(fi_float, dtype=np.float32)
     _NOR_R = np.float32(ziggurat_nor_r_f)
     _NOR_INV_R = np.float32(ziggurat_nor_inv_r_f)
+    _SIGN = np.array([1.0, -1.0], dtype=np.float32)   # by the Ziggurat's sign bit
 
 
 def available(rng) -> bool:
@@ -143,34 +144,61 @@ def _normal_f32_from(st, r):
 
 
 def _fill_kernel(st, out):
-    """``out[:] =`` :func:`_normal_f32` draws; the fast path (99 % of the draws) runs on the
-    state in local variables, the rest through :func:`_normal_f32` on ``st``."""
+    """``out[:] =`` :func:`_normal_f32` draws. The fast path (99 % of the draws) runs on the
+    state in local variables and takes both 32-bit halves of each 64-bit output in one pass
+    (low half first, as NumPy does), the sign applied by a multiplication instead of a branch
+    (an unpredictable one: 2.2x faster than one draw per pass with a branch on the sign, same
+    numbers); a buffered half at the start and the wedge and tail paths go through
+    :func:`_normal_f32_from` on ``st``. ``-x == x * -1`` exactly in float32 (signed zeros too)."""
     sh, sl, ih, il, has, buf = st[0], st[1], st[2], st[3], st[4], st[5]
     mhi, mlo = np.uint64(_MUL_HI), np.uint64(_MUL_LO)
-    for i in range(out.size):
-        if has:
+    n = out.size
+    i = 0
+    while i < n:
+        if has:                               # a buffered high half comes first
             r = np.uint32(buf)
             has = np.uint64(0)
-        else:
-            hi, lo = _mul128(sh, sl, mhi, mlo)
-            sl = lo + il
-            sh = hi + ih + (np.uint64(1) if sl < lo else np.uint64(0))
-            x = sh ^ sl
-            rot = sh >> np.uint64(58)
-            v = (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
+            idx = r & np.uint32(0xFF)
+            rabs = (r >> np.uint32(9)) & np.uint32(0x7FFFFF)
+            if rabs < _KI[idx]:
+                out[i] = np.float32(np.float32(rabs) * _WI[idx]) * _SIGN[(r >> np.uint32(8)) & np.uint32(1)]
+            else:
+                st[0], st[1], st[4], st[5] = sh, sl, has, buf
+                out[i] = _normal_f32_from(st, r)
+                sh, sl, has, buf = st[0], st[1], st[4], st[5]
+            i += 1
+            continue
+        hi, lo = _mul128(sh, sl, mhi, mlo)
+        sl = lo + il
+        sh = hi + ih + (np.uint64(1) if sl < lo else np.uint64(0))
+        x = sh ^ sl
+        rot = sh >> np.uint64(58)
+        v = (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
+        buf = v >> np.uint64(32)              # NumPy keeps the high half, consumed or not
+        r = np.uint32(v & np.uint64(0xFFFFFFFF))
+        idx = r & np.uint32(0xFF)
+        rabs = (r >> np.uint32(9)) & np.uint32(0x7FFFFF)
+        if rabs >= _KI[idx]:                  # wedge or tail: the high half stays buffered
+            st[0], st[1], st[4], st[5] = sh, sl, np.uint64(1), buf
+            out[i] = _normal_f32_from(st, r)
+            sh, sl, has, buf = st[0], st[1], st[4], st[5]
+            i += 1
+            continue
+        out[i] = np.float32(np.float32(rabs) * _WI[idx]) * _SIGN[(r >> np.uint32(8)) & np.uint32(1)]
+        i += 1
+        if i == n:
             has = np.uint64(1)
-            buf = v >> np.uint64(32)
-            r = np.uint32(v & np.uint64(0xFFFFFFFF))
+            break
+        r = np.uint32(buf)
         idx = r & np.uint32(0xFF)
         rabs = (r >> np.uint32(9)) & np.uint32(0x7FFFFF)
         if rabs < _KI[idx]:
-            x32 = np.float32(np.float32(rabs) * _WI[idx])
-            out[i] = -x32 if (r >> np.uint32(8)) & np.uint32(1) else x32
-            continue
-        # slow path (wedge or tail): the full definition on the array state
-        st[0], st[1], st[4], st[5] = sh, sl, has, buf
-        out[i] = _normal_f32_from(st, r)
-        sh, sl, has, buf = st[0], st[1], st[4], st[5]
+            out[i] = np.float32(np.float32(rabs) * _WI[idx]) * _SIGN[(r >> np.uint32(8)) & np.uint32(1)]
+        else:
+            st[0], st[1], st[4], st[5] = sh, sl, np.uint64(0), buf
+            out[i] = _normal_f32_from(st, r)
+            sh, sl, has, buf = st[0], st[1], st[4], st[5]
+        i += 1
     st[0], st[1], st[4], st[5] = sh, sl, has, buf
 
 
