@@ -269,6 +269,24 @@ def test_compiled_and_numpy_paths_agree(digits, variant):
     assert ra.test_accuracy == rb.test_accuracy and rb.backend == "numpy"
 
 
+def test_hybrid_update_follows_replaced_state_arrays(digits):
+    """The hybrid layer's compiled per-sample step keeps the engine state's arrays between
+    samples; a state whose arrays were replaced (the NumPy engine's apply_sample assigns new
+    ones) must still be the one updated."""
+    opts = small(k=10, max_train_samples=40)
+    ra, na = R.train(opts, digits)
+    nb = R.Network(opts)
+    for layer in nb.layers:
+        layer.state.h = layer.state.h.copy()
+        layer.state.prng = layer.state.prng.copy()
+    rb, nb = R.train(opts, digits, network=nb)
+    for a, b in zip(na.layers, nb.layers):
+        np.testing.assert_array_equal(a.state.h, b.state.h)
+        np.testing.assert_array_equal(a.state.prng, b.state.prng)
+        assert a.state.counters.as_dict() == b.state.counters.as_dict()
+    assert ra.test_accuracy == rb.test_accuracy
+
+
 @pytest.mark.parametrize("variant", [dict(), dict(skip_unchanged=True, verify_retries=2)],
                          ids=["published", "verify"])
 def test_record_and_replay(digits, tmp_path, variant):

@@ -4,6 +4,11 @@ numba is a dependency of the package; ``HYMEM_NO_NUMBA=1`` disables it to test t
 (``tb/test_fastengine.py``). Results never depend on which runs: every compiled kernel either is
 the same source as its NumPy form (:func:`jitable`) or is checked bit for bit against the NumPy
 definition it replaces.
+
+Caching: numba's cache of a compiled function is invalidated by changes to that function's own
+file only. A cached kernel that calls a compiled or jitable function of another file keeps its
+old copy of the callee after that file changes (``make clean`` clears the caches); keep such
+calls within one file, or call the kernels one after the other from Python.
 """
 
 from __future__ import annotations

@@ -69,7 +69,6 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
     r_right = 16 - lr_shift if lr_shift < 16 else 0
     p16u = np.uint32(p16)
     low16 = np.uint32(0xFFFF)
-    rnd = np.empty(L, dtype=np.uint32)        # this slot's draw of every lane
     cand = np.empty(L, dtype=np.int64)        # lanes of a run whose mask bit is set and x != 0
     # positions of the non-zero inputs (a zero x gives a zero product, hence increment 0):
     # nzg lists them in order, cnt[t] counts those before position t of xbuf
@@ -92,14 +91,14 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
         x0 = xoff[k]
         lanes = prng[k]
         for s in range(S):
-            # 1. one xorshift32 draw per lane (every lane, used synapse or not)
+            # 1. one xorshift32 draw per lane (every lane, used synapse or not); the lane's new
+            # state is this slot's draw, read from lanes below
             for l in range(L):
                 v = lanes[l]
                 v = v ^ np.uint32(v << np.uint32(13))
                 v = v ^ np.uint32(v >> np.uint32(17))
                 v = v ^ np.uint32(v << np.uint32(5))
                 lanes[l] = v
-                rnd[l] = v
             # 2-5. increment, read, add, write, run by run (lines sharing one row i); only lines
             # whose mask bit is set and whose x is not 0 can change
             hs = h[k, s]
@@ -115,24 +114,28 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
                     for p in range(cnt[x0 + jlo], cnt[x0 + jlo + l1 - l0]):
                         l = nzg[p] + off
                         cand[nc] = l
-                        nc += (rnd[l] & low16) < p16u
+                        nc += (lanes[l] & low16) < p16u
                     for q in range(nc):
                         l = cand[q]
                         if stoch:
-                            r_ = ((np.int64(rnd[l]) >> 16) << r_left) >> r_right
+                            r_ = ((np.int64(lanes[l]) >> 16) << r_left) >> r_right
                         else:
                             r_ = r_const
                         d = min(max((np.int64(xbuf[l - off]) * eim + r_) >> lr_shift, inc_lo), inc_hi)
+                        if d == 0:
+                            continue                  # nothing changes (the row is still written)
+                        nonzero += 1
                         old = hs[l]
                         new = min(max(old + d, -mag_max), mag_max)
+                        if new == old:
+                            continue                  # saturated
                         hs[l] = new
                         co = min((abs(old) + half) >> shift, code_max)
                         cn = min((abs(new) + half) >> shift, code_max)
                         # canonical code value: the sign only counts when the code magnitude is not 0
-                        flip = (co if old >= 0 else -co) != (cn if new >= 0 else -cn)
-                        fs[l] |= flip
-                        changed += flip
-                        nonzero += d != 0
+                        if (co if old >= 0 else -co) != (cn if new >= 0 else -cn):
+                            fs[l] = True              # the flags touched only when a code changes
+                            changed += 1
             # 6. counters: a slot whose increments are all 0 is skipped (skip_zero)
             if nonzero == 0 and skip_zero:
                 slots_skipped[k] += 1
@@ -145,6 +148,9 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
 
 
 _kernel_jit = njit(_kernel)
+#: The compiled update kernel, for callers that hand it the arrays of :meth:`Updater.layer_args`
+#: themselves: ``update_kernel(*head, xq, x_off, eq, e_off, prm, *tail)``; None without numba.
+update_kernel = _kernel_jit
 
 
 class Updater:
@@ -232,6 +238,25 @@ class Updater:
             st.apply_sample(x, e, cfg)
             return
         self._run(np.ascontiguousarray(xq), x_off, np.ascontiguousarray(eq), e_off, cfg)
+
+    def layer_args(self, x_off: np.ndarray, e_off: np.ndarray, cfg: UpdateConfig):
+        """What :meth:`apply_layer` hands the compiled kernel besides the two vectors, for
+        callers that call :data:`update_kernel` themselves every sample (the reference's
+        hybrid layer, :class:`hymem.learn.reference.HybridLayer`, without the checks and
+        objects of :meth:`apply_layer`): ``(prm, head, tail)``, the call being
+        ``update_kernel(*head, xq, x_off, eq, e_off, prm, *tail)``; ``prm[0]`` and ``prm[1]``
+        are ``lr_mult`` and ``lr_shift`` (a fresh array of ``cfg``'s values: the caller writes
+        them per sample). The arrays are the state's own: a caller must fetch them again after
+        anything replaces them (the NumPy engine's ``apply_sample`` does). None when the NumPy
+        engine runs."""
+        if not self._fits():
+            return None
+        st, c = self.state, self.state.counters
+        if (len(x_off) != st.n or len(e_off) != st.n or x_off.min() < 0 or e_off.min() < 0):
+            raise ValueError(f"x_off and e_off must hold one offset >= 0 per array ({st.n})")
+        prm = self._params(cfg).copy()
+        return (prm, (st.h, st.flags, st.prng) + tuple(self._runs),
+                (c.fe_reads, c.fe_writes, c.slots_skipped, c.samples, st.samples_since_transfer))
 
     def _run(self, xbuf, xoff, ebuf, eoff, cfg):
         st, c = self.state, self.state.counters

@@ -176,6 +176,13 @@ if _HAVE_NUMBA:
     _registers_jit = numba.njit(cache=True, nogil=True)(_registers_kernel)
 else:  # pragma: no cover
     _registers_jit = None
+#: The compiled :func:`registers` for callers that keep their own output buffers (the
+#: reference's hybrid layer): ``registers_into(x, e, xq, eq, lr_per_lsb)`` writes ``xq`` and ``eq``
+#: (int8, the lengths of ``x`` and ``e``; float32 or float64 vectors of one dtype) and returns
+#: ``(lr_mult, lr_shift, clipped)``, or ``lr_mult == INF_OR_NAN`` when a vector holds inf or
+#: nan; None without numba.
+registers_into = _registers_jit
+INF_OR_NAN = -100000
 
 
 def registers_fast(x: np.ndarray, e: np.ndarray, lr_per_lsb: float):

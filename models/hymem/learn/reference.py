@@ -328,6 +328,16 @@ class HybridLayer:
         self.adc_to_w = ADC_LSB_US / self.g_step_us * self.w_step
         self.lr_clipped = 0
         self.h0 = np.asarray(h0, dtype=np.int64).copy()
+        # the host's quantization and the engine's update as two compiled calls with arrays
+        # fetched once (update()); None: registers() then Updater.apply_layer, the same
+        # computation with per-sample checks and objects
+        self._fused = None
+        args = None if force_numpy or quant.registers_into is None \
+            else self.updater.layer_args(self.tiling.x_off, self.tiling.e_off, self.config(0, 0))
+        if args is not None:
+            prm, head, tail = args
+            self._fused = (prm, head, tail, np.empty(n_in, dtype=np.int8), np.empty(n_out, dtype=np.int8),
+                           (n_in,), (n_out,), self.tiling.x_off, self.tiling.e_off)
         self.record: LayerRecord | None = None
         if record:
             self.programmer = RecordingProgrammer(programmer)
@@ -386,6 +396,21 @@ class HybridLayer:
         return xq, eq, self.config(mult, shift)
 
     def update(self, x: np.ndarray, e: np.ndarray) -> None:
+        f = self._fused
+        if (f is not None and x.shape == f[5] and e.shape == f[6] and x.dtype is e.dtype
+                and x.dtype.char in "fd" and f[1][0] is self.state.h and f[1][2] is self.state.prng):
+            prm, head, tail, xq, eq, _, _, x_off, e_off = f
+            m, s, clipped = quant.registers_into(x, e, xq, eq, self.lr / self.lsb)
+            if m == quant.INF_OR_NAN:
+                raise ValueError("cannot quantize a vector holding inf or nan (the network diverged)")
+            prm[0] = m
+            prm[1] = s
+            fastengine.update_kernel(*head, xq, x_off, eq, e_off, prm, *tail)
+            if clipped:
+                self.lr_clipped += 1
+            if self.record is not None:
+                self.record.append(xq.copy(), eq.copy(), m, s)
+            return
         xq, eq, cfg = self.registers(x, e)
         if self.record is not None:
             self.record.append(xq, eq, cfg.lr_mult, cfg.lr_shift)
