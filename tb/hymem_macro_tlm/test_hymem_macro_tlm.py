@@ -93,6 +93,14 @@ async def equivalence(dut):
     if not formed:
         await op("FORM")
         _same(*arrays, "after forming")
+        # as a host does: FORM again while a device is left unformed (each stays unformed after
+        # one FORM with probability ~7e-4; the transfer below would pulse it: rule mr.5)
+        for again in range(3):
+            if arrays[0].mr.formed.all():
+                break
+            await op("FORM")
+            _same(*arrays, f"after forming again ({again + 1})")
+        assert arrays[0].mr.formed.all(), "devices still unformed after four FORM commands"
     # the wake-up's row writes (every used FeCAP row written all ones, then all zeros) through
     # both models; it also sets STATUS.WOKEN, which TRANSFER and SAMPLE need (the arrays are
     # built woken: two cycles do not change what they read)
