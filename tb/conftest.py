@@ -63,6 +63,10 @@ def pytest_configure(config):
             seed = random.SystemRandom().randrange(1, 2**31)
     config.hymem_seed = seed
     config.hymem_sims = _selected_sims(config)
+    # the simulations' tbkit.cross_check(): Icarus may shorten long stimulus when Verilator
+    # runs it in full
+    os.environ["HYMEM_FULL"] = ("1" if config.getoption("--full") or len(config.hymem_sims) < 2
+                                else "0")
     if workerinput is None:
         problems = []
         for sim in config.hymem_sims:

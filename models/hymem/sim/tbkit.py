@@ -25,6 +25,14 @@ def sim_name() -> str:
     return os.environ.get("HYMEM_SIM", "unknown")
 
 
+def cross_check() -> bool:
+    """True in a regression's run on the slow simulator (Icarus) when the fast one (Verilator)
+    runs the same bench with the full stimulus: long stimulus loops may then be shortened, the
+    simulators still compared on every directed case. tb/conftest.py sets ``HYMEM_FULL=1`` with
+    ``--full`` (make test FULL=1) or when one simulator only is selected."""
+    return sim_name() == "icarus" and os.environ.get("HYMEM_FULL", "1") != "1"
+
+
 def rng() -> np.random.Generator:
     """A NumPy generator seeded from cocotb's per-test seed (printed in the log)."""
     seed = int(cocotb.RANDOM_SEED) & 0xFFFF_FFFF_FFFF_FFFF
