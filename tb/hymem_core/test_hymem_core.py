@@ -504,6 +504,39 @@ async def wake_abort(dut):
     env.check(f"wake-up aborted after {visits} row visits:")
 
 
+@cocotb.test()
+async def wake_cycles_ends(dut):
+    """WAKE.CYCLES at both ends of its range: 65,535 passes (every bit of the pass count,
+    stopped by an abort inside the first pass or the second), then 0, which runs one pass
+    as 1 does; the weights and flags of the used slot, CNT_WAKE_CYCLES and ABORT_SLOT as
+    hymem.digital.engine.EngineState.wake gives them."""
+    env = Env(dut)
+    await env.start()
+    S, L = env.geom.slots, env.geom.lines
+    env.configure(L, 1, engine.UpdateConfig(), engine.TransferConfig(), 0)       # one slot
+    top = 2 ** env.geom.mag_width
+    env.array.backdoor.poke_hidden(env.rng.integers(-top + 1, top, (S, L)))
+    env.array.backdoor.poke_flags(env.rng.random((S, L)) < 0.5)
+    env.ref.h[0], env.ref.flags[0] = env.array.backdoor.hidden_weights(), env.array.backdoor.flags()
+    rows = len(env.ref.wake_rows())
+    c0, w0 = tbkit.u(dut.cnt_wake_cycles_o), tbkit.u(dut.cnt_fe_writes_o)
+    await env.pulse("cmd_wake_i", cfg_wake_cycles_i=0xFFFF)
+    # a row visit is two full writes of at most 30 cycles with TIMING: stop within two passes
+    await ClockCycles(dut.clk_i, int(env.rng.integers(1, 2 * rows * 40)), rising=False)
+    await env.pulse("cmd_abort_i")
+    await env.idle()
+    visits = (tbkit.u(dut.cnt_fe_writes_o) - w0) // 2
+    res = env.ref.wake(0xFFFF, abort_row=visits)
+    assert int(dut.aborted_o.value) == 1 and tbkit.u(dut.abort_slot_o) == res.aborted_slot
+    assert tbkit.u(dut.cnt_wake_cycles_o) == c0 + res.passes
+    env.check(f"65,535 passes aborted after {visits} row visits:")
+    res0 = env.ref.wake(0)
+    await _wake(env, 0)
+    assert res0.passes == 1 and res0.visits == rows
+    assert tbkit.u(dut.cnt_wake_cycles_o) == c0 + res.passes + 1
+    env.check("WAKE.CYCLES = 0:")
+
+
 # ------------------------------------------------------------ pytest: the RTL
 
 
