@@ -506,7 +506,7 @@ async def wake_abort(dut):
 
 @cocotb.test()
 async def wake_cycles_ends(dut):
-    """WAKE.CYCLES at both ends of its range: 65,535 passes (every bit of the pass count,
+    """WAKE.CYCLES at both ends of its range: 65,535 passes (every bit of WAKE.CYCLES set,
     stopped by an abort inside the first pass or the second), then 0, which runs one pass
     as 1 does; the weights and flags of the used slot, CNT_WAKE_CYCLES and ABORT_SLOT as
     hymem.digital.engine.EngineState.wake gives them."""
