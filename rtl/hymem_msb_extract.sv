@@ -36,31 +36,37 @@ module hymem_msb_extract #(
   output logic [CodeBits*Lanes-1:0] code_mag_o
 );
 
-  localparam int SHIFT = MagWidth - CodeBits;
-
-  `HYMEM_CHECK(chk_widths, CodeBits >= 1 && CodeBits < MagWidth,
+  localparam logic WidthsOk = CodeBits >= 1 && CodeBits < MagWidth;
+  `HYMEM_CHECK(chk_widths, WidthsOk,
                "hymem_msb_extract: parameter CodeBits must be in 1..MagWidth-1")
   `HYMEM_CHECK(chk_lanes, Lanes >= 1,
                "hymem_msb_extract: parameter Lanes must be at least 1")
+  // an illegal value reaches no logic (whose widths it would break before the check speaks):
+  // the logic below is built for CB, LN (equal to CodeBits, Lanes in every legal build)
+  localparam int CB    = WidthsOk ? CodeBits : 1;
+  localparam int LN    = (Lanes >= 1) ? Lanes : 1;
+  localparam int SHIFT = WidthsOk ? MagWidth - CodeBits : 1;
 
   // Rounding: code = trunc + (round_i & mag bit SHIFT-1), as a ripple of plane-wide half
   // adders; gen_bit[b].cin is the carry into code bit b. Each stage has its own signals
   // (a vector feeding its own bits is a combinational loop to Verilator).
-  logic [Lanes-1:0] sat, nonzero;
+  logic [LN-1:0] sat, nonzero;
 
-  for (genvar b = 0; b < CodeBits; b++) begin : gen_bit
-    logic [Lanes-1:0] cin, cout, trunc, sum, code, nz;
+  for (genvar b = 0; b < CB; b++) begin : gen_bit
+    logic [LN-1:0] cin, cout, trunc, sum, code, nz;
     if (b == 0) begin : gen_first
-      assign cin = {Lanes{round_i}} & mag_i[(SHIFT-1)*Lanes +: Lanes];
+      assign cin = {LN{round_i}} & mag_i[(SHIFT-1)*LN +: LN];
     end else begin : gen_next
       assign cin = gen_bit[b-1].cout;
     end
-    assign trunc = mag_i[(SHIFT+b)*Lanes +: Lanes];
+    assign trunc = mag_i[(SHIFT+b)*LN +: LN];
     assign sum   = trunc ^ cin;
     assign cout  = trunc & cin;
     // an overflow of the rounding add saturates every bit to 1
     assign code  = sum | sat;
-    assign code_mag_o[b*Lanes +: Lanes] = code;
+    if (WidthsOk) begin : gen_out   // (an illegal CodeBits can make code_mag_o narrower)
+      assign code_mag_o[b*LN +: LN] = code;
+    end
     // nz: some code bit at or below b is 1
     if (b == 0) begin : gen_nz_first
       assign nz = code;
@@ -69,14 +75,14 @@ module hymem_msb_extract #(
     end
   end
 
-  assign sat         = gen_bit[CodeBits-1].cout;
-  assign nonzero     = gen_bit[CodeBits-1].nz;
+  assign sat         = gen_bit[CB-1].cout;
+  assign nonzero     = gen_bit[CB-1].nz;
   assign code_sign_o = sign_i & nonzero;
 
   // the bits below the half step never reach the code
   if (SHIFT > 1) begin : gen_unused
     logic unused_low;
-    assign unused_low = ^mag_i[(SHIFT-1)*Lanes-1:0];
+    assign unused_low = ^mag_i[0 +: (SHIFT-1)*LN];
   end
 
 endmodule

@@ -58,6 +58,9 @@ module hymem_prng #(
   `HYMEM_CHECK(chk_lanes, Lanes >= 1, "hymem_prng: parameter Lanes must be >= 1")
   `HYMEM_CHECK(chk_heads, Heads >= 1 && Heads <= Lanes && (Lanes % Heads) == 0,
                "hymem_prng: parameter Heads must be in 1..Lanes and divide Lanes")
+  // an illegal Lanes reaches no logic (a zero-width ring would stop elaboration before the
+  // check speaks): the ring is built for LN lanes, equal to Lanes in every legal build
+  localparam int LN = (Lanes >= 1) ? Lanes : 1;
 
   function automatic logic [Width-1:0] xorshift(input logic [Width-1:0] x);
     logic [Width-1:0] y;
@@ -69,13 +72,13 @@ module hymem_prng #(
 
   // The ring is one packed vector (ring position i at [i*Width +: Width], the
   // heads at the bottom), so a rotation is a single assignment for the simulators.
-  logic [Lanes*Width-1:0] ring_q, ring_d, seed_ring, reset_ring;
+  logic [LN*Width-1:0] ring_q, ring_d, seed_ring, reset_ring;
 
   for (genvar h = 0; h < Heads; h++) begin : gen_head
     assign rnd_o[h*Width +: Width] = xorshift(ring_q[h*Width +: Width]);
   end
 
-  for (genvar l = 0; l < Lanes; l++) begin : gen_lane
+  for (genvar l = 0; l < LN; l++) begin : gen_lane
     localparam logic [63:0] KEY64  = 64'(l) * GOLDEN;   // mod 2**64
     localparam logic [63:0] SEED64 = {32'd0, DefaultSeed};
     localparam logic [Width-1:0] KEY   = KEY64[Width-1:0];
@@ -88,7 +91,7 @@ module hymem_prng #(
 
   // Step: the heads' new states enter at the top, the ring moves down by Heads
   // (with Heads = Lanes, the new states replace the whole ring).
-  localparam int RingBits = Lanes * Width;
+  localparam int RingBits = LN * Width;
   assign ring_d = seed_load_i ? seed_ring :
                   step_i      ? RingBits'({rnd_o, ring_q} >> (Heads * Width)) : ring_q;
 

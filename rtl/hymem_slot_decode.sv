@@ -46,8 +46,11 @@ module hymem_slot_decode #(
   `HYMEM_CHECK(chk_widths, CodeBits >= 1 && CodeBits < MagWidth && MagWidth <= 30,
                "hymem_slot_decode: need MagWidth in 2..30 and CodeBits in 1..MagWidth-1")
   `HYMEM_CHECK(chk_lanes, Lanes >= 1, "hymem_slot_decode: parameter Lanes must be at least 1")
+  // an illegal Lanes reaches no logic (zero-width selects would stop elaboration before the
+  // check speaks): the planes below are LN lanes wide, LN = Lanes in every legal build
+  localparam int LN = (Lanes >= 1) ? Lanes : 1;
 
-  assign sign_o = rows_i[0 +: Lanes];
+  assign sign_o = rows_i[0 +: LN];
 
   // MSB group g: magnitude bit MagWidth-1-g, C copies from row R0. Copy c updates the
   // unary count of the ones seen so far: plane k of gen_copy[c].at is "at least k+1
@@ -57,30 +60,30 @@ module hymem_slot_decode #(
     localparam int K  = (C > 1) ? C / 2 : 1;
     localparam int R0 = 1 + NCode - (1 << (CodeBits - g));
     for (genvar c = 0; c < C; c++) begin : gen_copy
-      logic [K*Lanes-1:0] at;
-      logic [Lanes-1:0]   x;
-      assign x = rows_i[(R0 + c)*Lanes +: Lanes];
+      logic [K*LN-1:0] at;
+      logic [LN-1:0]   x;
+      assign x = rows_i[(R0 + c)*LN +: LN];
       for (genvar k = 0; k < K; k++) begin : gen_k
         if (c == 0) begin : gen_first
-          assign at[k*Lanes +: Lanes] = (k == 0) ? x : '0;
+          assign at[k*LN +: LN] = (k == 0) ? x : '0;
         end else if (k == 0) begin : gen_one
-          assign at[0 +: Lanes] = gen_copy[c-1].at[0 +: Lanes] | x;
+          assign at[0 +: LN] = gen_copy[c-1].at[0 +: LN] | x;
         end else begin : gen_more
-          assign at[k*Lanes +: Lanes] = gen_copy[c-1].at[k*Lanes +: Lanes] |
-                                        (gen_copy[c-1].at[(k-1)*Lanes +: Lanes] & x);
+          assign at[k*LN +: LN] = gen_copy[c-1].at[k*LN +: LN] |
+                                  (gen_copy[c-1].at[(k-1)*LN +: LN] & x);
         end
       end
     end
-    assign mag_o[(MagWidth-1-g)*Lanes +: Lanes] = gen_copy[C-1].at[(K-1)*Lanes +: Lanes];
+    assign mag_o[(MagWidth-1-g)*LN +: LN] = gen_copy[C-1].at[(K-1)*LN +: LN];
     if (K > 1) begin : gen_unused
       logic unused_below;   // the lower counts of the last copy are not needed
-      assign unused_below = ^gen_copy[C-1].at[(K-1)*Lanes-1:0];
+      assign unused_below = ^gen_copy[C-1].at[(K-1)*LN-1:0];
     end
   end
 
   // LSB rows: one copy each, the most significant first
   for (genvar b = 0; b < MagWidth - CodeBits; b++) begin : gen_lsb
-    assign mag_o[(MagWidth-CodeBits-1-b)*Lanes +: Lanes] = rows_i[(NCode + b)*Lanes +: Lanes];
+    assign mag_o[(MagWidth-CodeBits-1-b)*LN +: LN] = rows_i[(NCode + b)*LN +: LN];
   end
 
   hymem_msb_extract #(

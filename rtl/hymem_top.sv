@@ -105,6 +105,10 @@ module hymem_top #(
   localparam int Lanes = LanesOk ? SynPerCycle : 1;
 
   localparam int IdxBits = $clog2(Lines * Slots) + 1;
+  // the vector buffers' word addresses (an illegal depth below 8 would make a zero-width cast
+  // below and stop the elaboration before chk_build speaks)
+  localparam int XWBits = (XDepth >= 8) ? $clog2(XDepth / 4) : 1;
+  localparam int EWBits = (EDepth >= 8) ? $clog2(EDepth / 4) : 1;
 
   // ------------------------------------------------------------ wires
   logic        chk_valid, chk_ok;
@@ -289,8 +293,8 @@ module hymem_top #(
     .SynPerCycle(Lanes)
   ) u_core (
     .clk_i, .rst_ni,
-    .x_we_i (xbuf_req && !xbuf_err), .x_waddr_i ($clog2(XDepth / 4)'(xbuf_addr)),
-    .e_we_i (ebuf_req && !ebuf_err), .e_waddr_i ($clog2(EDepth / 4)'(ebuf_addr)),
+    .x_we_i (xbuf_req && !xbuf_err), .x_waddr_i (XWBits'(xbuf_addr)),
+    .e_we_i (ebuf_req && !ebuf_err), .e_waddr_i (EWBits'(ebuf_addr)),
     .vec_wdata_i (xbuf_req ? xbuf_wdata : ebuf_wdata),
     .vec_wstrb_i (xbuf_req ? xbuf_wstrb : ebuf_wstrb),
     .cfg_n_in_i (IdxBits'(n_in)), .cfg_n_out_i (IdxBits'(n_out)),

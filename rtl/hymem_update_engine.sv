@@ -106,14 +106,16 @@ module hymem_update_engine #(
                "hymem_update_engine: need Lines >= 2, Slots >= 1, Slots*(RowsPerSyn+1) <= FecapRows")
   `HYMEM_CHECK(chk_widths, MagWidth >= 4 && MagWidth <= 16 && CodeBits >= 1 && CodeBits < MagWidth,
                "hymem_update_engine: need MagWidth in 4..16 and CodeBits in 1..MagWidth-1")
-  `HYMEM_CHECK(chk_lanes, SynPerCycle >= 1 && SynPerCycle <= Lines &&
-               (SynPerCycle & (SynPerCycle - 1)) == 0 && (Lines % SynPerCycle) == 0,
+  localparam logic LanesOk = SynPerCycle >= 1 && SynPerCycle <= Lines &&
+                             (SynPerCycle & (SynPerCycle - 1)) == 0 && (Lines % SynPerCycle) == 0;
+  `HYMEM_CHECK(chk_lanes, LanesOk,
                "hymem_update_engine: parameter SynPerCycle must be a power of two in 1..Lines that divides Lines")
 
 
   // phases (phase_o): hymem_upd_phase_e (rtl/hymem_regs.rdl, STATUS.UPD_PHASE)
 
-  localparam int P        = SynPerCycle;
+  // an illegal SynPerCycle reaches no logic (whose widths it would break before the check)
+  localparam int P        = LanesOk ? SynPerCycle : 1;
   localparam int Groups   = Lines / P;
   localparam int LaneBits = $clog2(Groups + 1);
   localparam int KBits    = $clog2(RowsPerSyn + 1);
@@ -216,8 +218,10 @@ module hymem_update_engine #(
 
   logic [P-1:0] used_a;
   for (genvar k = 0; k < P; k++) begin : gen_addr
-    assign x_raddr_o[k*IdxBits +: IdxBits] = walked[k*2*IdxBits +: IdxBits];
-    assign e_raddr_o[k*IdxBits +: IdxBits] = walked[k*2*IdxBits + IdxBits +: IdxBits];
+    if (LanesOk) begin : gen_port   // (an illegal SynPerCycle can make the ports narrower)
+      assign x_raddr_o[k*IdxBits +: IdxBits] = walked[k*2*IdxBits +: IdxBits];
+      assign e_raddr_o[k*IdxBits +: IdxBits] = walked[k*2*IdxBits + IdxBits +: IdxBits];
+    end
     assign used_a[k] = (walked[k*2*IdxBits + IdxBits +: IdxBits] < n_out_q);
   end
 

@@ -47,7 +47,8 @@ module hymem_vecbuf #(
                "hymem_vecbuf: parameter Depth must be a power of two >= 8")
   `HYMEM_CHECK(chk_addr, (1 << AddrBits) >= Depth,
                "hymem_vecbuf: parameter AddrBits must address all Depth entries")
-  `HYMEM_CHECK(chk_ports, Ports >= 1 && Ports <= Depth && (Ports & (Ports - 1)) == 0,
+  localparam logic PortsOk = Ports >= 1 && Ports <= Depth && (Ports & (Ports - 1)) == 0;
+  `HYMEM_CHECK(chk_ports, PortsOk,
                "hymem_vecbuf: parameter Ports must be a power of two in 1..Depth")
 
   localparam int DBits = $clog2(Depth);
@@ -65,7 +66,10 @@ module hymem_vecbuf #(
     end
   end
 
-  if (Ports == 1) begin : gen_one
+  if (!PortsOk) begin : gen_illegal
+    // no read side: its widths would stop the elaboration before chk_ports speaks
+    assign rdata_o = '0;
+  end else if (Ports == 1) begin : gen_one
     // a plain synchronous RAM
     always_ff @(posedge clk_i) begin
       if (re_i) begin

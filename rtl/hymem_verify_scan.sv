@@ -65,12 +65,16 @@ module hymem_verify_scan #(
   `HYMEM_CHECK(chk_params, Lines >= 2 && CodeBits >= 1 && CodeBits <= 8 && AdcBits >= 2 &&
                AdcBits <= 16,
                "hymem_verify_scan: need Lines >= 2, CodeBits in 1..8, AdcBits in 2..16")
+  // an illegal Lines reaches no logic (a one-lane shift register and a zero-width lane count
+  // would stop the elaboration before the check speaks): LN = Lines in every legal build
+  localparam int LN = (Lines >= 2) ? Lines : 2;
+  localparam int LB = $clog2(LN);
 
   // ------------------------------------------------------------------ state
   logic [Levels*AdcBits-1:0] lo_q, hi_q;
   logic [AdcBits-1:0]        target_q;
-  logic [Lines-1:0]          todo_q, pass_q;
-  logic [LaneBits-1:0]       lane_q;
+  logic [LN-1:0]             todo_q, pass_q;
+  logic [LB-1:0]             lane_q;
   logic [7:0]                tries_q;
 
   // ------------------------------------------------------- the lane in hand
@@ -78,12 +82,12 @@ module hymem_verify_scan #(
   logic [AdcBits-1:0]  adc_lane, lo_m, hi_m, lo_0, hi_0;
   logic [CodeBits-1:0] cm_lane;
   logic                cs_lane, in_target, in_zero, pass_head;
-  logic [Lines-1:0]    pass_shifted;
+  logic [LN-1:0]       pass_shifted;
 
   assign scanning = scan_plus_i || scan_minus_i || scan_form_i;
   assign adc_lane = adc_i[lane_q*AdcBits +: AdcBits];
   for (genvar b = 0; b < CodeBits; b++) begin : gen_cm
-    assign cm_lane[b] = code_mag_i[b*Lines + 32'(lane_q)];
+    assign cm_lane[b] = code_mag_i[b*LN + 32'(lane_q)];
   end
   assign cs_lane   = code_sign_i[lane_q];
   assign lo_m      = lo_q[cm_lane*AdcBits +: AdcBits];
@@ -95,7 +99,7 @@ module hymem_verify_scan #(
   // the pass register shifts one lane per scan cycle: after Lines cycles, lane l's result
   // is at bit l again, and during a G- scan bit 0 is the lane's G+ result
   assign pass_head    = pass_q[0];
-  assign pass_shifted = {scan_bit, pass_q[Lines-1:1]};
+  assign pass_shifted = {scan_bit, pass_q[LN-1:1]};
 
   always_comb begin
     scan_bit = 1'b0;
@@ -106,7 +110,7 @@ module hymem_verify_scan #(
 
   assign final_round = (tries_q == max_i);
   assign fail_o      = (scan_minus_i || scan_form_i) && final_round && todo_q[lane_q] && !scan_bit;
-  assign last_o      = scanning && (lane_q == LaneBits'(Lines - 1));
+  assign last_o      = scanning && (lane_q == LB'(LN - 1));
   assign again_o     = ((todo_q & ~pass_q) != '0) && !final_round;
 
   // ------------------------------------------------------------------ flops

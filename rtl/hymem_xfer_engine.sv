@@ -120,7 +120,8 @@ module hymem_xfer_engine #(
 
   `HYMEM_CHECK(chk_geom, Lines >= 2 && Slots >= 1 && Slots * (RowsPerSyn + 1) <= FecapRows,
                "hymem_xfer_engine: need Lines >= 2, Slots >= 1, Slots*(RowsPerSyn+1) <= FecapRows")
-  `HYMEM_CHECK(chk_widths, CodeBits >= 1 && CodeBits < MagWidth && AdcBits >= 2 && AdcBits <= 16,
+  localparam logic WidthsOk = CodeBits >= 1 && CodeBits < MagWidth && AdcBits >= 2 && AdcBits <= 16;
+  `HYMEM_CHECK(chk_widths, WidthsOk,
                "hymem_xfer_engine: need CodeBits in 1..MagWidth-1 and AdcBits in 2..16")
 
 
@@ -185,8 +186,11 @@ module hymem_xfer_engine #(
   );
 
   // the magnitude bits below the MSBs are only the padding and the bit below the code
+  // (an illegal CodeBits >= MagWidth leaves none: a zero-width select would stop the
+  // elaboration before chk_widths speaks)
+  localparam int LowBits = WidthsOk ? (MagWidth - CodeBits) * Lines : 1;
   logic unused_dec;
-  assign unused_dec = ^{dec_sign_unused, dec_mag[(MagWidth-CodeBits)*Lines-1:0]};
+  assign unused_dec = ^{dec_sign_unused, dec_mag[0 +: LowBits]};
 
   function automatic logic [Lines-1:0] any_plane(input logic [CodeBits*Lines-1:0] planes);
     any_plane = '0;

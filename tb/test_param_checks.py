@@ -6,6 +6,13 @@ illegal build per limit of its condition (:data:`CASES`), and each is elaborated
 (``hierarchy``): each must fail with the check's own message (read from the RTL, not copied
 here). A check without a case fails :func:`test_every_check_has_cases`, so a new check gets
 its illegal builds when it is written.
+
+The check must get to speak: a parameter it refuses must reach no logic whose widths it
+would break, or the tool stops earlier with an error of its own (Icarus elaborates everything
+before its time-0 check; Verilator and Yosys resolve some selects and casts first). The RTL
+builds that logic from a guarded copy, equal to the parameter in every legal build (for
+example hymem_top's ``Lanes = LanesOk ? SynPerCycle : 1``), or leaves it out of an illegal
+build (hymem_vecbuf's ``gen_illegal``).
 """
 
 from __future__ import annotations
@@ -188,40 +195,6 @@ def _elaborate(tool: str, module: str, params: dict[str, int], workdir: Path):
     return r.returncode, r.stdout + r.stderr
 
 
-#: Illegal builds refused on a tool with an elaboration error elsewhere before the check can
-#: speak (so without the documented message): the illegal value reaches logic whose widths it
-#: breaks (Icarus elaborates everything before its time-0 check; Verilator and Yosys resolve
-#: some generate references first). Found by this test (issue 16); the fix is the one
-#: hymem_top uses for SynPerCycle (an illegal value reaches no logic: ``Lanes = LanesOk ?
-#: SynPerCycle : 1``). Strict: a fixed one fails here until it is taken off the list.
-PREEMPTED: dict[tuple[str, str], str] = {
-    ("hymem_msb_extract.chk_widths.CodeBits0", "icarus"): "ivl assertion in symbol_search (gen_bit[-1])",
-    ("hymem_msb_extract.chk_widths.CodeBits0", "verilator"): "msb_extract.sv:72 gen_bit[-1].cout",
-    ("hymem_msb_extract.chk_lanes.Lanes0", "icarus"): "msb_extract.sv:54 zero part-select width",
-    ("hymem_prng.chk_lanes.Lanes0_Heads1", "icarus"): "prng.sv:93 zero-size cast",
-    ("hymem_prng.chk_lanes.Lanes0_Heads1", "yosys"): "prng.sv:93 zero-size cast",
-    ("hymem_slot_decode.chk_widths.CodeBits0_Lanes4", "icarus"): "ivl assertion (msb_extract gen_bit[-1])",
-    ("hymem_slot_decode.chk_widths.CodeBits0_Lanes4", "verilator"): "msb_extract.sv:72 gen_bit[-1].cout",
-    ("hymem_slot_decode.chk_lanes.Lanes0", "icarus"): "slot_decode.sv:74 zero part-select width",
-    ("hymem_top.chk_build.Lines1_SynPerCycle1", "icarus"): "verify_scan.sv:98 pass_q[0:1]",
-    ("hymem_top.chk_build.MagWidth3", "icarus"): "xfer_engine.sv:218 dec_mag[-1:0]",
-    ("hymem_top.chk_build.XDepth4_SynPerCycle4", "icarus"): "top.sv:284 zero-size cast",
-    ("hymem_top.chk_build.XDepth4_SynPerCycle4", "yosys"): "top.sv:284 zero-size cast",
-    ("hymem_top.chk_build.EDepth4_SynPerCycle4", "icarus"): "top.sv:285 zero-size cast",
-    ("hymem_top.chk_build.EDepth4_SynPerCycle4", "yosys"): "top.sv:285 zero-size cast",
-    ("hymem_update_engine.chk_widths.CodeBits0", "icarus"): "ivl assertion (msb_extract gen_bit[-1])",
-    ("hymem_update_engine.chk_widths.CodeBits0", "verilator"): "msb_extract.sv:72 gen_bit[-1].cout",
-    ("hymem_update_engine.chk_lanes.SynPerCycle0", "icarus"): "update_engine.sv:202 zero part-select width",
-    ("hymem_update_engine.chk_lanes.SynPerCycle256", "icarus"): "update_engine: zero-width Groups",
-    ("hymem_vecbuf.chk_ports.Ports0", "icarus"): "vecbuf: zero part-select width",
-    ("hymem_verify_scan.chk_params.Lines1", "icarus"): "verify_scan.sv:98 pass_q[0:1]",
-    ("hymem_xfer_engine.chk_geom.Lines1", "icarus"): "verify_scan.sv:98 pass_q[0:1]",
-    ("hymem_xfer_engine.chk_widths.CodeBits0", "icarus"): "ivl assertion (msb_extract gen_bit[-1])",
-    ("hymem_xfer_engine.chk_widths.CodeBits0", "verilator"): "msb_extract.sv:72 gen_bit[-1].cout",
-    ("hymem_xfer_engine.chk_widths.CodeBits4_MagWidth4_FecapRows256", "icarus"): "xfer_engine: dec_mag[-1:0]",
-}
-
-
 def _case_id(module: str, check: str, params: dict[str, int]) -> str:
     return f"{module}.{check}.{'_'.join(f'{k}{v}' for k, v in params.items())}"
 
@@ -246,20 +219,8 @@ def _tool_available(tool: str) -> bool:
 
 
 def _params():
-    out = []
-    for m, c, p, limit in CASES:
-        for tool in TOOLS:
-            why = PREEMPTED.get((_case_id(m, c, p), tool))
-            marks = [pytest.mark.xfail(strict=True, reason=f"preempted: {why}")] if why else []
-            out.append(pytest.param(tool, m, c, p, limit, marks=marks,
-                                    id=f"{_case_id(m, c, p)}-{tool}"))
-    return out
-
-
-def test_preempted_names_cases():
-    """Every PREEMPTED entry names a case and a tool of this file."""
-    ids = {(_case_id(m, c, p), t) for m, c, p, _ in CASES for t in TOOLS}
-    assert not set(PREEMPTED) - ids, sorted(set(PREEMPTED) - ids)
+    return [pytest.param(tool, m, c, p, limit, id=f"{_case_id(m, c, p)}-{tool}")
+            for m, c, p, limit in CASES for tool in TOOLS]
 
 
 @pytest.mark.parametrize("tool, module, check, params, limit", _params())

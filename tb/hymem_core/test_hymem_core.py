@@ -21,7 +21,8 @@ from hymem.analog import devices, macro
 from hymem.digital import engine
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import MacroPortModel
-from hymem.sim.scoreboard import OpLog, ReplayProgrammer, forming_failures, read_noise_z
+from hymem.sim.scoreboard import (OpLog, ReplayFormer, ReplayProgrammer, forming_failures,
+                                  read_noise_z)
 
 TOPLEVEL = "hymem_core"
 CLK_NS = 250
@@ -64,6 +65,7 @@ class Env:
                                        woken=woken, fecap=fecap)
         self.log = OpLog(self.array)
         self.started: list[str] = []     # operations in the order the RTL started them
+        self.forms = 0                      # the FORMS counter (forming pulses, devices)
 
     async def start(self):
         d = self.dut
@@ -156,6 +158,8 @@ class Env:
         for k, sig in COUNTERS.items():
             v = tbkit.u(getattr(d, sig))
             assert v == c[k], f"{what} counter {k}: RTL {v}, reference {c[k]}"
+        v = tbkit.u(d.cnt_forms_o)
+        assert v == self.forms, f"{what} counter forms: RTL {v}, reference {self.forms}"
         h = self.array.backdoor.hidden_weights()
         assert (h == self.ref.h[0]).all(), f"{what} hidden weights differ"
         assert (self.array.backdoor.flags() == self.ref.flags[0]).all(), f"{what} flags differ"
@@ -197,6 +201,7 @@ async def transfer_every_k(dut):
         n_in, n_out, u, t = _cfgs(env, change_aware=ca)
         env.configure(n_in, n_out, u, t, k)
         env.ref.counters = engine.Counters.zeros(1)
+        env.forms = 0
         await env.pulse("cnt_clear_i")
         env.started.clear()
         for i in range(2 * k + 1):
@@ -372,9 +377,25 @@ async def form_command(dut):
     # the controller's criterion: a device's last read >= FORM.TARGET (40 codes, 20 uS); a
     # device formed just above 20 uS can read below it on every later check (read noise), so
     # failures are counted from the logged reads and the backdoor only bounds them
-    failed = forming_failures(env.log.take(), env.array.backdoor.conductances(), 40,
-                              env.array.adc.lsb_us)
+    ops = env.log.take()
+    failed = forming_failures(ops, env.array.backdoor.conductances(), 40, env.array.adc.lsb_us)
     unformed = int(failed.sum())
+    # the reference's forming run on the RTL's reads: every read and pulse in order, the
+    # FORMS counter (pulses), the failures and the failure log (env.check)
+    former = ReplayFormer(ops)
+    res = env.ref.form(40, 64, former)
+    former.done()
+    env.forms += res.pulses
+    L = env.geom.lines
+    rows = np.flatnonzero(failed.reshape(-1))           # (slot, pol, line), report order
+    assert res.failures == [int(r // (2 * L)) * L + int(r % L) for r in rows], (
+        f"reference failures {res.failures[:8]}, from the last reads {rows[:8]}")
+    env.check("after forming:")
+    assert res.pulses > 0 and tbkit.u(dut.cnt_forms_o) == res.pulses
+    if rows.size:                   # the failure log's kinds: {forming, pol} of first, last
+        kinds = (tbkit.u(dut.fail_first_kind_o), tbkit.u(dut.fail_last_kind_o))
+        want = tuple(2 | int(r // L) % 2 for r in (rows[0], rows[-1]))
+        assert kinds == want, f"failure kinds (first, last) {kinds}, reference {want}"
     # A device stays unformed after the 64 pulses (cfg_form_max_i) with probability 6.9e-4:
     # a 300 us pulse at form_v forms it with probability 1 - 2**(-1/k), k its log-normal
     # forming-time factor (MemristorParams: form_tau_s = 300 us / ln 2, form_tau_sigma_ln
@@ -486,6 +507,39 @@ async def wake_abort(dut):
         assert tbkit.u(dut.abort_slot_o) == res.aborted_slot
     assert tbkit.u(dut.cnt_wake_cycles_o) == res.passes
     env.check(f"wake-up aborted after {visits} row visits:")
+
+
+@cocotb.test()
+async def wake_cycles_ends(dut):
+    """WAKE.CYCLES at both ends of its range: 65,535 passes (every bit of WAKE.CYCLES set,
+    stopped by an abort inside the first pass or the second), then 0, which runs one pass
+    as 1 does; the weights and flags of the used slot, CNT_WAKE_CYCLES and ABORT_SLOT as
+    hymem.digital.engine.EngineState.wake gives them."""
+    env = Env(dut)
+    await env.start()
+    S, L = env.geom.slots, env.geom.lines
+    env.configure(L, 1, engine.UpdateConfig(), engine.TransferConfig(), 0)       # one slot
+    top = 2 ** env.geom.mag_width
+    env.array.backdoor.poke_hidden(env.rng.integers(-top + 1, top, (S, L)))
+    env.array.backdoor.poke_flags(env.rng.random((S, L)) < 0.5)
+    env.ref.h[0], env.ref.flags[0] = env.array.backdoor.hidden_weights(), env.array.backdoor.flags()
+    rows = len(env.ref.wake_rows())
+    c0, w0 = tbkit.u(dut.cnt_wake_cycles_o), tbkit.u(dut.cnt_fe_writes_o)
+    await env.pulse("cmd_wake_i", cfg_wake_cycles_i=0xFFFF)
+    # a row visit is two full writes of at most 30 cycles with TIMING: stop within two passes
+    await ClockCycles(dut.clk_i, int(env.rng.integers(1, 2 * rows * 40)), rising=False)
+    await env.pulse("cmd_abort_i")
+    await env.idle()
+    visits = (tbkit.u(dut.cnt_fe_writes_o) - w0) // 2
+    res = env.ref.wake(0xFFFF, abort_row=visits)
+    assert int(dut.aborted_o.value) == 1 and tbkit.u(dut.abort_slot_o) == res.aborted_slot
+    assert tbkit.u(dut.cnt_wake_cycles_o) == c0 + res.passes
+    env.check(f"65,535 passes aborted after {visits} row visits:")
+    res0 = env.ref.wake(0)
+    await _wake(env, 0)
+    assert res0.passes == 1 and res0.visits == rows
+    assert tbkit.u(dut.cnt_wake_cycles_o) == c0 + res.passes + 1
+    env.check("WAKE.CYCLES = 0:")
 
 
 # ------------------------------------------------------------ pytest: the RTL
