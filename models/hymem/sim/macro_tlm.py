@@ -8,10 +8,10 @@ window and each memristor-port pulse as a record with the times of its edges; it
 FeCAP reads from a read cache this model fills with each row's predicted next read, and
 asks Python (one value-change callback) only when a read has no valid prediction, at every
 ADC strobe, when a log is about to fill, and at a protocol error. This model then applies
-the records in port order to the same :class:`hymem.analog.macro.HybridArray`:
+the records in port order to the same :class:`hymem.analog.array.HybridArray`:
 
 * FeCAP records with nominal, legal pulses (the common case) in one vectorized batch
-  (:meth:`hymem.analog.macro.HybridArray.fe_batch`: the same as pulse-by-pulse);
+  (:meth:`hymem.analog.array.HybridArray.fe_batch`: the same as pulse-by-pulse);
 * every other record (an error, a pulse shorter than nominal, a fault injected, a read or
   an ADC strobe served while its operation was open) pulse by pulse through
   ``fe_begin`` / ``fe_sense`` / ``fe_end`` and ``mr_begin`` / ``mr_adc`` / ``mr_end``,
@@ -31,7 +31,7 @@ checked by tb/test_macro_tlm.py).
 
 Usage (a harness with the monitor instantiated as ``u_tlm`` next to the controller)::
 
-    array = macro.HybridArray(rng=seed, key=seed, woken=True)
+    array = HybridArray(rng=seed, key=seed, woken=True)
     model = MacroTlmModel(dut, array).start()
     ...
     model.sync()                 # apply everything so far (before reading the backdoor)
@@ -48,7 +48,8 @@ import numpy as np
 from cocotb import simulator
 from cocotb.simtime import get_sim_time
 
-from ..analog.macro import T_EPS_NS, HybridArray, MacroProtocolError, PortTiming, fmt_ns
+from ..analog.array import HybridArray
+from ..analog.port import T_EPS_NS, MacroProtocolError, PortTiming, fmt_ns
 from .macro_port import PortModelBase, codes_to_int, int_to_bits
 
 # ------------------------------------------------------------------ record layouts
@@ -82,7 +83,7 @@ MR_FIELDS = (
     ("ta", 32), ("te", 32),                   # ADC strobe, pulse end (offsets)
     ("pol", "L"), ("mask", "L"), ("code", "LC"),   # LC: lines x code bits
 )
-#: MR record ``kind`` -> :meth:`hymem.analog.macro.HybridArray.mr_begin` kind.
+#: MR record ``kind`` -> :meth:`hymem.analog.array.HybridArray.mr_begin` kind.
 MR_KINDS = {1: "reset", 2: "set", 3: "form", 4: "read", 5: "pre", 6: "xfer"}
 
 #: Error codes of the monitor (code = position + 1): (name, rule, what).
@@ -181,7 +182,7 @@ class MacroTlmModel(PortModelBase):
     """The array model on a ``hymem_macro_tlm`` monitor (see the module doc).
 
     ``scope``: the handle holding the monitor instance (``mon``, default ``u_tlm``).
-    ``array``: the :class:`~hymem.analog.macro.HybridArray` behind the port; a keyed array lets
+    ``array``: the :class:`~hymem.analog.array.HybridArray` behind the port; a keyed array lets
     the monitor answer nominal reads itself (else every read asks Python).
     ``raise_errors=False`` only records protocol errors (call :meth:`check`).
 
@@ -193,7 +194,7 @@ class MacroTlmModel(PortModelBase):
                  timing: PortTiming | None = None, raise_errors: bool = True) -> None:
         super().__init__(raise_errors)
         if not isinstance(array, HybridArray):
-            raise ValueError(f"array must be a hymem.analog.macro.HybridArray; got {type(array).__name__}")
+            raise ValueError(f"array must be a hymem.analog.array.HybridArray; got {type(array).__name__}")
         try:
             self.m = getattr(scope, mon)
         except AttributeError:
