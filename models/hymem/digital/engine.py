@@ -14,7 +14,6 @@ programmer object for that.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field, fields
 from typing import Callable, Protocol
 
@@ -98,27 +97,16 @@ def decode_slot(rows: np.ndarray, geom: Geometry = DEFAULT_GEOMETRY) -> tuple[np
     A bit held in ``c`` copies reads 1 when at least ``c/2`` copies read 1.
     """
     rows = np.asarray(rows, dtype=bool)
-    n_rows, copies, need, weight = _decode_tables(geom)
-    if rows.shape[-2] != n_rows:
-        raise ValueError(f"expected {n_rows} data rows per slot; got {rows.shape[-2]}")
-    sign = rows[..., 0, :].astype(np.int64)
-    ones = np.matmul(copies, rows.view(np.uint8))           # (..., mag_width, L): copies at 1
-    mag = np.matmul(weight, (2 * ones >= need).astype(np.int64))
-    return sign, mag
-
-
-@functools.lru_cache(maxsize=None)
-def _decode_tables(geom: Geometry):
-    """For :func:`decode_slot`: the data rows per slot, which rows hold each magnitude bit
-    ((mag_width, R) 0/1), how many ones make a bit 1 ((mag_width, 1)) and the bits' weights
-    ((mag_width,))."""
     spec = geom.row_bits()
-    copies = np.zeros((geom.mag_width, len(spec)), dtype=np.uint8)
-    for r, (what, bit) in enumerate(spec):
-        if what == "mag":
-            copies[bit, r] = 1
-    need = copies.sum(axis=1, dtype=np.int64)[:, None]
-    return len(spec), copies, need, (np.int64(1) << np.arange(geom.mag_width, dtype=np.int64))
+    if rows.shape[-2] != len(spec):
+        raise ValueError(f"expected {len(spec)} data rows per slot; got {rows.shape[-2]}")
+    sign = rows[..., 0, :].astype(np.int64)
+    mag = np.zeros(rows.shape[:-2] + rows.shape[-1:], dtype=np.int64)
+    for bit in range(geom.mag_width):
+        idx = [r for r, (w, b) in enumerate(spec) if w == "mag" and b == bit]
+        ones = rows[..., idx, :].sum(axis=-2)
+        mag |= ((2 * ones >= len(idx)).astype(np.int64)) << bit
+    return sign, mag
 
 
 def slot_code(rows: np.ndarray, round_mode=False, geom: Geometry = DEFAULT_GEOMETRY):
