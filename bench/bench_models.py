@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark of the analogue macro models (hymem.analog.devices, hymem.analog.macro); prints a table.
+"""Benchmark of the analogue macro models (hymem.analog.devices, hymem.analog.array, hymem.analog.programmer); prints a table.
 
     .venv/bin/python bench/bench_models.py [--repeat N] [--seed S]
 
@@ -19,7 +19,8 @@ import time
 import numpy as np
 
 from hymem.digital import engine
-from hymem.analog import macro
+from hymem.analog.array import HybridArray
+from hymem.analog.programmer import PhysicalProgrammer
 
 TARGET_PASS_MS = 5.0
 
@@ -41,7 +42,7 @@ def main(argv=None) -> int:
     if args.repeat < 1:
         ap.error(f"--repeat must be >= 1; got {args.repeat}")
     geom = engine.Geometry()
-    arr = macro.HybridArray(geom, rng=args.seed, woken=True)
+    arr = HybridArray(geom, rng=args.seed, woken=True)
     rng = np.random.default_rng(args.seed)
     h = rng.integers(-511, 512, size=(geom.slots, geom.lines))
     arr.backdoor.poke_hidden(h)
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
     def host_read():
         arr.read_conductances_us()
 
-    prog = macro.ArrayProgrammer(4, geom, rng=args.seed)
+    prog = PhysicalProgrammer(4, geom, rng=args.seed)
     st = engine.EngineState(256, 4, geom, n=4, seeds=7)
     st.h[:] = rng.integers(-511, 512, size=st.h.shape)
     cfg = engine.TransferConfig()
@@ -87,7 +88,7 @@ def main(argv=None) -> int:
         ("one row read + write-back", one_read_write, 1),
         ("transfer of one slot (16 FeCAP row ops, 2 RESET, precharge, transfer)", transfer_slot, 1),
         ("host read of all 16 memristor rows (ADC, noise)", host_read, 1),
-        ("EngineState.transfer of 4 arrays via ArrayProgrammer", engine_transfer, 1),
+        ("EngineState.transfer of 4 arrays via PhysicalProgrammer", engine_transfer, 1),
     ]
     print(f"hymem model benchmark (best and median of {args.repeat} runs, seed {args.seed})")
     print(f"{'operation':<72} {'best ms':>9} {'median ms':>10} {'us/row op':>10}")

@@ -114,7 +114,7 @@ def _same_programmers(pa, pb):
     np.testing.assert_array_equal(pa.device_writes(), pb.device_writes())
     np.testing.assert_array_equal(pa.conductances_us(), pb.conductances_us())
     if isinstance(pa, P.PhysicalProgrammer):
-        ma, mb = pa.model, pb.model
+        ma, mb = pa, pb
         assert ma.counts == mb.counts
         for name in ("g_us", "cycles", "stuck", "programs", "t_prog_s"):
             np.testing.assert_array_equal(getattr(ma.mr, name), getattr(mb.mr, name))

@@ -21,7 +21,7 @@ SUBPACKAGES = {"digital", "analog", "learn", "host", "sim"}
 
 
 def layer_of(module: str) -> str:
-    """'hymem.analog.macro' -> 'analog'; 'hymem.jit' -> 'base'; 'hymem.cli' -> 'app'."""
+    """'hymem.analog.array' -> 'analog'; 'hymem.jit' -> 'base'; 'hymem.cli' -> 'app'."""
     parts = module.split(".")
     assert parts[0] == "hymem", module
     if len(parts) == 1:

@@ -1,13 +1,19 @@
-"""hymem.analog.macro: the hybrid array's row operations, its protocol checks (directly and through
-MacroPort's signal-level engine, with randomized legal and illegal sequences), counters and
-energy, backdoor, fault injection, and ArrayProgrammer against hymem.digital.engine."""
+"""The macro model: the hybrid array's row operations (hymem.analog.array), its protocol checks
+(directly and through hymem.analog.port.MacroPort's signal-level engine, with randomized legal
+and illegal sequences), counters and energy, backdoor, fault injection, the ADC and verify
+windows (hymem.analog.adc), and hymem.analog.programmer.PhysicalProgrammer against
+hymem.digital.engine and against keyed arrays."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from hymem.analog import devices as dv, macro
+from hymem.analog import devices as dv
+from hymem.analog.adc import AdcParams, default_verify_windows
+from hymem.analog.array import OPS, HybridArray
+from hymem.analog.port import CONTROLS, MacroPort, MacroProtocolError, PortTiming, waveform
+from hymem.analog.programmer import PhysicalProgrammer
 from hymem.digital import engine
 
 G = engine.Geometry()
@@ -15,7 +21,7 @@ L = G.lines
 
 
 def _array(seed=1, **kw):
-    return macro.HybridArray(G, rng=seed, **kw, woken=True)
+    return HybridArray(G, rng=seed, **kw, woken=True)
 
 
 def play(port, events):
@@ -123,7 +129,7 @@ def test_host_read_adc():
 
 def test_forming_through_array():
     a = _array(formed=False)
-    with pytest.raises(macro.MacroProtocolError, match=r"RESET slot 1 at t = 0 ns: unformed "
+    with pytest.raises(MacroProtocolError, match=r"RESET slot 1 at t = 0 ns: unformed "
                                                       r"device\(s\) on line\(s\) \[0, 1, 2"):
         a.mr_reset(1)
     n = 0
@@ -152,50 +158,50 @@ def test_faults_stuck_memristor_and_sense():
 
 def test_array_protocol_errors():
     a = _array()
-    with pytest.raises(macro.MacroProtocolError,
+    with pytest.raises(MacroProtocolError,
                        match=r"FeCAP source-line pulse row 128 at t = 0 ns: row address out of "
                              r"range 0\.\.127 \[rule addr\]"):
         a.fe_read_row(128)
-    with pytest.raises(macro.MacroProtocolError, match=r"RESET slot 8 .*slot out of range 0\.\.7"):
+    with pytest.raises(MacroProtocolError, match=r"RESET slot 8 .*slot out of range 0\.\.7"):
         a.mr_reset(8)
-    with pytest.raises(macro.MacroProtocolError, match=r"line mask must be 128 booleans; got "
+    with pytest.raises(MacroProtocolError, match=r"line mask must be 128 booleans; got "
                                                       r"shape \(3,\)"):
         a.fe_read_row(0, np.ones(3, dtype=bool))
-    with pytest.raises(macro.MacroProtocolError, match=r"code must be 128 values in 0\.\.7"):
+    with pytest.raises(MacroProtocolError, match=r"code must be 128 values in 0\.\.7"):
         a.mr_code_set(0, None, None, np.full(L, 9))
     a.fe_read_row(5, t_ns=1000)
-    with pytest.raises(macro.MacroProtocolError, match=r"FeCAP read row 5 at t = 4000 ns: row 5 "
+    with pytest.raises(MacroProtocolError, match=r"FeCAP read row 5 at t = 4000 ns: row 5 "
                                                       r"was read destructively at t = 2000 ns and "
                                                       r"not written back \[rule fe.6\]"):
         a.fe_read_row(5, t_ns=3000)
-    with pytest.raises(macro.MacroProtocolError, match=r"2 row\(s\) read destructively and never "
+    with pytest.raises(MacroProtocolError, match=r"2 row\(s\) read destructively and never "
                                                       r"written back"):
         a.backdoor.clear_pending()
         a.fe_read_row(1)
         a.fe_read_row(2)
         a.check_quiescent()
     a.backdoor.clear_pending()
-    with pytest.raises(macro.MacroProtocolError, match=r"no transfer-line precharge"):
+    with pytest.raises(MacroProtocolError, match=r"no transfer-line precharge"):
         a.mr_transfer(0)
     a.tl_precharge()
     a.fe_read_row(G.data_row(0, 4))
-    with pytest.raises(macro.MacroProtocolError, match=r"MSB rows \[4\] of the slot"):
+    with pytest.raises(MacroProtocolError, match=r"MSB rows \[4\] of the slot"):
         a.mr_transfer(0)
     a.backdoor.clear_pending()
-    with pytest.raises(macro.MacroProtocolError, match=r"pulse 500 ns wide; at least 1000 ns"):
+    with pytest.raises(MacroProtocolError, match=r"pulse 500 ns wide; at least 1000 ns"):
         a.mr_transfer(0, width_ns=500)
-    with pytest.raises(macro.MacroProtocolError, match=r"sense-amplifier enable 300 ns after the "
+    with pytest.raises(MacroProtocolError, match=r"sense-amplifier enable 300 ns after the "
                                                       r"pulse started; at least 500 ns"):
         a.fe_read_row(9, sense_ns=300)
     a.backdoor.clear_pending()
-    with pytest.raises(macro.MacroProtocolError, match=r"pulse 60 ns wide; the drivers need at "
+    with pytest.raises(MacroProtocolError, match=r"pulse 60 ns wide; the drivers need at "
                                                       r"least 100 ns \[rule fe.5\]"):
         a.fe_write_row(9, np.ones(L, dtype=bool), width_ns=60)
     a.fe_begin("bl", 3)
-    with pytest.raises(macro.MacroProtocolError, match=r"RESET slot 0 .*overlaps the FeCAP "
+    with pytest.raises(MacroProtocolError, match=r"RESET slot 0 .*overlaps the FeCAP "
                                                       r"bit-line pulse that started at"):
         a.mr_begin("reset", 0)
-    with pytest.raises(macro.MacroProtocolError, match=r"a FeCAP bit-line pulse is still on"):
+    with pytest.raises(MacroProtocolError, match=r"a FeCAP bit-line pulse is still on"):
         a.check_quiescent()
     a.fe_end(a.now_ns + 2000)
     with pytest.raises(ValueError, match=r"t_ns must not go back in time"):
@@ -217,29 +223,29 @@ def _random_legal(rng, n_ops, t0=0.0):
         slot = int(rng.integers(0, 8))
         if pending:                                      # write back first
             row = pending.pop()
-            w = macro.waveform("fe_writeback", L=L, row=row, bits=rng.random(L) < 0.5, t_ns=t)
+            w = waveform("fe_writeback", L=L, row=row, bits=rng.random(L) < 0.5, t_ns=t)
             ops.append("fe_write1")
         elif choice == "read":
-            w = macro.waveform("fe_read", L=L, row=row, mask=mask, t_ns=t,
+            w = waveform("fe_read", L=L, row=row, mask=mask, t_ns=t,
                                width_ns=float(rng.choice([1200.0, 2000.0])))
             pending.add(row)
             ops.append("fe_read")
         elif choice == "write":
-            w = macro.waveform("fe_write", L=L, row=row, bits=rng.random(L) < 0.5, mask=mask,
+            w = waveform("fe_write", L=L, row=row, bits=rng.random(L) < 0.5, mask=mask,
                                t_ns=t)
             ops += ["fe_write0", "fe_write1"]
         elif choice in ("reset", "set", "mread"):
             op = {"reset": "mr_reset", "set": "mr_set", "mread": "mr_read"}[choice]
-            w = macro.waveform(op, L=L, slot=slot, pol=rng.random(L) < 0.5, mask=mask,
+            w = waveform(op, L=L, slot=slot, pol=rng.random(L) < 0.5, mask=mask,
                                code=rng.integers(0, 8, size=L), t_ns=t)
             ops.append(op)
         else:
             if not precharged:
-                w = macro.waveform("tl_pre", L=L, t_ns=t)
+                w = waveform("tl_pre", L=L, t_ns=t)
                 ops.append("tl_precharge")
                 precharged = True
             else:
-                w = macro.waveform("xfer", L=L, slot=slot, pol=rng.random(L) < 0.5, mask=mask,
+                w = waveform("xfer", L=L, slot=slot, pol=rng.random(L) < 0.5, mask=mask,
                                    t_ns=t)
                 ops.append("mr_transfer")
                 precharged = False
@@ -248,7 +254,7 @@ def _random_legal(rng, n_ops, t0=0.0):
         t = w[-1][0] + float(rng.integers(20, 200))
     while pending:
         row = pending.pop()
-        w = macro.waveform("fe_writeback", L=L, row=row, t_ns=t)
+        w = waveform("fe_writeback", L=L, row=row, t_ns=t)
         ops.append("fe_write1")
         ev += w
         t = w[-1][0] + 40.0
@@ -261,12 +267,12 @@ def test_random_legal_sequences_pass_and_count(case):
     the counters and energies add up per operation type."""
     rng = np.random.default_rng(case)
     a = _array(case)
-    port = macro.MacroPort(a)
+    port = MacroPort(a)
     ev, ops = _random_legal(rng, 40)
     outs, errs = play(port, ev)
     assert errs == []
     a.check_quiescent()
-    for k in macro.OPS:
+    for k in OPS:
         assert a.counts[k] == ops.count(k), k
     assert a.counts["mr_read"] == sum(1 for o in outs if "mr_rdata" in o)
     assert a.counts["fe_read"] == sum(1 for o in outs if "fe_rdata" in o)
@@ -290,27 +296,27 @@ def _shift(ev, sig, value, dt):
 
 VIOLATIONS = [
     ("fe.2", r"at least 20 ns setup",
-     lambda: _shift(macro.waveform("fe_read", L=L, row=7), "fe_sl", 1, -15)),
+     lambda: _shift(waveform("fe_read", L=L, row=7), "fe_sl", 1, -15)),
     ("fe.2", r"at least 20 ns hold",
-     lambda: _shift(macro.waveform("fe_writeback", L=L, row=7), "fe_wl", 0, -15)),
+     lambda: _shift(waveform("fe_writeback", L=L, row=7), "fe_wl", 0, -15)),
     ("fe.4", r"at least 500 ns needed",
-     lambda: _shift(macro.waveform("fe_read", L=L, row=7), "fe_sae", 1, -700)),
+     lambda: _shift(waveform("fe_read", L=L, row=7), "fe_sae", 1, -700)),
     ("fe.5", r"at least 100 ns",
-     lambda: macro.waveform("fe_writeback", L=L, row=7, width_ns=90)),
+     lambda: waveform("fe_writeback", L=L, row=7, width_ns=90)),
     ("mr.4", r"pulse 50 ns wide; at least 100 ns",
-     lambda: macro.waveform("mr_reset", L=L, width_ns=50)),
+     lambda: waveform("mr_reset", L=L, width_ns=50)),
     ("mr.4", r"pulse 40 ns wide; at least 50 ns",
-     lambda: macro.waveform("tl_pre", L=L, width_ns=40)),
+     lambda: waveform("tl_pre", L=L, width_ns=40)),
     ("mr.4", r"pulse 500 ns wide; at least 1000 ns",
-     lambda: macro.waveform("mr_form", L=L, width_ns=500)),
+     lambda: waveform("mr_form", L=L, width_ns=500)),
     ("mr.4", r"ADC strobe 20 ns after the read started",
-     lambda: _shift(macro.waveform("mr_read", L=L), "mr_adc", 1, -80)),
+     lambda: _shift(waveform("mr_read", L=L), "mr_adc", 1, -80)),
     ("mr.3", r"no transfer-line precharge",
-     lambda: macro.waveform("xfer", L=L)),
+     lambda: waveform("xfer", L=L)),
     ("fe.1", r"fe_row_o changed while fe_wl_o is on",
-     lambda: macro.waveform("fe_writeback", L=L, row=7) + [(500.0, {"fe_row": 8})]),
+     lambda: waveform("fe_writeback", L=L, row=7) + [(500.0, {"fe_row": 8})]),
     ("mr.2", r"mr_slot_o changed while mr_set_o is on",
-     lambda: macro.waveform("mr_set", L=L, slot=1) + [(300.0, {"mr_slot": 2})]),
+     lambda: waveform("mr_set", L=L, slot=1) + [(300.0, {"mr_slot": 2})]),
 ]
 
 
@@ -318,7 +324,7 @@ VIOLATIONS = [
                          ids=[f"{v[0]}-{i}" for i, v in enumerate(VIOLATIONS)])
 def test_each_violation_reported(rule, match, make):
     a = _array()
-    port = macro.MacroPort(a)
+    port = MacroPort(a)
     ev = sorted(make(), key=lambda e: e[0])
     _, errs = play(port, ev)
     assert [e.rule for e in errs] == [rule], [str(e) for e in errs]
@@ -333,10 +339,10 @@ def test_random_overlaps_detected(case):
     and the offending pulse has no effect."""
     rng = np.random.default_rng(case)
     a = _array(case)
-    port = macro.MacroPort(a)
+    port = MacroPort(a)
     first = rng.choice(["mr_reset", "mr_read", "tl_pre", "mr_set"])
-    ev = macro.waveform(str(first), L=L, width_ns=3000.0)
-    t_on = next(t for t, ch in ev if any(k in macro.CONTROLS and v for k, v in ch.items()))
+    ev = waveform(str(first), L=L, width_ns=3000.0)
+    t_on = next(t for t, ch in ev if any(k in CONTROLS and v for k, v in ch.items()))
     second = rng.choice([k for k in ("fe_bl", "fe_sl", "mr_reset", "mr_set", "xfer", "fe_wl")
                          if k != {"tl_pre": "tl_pre"}.get(str(first), str(first))])
     ev.append((t_on + 1000.0, {second: 1}))
@@ -353,7 +359,7 @@ def test_random_overlaps_detected(case):
 def test_port_simultaneous_edges_are_legal():
     """Address/mask changes and pulse edges in the same time step are taken together."""
     a = _array()
-    port = macro.MacroPort(a)
+    port = MacroPort(a)
     ones = np.ones(L, dtype=bool)
     ev = [(0.0, {"fe_row": 3, "fe_wl": 1}), (20.0, {"fe_mask": ones, "fe_bl": 1}),
           (2020.0, {"fe_bl": 0, "fe_mask": ~ones}), (2040.0, {"fe_wl": 0, "fe_row": 4}),
@@ -366,7 +372,7 @@ def test_port_simultaneous_edges_are_legal():
 def test_port_int_vectors():
     """The adapter passes masks and codes as ints (bit l = line l)."""
     a = _array()
-    port = macro.MacroPort(a)
+    port = MacroPort(a)
     mask = (1 << L) - 1
     code = sum(5 << (3 * l) for l in range(L))
     ev = [(0.0, {"mr_slot": 2, "mr_mask": mask, "mr_pol": 0, "mr_code": code}),
@@ -399,42 +405,42 @@ def test_backdoor_roundtrip_and_errors():
     with pytest.raises(ValueError, match=r"conductances must have shape \(8, 2, 128\)"):
         a.backdoor.poke_conductance(np.zeros((16, 128)))
     with pytest.raises(ValueError, match=r"rng must be a numpy.random.Generator or an integer seed"):
-        macro.HybridArray(G)
+        HybridArray(G)
     with pytest.raises(ValueError, match=r"geom must be a hymem.digital.engine.Geometry; got dict"):
-        macro.HybridArray({}, rng=1)
+        HybridArray({}, rng=1)
     with pytest.raises(ValueError, match=r"bits must be an integer in 1\.\.16; got 0"):
-        macro.AdcParams(bits=0)
+        AdcParams(bits=0)
     with pytest.raises(ValueError, match=r"t_setup_ns must be in \[0, 1e\+09\]; got -1"):
-        macro.PortTiming(t_setup_ns=-1)
+        PortTiming(t_setup_ns=-1)
     with pytest.raises(ValueError, match=r"op must be one of fe_read"):
-        macro.waveform("nope")
+        waveform("nope")
     with pytest.raises(ValueError, match=r"unknown port signal 'fe_xx'"):
-        macro.MacroPort(a).apply(0.0, {"fe_xx": 1})
+        MacroPort(a).apply(0.0, {"fe_xx": 1})
 
 
 def test_small_geometry():
     g = engine.Geometry(lines=8, slots=2, fecap_rows=32)
-    a = macro.HybridArray(g, rng=3, woken=True)
+    a = HybridArray(g, rng=3, woken=True)
     a.backdoor.poke_hidden(np.array([[5, -511, 0, 300, 1, 2, 3, -64]] * 2))
     for r in range(2 * g.rows_per_synapse):
         a.fe_write_row(r, a.fe_read_row(r))
     assert a.backdoor.hidden_weights()[1].tolist() == [5, -511, 0, 300, 1, 2, 3, -64]
-    with pytest.raises(macro.MacroProtocolError, match=r"slot out of range 0\.\.1"):
+    with pytest.raises(MacroProtocolError, match=r"slot out of range 0\.\.1"):
         a.mr_reset(2)
 
 
-# --------------------------------------------------------------- ArrayProgrammer
+# ------------------------------------------------------------ PhysicalProgrammer
 
 
-def test_array_programmer_with_engine():
+def test_physical_programmer_with_engine():
     n = 3
-    prog = macro.ArrayProgrammer(n, G, rng=11)
+    prog = PhysicalProgrammer(n, G, rng=11)
     st = engine.EngineState(256, 4, G, n=n, seeds=5)
     rng = np.random.default_rng(2)
     st.h[:] = rng.integers(-511, 512, size=st.h.shape)
     st.transfer(engine.TransferConfig(), prog)
     cs, cm = st.codes(False)
-    g = prog.conductances()                              # (n, S, 2, L)
+    g = prog.conductances_us().reshape(n, G.slots, 2, L)
     tgt = np.where(cs.astype(bool), g[:, :, 1], g[:, :, 0])
     oth = np.where(cs.astype(bool), g[:, :, 0], g[:, :, 1])
     lv = np.asarray(prog.mr.params.level_mean_us)
@@ -446,7 +452,7 @@ def test_array_programmer_with_engine():
     # verify with retries: fewer failures than without verify
     st2 = engine.EngineState(256, 4, G, n=n, seeds=5)
     st2.h[:] = st.h
-    prog2 = macro.ArrayProgrammer(n, G, rng=11)
+    prog2 = PhysicalProgrammer(n, G, rng=11)
     st2.transfer(engine.TransferConfig(verify_max=4), prog2)
     assert st2.counters.vfy_reads.sum() > 0
     lo, hi = prog2.vfy_lo, prog2.vfy_hi
@@ -460,10 +466,10 @@ def test_array_programmer_with_engine():
     assert r.shape == (n, G.slots, 2, L)
 
 
-def test_array_programmer_fatigued_msb_gives_lower_levels():
+def test_physical_programmer_fatigued_msb_gives_lower_levels():
     n = 1
-    p = macro.ArrayProgrammer(n, G, rng=3)
-    q = macro.ArrayProgrammer(n, G, rng=3)
+    p = PhysicalProgrammer(n, G, rng=3)
+    q = PhysicalProgrammer(n, G, rng=3)
     q.msb.cycles[:] = 3e7                                # fatigued MSB FeCAPs
     cm = np.full((n, L), 7)
     mask = np.ones((n, L), dtype=bool)
@@ -471,23 +477,23 @@ def test_array_programmer_fatigued_msb_gives_lower_levels():
     for pr in (p, q):
         pr.reset(0, pol, mask)
         pr.transfer_set(0, pol, mask, cm)
-    assert q.conductances()[0, 0, 0].mean() < p.conductances()[0, 0, 0].mean() - 20
+    assert q.conductances_us()[0, 0].mean() < p.conductances_us()[0, 0].mean() - 20
 
 
-def test_array_programmer_bad_input():
+def test_physical_programmer_bad_input():
     with pytest.raises(ValueError, match=r"n must be an integer >= 1; got 0"):
-        macro.ArrayProgrammer(0, G, rng=1)
-    p = macro.ArrayProgrammer(2, G, rng=1)
+        PhysicalProgrammer(0, G, rng=1)
+    p = PhysicalProgrammer(2, G, rng=1)
     with pytest.raises(ValueError, match=r"mask and pol must have shape \(2, 128\); got \(128,\)"):
         p.reset(0, np.zeros((2, L), bool), np.zeros(L, bool))
     with pytest.raises(ValueError, match=r"slot must be in 0\.\.7; got 9"):
         p.reset(9, np.zeros((2, L), bool), np.zeros((2, L), bool))
     with pytest.raises(ValueError, match=r"verify_windows must be two arrays of 8 ADC codes"):
-        macro.ArrayProgrammer(1, G, rng=1, verify_windows=([0, 1], [2, 3]))
+        PhysicalProgrammer(1, G, rng=1, verify_windows=([0, 1], [2, 3]))
 
 
 def test_default_verify_windows():
-    lo, hi = macro.default_verify_windows()
+    lo, hi = default_verify_windows()
     m = np.asarray(dv.MemristorParams().level_mean_us) / 0.5
     assert ((lo <= m) & (m <= hi)).all()
     assert lo[0] == 0 and hi[-1] == 255
@@ -496,7 +502,7 @@ def test_default_verify_windows():
 # ------------------------------------------------------------ keyed device noise
 
 
-def _transfer_through_array(a: macro.HybridArray, slot: int, h_slot, pol, mask) -> None:
+def _transfer_through_array(a: HybridArray, slot: int, h_slot, pol, mask) -> None:
     """One published transfer of a slot through the array's row operations: RESET both
     devices, precharge, DAC-free transfer, write the MSB rows back."""
     a.mr_reset(slot, np.zeros(L, dtype=bool), mask)
@@ -515,8 +521,8 @@ def test_keyed_array_and_programmer_draw_the_same_devices():
     keys = [0xDEADBEEF12345678, 7]
     rng = np.random.default_rng(5)
     h = rng.integers(-511, 512, size=(2, G.slots, L))
-    arrays = [macro.HybridArray(G, rng=100 + i, key=k, woken=True) for i, k in enumerate(keys)]
-    prog = macro.ArrayProgrammer(2, G, rng=99, keys=np.array(keys, dtype=np.uint64))
+    arrays = [HybridArray(G, rng=100 + i, key=k, woken=True) for i, k in enumerate(keys)]
+    prog = PhysicalProgrammer(2, G, rng=99, keys=np.array(keys, dtype=np.uint64))
     cs, cm = [], []
     for i, a in enumerate(arrays):
         a.backdoor.poke_hidden(h[i])
@@ -533,27 +539,27 @@ def test_keyed_array_and_programmer_draw_the_same_devices():
         prog.reset(slot, np.ones((2, L), dtype=bool), m)
         prog.transfer_set(slot, cs[:, slot], m, cm[:, slot])
     g_arr = np.stack([a.backdoor.conductances() for a in arrays])      # (2, S, 2, L)
-    assert np.array_equal(g_arr, prog.conductances())
+    assert np.array_equal(g_arr.reshape(2, 2 * G.slots, L), prog.conductances_us())
     codes_arr = np.stack([a.read_conductances_us() for a in arrays])
     assert np.array_equal(codes_arr, prog.read_conductances_us())
     # a second read draws new noise, the same on both sides
     assert np.array_equal(np.stack([a.read_conductances_us() for a in arrays]),
                           prog.read_conductances_us())
     # unkeyed, the same operations give other values (the generators' order)
-    plain = macro.ArrayProgrammer(2, G, rng=99)
+    plain = PhysicalProgrammer(2, G, rng=99)
     for slot in range(G.slots):
         m = mask[:, slot]
         plain.reset(slot, np.zeros((2, L), dtype=bool), m)
         plain.reset(slot, np.ones((2, L), dtype=bool), m)
         plain.transfer_set(slot, cs[:, slot], m, cm[:, slot])
-    assert not np.array_equal(plain.conductances(), prog.conductances())
+    assert not np.array_equal(plain.conductances_us(), prog.conductances_us())
 
 
 def test_keys_bad_input():
     with pytest.raises(ValueError, match=r"key must be an integer in \[0, 2\^64\); got -1"):
-        macro.HybridArray(G, rng=1, key=-1)
+        HybridArray(G, rng=1, key=-1)
     with pytest.raises(ValueError, match=r"keys must be 2 integers \(one per array\)"):
-        macro.ArrayProgrammer(2, G, rng=1, keys=[1, 2, 3])
+        PhysicalProgrammer(2, G, rng=1, keys=[1, 2, 3])
     with pytest.raises(ValueError, match=r"keys must be an integer array of the bank's shape"):
         dv.MemristorBank((2, 3), None, 1, keys=np.zeros((3, 2), dtype=np.uint64))
 
@@ -571,7 +577,7 @@ def test_pristine_array_reads_ones_as_zeros_until_woken():
     cell, so more than 4 of 128 (mean 1.4e-3) has probability below 1e-13. Woken, every
     read has 6.8 sense-noise sigmas of margin or more (FecapParams): 5e-12 per cell, under
     1e-9 for the 128 cells."""
-    a = macro.HybridArray(G, rng=5)
+    a = HybridArray(G, rng=5)
     p = a.fe.params
     row = 3
     assert (a.fe.cycles == 0).all()

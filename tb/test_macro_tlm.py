@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from hymem.digital import engine
-from hymem.analog import macro
+from hymem.analog.array import HybridArray
+from hymem.analog.port import MacroProtocolError
 from hymem.sim import macro_tlm, simrun
 
 L = 128
@@ -69,18 +70,36 @@ def test_decode_reads_back_records():
                 assert got[k][j] == v, (k, got[k][j], v)
 
 
+@pytest.mark.parametrize("fields", ["FE", "MR"])
+def test_decode_matches_the_field_definition(fields):
+    """Every field of random records of both layouts decodes to the value of its bits
+    (little-endian), whatever path :func:`macro_tlm._decode` takes for it."""
+    flds = getattr(macro_tlm, f"{fields}_FIELDS")
+    off, w = macro_tlm._offsets(flds, L, 3)
+    bits = np.random.default_rng(11).random((7, w)) < 0.5
+    got = macro_tlm._decode(bits, off)
+    assert set(got) == set(off)
+    for name, (o, fw) in off.items():
+        if name in macro_tlm._WIDE:
+            assert np.array_equal(got[name], bits[:, o:o + fw]), name
+        else:
+            want = [sum(int(b) << i for i, b in enumerate(row[o:o + fw])) for row in bits]
+            # (int64: a 64-bit field with its top bit set wraps; times never reach 2**63 ps)
+            assert [v & ((1 << fw) - 1) for v in got[name].tolist()] == want, name
+
+
 def _pulses(rng, n, rows, allow_bad: bool):
     """Random nominal FeCAP pulses on ``rows``: reads of rows not pending (or, with
     ``allow_bad``, sometimes of pending ones), unsensed writes of '0', bit-line writes."""
     ops, pend, t = [], set(), 0.0
     for _ in range(n):
         r = int(rng.integers(0, rows))
-        k = macro.HybridArray.FE_WRITE1 if r in pend else int(rng.integers(0, 3))
+        k = HybridArray.FE_WRITE1 if r in pend else int(rng.integers(0, 3))
         if allow_bad and rng.random() < 0.03:
-            k = macro.HybridArray.FE_READ
-        if k == macro.HybridArray.FE_READ:
+            k = HybridArray.FE_READ
+        if k == HybridArray.FE_READ:
             pend.add(r)
-        elif k == macro.HybridArray.FE_WRITE1:
+        elif k == HybridArray.FE_WRITE1:
             pend.discard(r)
         m = rng.random(L) < 0.7 if rng.random() < 0.5 else np.ones(L, dtype=bool)
         ops.append((r, k, m, t, t + 1000.0, t + 2000.0))
@@ -93,18 +112,18 @@ def test_fe_batch_equals_pulse_by_pulse(case):
     seed = case
     rng = np.random.default_rng(seed)
     bits = rng.random((128, L)) < 0.5
-    one, many = (macro.HybridArray(rng=seed, key=seed * 7 + 1, woken=True) for _ in range(2))
+    one, many = (HybridArray(rng=seed, key=seed * 7 + 1, woken=True) for _ in range(2))
     for a in (one, many):
         a.fe.bits[:] = bits
     ops = _pulses(rng, 250, 12 if seed % 2 else 128, allow_bad=seed >= 4)
     data1, stop = [], len(ops)
     for i, (r, k, m, t0, ts, te) in enumerate(ops):
-        one.fe_begin("bl" if k == macro.HybridArray.FE_WRITE1 else "sl", r, m, t0)
+        one.fe_begin("bl" if k == HybridArray.FE_WRITE1 else "sl", r, m, t0)
         d = None
-        if k == macro.HybridArray.FE_READ:
+        if k == HybridArray.FE_READ:
             try:
                 d = one.fe_sense(ts)
-            except macro.MacroProtocolError as e:
+            except MacroProtocolError as e:
                 assert e.rule == "fe.6"
                 one.active = None
                 stop = i
@@ -129,7 +148,7 @@ def test_fe_batch_equals_pulse_by_pulse(case):
 
 
 def test_predict_rows_is_the_next_read():
-    a = macro.HybridArray(rng=1, key=99, woken=True)
+    a = HybridArray(rng=1, key=99, woken=True)
     rng = np.random.default_rng(0)
     a.fe.bits[:] = rng.random((128, L)) < 0.5
     rows = np.arange(0, 128, 3)
@@ -147,8 +166,8 @@ def test_predict_rows_is_the_next_read():
 
 
 def test_predict_needs_keys_and_no_faults():
-    assert macro.HybridArray(rng=1, woken=True).fe.predict_rows([0]) is None          # unkeyed
-    a = macro.HybridArray(rng=1, key=5, woken=True)
+    assert HybridArray(rng=1, woken=True).fe.predict_rows([0]) is None          # unkeyed
+    a = HybridArray(rng=1, key=5, woken=True)
     a.inject_weak_fecap(3, [0, 1])
     assert a.fe.predict_rows([0]) is None
     with pytest.raises(ValueError, match="nominal"):
@@ -159,7 +178,7 @@ def test_keyed_sense_skips_noise_only_where_it_cannot_matter():
     """A keyed read computes the noise only near the threshold; the result is the one the
     noise everywhere would give (checked on a bank whose thresholds sit near the signal)."""
     g = engine.Geometry()
-    a = macro.HybridArray(g, rng=4, key=77, woken=True)
+    a = HybridArray(g, rng=4, key=77, woken=True)
     fe = a.fe
     rng = np.random.default_rng(1)
     fe.bits[:] = rng.random(fe.shape) < 0.5

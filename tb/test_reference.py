@@ -16,6 +16,7 @@ from hymem import cli, published
 from hymem.learn import datasets, reference as R, stream
 from hymem.digital import engine
 from hymem.analog import programmer as P
+from hymem.analog.adc import AdcParams, default_verify_windows
 from hymem.learn.quant import lr_registers, quantize_pow2
 
 G = engine.DEFAULT_GEOMETRY
@@ -148,11 +149,11 @@ def test_programmer_level_statistics():
 
 
 def test_verify_windows_and_verify():
-    lo, hi = P.verify_windows()
+    lo, hi = default_verify_windows()
     assert lo[0] == 0 and hi[-1] == 255 and (lo[1:] == hi[:-1] + 1).all()
-    codes = P.adc(np.array(published.MEMRISTOR_LEVEL_MEAN_US))
+    codes = AdcParams().convert(np.array(published.MEMRISTOR_LEVEL_MEAN_US))
     assert ((codes >= lo) & (codes <= hi)).all()
-    assert P.adc(np.array([0.24, 0.25, 200.0, -3.0])).tolist() == [0, 1, 255, 0]
+    assert AdcParams().convert(np.array([0.24, 0.25, 200.0, -3.0])).tolist() == [0, 1, 255, 0]
     n = 8
     mask = np.ones((n, G.lines), dtype=bool)
     pol = np.random.default_rng(0).random((n, G.lines)) < 0.5
@@ -204,7 +205,7 @@ def test_weights_read_through_the_adc(digits):
     layer = net.layers[0]
     cs, cm = layer.state.codes(False)
     mean = np.array(published.MEMRISTOR_LEVEL_MEAN_US)
-    g_code = P.adc(mean).astype(np.int64)
+    g_code = AdcParams().convert(mean).astype(np.int64)
     per = np.where(cs.astype(bool), -1, 1) * (g_code[cm] - g_code[0])   # (G+ - G-) in ADC codes
     expect = layer.tiling.to_matrix(per) * np.float32(0.5 / ((mean[-1] - mean[0]) / 7) * layer.w_step)
     np.testing.assert_array_equal(layer.weights(), expect)

@@ -36,7 +36,7 @@ def test_drift_rate_is_read_from_the_published_retention():
 
 def test_drift_grows_with_log_age_per_device(digits):
     net = _net(digits)
-    bank = net.layers[0].programmer.model.mr
+    bank = net.layers[0].programmer.mr
     g0 = bank.conductance_us().copy()
     t1, t2 = retention.DAY, retention.MONTH
     bank.advance(t1)
@@ -56,7 +56,7 @@ def test_drift_grows_with_log_age_per_device(digits):
 def test_refresh_reprograms_every_synapse_and_restarts_the_ages(digits):
     net = _net(digits)
     layer = net.layers[0]
-    bank = layer.programmer.model.mr
+    bank = layer.programmer.mr
     bank.advance(retention.WEEK)
     c0 = layer.state.counters.as_dict()
     flags = layer.state.flags.copy()
@@ -79,7 +79,7 @@ def test_timeline_refresh_schedule(digits):
     # refreshes after days 1..6; the one due at day 7 comes after that evaluation
     assert out["refreshes"] == 6 and len(out["refresh_costs"]) == 6
     assert len(out["accuracy"]) == 2 and all(0 <= a <= 1 for a in out["accuracy"])
-    bank = net.layers[0].programmer.model.mr
+    bank = net.layers[0].programmer.mr
     assert bank.now_s == retention.WEEK
     assert bank.t_prog_s.max() == 6 * retention.DAY
     none = retention.timeline(_net(digits), digits, [retention.HOUR], 0)

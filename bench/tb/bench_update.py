@@ -36,7 +36,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from hymem.digital import engine
 from hymem.host import firmware
-from hymem.analog import macro
+from hymem.analog.array import HybridArray
 from hymem.sim import tbkit
 from hymem.sim.macro_port import MacroPortModel
 
@@ -87,7 +87,7 @@ async def bench_update(dut):
 
     array = port = None
     if model == "macro":
-        array = macro.HybridArray(geom, rng=int(rng.integers(2**31)), woken=True)
+        array = HybridArray(geom, rng=int(rng.integers(2**31)), woken=True)
         array.backdoor.poke_hidden(rng.integers(-300, 301, size=(geom.slots, geom.lines)))
         kw = {} if cfg.get("mon", True) else {"mon": None}     # port monitor or the pins
         port = MacroPortModel(d, array, watch=cfg.get("watch"), **kw).start()

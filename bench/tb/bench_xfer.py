@@ -29,7 +29,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from hymem.digital import engine
-from hymem.analog import macro
+from hymem.analog.adc import default_verify_windows
+from hymem.analog.array import HybridArray
 from hymem.sim import tbkit
 from hymem.sim.macro_port import MacroPortModel
 from hymem.sim.scoreboard import OpLog, ReplayProgrammer
@@ -64,13 +65,13 @@ async def bench_xfer(dut):
         h, flags = z["h"].astype(np.int64), z["flags"].astype(bool)
         n_in, n_out = int(z["n_in"]), int(z["n_out"])
     d = dut
-    array = macro.HybridArray(geom, rng=int(cfg["seed"]), woken=True)
+    array = HybridArray(geom, rng=int(cfg["seed"]), woken=True)
     log = OpLog(array)
     for n in ("start_xfer_i", "start_form_i", "abort_i", "cnt_clear_i", "fail_clear_i"):
         getattr(d, n).value = 0
     for k, v in regs.items():
         getattr(d, k).value = v
-    lo, hi = macro.default_verify_windows()
+    lo, hi = default_verify_windows()
     d.cfg_vfy_lo_i.value = int(sum(int(v) << (8 * m) for m, v in enumerate(lo)))
     d.cfg_vfy_hi_i.value = int(sum(int(v) << (8 * m) for m, v in enumerate(hi)))
     d.cfg_form_target_i.value = 40

@@ -9,8 +9,10 @@ base        ``paths`` (where rtl/ is), ``jit`` (numba or NumPy), ``published`` (
 digital     ``hymem.digital``: the bit-exact models of the controller's primitives (PRNG,
             sign-magnitude arithmetic, MSB extraction) in the package itself; ``engine``
             (update and transfer engines, geometry, slot encoding), ``fastengine``
-analog      ``hymem.analog``: ``devices`` (memristor, FeCAP, transfer line), ``macro`` (the
-            hybrid array behind the macro port), ``programmer``, ``device_report``
+analog      ``hymem.analog``: ``devices`` (memristor, FeCAP, transfer line), ``array`` (the
+            hybrid array behind the macro port), ``backdoor``, ``adc`` (ADC, verify
+            windows), ``port`` (the port's pin protocol), ``programmer`` (the reference's
+            n-array programmers), ``device_report``
 learn       ``hymem.learn``: ``reference`` (float and hybrid training), ``quant``,
             ``stream`` (recorded sample streams), ``datasets``
 host        ``hymem.host``: ``regmap`` (from rtl/hymem_regs.rdl), ``apb``, ``firmware``

@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
-from hymem.analog import devices, macro
+from hymem.analog import devices
+from hymem.analog.adc import default_verify_windows
+from hymem.analog.array import HybridArray
 from hymem.digital import engine
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import MacroPortModel
@@ -61,7 +63,7 @@ class Env:
         self.p = p
         self.geom = engine.Geometry(lines=p["Lines"], slots=p["Slots"], fecap_rows=p["FecapRows"])
         self.rng = tbkit.rng()
-        self.array = macro.HybridArray(self.geom, rng=int(self.rng.integers(2**31)), formed=formed,
+        self.array = HybridArray(self.geom, rng=int(self.rng.integers(2**31)), formed=formed,
                                        woken=woken, fecap=fecap)
         self.log = OpLog(self.array)
         self.started: list[str] = []     # operations in the order the RTL started them
@@ -77,7 +79,7 @@ class Env:
         d.vec_wstrb_i.value = 0xF
         for k, v in TIMING.items():
             getattr(d, k).value = v
-        lo, hi = macro.default_verify_windows()
+        lo, hi = default_verify_windows()
         d.cfg_vfy_lo_i.value = int(sum(int(v) << (8 * m) for m, v in enumerate(lo)))
         d.cfg_vfy_hi_i.value = int(sum(int(v) << (8 * m) for m, v in enumerate(hi)))
         d.cfg_form_target_i.value = 40

@@ -17,7 +17,7 @@ import cocotb
 import numpy as np
 from cocotb.triggers import RisingEdge
 
-from hymem.analog import macro
+from hymem.analog.array import HybridArray, msb_rows
 from hymem.analog.programmer import physical_factory
 from hymem.digital import engine
 from hymem.host.apb import ApbBurstMaster
@@ -39,7 +39,7 @@ class Array:
         self.bus = ApbBurstMaster(scope.u_bm)
         self.fw = Hymem(self.bus, name=f"array{k}")
         # keyed devices: the array's seed identifies them, as in the shadow's programmer
-        self.array = macro.HybridArray(geom, rng=seed & 0x7FFF_FFFF, key=seed, woken=True)
+        self.array = HybridArray(geom, rng=seed & 0x7FFF_FFFF, key=seed, woken=True)
         self.log = OpLog(self.array)
         self.port = MacroTlmModel(scope, self.array)
         self.irq = scope.irq
@@ -239,9 +239,9 @@ async def cosim(dut):
     # the one modelled difference: FeCAP wear of the MSB units by the update's row operations
     msb_diff = 0.0
     for a in arrays:
-        rows = macro.msb_rows(geom, a.array.transfer.total_units)       # (S, U)
+        rows = msb_rows(geom, a.array.transfer.total_units)       # (S, U)
         w_rtl = a.array.fe.window_v((rows,))                             # (S, U, L)
-        w_ref = layers[a.layer].programmer.model.msb.window_v((a.tile,))   # (S, U, L)
+        w_ref = layers[a.layer].programmer.msb.window_v((a.tile,))   # (S, U, L)
         msb_diff = max(msb_diff, float(np.max(np.abs(w_rtl / w_ref - 1.0))))
     counters = await check.counters_total()
     stats = [a.port.stats() for a in arrays]

@@ -13,7 +13,7 @@ output in every cycle, in every test.
 
 Without the macro model, a stub drives random fe_rdata_i every cycle, so a capture one
 cycle early or late is caught. With it (``macro_write_read``), the Python FeCAP array
-(hymem.analog.macro.HybridArray through MacroPortModel) sits on the port: data written is read
+(hymem.analog.array.HybridArray through MacroPortModel) sits on the port: data written is read
 back, every protocol rule of docs/macro_port.md holds, and the write-back guard keeps the
 array from losing data. The harness (tb_hymem_fecap_seq.sv) ties the memristor port off.
 """
@@ -29,7 +29,7 @@ import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
 from hymem.digital import engine
-from hymem.analog import macro
+from hymem.analog.array import HybridArray
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import MacroPortModel, bits_to_int, int_to_bits
 from hymem.digital.fecap_seq import (OP_READ, OP_WRITE_BACK, OP_WRITE, OP_BAD, OP_NAMES, Timing,
@@ -364,7 +364,7 @@ async def macro_write_read(dut):
     L, R = env.L, env.R
     slots = env.p["Slots"]
     geom = engine.Geometry(lines=L, slots=slots, fecap_rows=R)
-    array = macro.HybridArray(geom, rng=int(env.rng.integers(2**31)), woken=True)
+    array = HybridArray(geom, rng=int(env.rng.integers(2**31)), woken=True)
     await env.start(Timing(1, 8, 2, 1, 1), stub=False)
     port = MacroPortModel(dut, array).start()
     d = dut

@@ -2,7 +2,7 @@
 
 The stub (hymem_macro_port_stub.sv, testbench only) has every port signal as an input. A
 Python fake controller plays the legal waveforms of docs/macro_port.md
-(:func:`hymem.analog.macro.waveform`) on the pins; the model under test watches them and drives
+(:func:`hymem.analog.port.waveform`) on the pins; the model under test watches them and drives
 fe_rdata_i / mr_rdata_i. Legal sequences must give the right data; each protocol rule's
 violation must be reported with its message.
 """
@@ -19,7 +19,8 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
 
 from hymem.digital import engine
-from hymem.analog import macro
+from hymem.analog.array import HybridArray
+from hymem.analog.port import CONTROLS, VECTORS, MacroProtocolError, waveform
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import DEFAULT_PINS, MON_SIGNAL, MacroPortModel, bits_to_int, \
     codes_to_int, int_to_bits, int_to_codes
@@ -55,7 +56,7 @@ class FakeController:
         await Timer(tail_ns, "ns")
 
     async def op(self, op: str, **kw):
-        await self.play(macro.waveform(op, L=L, **kw))
+        await self.play(waveform(op, L=L, **kw))
         if op == "fe_read":
             return int_to_bits(self.dut.fe_rdata_i.value.to_unsigned(), L)
         if op == "mr_read":
@@ -64,7 +65,7 @@ class FakeController:
 
     async def idle(self) -> None:
         """Every control low: pulses and strobes first, then the word line."""
-        for k in macro.CONTROLS:
+        for k in CONTROLS:
             if k != "fe_wl":
                 self.set(k, 0)
         await Timer(50, "ns")
@@ -79,13 +80,13 @@ MON_MODES = [MON_SIGNAL, None]
 
 
 async def _setup(dut, watch=None, mon=MON_SIGNAL, **array_kw):
-    for k in macro.CONTROLS:
+    for k in CONTROLS:
         getattr(dut, DEFAULT_PINS[k]).value = 0
-    for k in macro.VECTORS:
+    for k in VECTORS:
         getattr(dut, DEFAULT_PINS[k]).value = 0
     await Timer(10, "ns")
     rng = tbkit.rng()
-    array = macro.HybridArray(GEOM, rng=rng, **array_kw, woken=True)
+    array = HybridArray(GEOM, rng=rng, **array_kw, woken=True)
     port = MacroPortModel(dut, array, watch=watch, mon=mon).start()
     assert port.stats()["port_monitor"] == (mon is not None)
     await Timer(10, "ns")
@@ -243,7 +244,7 @@ def _check_vector_error_time(e, events, t0):
     """A changed address or mask (fe.1, mr.2) is reported at the time step it changed, in
     every watch mode."""
     if e.rule in ("fe.1", "mr.2"):
-        tv = next(t for t, ch in events if set(ch) <= set(macro.VECTORS))    # the change
+        tv = next(t for t, ch in events if set(ch) <= set(VECTORS))    # the change
         assert abs(e.t_ns - (t0 + tv - events[0][0])) < 1e-6, (str(e), t0, tv)
 
 
@@ -388,7 +389,7 @@ async def unexpected_error_fails(dut):
     assert [e.rule for e in port.unexpected] == ["fe.5"]
     try:
         port.check()
-    except macro.MacroProtocolError as e:
+    except MacroProtocolError as e:
         assert "pulse 50 ns wide" in str(e)
     else:
         raise AssertionError("check() did not raise the recorded error")
@@ -401,7 +402,7 @@ async def unexpected_error_fails(dut):
         raise AssertionError("expect_error did not fail without an error")
 
 
-@cocotb.test(expect_error=macro.MacroProtocolError)
+@cocotb.test(expect_error=MacroProtocolError)
 async def unexpected_error_raises(dut):
     """With raise_errors (the default) an unexpected error found in the model's simulator
     callback fails the test: cocotb sees it raised at the test's next scheduling point."""
@@ -425,7 +426,7 @@ async def stop_and_end_of_test(dut):
                                                             "fe_sl": 1}),
                       (70, {"fe_sl": 0}), (100, {"fe_wl": 0})))
     assert port.errors == [] and port.wakeups == 1, "a stopped model must not process"
-    port2 = MacroPortModel(dut, macro.HybridArray(GEOM, rng=1, woken=True)).start()
+    port2 = MacroPortModel(dut, HybridArray(GEOM, rng=1, woken=True)).start()
     port2.raise_errors = False
     _LEFTOVER.append(port2)
 
@@ -433,7 +434,7 @@ async def stop_and_end_of_test(dut):
 @cocotb.test()
 async def previous_model_removed(dut):
     """(continues stop_and_end_of_test) the model it left running no longer sees the pins."""
-    for k in macro.CONTROLS:
+    for k in CONTROLS:
         getattr(dut, DEFAULT_PINS[k]).value = 0
     await Timer(10, "ns")
     old = _LEFTOVER[0]

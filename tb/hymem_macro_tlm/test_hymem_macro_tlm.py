@@ -20,7 +20,7 @@ import pytest
 
 from hymem.digital import engine
 from hymem.host import firmware
-from hymem.analog import macro
+from hymem.analog.array import HybridArray
 from hymem.sim import simrun, tbkit
 from hymem.host.apb import ApbBurstMaster
 from hymem.host.firmware import Hymem
@@ -35,7 +35,7 @@ TIMINGS = {"cosim": (firmware.COSIM_TIMING, firmware.COSIM_TIMING_CLK_NS),
            "fast": (firmware.FAST_TIMING, firmware.FAST_TIMING_CLK_NS)}
 
 
-def _same(a: macro.HybridArray, b: macro.HybridArray, what: str) -> None:
+def _same(a: HybridArray, b: HybridArray, what: str) -> None:
     """The two arrays are in the same state (``what`` names the point of the test)."""
     for name, x, y in (("FeCAP bits", a.fe.bits, b.fe.bits),
                        ("FeCAP cycles", a.fe.cycles, b.fe.cycles),
@@ -64,7 +64,7 @@ async def equivalence(dut):
     formed = bool(p.get("Formed", 1))
     timing, clk_ns = TIMINGS[p.get("Timing", "cosim")]
     key = int(rng.integers(1, 2**62))
-    arrays = [macro.HybridArray(geom, rng=key % 2**31, key=key, formed=formed, woken=True) for _ in (0, 1)]
+    arrays = [HybridArray(geom, rng=key % 2**31, key=key, formed=formed, woken=True) for _ in (0, 1)]
     pin = MacroPortModel(dut.pin, arrays[0], scope=dut.pin).start()
     tlm = MacroTlmModel(dut.tlm, arrays[1]).start()
     await tbkit.start_clock(dut.clk_i, clk_ns, impl="gpi")

@@ -11,7 +11,7 @@ one. The test kit's lock-step monitor (``hymem.sim.tbkit.LockstepMonitor``) comp
 output in every cycle, in every test; the stimulus changes the request inputs every cycle they are not valid, so a selection output that
 followed them would be caught.
 
-With the macro model (hymem.analog.macro.HybridArray through MacroPortModel, harness
+With the macro model (hymem.analog.array.HybridArray through MacroPortModel, harness
 tb_hymem_mr_seq.sv with an idle FeCAP port) the operations must obey docs/macro_port.md and
 act on the devices the request selected: ADC codes of poked conductances read back through
 OP_READ, and a "twin" array, driven directly through the model's row-operation API with the
@@ -29,7 +29,8 @@ import numpy as np
 import pytest
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
-from hymem.analog import devices, macro
+from hymem.analog import devices
+from hymem.analog.array import HybridArray
 from hymem.digital import engine
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import MacroPortModel, bits_to_int, codes_to_int, int_to_codes
@@ -262,7 +263,7 @@ async def macro_adc_read(dut):
     L, S = env.L, env.S
     r = env.rng
     ideal = devices.MemristorParams(read_noise_rel=0.0, read_noise_us=0.0)
-    array = macro.HybridArray(_geom(env), memristor=ideal, rng=int(r.integers(2**31)), woken=True)
+    array = HybridArray(_geom(env), memristor=ideal, rng=int(r.integers(2**31)), woken=True)
     codes = r.integers(0, 300, size=(S, 2, L))               # beyond 255: full scale clamps
     codes[0, 0, :4] = [0, 1, 254, 255]
     g = (codes + r.uniform(-0.4, 0.4, size=codes.shape)) * 0.5
@@ -292,8 +293,8 @@ class Twin:
     def __init__(self, env: Env, seed: int, **kw) -> None:
         geom = _geom(env)
         self.env = env
-        self.dut_array = macro.HybridArray(geom, rng=seed, **kw, woken=True)
-        self.ref_array = macro.HybridArray(geom, rng=seed, **kw, woken=True)
+        self.dut_array = HybridArray(geom, rng=seed, **kw, woken=True)
+        self.ref_array = HybridArray(geom, rng=seed, **kw, woken=True)
         self.L = env.L
 
     def apply(self, op: int, slot: int, pol, mask, code, t: Timing):

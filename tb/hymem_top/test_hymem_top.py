@@ -4,7 +4,7 @@ The environment (top_env.HymemEnv) follows pyuvm's TinyALU example:
 
 * an APB agent (top_apb): sequencer, a driver on cocotbext-apb's ``ApbHost`` (parked while
   the bus is idle), and a monitor of the pins with APB4 protocol checks;
-* the macro model (``hymem.analog.macro.HybridArray``) on the macro port, its memristor operations
+* the macro model (``hymem.analog.array.HybridArray``) on the macro port, its memristor operations
   logged (``hymem.sim.scoreboard.OpLog``);
 * a scoreboard that calls a plain reference model (top_model): the register model built
   from ``hymem.host.regmap`` (the RDL) and the controller model on ``hymem.digital.engine``, whose

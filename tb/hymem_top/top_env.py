@@ -4,7 +4,7 @@
     |-- apb: ApbAgent (top_apb)        sequencer -> ApbDriver (cocotbext-apb ApbHost) -> pins
     |                                  ApbMonitor (pins) --ap--+--> Scoreboard --events--> Coverage
     |-- clkrst: ClockReset             clock, rst_ni --ap-------+
-    |-- macro: MacroSide               hymem.analog.macro.HybridArray on the macro port (MacroPortModel),
+    |-- macro: MacroSide               hymem.analog.array.HybridArray on the macro port (MacroPortModel),
     |                                  its memristor operations logged (hymem.sim.scoreboard.OpLog)
     |-- scoreboard: Scoreboard         calls the reference model (top_model) for every transfer
     `-- coverage: Coverage             bins from the scoreboard's events; a test's goal bins
@@ -27,7 +27,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 from pyuvm import (ConfigDB, UVMConfigItemNotFound, uvm_analysis_port, uvm_component, uvm_env,
                    uvm_subscriber)
 
-from hymem.analog import macro
+from hymem.analog.array import HybridArray
 from hymem.host import regmap
 from hymem.sim import tbkit
 from hymem.host.firmware import FAST_TIMING_CLK_NS
@@ -68,7 +68,7 @@ class MacroSide(uvm_component):
             pristine = bool(ConfigDB().get(self, "", "PRISTINE"))
         except UVMConfigItemNotFound:
             pristine = False
-        self.array = macro.HybridArray(c.build.geom, rng=int(c.rng.integers(2**31)),
+        self.array = HybridArray(c.build.geom, rng=int(c.rng.integers(2**31)),
                                        formed=not pristine, woken=True)
         self.oplog = OpLog(self.array)
         c.macro = self

@@ -97,7 +97,7 @@ module tb_hymem_update_engine #(
   assign xfer_o     = 1'b0;
 
   // The 11 controls, the FeCAP row address and mask in one vector for the Python macro model
-  // (hymem.sim.macro_port.MacroPortModel watches it instead of 13 pins; order: hymem.analog.macro
+  // (hymem.sim.macro_port.MacroPortModel watches it instead of 13 pins; order: hymem.analog.port
   // .CONTROLS, then fe_row_o, fe_mask_o). Testbench-only.
   wire [11+RowBits+Lines-1:0] macro_port_mon = {fe_wl_o, fe_sl_o, fe_bl_o, fe_sae_o, mr_reset_o,
       mr_set_o, mr_form_o, mr_read_o, mr_adc_o, tl_pre_o, xfer_o, fe_row_o, fe_mask_o};

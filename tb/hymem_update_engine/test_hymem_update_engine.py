@@ -1,7 +1,7 @@
 """hymem_update_engine with hymem_fecap_seq and the vector buffers, on the FeCAP macro model.
 
 The harness (tb_hymem_update_engine.sv) exposes the FeCAP port; the Python array model
-(hymem.analog.macro.HybridArray through hymem.sim.macro_port.MacroPortModel) sits on it and acts on
+(hymem.analog.array.HybridArray through hymem.sim.macro_port.MacroPortModel) sits on it and acts on
 pulse edges. The scoreboard is hymem.digital.engine.EngineState, the bit-exact reference of
 docs/controller.md: after every sample the hidden weights and flags decoded from the
 model's FeCAPs, and every counter, must equal it. Any macro protocol violation fails the
@@ -28,7 +28,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from hymem import digital
 from hymem.digital import engine
-from hymem.analog import macro
+from hymem.analog.array import HybridArray
 from hymem.host import regmap
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import MacroPortModel
@@ -76,7 +76,7 @@ class Env:
                                     mag_width=self.p["MagWidth"], code_bits=self.p["CodeBits"],
                                     fecap_rows=self.p["FecapRows"])
         self.rng = tbkit.rng()
-        self.array = macro.HybridArray(self.geom, rng=int(self.rng.integers(2**31)), woken=True)
+        self.array = HybridArray(self.geom, rng=int(self.rng.integers(2**31)), woken=True)
         self.port = None
         self.ref = None
         self.n_in = self.n_out = None

@@ -23,7 +23,8 @@ from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from hymem.analog import devices as dv
 from hymem.digital import engine
-from hymem.analog import macro
+from hymem.analog.adc import default_verify_windows
+from hymem.analog.array import HybridArray
 from hymem import published
 from hymem.host import regmap
 from hymem.sim import simrun, tbkit
@@ -51,7 +52,7 @@ FORM_TIMING = {**FAST_TIMING, "t_mr_form_i": 120}
 _XFER = regmap.load().enum("STATUS.XFER_PHASE")
 X_CWB = _XFER.CWB
 
-LO, HI = macro.default_verify_windows()
+LO, HI = default_verify_windows()
 
 
 class Env:
@@ -62,7 +63,7 @@ class Env:
                                     mag_width=self.p["MagWidth"], code_bits=self.p["CodeBits"],
                                     fecap_rows=self.p["FecapRows"])
         self.rng = tbkit.rng()
-        self.array = macro.HybridArray(self.geom, rng=int(self.rng.integers(2**31)), formed=formed, woken=True)
+        self.array = HybridArray(self.geom, rng=int(self.rng.integers(2**31)), formed=formed, woken=True)
         self.log = OpLog(self.array)
         self.ref = None
         self.irq_seen = False

@@ -13,7 +13,7 @@ import numpy as np
 from . import devices as dv
 from .. import published as pub
 from ..digital.engine import Geometry
-from .macro import HybridArray
+from .array import HybridArray
 
 #: Devices sampled per memristor level and FeCAPs sampled for the window (the published
 #: window statistics are over 16,384 devices).

@@ -153,7 +153,7 @@ def keyed_normal(keys: np.ndarray, stream: int, count) -> np.ndarray:
 
 @jitable
 def adc_code(g_us, lsb_us, max_code):
-    """The read-out ADC's code of a conductance (the one definition; ``hymem.analog.macro.AdcParams``
+    """The read-out ADC's code of a conductance (the one definition; ``hymem.analog.adc.AdcParams``
     holds the parameters): round half up of ``g_us / lsb_us``, clamped to ``0..max_code``.
     Element-wise on arrays; a float (cast it) on scalars in compiled kernels."""
     return np.minimum(np.maximum(np.floor(g_us / lsb_us + 0.5), 0.0), max_code)

@@ -1,15 +1,20 @@
-"""A fast statistical memristor programmer: the analogue side of a transfer, from published statistics.
+"""The programmers: the analogue side of a transfer for ``n`` arrays at once.
 
-This is not device physics. It implements the :class:`hymem.digital.engine.Programmer` protocol (RESET,
-DAC-free SET, digital-code SET, verify) for ``n`` arrays at once by drawing each programmed
-conductance from the published level statistics, and adds what the learning reference needs
-from the macro: an ADC read-out of every device (:meth:`StatisticalProgrammer.read_adc`) and
-per-device write counts for the endurance margin. A physical macro model can replace it: the
-reference only needs an object with the methods of :class:`ReadoutProgrammer`, built by a
-factory ``factory(n_arrays, geom, rng, keys)`` (``keys``: the arrays' identities,
-:func:`hymem.learn.reference.layer_keys`, for programmers with keyed devices).
+Both implement the :class:`hymem.digital.engine.Programmer` protocol (RESET, DAC-free SET,
+digital-code SET, verify) and add what the learning reference needs from the macro
+(:class:`ReadoutProgrammer`): an ADC read-out of every device (``read_adc``) and per-device write
+counts for the endurance margin (``device_writes``). The reference takes them through a factory
+``factory(n_arrays, geom, rng, keys)`` (``keys``: the arrays' identities,
+:func:`hymem.learn.reference.layer_keys`, for programmers with keyed devices):
 
-Model (per device, conductances in uS):
+- :class:`StatisticalProgrammer` (:func:`statistical_factory`): fast, not device physics; draws
+  each programmed conductance from the published level statistics (model below);
+- :class:`PhysicalProgrammer` (:func:`physical_factory`): the device physics of
+  :mod:`hymem.analog.devices` (compliance-current SET, DAC-free transfer through the MSB
+  FeCAPs' charge, log-normal levels, read noise); with keyed devices it is identical to the
+  co-simulation's macro models (:class:`hymem.analog.array.HybridArray`).
+
+Statistical model (per device, conductances in uS):
 
 - every device has a fixed device-to-device offset ``z_d2d ~ N(0, 1)``, drawn once;
 - a SET of level ``c`` (1..7, the code magnitude; DAC-free and digital-code SETs alike) gives
@@ -18,11 +23,12 @@ Model (per device, conductances in uS):
   ``f`` = ``d2d_fraction`` (the share of the variance that is device-to-device);
 - a RESET gives level 0 the same way with ``reset_sigma_us`` instead of ``sigma``;
 - conductances are clipped at 0; without variability every operation gives exactly ``mean[c]``;
-- a read returns ``clamp(round((G + read noise) / 0.5 uS), 0, 255)`` (the macro's 8-bit ADC,
-  docs/macro_port.md); read noise ``N(0, read_noise_us)`` per read, 0 by default;
+- a read returns the macro's ADC code of ``G + read noise`` (:class:`hymem.analog.adc.AdcParams`:
+  8 bits, 0.5 uS per code, round half up); read noise ``N(0, read_noise_us)`` per read, 0 by
+  default;
 - verify passes a line when its target device reads inside the ADC window of its level and the
-  other device inside the window of level 0 (windows: the ADC codes nearest to each level mean,
-  i.e. split half-way between adjacent means; see :func:`verify_windows`).
+  other device inside the window of level 0 (:func:`hymem.analog.adc.default_verify_windows`
+  for the statistics' level means: split half-way between adjacent means).
 
 Unpublished choices (ours): ``d2d_fraction = 0.5``, ``reset_sigma_us = 1.0``, ``read_noise_us
 = 0``. Devices start formed and RESET.
@@ -36,16 +42,17 @@ from typing import Callable, Protocol
 import numpy as np
 
 from .. import published
+from . import devices as dv
 from . import normals
-from .devices import adc_code
-from ..digital.engine import Geometry, Programmer, program_by_protocol
+from ..digital.engine import DEFAULT_GEOMETRY, Geometry, Programmer, program_by_protocol, verify_pass
 from ..jit import njit
-from .macro import AdcParams, default_verify_windows
+from .adc import AdcParams, default_verify_windows
+from .array import array_device_keys, msb_rows
 
-#: ADC of the macro (docs/macro_port.md): 8 bits, 0.5 uS per code.
+#: the macro's ADC (docs/macro_port.md), which the statistical programmer reads through
 _ADC = AdcParams()
 ADC_LSB_US = _ADC.lsb_us
-ADC_BITS = _ADC.bits
+_ADC_MAX = float(_ADC.max_code)
 
 
 @dataclass(frozen=True)
@@ -71,19 +78,6 @@ class LevelStats:
                 raise ValueError(f"{name} must be in 0..1000 uS; got {v!r}")
         if not 0.0 <= self.d2d_fraction <= 1.0:
             raise ValueError(f"d2d_fraction must be in 0..1; got {self.d2d_fraction!r}")
-
-
-def adc(g_us: np.ndarray) -> np.ndarray:
-    """Conductances (uS) -> ADC codes (uint8): the macro's ADC (:class:`hymem.analog.macro.AdcParams`,
-    round half up, clamped to 0..255)."""
-    return _ADC.convert(g_us)
-
-
-def verify_windows(level_mean_us=published.MEMRISTOR_LEVEL_MEAN_US) -> tuple[np.ndarray, np.ndarray]:
-    """Inclusive ADC-code windows ``(lo, hi)`` per level, the values for the controller's
-    ``vfy_lo`` / ``vfy_hi`` registers: :func:`hymem.analog.macro.default_verify_windows` for these
-    level means."""
-    return default_verify_windows(level_mean_us=level_mean_us)
 
 
 class ReadoutProgrammer(Programmer, Protocol):
@@ -120,7 +114,7 @@ class StatisticalProgrammer:
         self.z_d2d = (rng.standard_normal(shape, dtype=np.float32) if stats.variability
                       else np.zeros(shape, dtype=np.float32))
         self.writes = np.zeros(shape, dtype=np.int32)    # pulses per device (int32: 2e9 > any run)
-        self.vfy_lo, self.vfy_hi = verify_windows(stats.level_mean_us)
+        self.vfy_lo, self.vfy_hi = default_verify_windows(level_mean_us=stats.level_mean_us)
         # Conductances are drawn lazily: an operation records the level it programs and marks
         # the device; the draw happens at the next read of that device. Only the last
         # operation before a read is visible, and each operation's cycle-to-cycle draw is
@@ -191,7 +185,7 @@ class StatisticalProgrammer:
     def _read(self, g):
         if self.stats.read_noise_us > 0:
             g = g + self.rng.normal(0.0, self.stats.read_noise_us, size=np.shape(g))
-        return adc(g)
+        return _ADC.convert(g)
 
     @property
     def g_us(self) -> np.ndarray:
@@ -302,12 +296,12 @@ def _materialize_kernel(level, pending, z_d2d, z, dense, variability, mean, sigm
 
 
 def _adc_kernel(g, out):
-    """``adc(g)`` transposed from ``(2S, n, L)`` to ``(n, 2S, L)``."""
+    """``_ADC.convert(g)`` transposed from ``(2S, n, L)`` to ``(n, 2S, L)``."""
     R, n, L = g.shape
     for r in range(R):
         for k in range(n):
             for l in range(L):
-                out[k, r, l] = np.uint8(adc_code(np.float64(g[r, k, l]), ADC_LSB_US, 255.0))
+                out[k, r, l] = np.uint8(dv.adc_code(np.float64(g[r, k, l]), ADC_LSB_US, _ADC_MAX))
 
 
 _program_jit = njit(_program_kernel)
@@ -329,57 +323,199 @@ def statistical_factory(stats: LevelStats = LevelStats()) -> ProgrammerFactory:
 
 
 class PhysicalProgrammer:
-    """The device-physics programmer (:class:`hymem.analog.macro.ArrayProgrammer`: compliance-current
-    SET, DAC-free transfer through the MSB FeCAPs' charge, log-normal levels, read noise) with
-    the reference's read-out interface (:class:`ReadoutProgrammer`). The co-simulation uses it
-    so that the fast reference and the RTL's macro model share one analogue model."""
+    """The device-physics programmer: :class:`hymem.digital.engine.Programmer` for ``n`` arrays
+    with the reference's read-out interface (:class:`ReadoutProgrammer`). The co-simulation
+    uses it so that the fast reference and the RTL's macro model share one analogue model.
 
-    def __init__(self, n: int, geom: Geometry, rng: np.random.Generator, **kw):
-        from .macro import ArrayProgrammer
+    Holds the memristors of ``n`` arrays (``mr``: a MemristorBank of shape (n, 2S, L), formed
+    and RESET) and the MSB FeCAP units of every slot (``msb``: a FecapBank of shape
+    (n, S, U, L), U = 7), whose windows and switching set the transfer line's voltage. The
+    digital state (hidden weights, codes) stays with the caller (:class:`hymem.digital.engine.EngineState`).
 
-        self._p = ArrayProgrammer(n, geom, rng=rng, **kw)
-        self.n, self.geom = n, geom
+    * ``transfer_set``: the MSB units hold the code's bits (as the FeCAP rows do during the
+      pulse), the 3.5 V / 10 us pulse switches those holding '1', their charge gives V_TL and
+      the compliance current of the selected memristor, then the units are rewritten;
+    * ``code_set``: compliance from the gate driver's code;
+    * ``verify``: ADC reads of both devices against ``verify_windows`` (default
+      :func:`default_verify_windows`, the same numbers the controller's registers should hold).
 
-    @property
-    def model(self):
-        """The :class:`hymem.analog.macro.ArrayProgrammer` underneath (its device banks)."""
-        return self._p
+    Masks, polarities and codes are (n, L).
 
-    def reset(self, slot, pol, mask):
-        self._p.reset(slot, pol, mask)
+    ``keys``: optional identities of the ``n`` arrays (as
+    :class:`hymem.analog.array.HybridArray`'s ``key``):
+    the memristors and the MSB units are then keyed devices, identical to the same devices of
+    a keyed :class:`hymem.analog.array.HybridArray` (the MSB unit u of slot s is its FeCAP row
+    ``s * R + 1 + u``); only then is :attr:`program_transfer` offered.
+    """
 
-    def transfer_set(self, slot, pol, mask, code_mag):
-        self._p.transfer_set(slot, pol, mask, code_mag)
+    def __init__(self, n: int, geom: Geometry = DEFAULT_GEOMETRY, rng=None, *,
+                 memristor: dv.MemristorParams | None = None, fecap: dv.FecapParams | None = None,
+                 transfer: dv.TransferLineParams | None = None, adc: AdcParams | None = None,
+                 verify_windows=None, keys=None) -> None:
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be an integer >= 1; got {n!r}")
+        if rng is None:
+            raise ValueError("rng must be a numpy.random.Generator or an integer seed; got None")
+        rng = dv._check_rng(rng)
+        self.n, self.geom = int(n), geom
+        self.transfer = transfer or dv.TransferLineParams()
+        self.adc = adc or AdcParams()
+        U = self.transfer.total_units
+        mr_keys = msb_keys = None
+        if keys is not None:
+            keys = np.asarray(keys)
+            if keys.shape != (self.n,) or keys.dtype.kind not in "iu":
+                raise ValueError(f"keys must be {self.n} integers (one per array); got "
+                                 f"{keys.dtype} {keys.shape}")
+            fe, mr = zip(*(array_device_keys(int(k), geom) for k in keys))
+            mr_keys = np.stack(mr)
+            msb_keys = np.stack(fe)[:, msb_rows(geom, U), :]             # (n, S, U, L)
+        self.keys = keys
+        self.mr = dv.MemristorBank((self.n, geom.memristor_rows, geom.lines), memristor, rng,
+                                   formed=True, keys=mr_keys)
+        self.msb = dv.FecapBank((self.n, geom.slots, U, geom.lines), fecap, rng, keys=msb_keys)
+        lo, hi = verify_windows if verify_windows is not None else \
+            default_verify_windows(self.mr.params, self.adc)
+        self.vfy_lo, self.vfy_hi = np.asarray(lo), np.asarray(hi)
+        top = 2 ** geom.code_bits
+        if self.vfy_lo.shape != (top,) or self.vfy_hi.shape != (top,):
+            raise ValueError(f"verify_windows must be two arrays of {top} ADC codes")
+        self.counts = {"reset": 0, "transfer_set": 0, "code_set": 0, "verify_read": 0}
+        self._units = dv.code_units(np.arange(top), self.transfer.units)   # code -> (U,) bits
+        #: RESET + SET pulses each memristor has received, (n, 2S, L) (the endurance figure)
+        self.writes = np.zeros((self.n, geom.memristor_rows, geom.lines), dtype=np.int64)
 
-    def code_set(self, slot, pol, mask, code_mag):
-        self._p.code_set(slot, pol, mask, code_mag)
+    def _sel(self, slot: int, pol, mask, name: str = "mask"):
+        S, L = self.geom.slots, self.geom.lines
+        if not isinstance(slot, (int, np.integer)) or not 0 <= slot < S:
+            raise ValueError(f"slot must be in 0..{S - 1}; got {slot!r}")
+        mask = np.asarray(mask, dtype=bool)
+        pol = np.asarray(pol, dtype=bool)
+        if mask.shape != (self.n, L) or pol.shape != (self.n, L):
+            raise ValueError(f"{name} and pol must have shape {(self.n, L)}; got {mask.shape} "
+                             f"and {pol.shape}")
+        k, l = np.nonzero(mask)
+        return (k, 2 * slot + pol[k, l].astype(np.int64), l), k, l
 
-    def verify(self, slot, mask, pol, code_mag):
-        return self._p.verify(slot, mask, pol, code_mag)
+    def reset(self, slot, pol, mask) -> None:
+        sel, k, _ = self._sel(slot, pol, mask)
+        if len(k):
+            self.mr.reset(sel)
+        self.writes[sel] += 1
+        self.counts["reset"] += len(k)
+
+    def transfer_set(self, slot, pol, mask, code_mag) -> None:
+        sel, k, l = self._sel(slot, pol, mask)
+        i_cc = self._transfer_pulse(np.array([int(slot)]), np.asarray(code_mag)[:, None, :])
+        if len(k):
+            self.mr.set_compliance(sel, i_cc[k, 0, l])
+        self.writes[sel] += 1
+        self.counts["transfer_set"] += len(k)
+
+    def _transfer_pulse(self, slots: np.ndarray, code_mag: np.ndarray) -> np.ndarray:
+        """The transfer pulse on the MSB units of ``slots`` of every array: the units hold the
+        codes' bits (``code_mag``: ``(n, len(slots), L)``, every line), the 3.5 V / 10 us pulse
+        switches those holding '1', their charge sets V_TL and so the compliance current,
+        returned ``(n, len(slots), L)`` uA; then the units are rewritten. ``slots`` increasing;
+        the switching times are drawn slot by slot."""
+        msb = self.msb
+        contiguous = slots[-1] - slots[0] == len(slots) - 1
+        sel = (slice(None), slice(slots[0], slots[-1] + 1) if contiguous else slots)   # (n, s, U, L)
+        units = np.moveaxis(self._units[code_mag], -1, -2)     # the codes' bits, (n, s, U, L)
+        msb.bits[sel] = units
+        # the switching times of one slot's pulse after the other
+        draws = msb.rng.standard_exponential((len(slots), self.n) + units.shape[2:]).swapaxes(0, 1)
+        i_cc, sw = dv.transfer_pulse(msb, sel, self.transfer, draws=draws)
+        msb.bits[sel] = units                       # rewritten by the controller:
+        msb.cycles[sel] += 0.5 * sw                 # the switched units switch back
+        return i_cc
 
     @property
     def program_transfer(self):
-        """A whole transfer in one call (:meth:`hymem.analog.macro.ArrayProgrammer.program_transfer`),
-        offered only with keyed devices: only then is it identical to the slot-by-slot calls
+        """A whole transfer in one call (:meth:`_program_transfer`), offered only with keyed
+        devices: only then is it identical to the slot-by-slot calls
         (:func:`hymem.digital.fastengine.transfer` uses it when it is not None)."""
-        return None if self._p.keys is None else self._p.program_transfer
+        return None if self.keys is None else self._program_transfer
 
-    def read_adc(self) -> np.ndarray:
-        """ADC codes ``(n, 2 * slots, lines)`` of every device, read with noise."""
-        return self._p.read_adc().astype(np.uint8, copy=False)
+    def _program_transfer(self, cand, sign, mag) -> None:
+        """A whole transfer without verify, every slot at once (each ``(n, S, L)``: the
+        synapses to program, every synapse's transfer code; :func:`hymem.digital.fastengine.transfer`):
+        the RESETs of both devices of every candidate, the transfer pulse of every slot with a
+        SET, then the SETs. With keyed devices this gives exactly what the slot-by-slot calls
+        give (:func:`hymem.digital.engine.program_by_protocol`): every device gets the same operations
+        in the same order, and the switching times are drawn slot by slot; without keys the
+        values differ (one generator, another order of draws) but not their statistics."""
+        n, S, L = cand.shape
+        reset = np.repeat(cand, 2, axis=1)                 # (n, 2S, L): G+ and G- of each
+        nreset = int(np.count_nonzero(reset))
+        if not nreset:
+            return
+        self.mr.reset(reset)
+        self.writes += reset
+        self.counts["reset"] += nreset
+        setm = cand & (mag != 0)
+        slots = np.flatnonzero(setm.any(axis=(0, 2)))
+        if not len(slots):
+            return
+        i_cc = np.zeros((n, S, L))
+        i_cc[:, slots] = self._transfer_pulse(slots, mag[:, slots])
+        target = np.stack((setm & ~sign, setm & sign), axis=2).reshape(n, 2 * S, L)
+        self.mr.set_compliance(target, np.repeat(i_cc, 2, axis=1)[target])
+        self.writes += target
+        self.counts["transfer_set"] += int(np.count_nonzero(target))
+
+    def code_set(self, slot, pol, mask, code_mag) -> None:
+        sel, k, l = self._sel(slot, pol, mask)
+        if len(k):
+            cm = np.asarray(code_mag)[k, l]
+            self.mr.set_compliance(sel, dv.code_set_compliance_ua(cm, self.transfer))
+        self.writes[sel] += 1
+        self.counts["code_set"] += len(k)
+
+    def read_codes(self, slot, mask) -> tuple[np.ndarray, np.ndarray]:
+        """ADC codes (n, L) of G+ and G- of ``slot`` on the lines in ``mask`` (0 elsewhere)."""
+        mask = np.asarray(mask, dtype=bool)
+        k, l = np.nonzero(mask)
+        out = []
+        for p in (0, 1):
+            c = np.zeros(mask.shape, dtype=np.int64)
+            if len(k):
+                g = self.mr.read_us((k, np.full(len(k), 2 * slot + p), l))
+                c[k, l] = self.adc.convert(g)
+            out.append(c)
+        self.counts["verify_read"] += 2 * len(k)
+        return out[0], out[1]
+
+    def verify(self, slot, mask, pol, code_mag) -> np.ndarray:
+        self._sel(slot, pol, mask)
+        mask = np.asarray(mask, dtype=bool)
+        gp, gm = self.read_codes(slot, mask)
+        pol = np.asarray(pol, dtype=bool)
+        return verify_pass(gp, gm, pol, code_mag, self.vfy_lo, self.vfy_hi) & mask
 
     def conductances_us(self) -> np.ndarray:
-        return self._p.conductances().reshape(self.n, self.geom.memristor_rows, self.geom.lines)
+        """Noise-free conductances ``(n, 2 * slots, lines)`` uS (row ``2s`` = G+, ``2s+1`` = G-)."""
+        return self.mr.conductance_us()
 
     def device_writes(self) -> np.ndarray:
-        return self._p.writes
+        """RESET + SET pulses each device has received, ``(n, 2 * slots, lines)``."""
+        return self.writes
+
+    def read_adc(self, rng: np.random.Generator | None = None) -> np.ndarray:
+        """ADC codes of every memristor as the host reads them (read noise + ADC), (n, 2S, L)."""
+        return self.adc.convert(self.mr.read_us(None, rng=rng))
+
+    def read_conductances_us(self, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Conductances as the host reads them: read noise + ADC, (n, S, 2, L) uS."""
+        g = self.geom
+        return (self.read_adc(rng) * self.adc.lsb_us).reshape(self.n, g.slots, 2, g.lines)
 
 
 def physical_factory(*, keyed: bool = False, **kw):
     """Programmer factory for :class:`hymem.learn.reference.Network` using the device physics.
 
     ``keyed``: the devices are keyed by the arrays' ``keys`` (the network passes each layer's
-    array seeds, :class:`hymem.analog.macro.ArrayProgrammer`): order-independent device noise,
+    array seeds, :class:`PhysicalProgrammer`): order-independent device noise,
     identical to the co-simulation's macro models (``hymem cosim``); otherwise every draw
     comes from ``rng``."""
     def make(n, geom, rng, keys=None):

@@ -159,7 +159,7 @@ def array_seed(run_seed: int, layer: int, array: int) -> int:
 
 def layer_keys(run_seed: int, layer: int, n: int) -> np.ndarray:
     """Device-identity keys of the ``n`` arrays of a layer (keyed device noise,
-    :func:`hymem.analog.macro.array_device_keys`): their :func:`array_seed` values."""
+    :func:`hymem.analog.array.array_device_keys`): their :func:`array_seed` values."""
     return np.array([array_seed(run_seed, layer, k) for k in range(n)], dtype=np.uint64)
 
 

@@ -77,7 +77,7 @@ def set_drift(net, sigma_per_decade: float) -> None:
 
 
 def _banks(net):
-    return [layer.programmer.model.mr for layer in net.layers]
+    return [layer.programmer.mr for layer in net.layers]
 
 
 def _set_clock(net, t_s: float) -> None:

@@ -1,7 +1,7 @@
 """End-to-end training through the RTL: the co-simulation behind ``hymem cosim`` and ``make sim``.
 
 One ``hymem_top`` per array (``tb/hymem_cosim/tb_hymem_cosim.sv``), each with the analogue
-macro model (:class:`hymem.analog.macro.HybridArray`) on its macro port and a firmware driver
+macro model (:class:`hymem.analog.array.HybridArray`) on its macro port and a firmware driver
 (:class:`hymem.host.firmware.Hymem`) on its APB port. The host does what firmware and a host CPU
 would: the forward and backward passes from the weights it read out of the memristors, the
 quantization of each layer's input ``x`` and error ``e`` into int8 vectors and learning-rate

@@ -5,8 +5,8 @@
 it) the way cocotb's ``examples/analog_model`` puts a Python model beside the digital design:
 coroutines that wake only when a port signal changes (a pulse starts or ends, a strobe, an
 address or mask change), never on clock edges. All changes of one simulation time step are
-read in its ReadOnly phase and handed together to :class:`hymem.analog.macro.MacroPort`, which checks
-the protocol and drives the :class:`hymem.analog.macro.HybridArray`; sensed data and ADC codes are
+read in its ReadOnly phase and handed together to :class:`hymem.analog.port.MacroPort`, which checks
+the protocol and drives the :class:`hymem.analog.array.HybridArray`; sensed data and ADC codes are
 driven one time step (1 ps) later, well inside the clock cycle the protocol allows.
 
 Time is simulation time in ns (``cocotb.simtime.get_sim_time``): pulse widths are physics,
@@ -27,14 +27,14 @@ is in use; unwatched vectors are read when a control of their port changes. Ever
 the rules forbid is still seen at its time step. On Icarus (4-state: a vector going
 X/Z is an error whenever it happens) every pin is watched.
 
-Errors: every :class:`~hymem.analog.macro.MacroProtocolError` is recorded in ``errors`` and, unless
+Errors: every :class:`~hymem.analog.port.MacroProtocolError` is recorded in ``errors`` and, unless
 a test expects it (:meth:`MacroPortModel.expect_error`), raised from the model's guard task,
 which makes cocotb fail the test (at the next scheduling point of the test, before any of
 its code runs again).
 
 Usage in a testbench::
 
-    array = macro.HybridArray(rng=tbkit.rng(), woken=True)
+    array = HybridArray(rng=tbkit.rng(), woken=True)
     port = MacroPortModel(dut, array).start()
     ...                                  # drive the controller
     port.check_quiescent()               # whenever the controller reports idle
@@ -57,7 +57,8 @@ from cocotb import simulator
 from cocotb.simtime import convert, get_sim_time
 from cocotb.triggers import Event
 
-from ..analog.macro import CONTROLS, VECTORS, HybridArray, MacroPort, MacroProtocolError, PortTiming
+from ..analog.array import HybridArray
+from ..analog.port import CONTROLS, VECTORS, MacroPort, MacroProtocolError, PortTiming
 
 #: Port signal -> pin name on the controller (override with ``pins=``).
 DEFAULT_PINS = {**{k: f"{k}_o" for k in CONTROLS + VECTORS},
@@ -220,7 +221,7 @@ class PortModelBase:
 class MacroPortModel(PortModelBase):
     """The macro model on the port pins of ``dut`` (see the module doc).
 
-    ``array``: the :class:`~hymem.analog.macro.HybridArray` behind the port (its ``backdoor`` gives
+    ``array``: the :class:`~hymem.analog.array.HybridArray` behind the port (its ``backdoor`` gives
     testbenches peek and poke). ``pins``: port signal -> pin name overrides, for controllers
     whose port is named differently or lives in a sub-scope (``scope``: the handle holding
     the pins, default ``dut``). ``raise_errors=False`` only records errors (call
@@ -237,7 +238,7 @@ class MacroPortModel(PortModelBase):
       ``fe_bl_o``; a memristor-port pulse) on, until a control of the other port is on
       while none of them is protected (rules fe.1 / mr.2). While a port's vectors are not
       watched, they are read whenever one of its controls changes and handed to
-      :class:`~hymem.analog.macro.MacroPort` as changes of that time step: unwatched vectors are
+      :class:`~hymem.analog.port.MacroPort` as changes of that time step: unwatched vectors are
       never protected (a protecting control rising watches them from that time step on),
       and their values matter only at those edges. So the port sees the same values at
       every edge and every forbidden change at its time step, and finds the same errors.
@@ -261,7 +262,7 @@ class MacroPortModel(PortModelBase):
                  pins: dict | None = None, scope=None, raise_errors: bool = True,
                  watch: str | None = None, mon: str | None = MON_SIGNAL) -> None:
         if not isinstance(array, HybridArray):
-            raise ValueError(f"array must be a hymem.analog.macro.HybridArray; got {type(array).__name__}")
+            raise ValueError(f"array must be a hymem.analog.array.HybridArray; got {type(array).__name__}")
         super().__init__(raise_errors)
         self.dut = dut
         self.array = array

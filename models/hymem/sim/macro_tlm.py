@@ -8,10 +8,10 @@ window and each memristor-port pulse as a record with the times of its edges; it
 FeCAP reads from a read cache this model fills with each row's predicted next read, and
 asks Python (one value-change callback) only when a read has no valid prediction, at every
 ADC strobe, when a log is about to fill, and at a protocol error. This model then applies
-the records in port order to the same :class:`hymem.analog.macro.HybridArray`:
+the records in port order to the same :class:`hymem.analog.array.HybridArray`:
 
 * FeCAP records with nominal, legal pulses (the common case) in one vectorized batch
-  (:meth:`hymem.analog.macro.HybridArray.fe_batch`: the same as pulse-by-pulse);
+  (:meth:`hymem.analog.array.HybridArray.fe_batch`: the same as pulse-by-pulse);
 * every other record (an error, a pulse shorter than nominal, a fault injected, a read or
   an ADC strobe served while its operation was open) pulse by pulse through
   ``fe_begin`` / ``fe_sense`` / ``fe_end`` and ``mr_begin`` / ``mr_adc`` / ``mr_end``,
@@ -31,7 +31,7 @@ checked by tb/test_macro_tlm.py).
 
 Usage (a harness with the monitor instantiated as ``u_tlm`` next to the controller)::
 
-    array = macro.HybridArray(rng=seed, key=seed, woken=True)
+    array = HybridArray(rng=seed, key=seed, woken=True)
     model = MacroTlmModel(dut, array).start()
     ...
     model.sync()                 # apply everything so far (before reading the backdoor)
@@ -48,7 +48,8 @@ import numpy as np
 from cocotb import simulator
 from cocotb.simtime import get_sim_time
 
-from ..analog.macro import T_EPS_NS, HybridArray, MacroProtocolError, PortTiming, fmt_ns
+from ..analog.array import HybridArray
+from ..analog.port import T_EPS_NS, MacroProtocolError, PortTiming, fmt_ns
 from .macro_port import PortModelBase, codes_to_int, int_to_bits
 
 # ------------------------------------------------------------------ record layouts
@@ -82,7 +83,7 @@ MR_FIELDS = (
     ("ta", 32), ("te", 32),                   # ADC strobe, pulse end (offsets)
     ("pol", "L"), ("mask", "L"), ("code", "LC"),   # LC: lines x code bits
 )
-#: MR record ``kind`` -> :meth:`hymem.analog.macro.HybridArray.mr_begin` kind.
+#: MR record ``kind`` -> :meth:`hymem.analog.array.HybridArray.mr_begin` kind.
 MR_KINDS = {1: "reset", 2: "set", 3: "form", 4: "read", 5: "pre", 6: "xfer"}
 
 #: Error codes of the monitor (code = position + 1): (name, rule, what).
@@ -145,32 +146,66 @@ def layout_svh() -> str:
 def _bits(text: str, n: int, width: int, first: int, count: int) -> np.ndarray:
     """Records ``first .. first+count-1`` (modulo ``n``) of a log vector read as a binary
     string (MSB first): (count, width) bools."""
+    if first + count <= n:                   # only the records' characters
+        total = n * width
+        text = text[total - (first + count) * width: total - first * width]
+        raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)[::-1]
+        return (raw == 49).reshape(count, width)        # '1'
     raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)[::-1]
-    bits = (raw == 49).reshape(n, width)                 # '1'
-    if first + count <= n:
-        return bits[first:first + count]
+    bits = (raw == 49).reshape(n, width)
     return bits[(first + np.arange(count)) % n]
 
 
 _WIDE = ("mask0", "mask1", "rdata", "pol", "mask", "code")
+
+#: decoding layouts by record layout (:func:`_layout`)
+_LAYOUTS: dict = {}
+
+
+def _layout(off: dict):
+    """How :func:`_decode` reads a record layout: a NumPy structured dtype over the record's
+    packed bytes for the byte-aligned 8/16/32/64-bit fields, (name, byte, shift, mask) for
+    the narrow fields inside one byte, (name, bit offset, width) for any other."""
+    key = tuple(off.items())
+    lay = _LAYOUTS.get(key)
+    if lay is None:
+        nbytes = (max(o + w for o, w in off.values()) + 7) // 8
+        names, formats, offsets, narrow, other = [], [], [], [], []
+        for name, (o, w) in off.items():
+            if name in _WIDE:
+                continue
+            if o % 8 == 0 and w in (8, 16, 32, 64):
+                names.append(name)
+                formats.append(f"<u{w // 8}")
+                offsets.append(o // 8)
+            elif o // 8 == (o + w - 1) // 8:
+                narrow.append((name, o // 8, o % 8, (1 << w) - 1))
+            else:
+                other.append((name, o, w))
+        dt = np.dtype({"names": names, "formats": formats, "offsets": offsets,
+                       "itemsize": nbytes})
+        lay = _LAYOUTS[key] = (dt, narrow, other, nbytes)
+    return lay
 
 
 def _decode(bits: np.ndarray, off: dict) -> dict:
     """(count, width) record bits -> {field: (count,) ints, or (count, w) bools for the
     per-line fields}."""
     count = bits.shape[0]
+    dt, narrow, other, nbytes = _layout(off)
     byts = np.packbits(bits, axis=1, bitorder="little")
-    out = {}
-    for name, (o, w) in off.items():
-        if name in _WIDE:
+    if byts.shape[1] != nbytes:
+        byts = np.pad(byts[:, :nbytes], ((0, 0), (0, nbytes - min(nbytes, byts.shape[1]))))
+    rec = np.ascontiguousarray(byts).view(dt).reshape(count)
+    out = {name: rec[name].astype(np.int64) for name in dt.names}
+    for name, b, sh, m in narrow:
+        out[name] = (byts[:, b] >> sh).astype(np.int64) & m
+    for name, o, w in other:
+        out[name] = (bits[:, o:o + w] * (1 << np.arange(w))).sum(axis=1)
+    for name in _WIDE:
+        if name in off:
+            o, w = off[name]
             out[name] = bits[:, o:o + w]
-        elif w % 8 == 0 and o % 8 == 0:
-            k = w // 8
-            b = np.zeros((count, 8), dtype=np.uint8)
-            b[:, :k] = byts[:, o // 8:o // 8 + k]
-            out[name] = b.view("<u8").reshape(count).astype(np.int64)
-        else:
-            out[name] = (bits[:, o:o + w] * (1 << np.arange(w))).sum(axis=1)
     return out
 
 
@@ -181,7 +216,7 @@ class MacroTlmModel(PortModelBase):
     """The array model on a ``hymem_macro_tlm`` monitor (see the module doc).
 
     ``scope``: the handle holding the monitor instance (``mon``, default ``u_tlm``).
-    ``array``: the :class:`~hymem.analog.macro.HybridArray` behind the port; a keyed array lets
+    ``array``: the :class:`~hymem.analog.array.HybridArray` behind the port; a keyed array lets
     the monitor answer nominal reads itself (else every read asks Python).
     ``raise_errors=False`` only records protocol errors (call :meth:`check`).
 
@@ -193,7 +228,7 @@ class MacroTlmModel(PortModelBase):
                  timing: PortTiming | None = None, raise_errors: bool = True) -> None:
         super().__init__(raise_errors)
         if not isinstance(array, HybridArray):
-            raise ValueError(f"array must be a hymem.analog.macro.HybridArray; got {type(array).__name__}")
+            raise ValueError(f"array must be a hymem.analog.array.HybridArray; got {type(array).__name__}")
         try:
             self.m = getattr(scope, mon)
         except AttributeError:
@@ -633,7 +668,7 @@ class MacroTlmModel(PortModelBase):
     def _put_bits(self, name: str, bits) -> None:
         b = np.asarray(bits, dtype=bool).reshape(-1)[::-1]
         self._h[name].set_signal_val_binstr(
-            self._deposit, np.where(b, 49, 48).astype(np.uint8).tobytes().decode("ascii"))
+            self._deposit, (b.view(np.uint8) + 48).tobytes().decode("ascii"))   # '0' / '1'
 
 
 def _uint(h) -> int:

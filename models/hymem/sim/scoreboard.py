@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..digital.engine import verify_pass
-from ..analog.macro import HybridArray, default_verify_windows, msb_rows
+from ..analog.adc import default_verify_windows
+from ..analog.array import HybridArray, msb_rows
 
 
 class OpLog:
