@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 
 import pytest
 
@@ -58,6 +59,12 @@ def _selected_sims(config) -> list[str]:
 
 
 def pytest_configure(config):
+    # A shell without job control starts a background command (`make test &`, some CI runners)
+    # with SIGINT ignored, and every child inherits that: the Ctrl-C tests (test_cli, the
+    # sweep's interrupted client) would then see no interrupt. The tests run as a foreground
+    # Python process would: Python's own handler, which subprocesses see as the default.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and "hymem_seed" in workerinput:
         seed = workerinput["hymem_seed"]
