@@ -37,6 +37,7 @@
 //   row): hymem_top captures them into the LOST register at a reset.
 
 `include "hymem_defs.svh"
+`include "hymem_regs_defs.svh"
 
 `default_nettype none
 
@@ -646,12 +647,12 @@ module hymem_core #(
   assign lost_flag_o  = held_rows[32'(Slots * RowsPerSyn) + 32'(held_slot)];
   always_comb begin
     case (run_q)
-      R_UPD:          lost_op_o = 3'd1;
-      R_XFER:         lost_op_o = 3'd2;
-      R_FORM:         lost_op_o = 3'd3;
-      R_READ, R_WAIT: lost_op_o = 3'd4;
-      R_WAKE:         lost_op_o = 3'd5;
-      default:        lost_op_o = 3'd0;
+      R_UPD:          lost_op_o = LOST_OP_SAMPLE;
+      R_XFER:         lost_op_o = LOST_OP_TRANSFER;
+      R_FORM:         lost_op_o = LOST_OP_FORM;
+      R_READ, R_WAIT: lost_op_o = LOST_OP_READOUT;
+      R_WAKE:         lost_op_o = LOST_OP_WAKE;
+      default:        lost_op_o = LOST_OP_NONE;
     endcase
   end
 

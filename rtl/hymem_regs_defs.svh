@@ -63,6 +63,16 @@ typedef enum logic [4:0] {
   XFER_FORMING = 5'd31  // The transfer engine's state while forming runs; never read (XFER_PHASE shows the forming phase).
 } hymem_xfer_phase_e;
 
+// LOST.OP
+typedef enum logic [2:0] {
+  LOST_OP_NONE = 3'd0,  // No operation was interrupted since the last clear.
+  LOST_OP_SAMPLE = 3'd1,  // A sample (hidden-weight update).
+  LOST_OP_TRANSFER = 3'd2,  // A transfer.
+  LOST_OP_FORM = 3'd3,  // Forming.
+  LOST_OP_READOUT = 3'd4,  // A read-out.
+  LOST_OP_WAKE = 3'd5  // A FeCAP wake-up.
+} hymem_lost_op_e;
+
 `define HYMEM_ADDR_ID 12'h000
 `define HYMEM_ID_MAGIC(v) v[31:0]
 `define HYMEM_ADDR_HWCFG0 12'h004

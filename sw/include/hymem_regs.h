@@ -676,4 +676,14 @@ typedef enum {
     HYMEM_ERR_NOT_WOKEN = 10,  // array not woken
 } hymem_err_e;
 
+// LOST.OP (rtl/hymem_regs.rdl, enum hymem_lost_op_e)
+typedef enum {
+    HYMEM_LOST_OP_NONE = 0,  // No operation was interrupted since the last clear.
+    HYMEM_LOST_OP_SAMPLE = 1,  // A sample (hidden-weight update).
+    HYMEM_LOST_OP_TRANSFER = 2,  // A transfer.
+    HYMEM_LOST_OP_FORM = 3,  // Forming.
+    HYMEM_LOST_OP_READOUT = 4,  // A read-out.
+    HYMEM_LOST_OP_WAKE = 5,  // A FeCAP wake-up.
+} hymem_lost_op_e;
+
 #endif

@@ -655,8 +655,10 @@ class Controller:
 
     # -------------------------------------------------- a reset cut an operation
 
-    #: LOST.OP of each operation
-    LOST_OP = {"sample": 1, "transfer": 2, "form": 3, "readout": 4, "wake": 5}
+    #: LOST.OP of each operation (the RDL's enum hymem_lost_op_e)
+    LOST_OP = {kind: int(getattr(regmap.load().enum("LOST.OP"), name)) for kind, name in
+               (("sample", "SAMPLE"), ("transfer", "TRANSFER"), ("form", "FORM"),
+                ("readout", "READOUT"), ("wake", "WAKE"))}
 
     def check_cut(self, lost: int) -> dict:
         """After a reset cut an operation (:meth:`hard_reset`): ``lost``, the LOST register
