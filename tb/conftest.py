@@ -74,10 +74,11 @@ def pytest_configure(config):
             seed = random.SystemRandom().randrange(1, 2**31)
     config.hymem_seed = seed
     config.hymem_sims = _selected_sims(config)
+    # everything on every simulator: --full, or one simulator only
+    config.hymem_full = config.getoption("--full") or len(config.hymem_sims) < 2
     # the simulations' tbkit.cross_check(): Icarus may shorten long stimulus when Verilator
     # runs it in full
-    os.environ["HYMEM_FULL"] = ("1" if config.getoption("--full") or len(config.hymem_sims) < 2
-                                else "0")
+    os.environ["HYMEM_FULL"] = "1" if config.hymem_full else "0"
     if workerinput is None:
         problems = []
         for sim in config.hymem_sims:
@@ -104,15 +105,16 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    if not config.getoption("--full") and len(config.hymem_sims) > 1:
+    if not config.hymem_full:
         # a `heavy` parameter set runs on the fastest selected simulator only
-        fastest = next(s for s in RANDOM_SEED_SIM_ORDER if s in config.hymem_sims)
+        fastest = _fastest(config.hymem_sims)
         slow = [i for i in items if i.get_closest_marker("heavy") is not None
                 and getattr(i, "callspec", None) is not None
                 and i.callspec.params.get("sim", fastest) != fastest]
         if slow:
             config.hook.pytest_deselected(items=slow)
-            items[:] = [i for i in items if i not in slow]
+            slow_ids = {id(i) for i in slow}
+            items[:] = [i for i in items if id(i) not in slow_ids]
     if not simrun.coverage_enabled():
         return
     keep = [i for i in items if "sim" in getattr(i, "fixturenames", ())]
@@ -122,15 +124,20 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
-#: the simulator that runs the random seed when not every one does (``--full``): the fastest
+#: simulators from the fastest: the first selected one runs the random seed and the `heavy`
+#: parameter sets when not every one does (``--full``)
 RANDOM_SEED_SIM_ORDER = ("verilator", "icarus")
+
+
+def _fastest(sims: list[str]) -> str:
+    return next(s for s in RANDOM_SEED_SIM_ORDER if s in sims)
 
 
 def sim_seed_pairs(sims: list[str], random_seed: int, full: bool) -> list[tuple[str, int, str]]:
     """(simulator, seed, id) of a test taking both: the fixed seed on every simulator, the
     random one on every simulator with ``full``, else on the fastest of ``sims`` only."""
     pairs = [(s, FIXED_SEED, f"{s}-seed_fixed") for s in sims]
-    random_sims = sims if full else [next(s for s in RANDOM_SEED_SIM_ORDER if s in sims)]
+    random_sims = sims if full else [_fastest(sims)]
     pairs += [(s, random_seed, f"{s}-seed_random") for s in random_sims]
     return pairs
 
@@ -140,7 +147,7 @@ def pytest_generate_tests(metafunc):
     seeds = [FIXED_SEED, config.hymem_seed]
     seed_ids = ["seed_fixed", "seed_random"]
     if "sim" in metafunc.fixturenames and "seed" in metafunc.fixturenames:
-        pairs = sim_seed_pairs(config.hymem_sims, config.hymem_seed, config.getoption("--full"))
+        pairs = sim_seed_pairs(config.hymem_sims, config.hymem_seed, config.hymem_full)
         if simrun.coverage_enabled():       # see the module docstring
             pairs = [p for p in pairs if p[1] == FIXED_SEED]
         metafunc.parametrize(("sim", "seed"), [(s, sd) for s, sd, _ in pairs],
