@@ -50,7 +50,7 @@ from cocotb.simtime import get_sim_time
 
 from ..analog.array import HybridArray
 from ..analog.port import T_EPS_NS, MacroProtocolError, PortTiming, fmt_ns
-from .macro_port import PortModelBase, codes_to_int, int_to_bits
+from .macro_port import PortModelBase, codes_to_int
 
 # ------------------------------------------------------------------ record layouts
 
@@ -689,5 +689,4 @@ def _hex(bits) -> str:
     return f"0x{_bits_int(bits):0{(len(bits) + 3) // 4}X}"
 
 
-__all__ = ["MacroTlmModel", "TlmError", "FE_FIELDS", "MR_FIELDS", "TLM_ERRORS", "layout_svh",
-           "int_to_bits"]
+__all__ = ["MacroTlmModel", "TlmError", "FE_FIELDS", "MR_FIELDS", "TLM_ERRORS", "layout_svh"]
