@@ -8,6 +8,7 @@ transfer with the shadow reference."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
@@ -155,6 +156,10 @@ async def cosim(dut):
         import cProfile
         prof = cProfile.Profile()
         prof.enable()
+    # Everything built so far (the simulator's handles, the models, the data) lives to the
+    # end: out of the cyclic collector's sight, its full collections stop walking it
+    gc.collect()
+    gc.freeze()
     t_train = time.perf_counter()
     epoch = 0
     while plan.more(epoch, done):
