@@ -37,7 +37,7 @@ class _VecVal(ctypes.Structure):
 
 class _ValueU(ctypes.Union):
     _fields_ = [("str", ctypes.c_char_p), ("integer", ctypes.c_int32),
-                ("real", ctypes.c_double), ("vector", ctypes.POINTER(_VecVal)),
+                ("real", ctypes.c_double), ("vector", ctypes.c_void_p),
                 ("misc", ctypes.c_void_p)]
 
 
@@ -50,7 +50,6 @@ class _Time(ctypes.Structure):
                 ("real", ctypes.c_double)]
 
 
-_U32P = ctypes.POINTER(ctypes.c_uint32)
 _LIB = None
 
 
@@ -98,19 +97,25 @@ class Vector:
         self._h = h
         self.width = int(lib.vpi_get(VPI_SIZE, h))
         self.words = (self.width + 31) // 32
-        self._val = _Value()
-        self._val.format = VPI_VECTOR_VAL
-        self._buf = (_VecVal * self.words)()
+        self._get = _Value()                     # the simulator points it at its buffer
+        self._get.format = VPI_VECTOR_VAL
+        self._rbuf = (_VecVal * self.words)()      # a copy of that buffer
+        self._rnp = np.frombuffer(self._rbuf, dtype=np.uint32).reshape(self.words, 2)
+        self._buf = (_VecVal * self.words)()       # what a deposit writes (bval stays 0)
         self._np = np.frombuffer(self._buf, dtype=np.uint32).reshape(self.words, 2)
+        self._put = _Value()
+        self._put.format = VPI_VECTOR_VAL
+        self._put.value.vector = ctypes.addressof(self._buf)
+        self._nbytes = 8 * self.words
         self._time = _Time(VPI_SIM_TIME, 0, 0, 0.0)
         self._flags = VPI_INERTIAL_DELAY if inertial else VPI_NO_DELAY
         self._lib = lib
 
     def get_words(self) -> np.ndarray:
         """The value as (words,) uint32, bit i at word i // 32, bit i % 32 (X/Z read as 0)."""
-        v = self._val
-        self._lib.vpi_get_value(self._h, ctypes.byref(v))
-        vec = np.ctypeslib.as_array(ctypes.cast(v.value.vector, _U32P), shape=(self.words, 2))
+        self._lib.vpi_get_value(self._h, self._get)
+        ctypes.memmove(self._rbuf, self._get.value.vector, self._nbytes)
+        vec = self._rnp
         return vec[:, 0] & ~vec[:, 1]
 
     def get_bits(self) -> np.ndarray:
@@ -124,10 +129,7 @@ class Vector:
     def put_words(self, words) -> None:
         """Deposit (words,) uint32 (bits above the width are ignored)."""
         self._np[:, 0] = words
-        self._np[:, 1] = 0
-        v = self._val
-        v.value.vector = self._buf
-        self._lib.vpi_put_value(self._h, ctypes.byref(v), ctypes.byref(self._time), self._flags)
+        self._lib.vpi_put_value(self._h, self._put, self._time, self._flags)
 
     def put_bits(self, bits) -> None:
         """Deposit (width,) bools, bit 0 first."""
