@@ -252,14 +252,12 @@ class MacroTlmModel(PortModelBase):
         # GPI's delay mode is known (Verilator's inertial)
         self._vec: dict = {}
         if vpi_vec.available() and not os.environ.get("HYMEM_TLM_GPI_STRINGS"):
-            inertial = "verilator" in cocotb.SIM_NAME.lower()
-            for k in ("gen_q", "fe_cur_q", "mr_cur_q", "mr_log"):
-                self._vec[k] = vpi_vec.Vector(getattr(self.m, k)._path)
+            # (for a few hundred bits the strings cost less than the calls around the words)
+            self._vec["mr_log"] = vpi_vec.Vector(self.m.mr_log._path)
             for b in range(len(self._banks)):
                 self._vec[b] = vpi_vec.Vector(self.m.fe_log._path, b)
-            if inertial:
-                for k in ("cache_v", "cache_gen_v", "cert_v", "fe_rdata_o", "mr_rdata_o",
-                          "fe_rd_ptr", "mr_rd_ptr"):
+            if "verilator" in cocotb.SIM_NAME.lower():
+                for k in ("cache_v", "cert_v"):
                     self._vec[k] = vpi_vec.Vector(getattr(self.m, k)._path, inertial=True)
         bank_w = len(self.m.fe_log[0])
         mr_w = len(self.m.mr_log)

@@ -133,8 +133,9 @@ class Vector:
 
     def put_bits(self, bits) -> None:
         """Deposit (width,) bools, bit 0 first."""
-        b = np.zeros(self.words * 32, dtype=bool)
-        b[: self.width] = np.asarray(bits, dtype=bool).reshape(-1)
+        b = np.asarray(bits, dtype=bool).reshape(-1)
+        if self.width % 32:
+            b = np.concatenate([b, np.zeros(self.words * 32 - self.width, dtype=bool)])
         self.put_words(np.packbits(b, bitorder="little").view(np.uint32))
 
     def put_int(self, value: int) -> None:
