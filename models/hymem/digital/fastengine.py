@@ -153,6 +153,25 @@ _kernel_jit = njit(_kernel)
 update_kernel = _kernel_jit
 
 
+def _kernel_batch(h, flags, prng, starts, runs, xq, xoff, eq, eoff, regs, nb, prm, fe_reads,
+                  fe_writes, slots_skipped, samples, since_transfer):
+    # samples b < nb in order: xq[b], eq[b], lr_mult regs[b, 0], lr_shift regs[b, 1]
+    for b in range(nb):
+        prm[0] = regs[b, 0]
+        prm[1] = regs[b, 1]
+        _kernel_jit(h, flags, prng, starts, runs, xq[b], xoff, eq[b], eoff, prm, fe_reads,
+                    fe_writes, slots_skipped, samples, since_transfer)
+
+
+#: :data:`update_kernel` for ``nb`` samples of one layer in one call, in order (the same states
+#: as ``nb`` calls): ``update_batch_kernel(*head, xq, x_off, eq, e_off, regs, nb, prm, *tail)``
+#: with sample ``b``'s vectors in rows ``xq[b]``, ``eq[b]`` (int8) and its ``lr_mult``,
+#: ``lr_shift`` in ``regs[b]`` (int64); ``prm`` is :meth:`Updater.layer_args`' array, its
+#: first two entries overwritten. None without numba. (In this file, not the caller's:
+#: numba's cache follows only a function's own file.)
+update_batch_kernel = njit(_kernel_batch) if _HAVE_NUMBA else None
+
+
 class Updater:
     """The per-sample update of one :class:`~hymem.digital.engine.EngineState`, compiled when possible.
 
