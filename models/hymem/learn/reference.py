@@ -298,8 +298,16 @@ class FloatLayer:
 
 
 #: Samples whose updates a hybrid layer queues before applying them in one compiled call
-#: (:meth:`HybridLayer.update`; at most ``k``: a transfer applies them anyway).
-UPDATE_QUEUE = 32
+#: (:meth:`HybridLayer.update`), at most ``k`` (a transfer applies them anyway) and at most
+#: UPDATE_QUEUE_BYTES of queued vectors and registers per layer.
+UPDATE_QUEUE = 128
+UPDATE_QUEUE_BYTES = 1 << 20
+
+
+def queue_depth(n_in: int, n_out: int, k: int) -> int:
+    """Samples a hybrid layer ``n_in`` x ``n_out`` queues (:data:`UPDATE_QUEUE`): its queue
+    holds ``queue_depth * (n_in + n_out + 16)`` bytes."""
+    return max(1, min(UPDATE_QUEUE, k, UPDATE_QUEUE_BYTES // (n_in + n_out + 16)))
 
 
 class HybridLayer:
@@ -334,16 +342,23 @@ class HybridLayer:
         self.lr_clipped = 0
         self.h0 = np.asarray(h0, dtype=np.int64).copy()
         # the host's quantization per sample (one compiled call, into a queue) and the engine's
-        # updates of up to UPDATE_QUEUE queued samples in one compiled call, on arrays fetched
-        # once (update(), flush()); None: registers() then Updater.apply_layer, the same
-        # computation with per-sample checks and objects
+        # updates of the queued samples in one compiled call, on arrays fetched once (update(),
+        # flush()); None: registers() then Updater.apply_layer, the same computation with
+        # per-sample checks and objects
         self._fused = None
         self._queued = 0
+        # the compiled updates run on a working copy of the hidden weights in the narrowest
+        # integer type that holds them (a quarter of the engine's int64 bytes: the update's
+        # memory traffic); None: to be copied from the state; _hw_ahead: the state's own
+        # hidden weights lack updates the copy holds (written back when the state is read)
+        self._hw = None
+        self._hw_ahead = False
+        self._hw_dtype = np.int16 if geom.mag_width <= 15 else np.int32
         args = None if force_numpy or quant.registers_into is None \
             else self.updater.layer_args(self.tiling.x_off, self.tiling.e_off, self.config(0, 0))
         if args is not None:
             prm, head, tail = args
-            depth = max(1, min(UPDATE_QUEUE, opts.k))
+            depth = queue_depth(n_in, n_out, opts.k)
             self._fused = (prm, head, tail, (n_in,), (n_out,), self.tiling.x_off, self.tiling.e_off)
             self._qx = np.empty((depth, n_in), dtype=np.int8)
             self._qe = np.empty((depth, n_out), dtype=np.int8)
@@ -371,10 +386,19 @@ class HybridLayer:
     def state(self) -> EngineState:
         """The layer's arrays (:class:`~hymem.digital.engine.EngineState`), every queued update
         applied first (:meth:`flush`): hidden weights, flags, PRNG lanes and counters are
-        always those of every sample given to :meth:`update`."""
+        always those of every sample given to :meth:`update`. The caller may change them:
+        the next update starts again from the state's own arrays."""
+        self._sync()
+        self._hw = None
+        return self._state
+
+    def _sync(self) -> None:
+        """Apply the queued updates and write the working copy of the hidden weights back."""
         if self._queued:
             self.flush()
-        return self._state
+        if self._hw_ahead:
+            self._state.h[...] = self._hw
+            self._hw_ahead = False
 
     # -- weights
 
@@ -442,23 +466,32 @@ class HybridLayer:
             if self._queued == len(self._qregs):
                 self.flush()
             return
-        self.flush()                              # queued samples first
+        self._sync()                              # queued samples first, into the state
+        self._hw = None                           # the state's hidden weights change below
         xq, eq, cfg = self.registers(x, e)
         if self.record is not None:
             self.record.append(xq, eq, cfg.lr_mult, cfg.lr_shift)
         self.updater.apply_layer(xq, eq, self.tiling.x_off, self.tiling.e_off, cfg)
 
     def flush(self) -> None:
-        """Apply the queued updates to the engine state, in order (one compiled call)."""
+        """Apply the queued updates, in order (one compiled call on the working copy of the
+        hidden weights and the state's flags, PRNG lanes and counters)."""
         n = self._queued
         if n:
             prm, head, tail, _, _, x_off, e_off = self._fused
+            hw = self._hw
+            if hw is None:
+                hw = self._hw = self._state.h.astype(self._hw_dtype)
             self._queued = 0
-            fastengine.update_batch_kernel(*head, self._qx, x_off, self._qe, e_off, self._qregs, n,
-                                           prm, *tail)
+            fastengine.update_batch_kernel(hw, *head[1:], self._qx, x_off, self._qe, e_off,
+                                           self._qregs, n, prm, *tail)
+            self._hw_ahead = True
 
     def transfer(self) -> None:
-        fastengine.transfer(self.state, self.tcfg, self.programmer, force_numpy=self.force_numpy)
+        # a transfer reads the hidden weights and writes flags and counters only: the
+        # working copy stays valid
+        self._sync()
+        fastengine.transfer(self._state, self.tcfg, self.programmer, force_numpy=self.force_numpy)
         self.refresh()
 
 
@@ -469,7 +502,7 @@ class HybridLayer:
 #: weight (float: the weights and the initialisation's float64 temporaries; hybrid: the hidden
 #: and float weight matrices and the tiling's index maps), every array of a hybrid layer (engine
 #: state and the programmer's devices), the activations of an evaluation batch, a hybrid layer's
-#: update queue (UPDATE_QUEUE samples' int8 vectors and registers), and per sample
+#: update queue (queue_depth()) and working copy of its hidden weights, and per sample
 #: and layer of a recording (two int8 vectors and their list entries, twice while saving).
 MEMORY_BASE_BYTES = 64 << 20
 MEMORY_FLOAT_WEIGHT_BYTES = 24
@@ -495,7 +528,8 @@ def memory_needed(opts: Options, geom: Geometry = DEFAULT_GEOM, record_samples: 
     if opts.scheme == "float":
         return need + weights * MEMORY_FLOAT_WEIGHT_BYTES
     need += weights * MEMORY_HYBRID_WEIGHT_BYTES + arrays_needed(arch, geom) * MEMORY_ARRAY_BYTES
-    need += UPDATE_QUEUE * sum(a + b + 16 for a, b in zip(arch[:-1], arch[1:]))   # update queues
+    need += sum(queue_depth(a, b, opts.k) * (a + b + 16) for a, b in zip(arch[:-1], arch[1:]))
+    need += arrays_needed(arch, geom) * geom.synapses * 4             # working copies, int32 at most
     per_sample = sum(2 * (a + b) + MEMORY_RECORD_SAMPLE_BYTES for a, b in zip(arch[:-1], arch[1:]))
     return need + record_samples * per_sample
 
