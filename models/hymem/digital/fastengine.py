@@ -20,8 +20,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import XORSHIFT_TRIPLES
 from .engine import EngineState, UpdateConfig
 from ..jit import HAVE_NUMBA as _HAVE_NUMBA, njit, numba  # noqa: F401  (numba: for other modules)
+
+
+# the kernel's lane step, xorshift32 (a, b, c) = (13, 17, 5): x ^= x * 2**a (the same as x << a
+# mod 2**32; the factor is handed in prm, see _kernel); x ^= x >> b; x ^= x << c
+_LANE_MUL = 1 << XORSHIFT_TRIPLES[32][0]
+_LANE_B = np.uint32(XORSHIFT_TRIPLES[32][1])
+_LANE_C = np.uint32(XORSHIFT_TRIPLES[32][2])
 
 
 def backend() -> str:
@@ -59,6 +67,10 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
         since_transfer[k] += 1
     lr_mult, lr_shift, p16, stoch, code_round, skip_zero = prm[0], prm[1], prm[2], prm[3], prm[4], prm[5]
     mag_width, code_bits, rows, inc_lo, inc_hi = prm[6], prm[7], prm[8], prm[9], prm[10]
+    # the lane step's first left shift as a product by 2**13 (equal mod 2**32), the factor read
+    # from prm so that the compiler cannot turn it back into a shift: the vector shifts limit
+    # the step on this machine (one execution port), the multiply runs beside them
+    lane_mul = np.uint32(prm[11])
     mag_max = (1 << mag_width) - 1
     shift = mag_width - code_bits
     half = (1 << (shift - 1)) if code_round else 0
@@ -95,9 +107,9 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
             # state is this slot's draw, read from lanes below
             for l in range(L):
                 v = lanes[l]
-                v = v ^ np.uint32(v << np.uint32(13))
-                v = v ^ np.uint32(v >> np.uint32(17))
-                v = v ^ np.uint32(v << np.uint32(5))
+                v = v ^ np.uint32(v * lane_mul)
+                v = v ^ np.uint32(v >> _LANE_B)
+                v = v ^ np.uint32(v << _LANE_C)
                 lanes[l] = v
             # 2-5. increment, read, add, write, run by run (lines sharing one row i); only lines
             # whose mask bit is set and whose x is not 0 can change
@@ -189,7 +201,7 @@ class Updater:
         self._max_out = int(state.n_out.max())
         g = state.geom
         lim = 1 << g.mag_width          # MagWidth+1-bit increments (docs/controller.md)
-        self._geom_prm = (g.mag_width, g.code_bits, g.rows_per_synapse, -lim, lim - 1)
+        self._geom_prm = (g.mag_width, g.code_bits, g.rows_per_synapse, -lim, lim - 1, _LANE_MUL)
         self._prm_key = None
         self._prm = None
         self._xoff = self._eoff = None
