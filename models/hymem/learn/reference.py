@@ -498,12 +498,13 @@ class HybridLayer:
 # ---------------------------------------------------------------------------- memory
 
 #: Memory of a network, per part (upper bounds of what tracemalloc measures while a network is
-#: built and trained; tb/test_reference.py checks them): a fixed base (code, caches), every
+#: built and trained; tb/test_cli.py checks them): a fixed base (code, caches), every
 #: weight (float: the weights and the initialisation's float64 temporaries; hybrid: the hidden
 #: and float weight matrices and the tiling's index maps), every array of a hybrid layer (engine
-#: state and the programmer's devices), the activations of an evaluation batch, a hybrid layer's
-#: update queue (queue_depth()) and working copy of its hidden weights, and per sample
-#: and layer of a recording (two int8 vectors and their list entries, twice while saving).
+#: state, the update's working copy of its hidden weights, 2 KiB as int16, and the programmer's
+#: devices), the activations of an evaluation batch, a hybrid layer's update queue
+#: (queue_depth()), and per sample and layer of a recording (two int8 vectors and their list
+#: entries, twice while saving).
 MEMORY_BASE_BYTES = 64 << 20
 MEMORY_FLOAT_WEIGHT_BYTES = 24
 MEMORY_HYBRID_WEIGHT_BYTES = 48
@@ -529,7 +530,6 @@ def memory_needed(opts: Options, geom: Geometry = DEFAULT_GEOM, record_samples: 
         return need + weights * MEMORY_FLOAT_WEIGHT_BYTES
     need += weights * MEMORY_HYBRID_WEIGHT_BYTES + arrays_needed(arch, geom) * MEMORY_ARRAY_BYTES
     need += sum(queue_depth(a, b, opts.k) * (a + b + 16) for a, b in zip(arch[:-1], arch[1:]))
-    need += arrays_needed(arch, geom) * geom.synapses * 4             # working copies, int32 at most
     per_sample = sum(2 * (a + b) + MEMORY_RECORD_SAMPLE_BYTES for a, b in zip(arch[:-1], arch[1:]))
     return need + record_samples * per_sample
 
