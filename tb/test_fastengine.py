@@ -96,6 +96,41 @@ def test_apply_layer_matches_per_array_vectors():
         ub.apply_layer(xq[:299], eq, x_off, e_off, cfg)
 
 
+@pytest.mark.parametrize("hdt", [np.int64, np.int16])
+def test_batch_kernel_matches_numpy_engine(hdt):
+    """update_batch_kernel: a queue of samples (each with its own lr_mult, lr_shift) in one
+    call, on the state's hidden weights or a narrower working copy (the reference's hybrid
+    layer), leaves the state as the NumPy engine's samples one by one."""
+    rng = np.random.default_rng(77)
+    n_in, n_out = 300, 9
+    x_off = np.array([0, 100, 200] * 3)
+    e_off = np.repeat([0, 3, 6], 3)
+    for trial in range(4):
+        a = engine.EngineState(100, 3, n=9, seeds=np.arange(9) + trial)
+        b = engine.EngineState(100, 3, n=9, seeds=np.arange(9) + trial)
+        h = rng.choice([-511, -65, -64, -63, -1, 0, 1, 63, 64, 65, 510, 511], a.h.shape)
+        a.h[:] = h
+        b.h[:] = h
+        base = random_cfg(rng)
+        prm, head, tail = fastengine.Updater(b).layer_args(x_off, e_off, base)
+        hw = b.h.astype(hdt)
+        for nb in (1, 5, 12):
+            qx = rng.integers(-127, 128, (nb, n_in)).astype(np.int8)
+            qx[rng.random(qx.shape) < 0.6] = 0
+            qe = rng.integers(-127, 128, (nb, n_out)).astype(np.int8)
+            qe[rng.random(qe.shape) < 0.3] = 0
+            regs = np.stack([rng.integers(0, 256, nb), rng.integers(0, 24, nb)], axis=1).astype(np.int64)
+            for t in range(nb):
+                cfg = engine.UpdateConfig(lr_mult=int(regs[t, 0]), lr_shift=int(regs[t, 1]), p16=base.p16,
+                                          stoch_round=base.stoch_round, code_round=base.code_round,
+                                          skip_zero=base.skip_zero)
+                a.apply_sample(np.stack([qx[t, o: o + 100] for o in x_off]),
+                               np.stack([qe[t, o: o + 3] for o in e_off]), cfg)
+            fastengine.update_batch_kernel(hw, *head[1:], qx, x_off, qe, e_off, regs, nb, prm, *tail)
+            b.h[:] = hw
+            assert_same(a, b)
+
+
 def test_updater_validates_like_the_engine():
     st = engine.EngineState(4, 4)
     with pytest.raises(ValueError, match=r"x values must be int8"):

@@ -288,6 +288,29 @@ def test_hybrid_update_follows_replaced_state_arrays(digits):
     assert ra.test_accuracy == rb.test_accuracy
 
 
+def test_queued_updates_are_applied_when_the_state_is_read(digits):
+    """The compiled hybrid layer queues updates and runs them on a working copy of the hidden
+    weights: reading the state (between transfers, mid-queue) must show every sample's update,
+    and a change made to the state must be what later updates start from."""
+    opts = small(k=25, max_train_samples=70, transfer="round", skip_unchanged=True)
+    nets = [R.Network(opts), R.Network(opts, force_numpy=True)]
+    assert nets[0].layers[0]._fused is not None and nets[1].layers[0]._fused is None
+    for t in range(70):
+        x, y = digits.x_train[t], int(digits.y_train[t])
+        for net in nets:
+            net.train_sample(x, y)
+            if t in (6, 30, 41):
+                layer = net.layers[t % 2]
+                layer.state.h[0, 0, 0] = 200 - t           # synapse 0 of array 0 is always used
+        if t in (6, 30, 41, 69):
+            for a, b in zip(nets[0].layers, nets[1].layers):
+                np.testing.assert_array_equal(a.hidden(), b.hidden())
+                np.testing.assert_array_equal(a.state.prng, b.state.prng)
+                np.testing.assert_array_equal(a.state.flags, b.state.flags)
+                assert a.state.counters.as_dict() == b.state.counters.as_dict()
+    assert nets[0].counters() == nets[1].counters()
+
+
 @pytest.mark.parametrize("variant", [dict(), dict(skip_unchanged=True, verify_retries=2)],
                          ids=["published", "verify"])
 def test_record_and_replay(digits, tmp_path, variant):

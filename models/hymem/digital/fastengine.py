@@ -20,8 +20,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import XORSHIFT_TRIPLES
 from .engine import EngineState, UpdateConfig
 from ..jit import HAVE_NUMBA as _HAVE_NUMBA, njit, numba  # noqa: F401  (numba: for other modules)
+
+
+# the kernel's lane step, xorshift32 (a, b, c) = (13, 17, 5): x ^= x * 2**a (the same as x << a
+# mod 2**32; the factor is handed in prm, see _kernel); x ^= x >> b; x ^= x << c
+_LANE_MUL = 1 << XORSHIFT_TRIPLES[32][0]
+_LANE_B = np.uint32(XORSHIFT_TRIPLES[32][1])
+_LANE_C = np.uint32(XORSHIFT_TRIPLES[32][2])
 
 
 def backend() -> str:
@@ -59,6 +67,10 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
         since_transfer[k] += 1
     lr_mult, lr_shift, p16, stoch, code_round, skip_zero = prm[0], prm[1], prm[2], prm[3], prm[4], prm[5]
     mag_width, code_bits, rows, inc_lo, inc_hi = prm[6], prm[7], prm[8], prm[9], prm[10]
+    # the lane step's first left shift as a product by 2**13 (equal mod 2**32), the factor read
+    # from prm so that the compiler cannot turn it back into a shift: the vector shifts limit
+    # the step on this machine (one execution port), the multiply runs beside them
+    lane_mul = np.uint32(prm[11])
     mag_max = (1 << mag_width) - 1
     shift = mag_width - code_bits
     half = (1 << (shift - 1)) if code_round else 0
@@ -69,7 +81,7 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
     r_right = 16 - lr_shift if lr_shift < 16 else 0
     p16u = np.uint32(p16)
     low16 = np.uint32(0xFFFF)
-    cand = np.empty(L, dtype=np.int64)        # lanes of a run whose mask bit is set and x != 0
+    cand = np.empty(L, dtype=np.uint64)       # lanes of a run whose mask bit is set and x != 0
     # positions of the non-zero inputs (a zero x gives a zero product, hence increment 0):
     # nzg lists them in order, cnt[t] counts those before position t of xbuf
     nx = xbuf.size
@@ -95,9 +107,9 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
             # state is this slot's draw, read from lanes below
             for l in range(L):
                 v = lanes[l]
-                v = v ^ np.uint32(v << np.uint32(13))
-                v = v ^ np.uint32(v >> np.uint32(17))
-                v = v ^ np.uint32(v << np.uint32(5))
+                v = v ^ np.uint32(v * lane_mul)
+                v = v ^ np.uint32(v >> _LANE_B)
+                v = v ^ np.uint32(v << _LANE_C)
                 lanes[l] = v
             # 2-5. increment, read, add, write, run by run (lines sharing one row i); only lines
             # whose mask bit is set and whose x is not 0 can change
@@ -110,11 +122,13 @@ def _kernel(h, flags, prng, starts, runs, xbuf, xoff, ebuf, eoff, prm, fe_reads,
                 eim = np.int64(ebuf[eoff[k] + i]) * lr_mult
                 if abs(eim) * x_max >= p_min:
                     off = l0 - jlo - x0         # line of buffer position t is t + off
-                    nc = 0
-                    for p in range(cnt[x0 + jlo], cnt[x0 + jlo + l1 - l0]):
-                        l = nzg[p] + off
+                    nc = np.uint64(0)
+                    # unsigned indices: no test for a negative index (numba's wraparound),
+                    # 0.89-0.93x the kernel's time
+                    for p in range(np.uint64(cnt[x0 + jlo]), np.uint64(cnt[x0 + jlo + l1 - l0])):
+                        l = np.uint64(nzg[p] + off)
                         cand[nc] = l
-                        nc += (lanes[l] & low16) < p16u
+                        nc += np.uint64((lanes[l] & low16) < p16u)
                     for q in range(nc):
                         l = cand[q]
                         if stoch:
@@ -153,6 +167,25 @@ _kernel_jit = njit(_kernel)
 update_kernel = _kernel_jit
 
 
+def _kernel_batch(h, flags, prng, starts, runs, xq, xoff, eq, eoff, regs, nb, prm, fe_reads,
+                  fe_writes, slots_skipped, samples, since_transfer):
+    # samples b < nb in order: xq[b], eq[b], lr_mult regs[b, 0], lr_shift regs[b, 1]
+    for b in range(nb):
+        prm[0] = regs[b, 0]
+        prm[1] = regs[b, 1]
+        _kernel_jit(h, flags, prng, starts, runs, xq[b], xoff, eq[b], eoff, prm, fe_reads,
+                    fe_writes, slots_skipped, samples, since_transfer)
+
+
+#: :data:`update_kernel` for ``nb`` samples of one layer in one call, in order (the same states
+#: as ``nb`` calls): ``update_batch_kernel(*head, xq, x_off, eq, e_off, regs, nb, prm, *tail)``
+#: with sample ``b``'s vectors in rows ``xq[b]``, ``eq[b]`` (int8) and its ``lr_mult``,
+#: ``lr_shift`` in ``regs[b]`` (int64); ``prm`` is :meth:`Updater.layer_args`' array, its
+#: first two entries overwritten. None without numba. (In this file, not the caller's:
+#: numba's cache follows only a function's own file.)
+update_batch_kernel = njit(_kernel_batch) if _HAVE_NUMBA else None
+
+
 class Updater:
     """The per-sample update of one :class:`~hymem.digital.engine.EngineState`, compiled when possible.
 
@@ -170,7 +203,7 @@ class Updater:
         self._max_out = int(state.n_out.max())
         g = state.geom
         lim = 1 << g.mag_width          # MagWidth+1-bit increments (docs/controller.md)
-        self._geom_prm = (g.mag_width, g.code_bits, g.rows_per_synapse, -lim, lim - 1)
+        self._geom_prm = (g.mag_width, g.code_bits, g.rows_per_synapse, -lim, lim - 1, _LANE_MUL)
         self._prm_key = None
         self._prm = None
         self._xoff = self._eoff = None

@@ -297,6 +297,19 @@ class FloatLayer:
             self.w += self.lr * np.outer(e, x)
 
 
+#: Samples whose updates a hybrid layer queues before applying them in one compiled call
+#: (:meth:`HybridLayer.update`), at most ``k`` (a transfer applies them anyway) and at most
+#: UPDATE_QUEUE_BYTES of queued vectors and registers per layer.
+UPDATE_QUEUE = 128
+UPDATE_QUEUE_BYTES = 1 << 20
+
+
+def queue_depth(n_in: int, n_out: int, k: int) -> int:
+    """Samples a hybrid layer ``n_in`` x ``n_out`` queues (:data:`UPDATE_QUEUE`): its queue
+    holds ``queue_depth * (n_in + n_out + 16)`` bytes."""
+    return max(1, min(UPDATE_QUEUE, k, UPDATE_QUEUE_BYTES // (n_in + n_out + 16)))
+
+
 class HybridLayer:
     """A layer held by ``tiling.n`` arrays: EngineState + programmer + cached memristor weights."""
 
@@ -308,8 +321,8 @@ class HybridLayer:
         self.tiling = Tiling(n_in, n_out, geom)
         self.seeds = np.array([array_seed(opts.seed, index, k) for k in range(self.tiling.n)],
                               dtype=np.int64)
-        self.state = EngineState(self.tiling.tile_in, self.tiling.tile_out, geom, seeds=self.seeds)
-        self.updater = fastengine.Updater(self.state, force_numpy=force_numpy)
+        self._state = EngineState(self.tiling.tile_in, self.tiling.tile_out, geom, seeds=self.seeds)
+        self.updater = fastengine.Updater(self._state, force_numpy=force_numpy)
         self.force_numpy = force_numpy
         self._registers = quant.registers if force_numpy else quant.registers_fast
         self.programmer = programmer
@@ -328,16 +341,28 @@ class HybridLayer:
         self.adc_to_w = ADC_LSB_US / self.g_step_us * self.w_step
         self.lr_clipped = 0
         self.h0 = np.asarray(h0, dtype=np.int64).copy()
-        # the host's quantization and the engine's update as two compiled calls with arrays
-        # fetched once (update()); None: registers() then Updater.apply_layer, the same
-        # computation with per-sample checks and objects
+        # the host's quantization per sample (one compiled call, into a queue) and the engine's
+        # updates of the queued samples in one compiled call, on arrays fetched once (update(),
+        # flush()); None: registers() then Updater.apply_layer, the same computation with
+        # per-sample checks and objects
         self._fused = None
+        self._queued = 0
+        # the compiled updates run on a working copy of the hidden weights in the narrowest
+        # integer type that holds them (a quarter of the engine's int64 bytes: the update's
+        # memory traffic); None: to be copied from the state; _hw_ahead: the state's own
+        # hidden weights lack updates the copy holds (written back when the state is read)
+        self._hw = None
+        self._hw_ahead = False
+        self._hw_dtype = np.int16 if geom.mag_width <= 15 else np.int32
         args = None if force_numpy or quant.registers_into is None \
             else self.updater.layer_args(self.tiling.x_off, self.tiling.e_off, self.config(0, 0))
         if args is not None:
             prm, head, tail = args
-            self._fused = (prm, head, tail, np.empty(n_in, dtype=np.int8), np.empty(n_out, dtype=np.int8),
-                           (n_in,), (n_out,), self.tiling.x_off, self.tiling.e_off)
+            depth = queue_depth(n_in, n_out, opts.k)
+            self._fused = (prm, head, tail, (n_in,), (n_out,), self.tiling.x_off, self.tiling.e_off)
+            self._qx = np.empty((depth, n_in), dtype=np.int8)
+            self._qe = np.empty((depth, n_out), dtype=np.int8)
+            self._qregs = np.empty((depth, 2), dtype=np.int64)      # lr_mult, lr_shift
         self.record: LayerRecord | None = None
         if record:
             self.programmer = RecordingProgrammer(programmer)
@@ -351,11 +376,29 @@ class HybridLayer:
                      verify_max=self.tcfg.verify_max))
             self.record.verify_log = self.programmer.verify_log
         # preload the hidden weights, mark every synapse for programming, program them
-        self.state.h[:] = self.tiling.from_matrix(np.asarray(h0, dtype=np.int64))
-        self.state.flags[:] = self.state.used
-        fastengine.transfer(self.state, self.tcfg, self.programmer, force_numpy=self.force_numpy)
+        self._state.h[:] = self.tiling.from_matrix(np.asarray(h0, dtype=np.int64))
+        self._state.flags[:] = self._state.used
+        fastengine.transfer(self._state, self.tcfg, self.programmer, force_numpy=self.force_numpy)
         self.w = np.zeros((n_out, n_in), dtype=np.float32)
         self.refresh()
+
+    @property
+    def state(self) -> EngineState:
+        """The layer's arrays (:class:`~hymem.digital.engine.EngineState`), every queued update
+        applied first (:meth:`flush`): hidden weights, flags, PRNG lanes and counters are
+        always those of every sample given to :meth:`update`. The caller may change them:
+        the next update starts again from the state's own arrays."""
+        self._sync()
+        self._hw = None
+        return self._state
+
+    def _sync(self) -> None:
+        """Apply the queued updates and write the working copy of the hidden weights back."""
+        if self._queued:
+            self.flush()
+        if self._hw_ahead:
+            self._state.h[...] = self._hw
+            self._hw_ahead = False
 
     # -- weights
 
@@ -396,39 +439,72 @@ class HybridLayer:
         return xq, eq, self.config(mult, shift)
 
     def update(self, x: np.ndarray, e: np.ndarray) -> None:
+        """One sample's update of the layer's arrays (layer input ``x``, error ``e``): the host
+        quantizes them (:meth:`registers`) and the arrays apply the update. On the compiled
+        path the quantized vectors and registers are queued and applied by :meth:`flush`
+        (when the queue is full, before a transfer, and whenever :attr:`state` is read): the
+        forward weights do not change between transfers, so running the queued updates back
+        to back changes nothing but the order of the memory traffic (the update's hidden
+        weights and PRNG lanes no longer evict the forward pass's weights every sample)."""
         f = self._fused
-        if (f is not None and x.shape == f[5] and e.shape == f[6] and x.dtype is e.dtype
-                and x.dtype.char in "fd" and f[1][0] is self.state.h and f[1][2] is self.state.prng):
-            prm, head, tail, xq, eq, _, _, x_off, e_off = f
+        st = self._state
+        if (f is not None and x.shape == f[3] and e.shape == f[4] and x.dtype is e.dtype
+                and x.dtype.char in "fd" and f[1][0] is st.h and f[1][2] is st.prng):
+            i = self._queued
+            xq, eq = self._qx[i], self._qe[i]
             m, s, clipped = quant.registers_into(x, e, xq, eq, self.lr / self.lsb)
             if m == quant.INF_OR_NAN:
                 raise ValueError("cannot quantize a vector holding inf or nan (the network diverged)")
-            prm[0] = m
-            prm[1] = s
-            fastengine.update_kernel(*head, xq, x_off, eq, e_off, prm, *tail)
+            regs = self._qregs[i]
+            regs[0] = m
+            regs[1] = s
             if clipped:
                 self.lr_clipped += 1
             if self.record is not None:
                 self.record.append(xq.copy(), eq.copy(), m, s)
+            self._queued = i + 1
+            if self._queued == len(self._qregs):
+                self.flush()
             return
+        self._sync()                              # queued samples first, into the state
+        self._hw = None                           # the state's hidden weights change below
         xq, eq, cfg = self.registers(x, e)
         if self.record is not None:
             self.record.append(xq, eq, cfg.lr_mult, cfg.lr_shift)
         self.updater.apply_layer(xq, eq, self.tiling.x_off, self.tiling.e_off, cfg)
 
+    def flush(self) -> None:
+        """Apply the queued updates, in order (one compiled call on the working copy of the
+        hidden weights and the state's flags, PRNG lanes and counters)."""
+        n = self._queued
+        if n:
+            prm, head, tail, _, _, x_off, e_off = self._fused
+            hw = self._hw
+            if hw is None:
+                hw = self._hw = self._state.h.astype(self._hw_dtype)
+            self._queued = 0
+            fastengine.update_batch_kernel(hw, *head[1:], self._qx, x_off, self._qe, e_off,
+                                           self._qregs, n, prm, *tail)
+            self._hw_ahead = True
+
     def transfer(self) -> None:
-        fastengine.transfer(self.state, self.tcfg, self.programmer, force_numpy=self.force_numpy)
+        # a transfer reads the hidden weights and writes flags and counters only: the
+        # working copy stays valid
+        self._sync()
+        fastengine.transfer(self._state, self.tcfg, self.programmer, force_numpy=self.force_numpy)
         self.refresh()
 
 
 # ---------------------------------------------------------------------------- memory
 
 #: Memory of a network, per part (upper bounds of what tracemalloc measures while a network is
-#: built and trained; tb/test_reference.py checks them): a fixed base (code, caches), every
+#: built and trained; tb/test_cli.py checks them): a fixed base (code, caches), every
 #: weight (float: the weights and the initialisation's float64 temporaries; hybrid: the hidden
 #: and float weight matrices and the tiling's index maps), every array of a hybrid layer (engine
-#: state and the programmer's devices), the activations of an evaluation batch, and per sample
-#: and layer of a recording (two int8 vectors and their list entries, twice while saving).
+#: state, the update's working copy of its hidden weights, 2 KiB as int16, and the programmer's
+#: devices), the activations of an evaluation batch, a hybrid layer's update queue
+#: (queue_depth()), and per sample and layer of a recording (two int8 vectors and their list
+#: entries, twice while saving).
 MEMORY_BASE_BYTES = 64 << 20
 MEMORY_FLOAT_WEIGHT_BYTES = 24
 MEMORY_HYBRID_WEIGHT_BYTES = 48
@@ -453,6 +529,7 @@ def memory_needed(opts: Options, geom: Geometry = DEFAULT_GEOM, record_samples: 
     if opts.scheme == "float":
         return need + weights * MEMORY_FLOAT_WEIGHT_BYTES
     need += weights * MEMORY_HYBRID_WEIGHT_BYTES + arrays_needed(arch, geom) * MEMORY_ARRAY_BYTES
+    need += sum(queue_depth(a, b, opts.k) * (a + b + 16) for a, b in zip(arch[:-1], arch[1:]))
     per_sample = sum(2 * (a + b) + MEMORY_RECORD_SAMPLE_BYTES for a, b in zip(arch[:-1], arch[1:]))
     return need + record_samples * per_sample
 
