@@ -590,10 +590,20 @@ module hymem_xfer_engine #(
 
   // the rows read (reset, so that the code on the memristor port is defined before the
   // first transfer), and the per-line packed code for the memristor port, refreshed the
-  // cycle after the rows or the rounding mode changed
+  // cycle after the rows or the rounding mode changed.
+  // Each row is written under its own decoded enable (k_q == r, a constant slice): a write
+  // to a variable slice of the packed vector (rowbuf_q[k_q*Lines +: Lines] <= ...) is a shift
+  // of the data and of a mask across all BufRows*Lines bits to Yosys, about 7,000 cells at
+  // the default geometry (docs/architecture.md, "Rules for area"). One process; its loop
+  // runs only on a write.
   always_ff @(posedge clk_i) begin
-    if (!rst_ni)        rowbuf_q <= '0;
-    else if (rowbuf_we) rowbuf_q[32'(k_q)*Lines +: Lines] <= fe_rdata_i;
+    if (!rst_ni) begin
+      rowbuf_q <= '0;
+    end else if (rowbuf_we) begin
+      for (int r = 0; r < BufRows; r++) begin
+        if (k_q == KBits'(r)) rowbuf_q[r*Lines +: Lines] <= fe_rdata_i;
+      end
+    end
   end
 
   always_ff @(posedge clk_i) begin

@@ -98,8 +98,10 @@ def parse_stat(text: str) -> tuple[dict, dict]:
 
 
 def _module_name(name: str) -> str:
-    """Yosys names a parameterised copy `$paramod$<hash>\\<module>`; the table shows <module>."""
-    return name.lstrip("\\").split("\\")[-1]
+    """Yosys names a parameterised copy `$paramod$<hash>\\<module>` or, for short parameter
+    lists, `$paramod\\<module>\\<param>=<value>...`; the table shows <module>."""
+    parts = name.lstrip("\\").split("\\")
+    return parts[1] if parts[0] == "$paramod" else parts[-1]
 
 
 def parse_params(items: list[str]) -> dict[str, int]:
