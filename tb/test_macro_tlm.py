@@ -61,7 +61,8 @@ def test_decode_reads_back_records():
                          mask1=rng.random(L) < 0.5, rdata=rng.random(L) < 0.5))
     off, w = macro_tlm._offsets(macro_tlm.FE_FIELDS, L, 3)
     text = "".join(_encode(macro_tlm.FE_FIELDS, r) for r in reversed(recs))   # record 0 lowest
-    got = macro_tlm._decode(macro_tlm._bits(text, 5, w, 3, 4), off)            # 3, 4, 0, 1
+    bits = macro_tlm._str_bits(text)                   # as the GPI's string gives them
+    got = macro_tlm._decode(macro_tlm._bits(bits, 5, w, 3, 4), off)            # 3, 4, 0, 1
     for j, i in enumerate((3, 4, 0, 1)):
         for k, v in recs[i].items():
             if isinstance(v, np.ndarray):

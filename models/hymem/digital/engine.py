@@ -97,16 +97,36 @@ def decode_slot(rows: np.ndarray, geom: Geometry = DEFAULT_GEOMETRY) -> tuple[np
     A bit held in ``c`` copies reads 1 when at least ``c/2`` copies read 1.
     """
     rows = np.asarray(rows, dtype=bool)
-    spec = geom.row_bits()
-    if rows.shape[-2] != len(spec):
-        raise ValueError(f"expected {len(spec)} data rows per slot; got {rows.shape[-2]}")
+    order, starts, copies, weights = _decode_plan(geom)
+    if rows.shape[-2] != len(order) + 1:
+        raise ValueError(f"expected {len(order) + 1} data rows per slot; got {rows.shape[-2]}")
     sign = rows[..., 0, :].astype(np.int64)
-    mag = np.zeros(rows.shape[:-2] + rows.shape[-1:], dtype=np.int64)
-    for bit in range(geom.mag_width):
-        idx = [r for r, (w, b) in enumerate(spec) if w == "mag" and b == bit]
-        ones = rows[..., idx, :].sum(axis=-2)
-        mag |= ((2 * ones >= len(idx)).astype(np.int64)) << bit
+    # copies of each magnitude bit counted together (rows ordered by bit), then the majority
+    ones = np.add.reduceat(rows[..., order, :], starts, axis=-2, dtype=np.int64)
+    mag = ((2 * ones >= copies) * weights).sum(axis=-2)
     return sign, mag
+
+
+_DECODE_PLANS: dict = {}
+
+
+def _decode_plan(geom: Geometry):
+    """How :func:`decode_slot` reads a geometry's rows: the magnitude rows ordered by bit,
+    where each bit's copies start, how many there are (a column) and the bits' weights."""
+    plan = _DECODE_PLANS.get(geom)
+    if plan is None:
+        spec = geom.row_bits()
+        by_bit = sorted((b, r) for r, (w, b) in enumerate(spec) if w == "mag")
+        order = np.array([r for _, r in by_bit], dtype=np.intp)
+        bits = np.array([b for b, _ in by_bit])
+        if spec[0] != ("sign", 0) or not np.array_equal(np.unique(bits),
+                                                          np.arange(geom.mag_width)):
+            raise ValueError(f"unexpected row layout {spec}")
+        starts = np.searchsorted(bits, np.arange(geom.mag_width))
+        copies = np.bincount(bits, minlength=geom.mag_width)[:, None]
+        weights = (np.int64(1) << np.arange(geom.mag_width, dtype=np.int64))[:, None]
+        plan = _DECODE_PLANS[geom] = (order, starts, copies, weights)
+    return plan
 
 
 def slot_code(rows: np.ndarray, round_mode=False, geom: Geometry = DEFAULT_GEOMETRY):

@@ -298,7 +298,10 @@ def _run_harness(simrun, c: CosimConfig, sim: str, n_arrays: int, waves: bool, c
         simrun.run(HARNESS, BENCH_MODULE, sim,
                    parameters={"NArrays": n_arrays, "ClkPeriodNs": COSIM_TIMING_CLK_NS},
                    defines=_clock_defines(sim), seed=c.seed, waves=waves,
-                   extra_env={"HYMEM_COSIM": json.dumps(asdict(c))},
+                   # one BLAS thread: the process's matrix products are small, and idle
+                   # BLAS threads spin on the cores the baselines run on
+                   extra_env={"HYMEM_COSIM": json.dumps(asdict(c)), "OPENBLAS_NUM_THREADS": "1",
+                              "OMP_NUM_THREADS": "1"},
                    extra_sources=harness_sources(),
                    run_name=run_name or f"cosim-{c.dataset}-{c.arch}-s{c.seed}",
                    console=console, public_all=False)

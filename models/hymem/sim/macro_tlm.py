@@ -40,6 +40,7 @@ Usage (a harness with the monitor instantiated as ``u_tlm`` next to the controll
 
 from __future__ import annotations
 
+import os
 import time
 
 import cocotb
@@ -50,6 +51,7 @@ from cocotb.simtime import get_sim_time
 
 from ..analog.array import HybridArray
 from ..analog.port import T_EPS_NS, MacroProtocolError, PortTiming, fmt_ns
+from . import vpi_vec
 from .macro_port import PortModelBase, codes_to_int
 
 # ------------------------------------------------------------------ record layouts
@@ -143,17 +145,17 @@ def layout_svh() -> str:
     return "\n".join(out) + "\n"
 
 
-def _bits(text: str, n: int, width: int, first: int, count: int) -> np.ndarray:
-    """Records ``first .. first+count-1`` (modulo ``n``) of a log vector read as a binary
-    string (MSB first): (count, width) bools."""
-    if first + count <= n:                   # only the records' characters
-        total = n * width
-        text = text[total - (first + count) * width: total - first * width]
-        raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)[::-1]
-        return (raw == 49).reshape(count, width)        # '1'
-    raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)[::-1]
-    bits = (raw == 49).reshape(n, width)
-    return bits[(first + np.arange(count)) % n]
+def _bits(bits: np.ndarray, n: int, width: int, first: int, count: int) -> np.ndarray:
+    """Records ``first .. first+count-1`` (modulo ``n``) of a log vector's (n * width,) bits
+    (bit 0 first): (count, width) bools."""
+    if first + count <= n:
+        return bits[first * width: (first + count) * width].reshape(count, width)
+    return bits[: n * width].reshape(n, width)[(first + np.arange(count)) % n]
+
+
+def _str_bits(text: str) -> np.ndarray:
+    """A binary string as the GPI gives it (MSB first; X/Z as 0) -> bools, bit 0 first."""
+    return np.frombuffer(text.encode("ascii"), dtype=np.uint8)[::-1] == 49      # '1'
 
 
 _WIDE = ("mask0", "mask1", "rdata", "pol", "mask", "code")
@@ -245,6 +247,18 @@ class MacroTlmModel(PortModelBase):
             "fe_rdata_o", "mr_rdata_o", "overflow_q", "mr_log")}
         self._h = h
         self._banks = [self.m.fe_log[b]._handle for b in range(len(self.m.fe_log))]
+        # the wide vectors as words through the simulator's VPI where it can (hymem.sim.vpi_vec:
+        # the GPI moves them as strings of bits); reads on every simulator, deposits where the
+        # GPI's delay mode is known (Verilator's inertial)
+        self._vec: dict = {}
+        if vpi_vec.available() and not os.environ.get("HYMEM_TLM_GPI_STRINGS"):
+            # (for a few hundred bits the strings cost less than the calls around the words)
+            self._vec["mr_log"] = vpi_vec.Vector(self.m.mr_log._path)
+            for b in range(len(self._banks)):
+                self._vec[b] = vpi_vec.Vector(self.m.fe_log._path, b)
+            if "verilator" in cocotb.SIM_NAME.lower():
+                for k in ("cache_v", "cert_v"):
+                    self._vec[k] = vpi_vec.Vector(getattr(self.m, k)._path, inertial=True)
         bank_w = len(self.m.fe_log[0])
         mr_w = len(self.m.mr_log)
         if bank_w % self.fe_w or mr_w % self.mr_w or len(self.m.fe_rdata_o) != self.L:
@@ -355,9 +369,9 @@ class MacroTlmModel(PortModelBase):
         self.py_time_s += time.perf_counter() - t0
 
     def _open(self, port: str) -> dict:
-        text = self._h["fe_cur_q" if port == "fe" else "mr_cur_q"].get_signal_val_binstr()
+        bits = self._get_bits("fe_cur_q" if port == "fe" else "mr_cur_q")
         off, w = (self.fe_off, self.fe_w) if port == "fe" else (self.mr_off, self.mr_w)
-        return {k: v[0] for k, v in _decode(_bits(text, 1, w, 0, 1), off).items()}
+        return {k: v[0] for k, v in _decode(_bits(bits, 1, w, 0, 1), off).items()}
 
     def _open_errors(self) -> None:
         """Errors the monitor found in a record still open: report them now (once)."""
@@ -408,7 +422,7 @@ class MacroTlmModel(PortModelBase):
         fe = self._read_fe(nfe) if nfe else None
         mr = None
         if nmr:
-            mr = _decode(_bits(self._h["mr_log"].get_signal_val_binstr(), self.mr_recs,
+            mr = _decode(_bits(self._get_bits("mr_log"), self.mr_recs,
                                self.mr_w, self.mr_rd % self.mr_recs, nmr), self.mr_off)
         self.fe_rd, self.mr_rd = fe_wr, mr_wr
         self._put("fe_rd_ptr", fe_wr, 32)
@@ -434,7 +448,7 @@ class MacroTlmModel(PortModelBase):
             b = (first // self.bank_recs) % len(self._banks)
             k = first % self.bank_recs
             c = min(n, self.bank_recs - k)
-            parts.append(_bits(self._banks[b].get_signal_val_binstr(), self.bank_recs,
+            parts.append(_bits(self._get_bits(b), self.bank_recs,
                                self.fe_w, k, c))
             first += c
             n -= c
@@ -636,8 +650,7 @@ class MacroTlmModel(PortModelBase):
 
     def _refresh(self, force: bool = False) -> None:
         """Predict the next read of every row changed since its last prediction."""
-        text = self._h["gen_q"].get_signal_val_binstr()
-        raw = (np.frombuffer(text.encode("ascii"), dtype=np.uint8)[::-1] == 49)
+        raw = self._get_bits("gen_q")
         gens = (raw.reshape(self.R, self.gen_bits) * (1 << np.arange(self.gen_bits))).sum(axis=1)
         dirty = np.ones(self.R, dtype=bool) if force else gens != self._cache_gen
         if not dirty.any():
@@ -656,7 +669,20 @@ class MacroTlmModel(PortModelBase):
 
     # -------------------------------------------------------------- writing
 
+    def _get_bits(self, name) -> np.ndarray:
+        """A vector of the monitor (a name of ``_h``, or a FeCAP log bank's number) as
+        bools, bit 0 first."""
+        v = self._vec.get(name)
+        if v is not None:
+            return v.get_bits()
+        h = self._banks[name] if isinstance(name, int) else self._h[name]
+        return _str_bits(h.get_signal_val_binstr())
+
     def _put(self, name: str, value: int, width: int) -> None:
+        v = self._vec.get(name)
+        if v is not None:
+            v.put_int(value)
+            return
         self._h[name].set_signal_val_binstr(self._deposit, format(int(value), f"0{width}b"))
 
     def _put_vec(self, name: str, values, width: int) -> None:
@@ -666,6 +692,10 @@ class MacroTlmModel(PortModelBase):
         self._put_bits(name, bits)
 
     def _put_bits(self, name: str, bits) -> None:
+        v = self._vec.get(name)
+        if v is not None:
+            v.put_bits(bits)
+            return
         b = np.asarray(bits, dtype=bool).reshape(-1)[::-1]
         self._h[name].set_signal_val_binstr(
             self._deposit, (b.view(np.uint8) + 48).tobytes().decode("ascii"))   # '0' / '1'
