@@ -185,6 +185,27 @@ async def vpi_words(dut):
         vpi_vec.Vector(m._path + ".no_such_signal")
 
 
+@cocotb.test()
+async def burst_errors(dut):
+    """The burst master's error path (its status read from the raw handles): an access the
+    controller refuses (PSLVERR) stops the list there and raises ApbError naming it; the
+    master runs the next list."""
+    from hymem.host.apb import ApbError
+    from hymem.host import regmap
+    m = regmap.load()
+    bad = 0xFFC
+    assert m.decode(bad) is None, "the test needs an unmapped address"
+    await tbkit.start_clock(dut.clk_i, firmware.COSIM_TIMING_CLK_NS, impl="gpi")
+    await tbkit.reset(dut.clk_i, dut.rst_ni)
+    bm = ApbBurstMaster(dut.u_bm)
+    ident = (await bm.transact([("r", 0)]))[0]
+    for op, write, data in ((("r", bad), False, None), (("w", bad, 0x1234_5678), True, 0x1234_5678)):
+        with pytest.raises(ApbError) as e:
+            await bm.transact([("r", 0), op, ("r", 0)])
+        assert (e.value.write, e.value.addr, e.value.data) == (write, bad, data), str(e.value)
+    assert await bm.transact([("r", 0), ("r", 0)]) == [ident, ident]
+
+
 PARAM_SETS = {
     "small-cosim": dict(Lines=16, Slots=4, FecapRows=64, XDepth=64, EDepth=32, VerifyLimit=3,
                         Timing="cosim", Samples=8),

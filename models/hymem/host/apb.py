@@ -143,6 +143,12 @@ class ApbBurstMaster:
         self._ops = master.ops_v._handle
         self._n = master.n_ops._handle
         self._gow = master.go._handle
+        # status read as integers from the raw handles (a cocotb value object per read cost
+        # more than the rest of a list's Python)
+        self._tout = master.tout_q._handle
+        self._err = master.err_q._handle
+        self._err_idx = master.err_idx_q._handle
+        self._rlast = master.rdata_last_q._handle
         self._nb = len(master.n_ops)
         # the master starts a list when go changes: start from 0 (before its reset)
         self._go = 0
@@ -185,20 +191,20 @@ class ApbBurstMaster:
             self._go = (self._go + 1) & 0xFF
             self._gow.set_signal_val_binstr(self._deposit, format(self._go, "08b"))
             await self.m.done_q.value_change
-            if int(self.m.tout_q.value):
-                i = int(self.m.err_idx_q.value)
+            if self._tout.get_signal_val_long():
+                i = self._err_idx.get_signal_val_long()
                 raise TimeoutError(f"APB burst: operation {i} ({ops[i]!r}) timed out")
             reads = [i for i, op in enumerate(ops) if op[0] == "r"]
             vals = [0] * len(ops)
             if len(reads) == 1:                 # the last read's register: 32 bits to fetch
-                vals[reads[0]] = int(self.m.rdata_last_q.value)
+                vals[reads[0]] = self._rlast.get_signal_val_long() & 0xFFFF_FFFF
             elif reads:
                 text = self.m.rdata_v._handle.get_signal_val_binstr()
                 n = len(text) // 32
                 for i in reads:
                     vals[i] = int(text[(n - 1 - i) * 32:(n - i) * 32], 2)
-            if int(self.m.err_q.value):
-                i = int(self.m.err_idx_q.value)
+            if self._err.get_signal_val_long():
+                i = self._err_idx.get_signal_val_long()
                 op = ops[i]
                 raise ApbError(op[0] == "w", op[1], int(op[2]) if op[0] == "w" else None)
             return vals
