@@ -263,7 +263,6 @@ async def random_traffic(dut):
     assert env.mon.checked > 1000 * env.ports
 
 
-@pytest.mark.sim
 #: parameter corners (docs/coverage.md, "Parameter corners"), on Verilator only (`heavy`):
 #: the smallest legal buffer (Depth 8, AddrBits 3: the x and e buffers of hymem_top's
 #: smallest build), every test (short at Depth 8)
@@ -272,6 +271,7 @@ CORNER_SETS = {
 }
 
 
+@pytest.mark.sim
 @pytest.mark.parametrize("params", [
     *(pytest.param(p, id=k) for k, p in PARAM_SETS.items()),
     *(pytest.param(p, id=k, marks=pytest.mark.heavy) for k, p in CORNER_SETS.items())])
