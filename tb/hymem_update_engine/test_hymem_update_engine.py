@@ -20,6 +20,7 @@ the same for every SynPerCycle: the number of lanes per cycle changes only the l
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import cocotb
@@ -59,6 +60,23 @@ P_IDLE, P_INC, P_CHECK, P_READ, P_ADD, P_WRITE, P_FLAG_RD, P_FLAG_WR, P_NEXT, P_
     _UPD.NEXT, _UPD.DONE)
 
 FAST_TIMING = dict(t_setup_i=1, t_pulse_i=8, t_sense_i=6, t_hold_i=1, t_gap_i=1)
+
+
+#: functional bins (docs/coverage.md): update mode (MODE.STOCH_ROUND, CODE_ROUND, SKIP_ZERO)
+#: x what a sample did to a hidden weight of an applied slot: saturated at +max or -max, sign
+#: changed (both non-zero), went to zero from non-zero
+MODES = [f"sr{a}_cr{b}_sz{c}" for a in (0, 1) for b in (0, 1) for c in (0, 1)]
+CASES = ("sat_pos", "sat_neg", "sign_flip", "to_zero")
+FUNC_BINS = [f"{m}.{c}" for m in MODES for c in CASES]
+
+
+def update_cases(old, inc, new, active, mag_max: int) -> dict[str, int]:
+    """How many weights of the applied slots (``active``: per slot) hit each of CASES."""
+    a = np.asarray(active, bool)[:, None] & np.ones_like(old, bool)
+    s = old + inc
+    return {"sat_pos": int((a & (s > mag_max)).sum()), "sat_neg": int((a & (s < -mag_max)).sum()),
+            "sign_flip": int((a & (old * new < 0)).sum()),
+            "to_zero": int((a & (new == 0) & (old != 0)).sum())}
 
 
 def phase_trace(active, flagged, slots: int, abort_slot: int | None = None) -> list[tuple]:
@@ -206,9 +224,17 @@ class Env:
         await self.start_sample(x, e)
         aborted, _ = await self.wait_done()
         assert not aborted
-        self.ref.apply_sample(x, e, self.cfg)
+        old = self.ref.h[0].copy()
+        inc = self.ref.apply_sample(x, e, self.cfg)
         self.check_trace()
         self.check()
+        c = self.cfg
+        mode = f"sr{int(c.stoch_round)}_cr{int(c.code_round)}_sz{int(c.skip_zero)}"
+        cov = tbkit.FuncCov.of("hymem_update_engine", FUNC_BINS)
+        for case, n in update_cases(old, inc[0], self.ref.h[0], self.ref.last_active[0],
+                                    self.geom.fmt.mag_max).items():
+            cov.hit(f"{mode}.{case}", n)
+        cov.write()
 
     def random_vectors(self, sparse: float = 0.3):
         x = self.rng.integers(-128, 128, self.n_in)
@@ -305,6 +331,39 @@ async def saturation_both_ends(dut):
     for _ in range(3):                                  # -512 per sample: down to the bottom
         await env.sample(x, np.full(env.n_out, -128))
     assert (env.array.backdoor.hidden_weights()[env.ref.used[0]] == -top).all()
+
+
+@cocotb.test()
+async def modes_by_case(dut):
+    """Every update mode (stochastic rounding x code rounding x skip zero) with each case of
+    FUNC_BINS, by construction: the increments of the next sample are drawn on a copy of the
+    reference, and the weights poked so that, synapse by synapse in turn, the sum saturates
+    (+max or -max, by the increment's sign), comes to 0, or changes sign."""
+    env = Env(dut)
+    await env.start()
+    S, L = env.geom.slots, env.geom.lines
+    top = env.geom.fmt.mag_max
+    n_in = min(32, S * L)
+    cov = tbkit.FuncCov.of("hymem_update_engine", FUNC_BINS)
+    for mode in MODES:
+        before = {c: cov.count[f"{mode}.{c}"] for c in CASES}
+        sr, cr, sz = (int(mode[k]) for k in (2, 6, 10))
+        env.configure(n_in, S * L // n_in, engine.UpdateConfig(
+            lr_mult=1, lr_shift=6, p16=65536, stoch_round=bool(sr), code_round=bool(cr),
+            skip_zero=bool(sz)))
+        x, e = env.random_vectors(sparse=0.0)
+        inc = copy.deepcopy(env.ref).increments(x, e, env.cfg)[0]
+        sgn, mag = np.sign(inc), np.abs(inc)
+        case = np.arange(S * L).reshape(S, L) % 3
+        h = np.where(case == 0, sgn * (top - mag + 1),                     # saturates
+                     np.where(case == 1, -inc,                              # comes to 0
+                              -sgn * np.maximum(1, mag // 2)))              # changes sign
+        h = np.clip(h, -top, top)
+        env.array.backdoor.poke_hidden(h)
+        env.ref.h[0] = h
+        await env.sample(x, e)
+        missing = [c for c in CASES if cov.count[f"{mode}.{c}"] == before[c]]
+        assert not missing, f"mode {mode}: no weight hit {missing}"
 
 
 @cocotb.test()

@@ -188,3 +188,63 @@ class LockstepMonitor:
             self.ref.edge(inputs, self.cycle)
             if self._wake_on is not None and self.ref.steady(inputs):
                 same_step = await self._sleep()
+
+
+def current_test_name() -> str:
+    """The name of the cocotb test running now ("?" outside one)."""
+    from cocotb import _test_manager          # no public accessor in cocotb 2.1
+    t = getattr(_test_manager, "_current_test", None)
+    task = getattr(t, "_main_task", None)
+    name = task.get_name() if task is not None else "?"
+    return name[5:] if name.startswith("Test ") else name
+
+
+class FuncCov:
+    """Functional coverage of a block bench: named bins, their counts and the tests that hit
+    them, written (after every :meth:`write`) as the run's report ``funcov.json`` in the
+    format of hymem_top's (``bench``, ``params``, ``complete``, ``bins``: count, tests,
+    waiver). ``make coverage`` keeps it (hymem.sim.simrun) and scripts/coverage.py merges every
+    bench's into build/coverage/functional.md, failing on a bin neither hit nor waived
+    (docs/coverage_waivers.md, kind ``bin``). ``complete``: every test of the bench ran (no
+    test filter). One object per bench and simulation (:meth:`of`): the bins accumulate over
+    the run's tests."""
+
+    _of: dict[str, "FuncCov"] = {}
+
+    def __init__(self, bench: str, bins) -> None:
+        self.bench = bench
+        self.count = {b: 0 for b in bins}
+        self.tests: dict[str, set] = {b: set() for b in bins}
+
+    @classmethod
+    def of(cls, bench: str, bins) -> "FuncCov":
+        c = cls._of.get(bench)
+        if c is None:
+            c = cls._of[bench] = cls(bench, bins)
+        return c
+
+    def hit(self, name: str, n: int = 1) -> None:
+        if name not in self.count:
+            raise KeyError(f"{self.bench}: no functional bin {name!r}")
+        if n:
+            self.count[name] += n
+            self.tests[name].add(current_test_name())
+
+    def write(self, path: str | None = None) -> dict:
+        from . import covwaivers, simrun
+        waivers = covwaivers.bin_waivers(self.bench)
+
+        def reason(b):
+            w = covwaivers.waived_bin(self.bench, b, waivers)
+            return w.reason if w else None
+        report = {"bench": self.bench, "params": params(),
+                  "complete": not os.environ.get("COCOTB_TEST_FILTER"),
+                  "bins": {b: {"count": c, "tests": sorted(self.tests[b]), "waived": reason(b)}
+                           for b, c in self.count.items()}}
+        with open(path or simrun.FUNCOV_FILE, "w") as f:
+            json.dump(report, f, indent=1)
+        return report
+
+    def summary(self) -> str:
+        hit = sum(1 for c in self.count.values() if c)
+        return f"{self.bench}: {hit}/{len(self.count)} functional bins hit"
