@@ -140,7 +140,8 @@ class Env:
         while True:
             await d.phase_o.value_change
             await ReadOnly()
-            self.trace.append((tbkit.u(d.phase_o), tbkit.u(d.slot_o)))
+            if d.phase_o.value.is_resolvable and d.slot_o.value.is_resolvable:   # X before reset
+                self.trace.append((tbkit.u(d.phase_o), tbkit.u(d.slot_o)))
 
     def check_trace(self, what: str = "", abort_slot: int | None = None):
         """The phases of the last sample (since start_sample) against :func:`phase_trace`
