@@ -324,29 +324,42 @@ module hymem_core #(
 
   // -------------------------------------------------------- vector buffers
   // one read port per synapse the update engine processes in a cycle
+  // The engine's index (IdxBits: 2 * Lines * Slots values) may be narrower than a buffer is
+  // deep (Lines * Slots = 2 with the smallest depth, 8): each buffer's read address is the
+  // index zero-extended to address all its entries (entries the index cannot reach are
+  // never read).
+  localparam int XABits = ($clog2(XDepth) > IdxBits) ? $clog2(XDepth) : IdxBits;
+  localparam int EABits = ($clog2(EDepth) > IdxBits) ? $clog2(EDepth) : IdxBits;
   logic                           vec_re;
   logic [SynPerCycle*IdxBits-1:0] x_raddr, e_raddr;
+  logic [SynPerCycle*XABits-1:0]  x_raddr_w;
+  logic [SynPerCycle*EABits-1:0]  e_raddr_w;
   logic [SynPerCycle*8-1:0]       x_rdata, e_rdata;
 
-  hymem_vecbuf #(.Depth(XDepth), .AddrBits(IdxBits), .Ports(SynPerCycle)) u_xbuf (
+  for (genvar p = 0; p < SynPerCycle; p++) begin : g_raddr
+    assign x_raddr_w[p*XABits +: XABits] = XABits'(x_raddr[p*IdxBits +: IdxBits]);
+    assign e_raddr_w[p*EABits +: EABits] = EABits'(e_raddr[p*IdxBits +: IdxBits]);
+  end
+
+  hymem_vecbuf #(.Depth(XDepth), .AddrBits(XABits), .Ports(SynPerCycle)) u_xbuf (
     .clk_i   (clk_i),
     .we_i    (x_we_i),
     .waddr_i (x_waddr_i),
     .wdata_i (vec_wdata_i),
     .wstrb_i (vec_wstrb_i),
     .re_i    (vec_re),
-    .raddr_i (x_raddr),
+    .raddr_i (x_raddr_w),
     .rdata_o (x_rdata)
   );
 
-  hymem_vecbuf #(.Depth(EDepth), .AddrBits(IdxBits), .Ports(SynPerCycle)) u_ebuf (
+  hymem_vecbuf #(.Depth(EDepth), .AddrBits(EABits), .Ports(SynPerCycle)) u_ebuf (
     .clk_i   (clk_i),
     .we_i    (e_we_i),
     .waddr_i (e_waddr_i),
     .wdata_i (vec_wdata_i),
     .wstrb_i (vec_wstrb_i),
     .re_i    (vec_re),
-    .raddr_i (e_raddr),
+    .raddr_i (e_raddr_w),
     .rdata_o (e_rdata)
   );
 

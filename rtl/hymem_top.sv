@@ -278,7 +278,15 @@ module hymem_top #(
   // STATUS.READOUT_BUSY and STATUS.BUSY first.
   assign ro_ready = !(readout_busy || queued[3]);
   assign ro_err   = 1'b0;
-  assign ro_rdata = (32'(ro_addr) * 32 < Lines * AdcBits) ? readout[32'(ro_addr) * 32 +: 32] : 32'd0;
+  // the codes zero-extended to whole words (Lines * AdcBits need not be a multiple of 32:
+  // 16 bits at Lines = 2)
+  localparam int RoWords = (Lines * AdcBits + 31) / 32;
+  logic [RoWords*32-1:0] readout_w;
+  always_comb begin
+    readout_w = '0;
+    readout_w[Lines*AdcBits-1:0] = readout;
+  end
+  assign ro_rdata = (32'(ro_addr) < RoWords) ? readout_w[32'(ro_addr) * 32 +: 32] : 32'd0;
 
   // ---------------------------------------------------------------- core
   logic [Levels*AdcBits-1:0] lo_vec, hi_vec;

@@ -6,6 +6,13 @@ queued commands, read-out, forming, FeCAP wake-up) with the full digital scorebo
 operation the hidden weights, flags and all counters equal hymem.digital.engine, and every
 memristor operation of every transfer equals the reference's (hymem.sim.scoreboard).
 
+Every cycle in which the scheduler can move (a command, an engine ending, a read-out waiting
+for the memristor port, reset) and the one after, a lock-step monitor compares every
+scheduler output (busy, done, each engine's busy, the queue, samples since transfer,
+ABORTED and ABORT_SLOT, LOST.OP, wake_done_o) with hymem.digital.scheduler.SchedulerRef,
+and at the start of every FeCAP and memristor pulse upd_slot_o and lost_slot_o with the slot
+the pulse addresses (CoreRef).
+
 Parameter sets: the published geometry with hymem_top's default SynPerCycle, and a small
 geometry with SynPerCycle = 1.
 """
@@ -21,6 +28,8 @@ from hymem.analog import devices
 from hymem.analog.adc import default_verify_windows
 from hymem.analog.array import HybridArray
 from hymem.digital import engine
+from hymem.digital.scheduler import INPUTS as SCHED_INPUTS, SchedulerRef
+from hymem.host import regmap
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import MacroPortModel
 from hymem.sim.scoreboard import (OpLog, ReplayFormer, ReplayProgrammer, forming_failures,
@@ -47,6 +56,77 @@ COUNTERS = dict(samples="cnt_samples_o", slots_skipped="cnt_slots_skipped_o",
                 xfer_skipped="cnt_xfer_skipped_o", mr_resets="cnt_mr_resets_o",
                 mr_sets="cnt_mr_sets_o", vfy_reads="cnt_vfy_reads_o",
                 vfy_retries="cnt_retries_o", failures="cnt_failures_o")
+
+
+#: LOST.OP of each operation kind (the RDL's enum hymem_lost_op_e)
+LOST_OP = {k: int(getattr(regmap.load().enum("LOST.OP"), k.upper()))
+           for k in ("none", "sample", "transfer", "form", "readout", "wake")}
+
+class CoreRef(SchedulerRef):
+    """The scheduler's reference (hymem.digital.scheduler) plus the slot outputs. As each
+    FeCAP pulse starts (the macro model's fe_begin) during a sample, a transfer or a wake-up,
+    upd_slot_o (a sample) and lost_slot_o are the slot its row belongs to (a data row or the
+    flag row, engine.Geometry); as each memristor pulse of a transfer starts (mr_begin),
+    lost_slot_o is its slot. Otherwise upd_slot_o holds the update engine's last slot (Slots -
+    1 after a completed sample, the slot it stopped at after an abort, 0 after reset), and so
+    does lost_slot_o except while the transfer or wake-up engine owns the FeCAP port."""
+
+    def __init__(self, dut, array: HybridArray) -> None:
+        geom = array.geom
+        self.dut, self.geom = dut, geom
+        self.slot_of = {geom.data_row(s, k): s for s in range(geom.slots)
+                        for k in range(geom.rows_per_synapse)}
+        self.slot_of.update({geom.flag_row(s): s for s in range(geom.slots)})
+        self.slot_checks = 0
+        self.slot_errors: list[str] = []
+        super().__init__(LOST_OP)
+        fe_begin, mr_begin = array.fe_begin, array.mr_begin
+
+        def fe(kind, row, *a, **k):
+            self._pulse("FeCAP", f"row {row}", self.slot_of.get(int(row), -1))
+            return fe_begin(kind, row, *a, **k)
+
+        def mr(kind, slot=0, *a, **k):
+            self._pulse("memristor", f"{kind} slot {slot}", int(slot))
+            return mr_begin(kind, slot, *a, **k)
+
+        array.fe_begin, array.mr_begin = fe, mr
+
+    def _pulse(self, port: str, what: str, slot: int) -> None:
+        """A pulse starts (in the macro model's simulator callback: mismatches are kept for
+        :meth:`check`)."""
+        run, d = self.run, self.dut
+        want = {}
+        if run == "sample" and port == "FeCAP":
+            want = dict(upd_slot_o=slot, lost_slot_o=slot)
+        elif run == "wake" and port == "FeCAP" or run == "transfer":
+            want = dict(lost_slot_o=slot)
+        for name, v in want.items():
+            got = tbkit.u(getattr(d, name))
+            if got != v:
+                self.slot_errors.append(f"{name} = {got} during the {run}'s {port} pulse on "
+                                        f"{what} (slot {v})")
+        self.slot_checks += bool(want)
+
+    def check(self) -> None:
+        assert not self.slot_errors, "; ".join(self.slot_errors[:4])
+
+    def reset(self) -> None:
+        super().reset()
+        self.upd_slot = 0
+
+    def expected(self) -> dict:
+        e = super().expected()
+        if self.run != "sample":
+            e["upd_slot_o"] = self.upd_slot
+            if self.run not in ("transfer", "wake"):
+                e["lost_slot_o"] = self.upd_slot
+        return e
+
+    def edge(self, i: dict, cycle: int = 0) -> None:
+        if i["rst_ni"] and self.run == "sample" and i["upd_done"]:
+            self.upd_slot = i["u_abort_slot"] if i["upd_aborted"] else self.geom.slots - 1
+        super().edge(i, cycle)
 
 
 def _pack(v, words):
@@ -86,6 +166,11 @@ class Env:
         d.cfg_form_max_i.value = 64
         d.cfg_wake_cycles_i.value = 1
         self.port = MacroPortModel(d, self.array).start()
+        # the scheduler in lock step, in every cycle in which it may move (a command: pulse()
+        # kicks the monitor; an engine ending; a read-out waiting for the port; reset)
+        self.sched = CoreRef(d, self.array)
+        self.mon = tbkit.LockstepMonitor(
+            d, self.sched, SCHED_INPUTS, watch_outputs=False, wake_on=self.sched.wake_on)
         await tbkit.start_clock(d.clk_i, CLK_NS)
         await tbkit.reset(d.clk_i, d.rst_ni)
         cocotb.start_soon(self._watch("upd_busy_o", "sample"))
@@ -123,6 +208,7 @@ class Env:
         for k, v in extra.items():
             getattr(self.dut, k).value = v
         getattr(self.dut, name).value = 1
+        self.mon.kick()
         await RisingEdge(self.dut.clk_i)
         getattr(self.dut, name).value = 0
 
@@ -182,6 +268,8 @@ class Env:
                     "lost_rows_o", "lost_flag_o"):
             assert tbkit.u(getattr(d, sig)) == 0, f"{what} {sig} = {tbkit.u(getattr(d, sig))} while idle"
         self.port.check_quiescent()
+        self.sched.check()
+        assert self.mon.checked > 0
 
 
 def _cfgs(env, change_aware=False, verify=0):
@@ -218,6 +306,8 @@ async def transfer_every_k(dut):
         for i in range(2 * k + 1):
             want += ["sample"] + (["transfer"] if (i + 1) % k == 0 else [])
         assert env.started == want, f"k={k}: operations {env.started}, expected {want}"
+    # the slot outputs were compared at the FeCAP and memristor pulses of those operations
+    assert env.sched.slot_checks > 0 and ("transfer", False) in env.sched.ends
 
 
 @cocotb.test()
@@ -463,6 +553,8 @@ async def wake_up(dut):
     await _wake(env, 8)
     assert res.passes == 8 and tbkit.u(dut.cnt_wake_cycles_o) == 8
     assert int(dut.aborted_o.value) == 0
+    # one wake-up ended, not aborted: wake_done_o pulsed once (the monitor, every cycle)
+    assert env.sched.ends[-1] == ("wake", False) and env.sched.wake_done == 1
     env.check("after the wake-up:")
     assert env.ref.used_slots() == S and not env.array.backdoor.hidden_weights().any()
     assert not env.array.backdoor.flags().any()
@@ -471,6 +563,7 @@ async def wake_up(dut):
     assert (cyc[rows] >= 7.5).all(), "every cell of a used row cycled 8 times"
     others = np.setdiff1d(np.arange(env.geom.fecap_rows), rows)
     assert (cyc[others] == 0).all(), "the spare rows are not cycled"
+    assert env.sched.slot_checks > 0     # lost_slot_o at the wake-up's FeCAP pulses
     # woken: the sample keeps every weight
     await _keep_sample(env, "woken")
     env.check("woken, a sample that changes nothing:")
@@ -500,6 +593,8 @@ async def wake_abort(dut):
     await env.idle()
     visits = (tbkit.u(dut.cnt_fe_writes_o) - w0) // 2
     assert env.ref.used_slots() == 2 < S or S < 3     # unused slots: env.check shows them kept
+    done = env.sched.wake_done
+    assert env.sched.ends[-1] == ("wake", visits != 3 * rows) and done == int(visits == 3 * rows)
     if visits == 3 * rows:                          # it ended before the abort: not aborted
         res = env.ref.wake(3)
         assert int(dut.aborted_o.value) == 0
@@ -537,8 +632,10 @@ async def wake_cycles_ends(dut):
     assert int(dut.aborted_o.value) == 1 and tbkit.u(dut.abort_slot_o) == res.aborted_slot
     assert tbkit.u(dut.cnt_wake_cycles_o) == c0 + res.passes
     env.check(f"65,535 passes aborted after {visits} row visits:")
+    assert env.sched.ends[-1] == ("wake", True) and env.sched.wake_done == 0
     res0 = env.ref.wake(0)
     await _wake(env, 0)
+    assert env.sched.ends[-1] == ("wake", False) and env.sched.wake_done == 1
     assert res0.passes == 1 and res0.visits == rows
     assert tbkit.u(dut.cnt_wake_cycles_o) == c0 + res.passes + 1
     env.check("WAKE.CYCLES = 0:")

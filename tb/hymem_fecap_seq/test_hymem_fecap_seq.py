@@ -50,6 +50,32 @@ INPUTS = ("rst_ni", "req_valid_i", "req_op_i", "req_row_i", "req_wdata_i", "pend
           "t_hold_i", "t_gap_i")
 
 
+#: timing corner of an operation: its shortest timing field (setup, pulse, hold, gap: the
+#: fields every operation uses) 0 (a phase of one cycle, the RTL's "0 counts as 1"), 1, or
+#: every field 2 or more
+TIMING_CORNERS = ("zero", "one", "nominal")
+#: functional bins (docs/coverage.md): operation x timing corner, where the sense strobe sits
+#: in a read's pulse (first or last cycle), and the refusals
+FUNC_BINS = ([f"{OP_NAMES[o]}.{c}" for o in (OP_READ, OP_WRITE_BACK, OP_WRITE) for c in TIMING_CORNERS]
+             + ["READ.sense_first", "READ.sense_last", "refused.read_pending", "refused.bad_op"])
+
+
+def timing_corner(t: Timing) -> str:
+    return TIMING_CORNERS[min(2, min(t.setup, t.pulse, t.hold, t.gap))]
+
+
+def func_bins(op: Op) -> list[str]:
+    """The functional bins an operation the reference completed hits."""
+    if not op.executed:
+        return ["refused.bad_op" if op.op == OP_BAD else "refused.read_pending"]
+    name = OP_NAMES[op.op]
+    b = [f"{name}.{timing_corner(op.timing)}"]
+    if op.op == OP_READ:
+        b += ["READ.sense_first"] * (op.timing.sense == 1)
+        b += ["READ.sense_last"] * (op.timing.sense == op.timing.pulse - 1)
+    return b
+
+
 class Env:
     def __init__(self, dut, clk_ns: int = tbkit.CLK_PERIOD_NS) -> None:
         self.dut = dut
@@ -152,6 +178,12 @@ class Env:
         await self.ready()
         await ClockCycles(self.dut.clk_i, 2)
         assert self.mon.checked > 0
+        cov = tbkit.FuncCov.of("hymem_fecap_seq", FUNC_BINS)
+        for op in self.ref.completed:
+            for b in func_bins(op):
+                cov.hit(b)
+        cov.write()
+        self.dut._log.info(cov.summary())
 
 
 # ------------------------------------------------------------------------- tests

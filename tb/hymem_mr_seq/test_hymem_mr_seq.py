@@ -34,8 +34,9 @@ from hymem.analog.array import HybridArray
 from hymem.digital import engine
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import MacroPortModel, bits_to_int, codes_to_int, int_to_codes
-from hymem.digital.mr_seq import (OP_RESET, OP_SET, OP_FORM, OP_READ, OP_XFER, CODE_BITS,
-                                  ADC_BITS, Timing, FIELDS, phase_cycles, op_cycles, Op, MrSeqRef)
+from hymem.digital.mr_seq import (OP_RESET, OP_SET, OP_FORM, OP_READ, OP_XFER, OP_NAMES,
+                                  CODE_BITS, ADC_BITS, Timing, FIELDS, phase_cycles, op_cycles, Op,
+                                  MrSeqRef)
 
 TOPLEVEL = "tb_hymem_mr_seq"
 HARNESS = Path(__file__).with_name("tb_hymem_mr_seq.sv")
@@ -49,6 +50,26 @@ MACRO_CLK_NS = 250   # 4 cycles = the 1 us minimum transfer / forming pulse of t
 
 INPUTS = ("rst_ni", "req_valid_i", "req_op_i", "req_slot_i", "req_pol_i", "req_mask_i",
           "req_code_i", "err_clear_i", "mr_rdata_i") + tuple(f"t_{k}_i" for k in FIELDS)
+
+
+#: timing corner of an operation: its shortest timing field among those it uses (its pulse,
+#: the gap; the ADC strobe of a read; the precharge of a transfer pulse) 0 (a phase of one
+#: cycle), 1, or every one 2 or more
+TIMING_CORNERS = ("zero", "one", "nominal")
+VALID_OPS = (OP_RESET, OP_SET, OP_FORM, OP_READ, OP_XFER)
+#: functional bins (docs/coverage.md): operation x timing corner, and a refused op code
+FUNC_BINS = [f"{OP_NAMES[o]}.{c}" for o in VALID_OPS for c in TIMING_CORNERS] + ["refused.bad_op"]
+
+
+def func_bins(op) -> list[str]:
+    """The functional bins an operation the reference completed hits."""
+    if not op.valid:
+        return ["refused.bad_op"]
+    t = op.timing
+    used = [{OP_RESET: t.reset, OP_SET: t.set, OP_FORM: t.form, OP_READ: t.read,
+             OP_XFER: t.xfer}[op.op], t.gap]
+    used += [t.adc] if op.op == OP_READ else [t.pre] if op.op == OP_XFER else []
+    return [f"{OP_NAMES[op.op]}.{TIMING_CORNERS[min(2, min(used))]}"]
 
 
 class Env:
@@ -152,6 +173,12 @@ class Env:
             await FallingEdge(d.clk_i)
         await ClockCycles(d.clk_i, 2)
         assert self.mon.checked > 0
+        cov = tbkit.FuncCov.of("hymem_mr_seq", FUNC_BINS)
+        for op in self.ref.completed:
+            for b in func_bins(op):
+                cov.hit(b)
+        cov.write()
+        d._log.info(cov.summary())
 
 
 # ------------------------------------------------------------------- port-level tests

@@ -97,10 +97,23 @@ async def constrained_random(dut):
         await _check(dut, p, fmt, sign, mag, inc, int(rng.integers(2)))
 
 
+#: parameter corners (docs/coverage.md, "Parameter corners"), on Verilator only (`heavy`):
+#: the update engine's adder at the largest MagWidth the register map allows (15; IncWidth
+#: = MagWidth + 1, CodeBits 3), its directed corners only (CORNER_TESTS). The smallest
+#: widths are m4_i6_c2's above (exhaustive) and hymem_top's "min" corner (MagWidth 4).
+CORNER_SETS = {
+    "max_m15_i16_c3": dict(MagWidth=15, IncWidth=16, CodeBits=3),
+}
+CORNER_TESTS = ["corners"]
+
+
 @pytest.mark.sim
-@pytest.mark.parametrize("params", PARAM_SETS.values(), ids=PARAM_SETS.keys())
+@pytest.mark.parametrize("params", [
+    *(pytest.param(p, id=k) for k, p in PARAM_SETS.items()),
+    *(pytest.param(p, id=k, marks=pytest.mark.heavy) for k, p in CORNER_SETS.items())])
 def test_hymem_sm_sat_add(sim, seed, params):
-    simrun.run(TOPLEVEL, "test_hymem_sm_sat_add", sim, parameters=params, seed=seed)
+    simrun.run(TOPLEVEL, "test_hymem_sm_sat_add", sim, parameters=params, seed=seed,
+               testcase=CORNER_TESTS if params in CORNER_SETS.values() else None)
 
 
 # ------------------------------------------------------- pytest: the model only

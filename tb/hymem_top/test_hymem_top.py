@@ -59,6 +59,14 @@ PARAM_SETS = {
     "default": {},
 }
 SMOKE_TESTS = ("IdentityTest", "SmokeTest", "ReadoutTest")
+#: Parameter corners (docs/coverage.md, "Parameter corners"), on Verilator only (`heavy`),
+#: SMOKE_TESTS only: the smallest build chk_build accepts (2 lines, 1 slot, MagWidth 4 and
+#: its 10 FeCAP rows, buffers of 8, no verify retries, one synapse per cycle): every block
+#: at its smallest integrated parameters.
+CORNER_SETS = {
+    "min": dict(Lines=2, Slots=1, MagWidth=4, FecapRows=10, XDepth=8, EDepth=8, VerifyLimit=0,
+                SynPerCycle=1),
+}
 #: Resets inside an operation made by ResetStormTest per run, by simulator: the small build
 #: runs the fixed seed on both simulators and the random seed on Verilator (tb/conftest.py),
 #: so a full regression (`make test`) makes 150 + 2 x 425 = 1,000 (the issue's minimum), plus
@@ -372,15 +380,19 @@ class CoverageClosureTest(uvm_test):
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("params", PARAM_SETS.values(), ids=PARAM_SETS.keys())
+@pytest.mark.parametrize("params", [
+    *(pytest.param(p, id=k) for k, p in PARAM_SETS.items()),
+    *(pytest.param(p, id=k, marks=pytest.mark.heavy) for k, p in CORNER_SETS.items())])
 def test_hymem_top(sim, seed, params, request):
     smoke = request.node.callspec.id.endswith("default")
     if smoke and sim not in SMOKE_SIMS:
         pytest.skip(f"the published geometry runs on {', '.join(SMOKE_SIMS)} only (see PARAM_SETS)")
     smoke = smoke and not os.environ.get("COCOTB_TEST_FILTER")
+    corner = params in CORNER_SETS.values() and not os.environ.get("COCOTB_TEST_FILTER")
     run_dir = simrun.run(
         TOPLEVEL, "test_hymem_top", sim, parameters=params, seed=seed,
-        testcase=list(SMOKE_TESTS) + ["CoverageClosureTest"] if smoke else None,
+        testcase=(list(SMOKE_TESTS) + ["CoverageClosureTest"] if smoke else
+                  list(SMOKE_TESTS) if corner else None),
         # assertion rewriting only for the testbench's own files (cocotb's default rewrites
         # every module the test imports, numpy and the RDL compiler included: seconds per run
         # when bytecode is not cached)

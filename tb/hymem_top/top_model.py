@@ -46,12 +46,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hymem.digital import engine
+from hymem.digital.scheduler import PRIORITY   # the scheduler's start order
 from hymem.host import regmap
 from hymem.host.regmodel import M32, RegModel, bmask
 from hymem.sim import simrun
 from hymem.sim.scoreboard import ReplayProgrammer
 
-PRIORITY = ("transfer", "form", "wake", "sample", "readout")  # the scheduler's start order
 CMD_OF = {"sample": "SAMPLE", "transfer": "TRANSFER", "form": "FORM", "readout": "READOUT",
           "wake": "WAKE"}
 

@@ -4,8 +4,9 @@ The harness (tb_hymem_update_engine.sv) exposes the FeCAP port; the Python array
 (hymem.analog.array.HybridArray through hymem.sim.macro_port.MacroPortModel) sits on it and acts on
 pulse edges. The scoreboard is hymem.digital.engine.EngineState, the bit-exact reference of
 docs/controller.md: after every sample the hidden weights and flags decoded from the
-model's FeCAPs, and every counter, must equal it. Any macro protocol violation fails the
-test.
+model's FeCAPs, and every counter, must equal it; the sequence of (phase_o, slot_o) the
+sample went through must be the datasheet's for the slots the reference applied, skipped,
+flagged or aborted at (phase_trace). Any macro protocol violation fails the test.
 
 The clock runs at 4 MHz (250 ns) so that 8-cycle pulses are the nominal 2 us: the
 model measures pulses in simulation time (docs/macro_port.md).
@@ -19,12 +20,13 @@ the same for every SynPerCycle: the number of lanes per cycle changes only the l
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import cocotb
 import numpy as np
 import pytest
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
 from hymem import digital
 from hymem.digital import engine
@@ -53,10 +55,46 @@ PARAM_SETS[f"default_p{TOP_LANES}"] = dict(_DEFAULT, SynPerCycle=TOP_LANES)
 # update engine phases (rtl/hymem_update_engine.sv)
 # phase_o codes: the RDL's enum (STATUS.UPD_PHASE), the one the RTL's FSM is typed with
 _UPD = regmap.load().enum("STATUS.UPD_PHASE")
-P_IDLE, P_INC, P_CHECK, P_READ, P_ADD, P_WRITE, P_FLAG_RD, P_FLAG_WR = (
-    _UPD.IDLE, _UPD.INC, _UPD.CHECK, _UPD.READ, _UPD.ADD, _UPD.WRITE, _UPD.FLAG_RD, _UPD.FLAG_WR)
+P_IDLE, P_INC, P_CHECK, P_READ, P_ADD, P_WRITE, P_FLAG_RD, P_FLAG_WR, P_NEXT, P_DONE = (
+    _UPD.IDLE, _UPD.INC, _UPD.CHECK, _UPD.READ, _UPD.ADD, _UPD.WRITE, _UPD.FLAG_RD, _UPD.FLAG_WR,
+    _UPD.NEXT, _UPD.DONE)
 
 FAST_TIMING = dict(t_setup_i=1, t_pulse_i=8, t_sense_i=6, t_hold_i=1, t_gap_i=1)
+
+
+#: functional bins (docs/coverage.md): update mode (MODE.STOCH_ROUND, CODE_ROUND, SKIP_ZERO)
+#: x what a sample did to a hidden weight of an applied slot: saturated at +max or -max, sign
+#: changed (both non-zero), went to zero from non-zero
+MODES = [f"sr{a}_cr{b}_sz{c}" for a in (0, 1) for b in (0, 1) for c in (0, 1)]
+CASES = ("sat_pos", "sat_neg", "sign_flip", "to_zero")
+FUNC_BINS = [f"{m}.{c}" for m in MODES for c in CASES]
+
+
+def update_cases(old, inc, new, active, mag_max: int) -> dict[str, int]:
+    """How many weights of the applied slots (``active``: per slot) hit each of CASES."""
+    a = np.asarray(active, bool)[:, None] & np.ones_like(old, bool)
+    s = old + inc
+    return {"sat_pos": int((a & (s > mag_max)).sum()), "sat_neg": int((a & (s < -mag_max)).sum()),
+            "sign_flip": int((a & (old * new < 0)).sum()),
+            "to_zero": int((a & (new == 0) & (old != 0)).sum())}
+
+
+def phase_trace(active, flagged, slots: int, abort_slot: int | None = None) -> list[tuple]:
+    """(phase_o, slot_o) at every change of phase_o during one sample, from the datasheet
+    (rtl/hymem_update_engine.sv's header): per slot INC, CHECK, then READ, ADD, WRITE if the
+    slot is applied (not skipped), FLAG_RD, FLAG_WR if a code changed, NEXT; DONE and IDLE at
+    the end. An abort is taken at a slot's CHECK: DONE, IDLE there (slot_o stays)."""
+    t = []
+    for s in range(slots):
+        t += [(P_INC, s), (P_CHECK, s)]
+        if s == abort_slot:
+            return t + [(P_DONE, s), (P_IDLE, s)]
+        if active[s]:
+            t += [(P_READ, s), (P_ADD, s), (P_WRITE, s)]
+            if flagged[s]:
+                t += [(P_FLAG_RD, s), (P_FLAG_WR, s)]
+        t.append((P_NEXT, s))
+    return t + [(P_DONE, slots - 1), (P_IDLE, slots - 1)]
 
 
 def _pack(v: np.ndarray, words: int) -> list[int]:
@@ -89,9 +127,33 @@ class Env:
             getattr(d, n).value = 0
         self.timing(**FAST_TIMING)
         self.port = MacroPortModel(d, self.array).start()
+        self.trace: list[tuple[int, int]] = []
+        self.traces_checked = 0
+        cocotb.start_soon(self._trace_phases())
         await tbkit.start_clock(d.clk_i, CLK_NS)
         await tbkit.reset(d.clk_i, d.rst_ni)
         self.ref = None
+
+    async def _trace_phases(self):
+        """(phase_o, slot_o) at every change of phase_o (one wake-up per phase, not per cycle)."""
+        d = self.dut
+        while True:
+            await d.phase_o.value_change
+            await ReadOnly()
+            if d.phase_o.value.is_resolvable and d.slot_o.value.is_resolvable:   # X before reset
+                self.trace.append((tbkit.u(d.phase_o), tbkit.u(d.slot_o)))
+
+    def check_trace(self, what: str = "", abort_slot: int | None = None):
+        """The phases of the last sample (since start_sample) against :func:`phase_trace`
+        of the reference's last apply_sample."""
+        want = phase_trace(self.ref.last_active[0], self.ref.last_flagged[0], self.geom.slots,
+                           abort_slot)
+        got = self.trace
+        if got != want:
+            i = next((k for k, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+            raise AssertionError(f"{what} phase_o/slot_o sequence differs at change {i}: RTL "
+                                 f"{got[i:i + 4]}, datasheet {want[i:i + 4]}")
+        self.traces_checked += 1
 
     def timing(self, **t):
         for k, v in t.items():
@@ -141,6 +203,7 @@ class Env:
 
     async def start_sample(self, x, e):
         await self.write_vectors(x, e)
+        self.trace = []
         self.dut.start_i.value = 1
         await RisingEdge(self.dut.clk_i)
         self.t_start = cocotb.simtime.get_sim_time("ns")     # the edge that samples start_i
@@ -162,8 +225,17 @@ class Env:
         await self.start_sample(x, e)
         aborted, _ = await self.wait_done()
         assert not aborted
-        self.ref.apply_sample(x, e, self.cfg)
+        old = self.ref.h[0].copy()
+        inc = self.ref.apply_sample(x, e, self.cfg)
+        self.check_trace()
         self.check()
+        c = self.cfg
+        mode = f"sr{int(c.stoch_round)}_cr{int(c.code_round)}_sz{int(c.skip_zero)}"
+        cov = tbkit.FuncCov.of("hymem_update_engine", FUNC_BINS)
+        for case, n in update_cases(old, inc[0], self.ref.h[0], self.ref.last_active[0],
+                                    self.geom.fmt.mag_max).items():
+            cov.hit(f"{mode}.{case}", n)
+        cov.write()
 
     def random_vectors(self, sparse: float = 0.3):
         x = self.rng.integers(-128, 128, self.n_in)
@@ -227,6 +299,7 @@ async def constrained_random(dut):
         x, e = env.random_vectors(sparse=float(env.rng.choice([0.0, 0.5, 0.9])))
         await env.sample(x, e)
         dut._log.debug("sample %d ok", t)
+    assert env.traces_checked == n
     dut._log.info("%d samples matched; macro port: %s", n, env.port.stats())
 
 
@@ -259,6 +332,41 @@ async def saturation_both_ends(dut):
     for _ in range(3):                                  # -512 per sample: down to the bottom
         await env.sample(x, np.full(env.n_out, -128))
     assert (env.array.backdoor.hidden_weights()[env.ref.used[0]] == -top).all()
+
+
+@cocotb.test()
+async def modes_by_case(dut):
+    """Every update mode (stochastic rounding x code rounding x skip zero) with each case of
+    FUNC_BINS, by construction: the increments of the next sample are drawn on a copy of the
+    reference, and the weights poked so that, synapse by synapse in turn, the sum saturates
+    (+max or -max, by the increment's sign), comes to 0, or changes sign."""
+    env = Env(dut)
+    await env.start()
+    S, L = env.geom.slots, env.geom.lines
+    top = env.geom.fmt.mag_max
+    n_in = min(32, S * L)
+    cov = tbkit.FuncCov.of("hymem_update_engine", FUNC_BINS)
+    # Icarus beside Verilator's full run (tbkit.cross_check): two modes, the simulators still
+    # compared; the bins are closed by the Verilator runs (make coverage)
+    for mode in (MODES[::5] if tbkit.cross_check() else MODES):
+        before = {c: cov.count[f"{mode}.{c}"] for c in CASES}
+        sr, cr, sz = (int(mode[k]) for k in (2, 6, 10))
+        env.configure(n_in, S * L // n_in, engine.UpdateConfig(
+            lr_mult=1, lr_shift=6, p16=65536, stoch_round=bool(sr), code_round=bool(cr),
+            skip_zero=bool(sz)))
+        x, e = env.random_vectors(sparse=0.0)
+        inc = copy.deepcopy(env.ref).increments(x, e, env.cfg)[0]
+        sgn, mag = np.sign(inc), np.abs(inc)
+        case = np.arange(S * L).reshape(S, L) % 3
+        h = np.where(case == 0, sgn * (top - mag + 1),                     # saturates
+                     np.where(case == 1, -inc,                              # comes to 0
+                              -sgn * np.maximum(1, mag // 2)))              # changes sign
+        h = np.clip(h, -top, top)
+        env.array.backdoor.poke_hidden(h)
+        env.ref.h[0] = h
+        await env.sample(x, e)
+        missing = [c for c in CASES if cov.count[f"{mode}.{c}"] == before[c]]
+        assert not missing, f"mode {mode}: no weight hit {missing}"
 
 
 @cocotb.test()
@@ -366,11 +474,13 @@ async def _abort_in(env: Env, phase: int, slot: int, delay: int):
     if expect >= env.geom.slots:
         assert not aborted, "an abort after the last slot's increments must not take effect"
         env.ref.apply_sample(x, e, env.cfg)
+        env.check_trace(f"abort in phase {phase} slot {slot} (too late):")
     else:
         assert aborted and abort_slot == expect, (
             f"abort in phase {seen_phase} of slot {seen_slot}: expected stop at slot {expect}, "
             f"RTL aborted={aborted} at slot {abort_slot}")
         env.ref.apply_sample(x, e, env.cfg, abort_slot=abort_slot)
+        env.check_trace(f"abort in phase {phase} slot {slot}:", abort_slot)
     env.check(f"abort in phase {phase} slot {slot}:")
 
 
@@ -385,6 +495,7 @@ async def abort_in_every_phase(dut):
     for phase in (P_INC, P_READ, P_ADD, P_WRITE, P_FLAG_RD, P_FLAG_WR):
         for slot in (0, int(env.rng.integers(1, S - 1)) if S > 2 else 1, S - 1):
             await _abort_in(env, phase, slot, int(env.rng.integers(0, 3)))
+    assert env.traces_checked == 6 * 3     # every abort's phase sequence
     # the engine still works normally afterwards
     await env.sample(*env.random_vectors())
 

@@ -263,7 +263,17 @@ async def random_traffic(dut):
     assert env.mon.checked > 1000 * env.ports
 
 
+#: parameter corners (docs/coverage.md, "Parameter corners"), on Verilator only (`heavy`):
+#: the smallest legal buffer (Depth 8, AddrBits 3: the x and e buffers of hymem_top's
+#: smallest build), every test (short at Depth 8)
+CORNER_SETS = {
+    "min_d8_a3": dict(Depth=8, AddrBits=3, Ports=1),
+}
+
+
 @pytest.mark.sim
-@pytest.mark.parametrize("params", PARAM_SETS.values(), ids=PARAM_SETS.keys())
+@pytest.mark.parametrize("params", [
+    *(pytest.param(p, id=k) for k, p in PARAM_SETS.items()),
+    *(pytest.param(p, id=k, marks=pytest.mark.heavy) for k, p in CORNER_SETS.items())])
 def test_hymem_vecbuf(sim, seed, params):
     simrun.run(TOPLEVEL, "test_hymem_vecbuf", sim, parameters=params, seed=seed)

@@ -531,6 +531,9 @@ class EngineState:
         ``abort_slot``: model an abort taken at the end of that slot's increment
         phase: slots before it are applied, it and later ones are not, the PRNG
         has been drawn for slots ``0..abort_slot``, the sample is not counted.
+        Sets :attr:`last_active` (``(n, slots)``: the slots read and written back, not
+        skipped or aborted) and :attr:`last_flagged` (the slots whose flag row was updated:
+        a code changed), what the update engine's phases follow.
         """
         geom, c = self.geom, self.counters
         if abort_slot is not None and not 0 <= abort_slot < geom.slots:
@@ -551,6 +554,7 @@ class EngineState:
         self.flags |= changed
         rows = geom.rows_per_synapse
         flag_ops = changed.any(axis=2)
+        self.last_active, self.last_flagged = active, flag_ops
         c.fe_reads += active.sum(axis=1) * rows + flag_ops.sum(axis=1)
         c.fe_writes += active.sum(axis=1) * rows + flag_ops.sum(axis=1)
         if abort_slot is None:
