@@ -90,7 +90,7 @@ module hymem_fecap_seq #(
   // states: hymem_fe_state_e (hymem_defs.svh)
   hymem_fe_state_e     state_q, state_d;
   logic [TimeBits-1:0] cnt_q, cnt_d;
-  logic [1:0]          op_q, op_d;
+  hymem_fe_op_e        op_q, op_d;       // typed: waves show the operation's name
   logic [RowBits-1:0]  row_q, row_d;
   logic [Lines-1:0]    wdata_q, wdata_d;
   logic [Lines-1:0]    rdata_q, rdata_d;
@@ -139,7 +139,13 @@ module hymem_fecap_seq #(
       FS_IDLE: begin
         cnt_d = '0;
         if (accept) begin
-          op_d    = req_op_i;
+          // (Icarus 11 has no enum casts: each code named; an unknown code is refused
+          // below and never reaches a pulse)
+          case (req_op_i)
+            2'd0:    op_d = FE_READ;
+            2'd1:    op_d = FE_WRITE_BACK;
+            default: op_d = FE_WRITE;
+          endcase
           row_d   = req_row_i;
           wdata_d = req_wdata_i;
           if (blocked || !(req_op_i == FE_READ || req_op_i == FE_WRITE_BACK ||

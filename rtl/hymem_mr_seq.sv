@@ -83,7 +83,7 @@ module hymem_mr_seq #(
   // states: hymem_mr_state_e (hymem_defs.svh)
   hymem_mr_state_e           state_q, state_d;
   logic [TimeBits-1:0]       cnt_q, cnt_d;
-  logic [2:0]                op_q, op_d;
+  hymem_mr_op_e              op_q, op_d;   // typed: waves show the operation's name
   logic [SlotBits-1:0]       slot_q, slot_d;
   logic [Lines-1:0]          pol_q, pol_d, mask_q, mask_d;
   logic [Lines*CodeBits-1:0] code_q, code_d;
@@ -136,7 +136,15 @@ module hymem_mr_seq #(
       MS_IDLE: begin
         cnt_d = '0;
         if (req_valid_i) begin
-          op_d   = req_op_i;
+          // (Icarus 11 has no enum casts: each code named; an unknown code is refused below
+          // and never reaches MS_MAIN)
+          case (req_op_i)
+            3'd0:    op_d = MR_RESET;
+            3'd1:    op_d = MR_SET;
+            3'd2:    op_d = MR_FORM;
+            3'd3:    op_d = MR_READ;
+            default: op_d = MR_XFER;
+          endcase
           slot_d = req_slot_i;
           pol_d  = req_pol_i;
           mask_d = req_mask_i;
