@@ -679,10 +679,7 @@ class MacroTlmModel(PortModelBase):
         return _str_bits(h.get_signal_val_binstr())
 
     def _put(self, name: str, value: int, width: int) -> None:
-        v = self._vec.get(name)
-        if v is not None:
-            v.put_int(value)
-            return
+        """A narrow vector (pointers, read data): a GPI string costs less than words here."""
         self._h[name].set_signal_val_binstr(self._deposit, format(int(value), f"0{width}b"))
 
     def _put_vec(self, name: str, values, width: int) -> None:

@@ -138,9 +138,5 @@ class Vector:
             b = np.concatenate([b, np.zeros(self.words * 32 - self.width, dtype=bool)])
         self.put_words(np.packbits(b, bitorder="little").view(np.uint32))
 
-    def put_int(self, value: int) -> None:
-        value = int(value) & ((1 << self.width) - 1)
-        self.put_words(np.frombuffer(value.to_bytes(self.words * 4, "little"), dtype=np.uint32))
-
 
 __all__ = ["Vector", "available"]
