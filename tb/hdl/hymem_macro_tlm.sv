@@ -138,15 +138,20 @@ module hymem_macro_tlm #(
        mr_mask_i, mr_code_i, mrp, mr_adc_i};
   logic [RowBits+Lines+SlotBits+(2+CodeBits)*Lines+11-1:0] pins_p;
 
+  // The open records and the counters the sampling process and its tasks work on: module
+  // variables, not task arguments or block locals, because Verilator copies a wide task
+  // argument into temporaries that it clears on every clock edge at every call site (most
+  // of this monitor's cost per cycle before), whether the task runs or not.
+  logic [FE_W-1:0] fe;
+  logic [MR_W-1:0] mr;
+  logic [31:0]     seq, fwr, mwr;
+
   // one process: the port's changes of this cycle, in the order docs/macro_port.md gives
   // (pulse ends, then address / mask / data changes, then pulse starts and strobes)
   always @(negedge clk_i) if (pins !== pins_p) begin : sample
     logic [63:0] t;
     logic        req;
     logic [3:0]  why;
-    logic [FE_W-1:0] fe;
-    logic [MR_W-1:0] mr;
-    logic [31:0] seq, fwr, mwr;
     int          p;
     logic        wl_c, sl_c, bl_c, sae_c, adc_c, err_xz;
     logic [5:0]  mrp_c;
@@ -179,8 +184,7 @@ module hymem_macro_tlm #(
         if (mr_open_q && (mrp_c & mrp_p) != mrp_p) begin
           mr[MR_TE +: 32] = off(t, mr[MR_TS +: 64]);
           if (mr[MR_KIND +: 3] == 3'd6) xfer_gens(mr[MR_SLOT +: 8]);
-          mr_push(mr, seq, mwr);
-          mr = '0;
+          mr_push();
         end
         // ---------------------------------------------------- FeCAP ends
         if (fe_pulse_q && ((sl_p && !sl_c) || (bl_p && !bl_c))) begin
@@ -192,17 +196,16 @@ module hymem_macro_tlm #(
         end
         if (wl_p && !wl_c && fe_open_q) begin
           if ((sl_p && sl_c) || (bl_p && bl_c)) begin
-            err_fe(fe, ERR_FE2_WLOFF, t);
+            err_fe(ERR_FE2_WLOFF, t);
           end
           fe[FE_TFALL +: 32] = off(t, fe[FE_TWL +: 64]);
-          fe_push(fe, seq, fwr);
-          fe = '0;
+          fe_push();
           fe_open_q <= 1'b0;
         end
         // ---------------------------------------------------- vector changes
-        if (fe_row_i != row_p && wl_p && wl_c && fe_open_q) err_fe(fe, ERR_FE1_ROW, t);
+        if (fe_row_i != row_p && wl_p && wl_c && fe_open_q) err_fe(ERR_FE1_ROW, t);
         else if ((fe_row_i != row_p || fe_mask_i != mask_p) && fe_open_q &&
-                 ((sl_p && sl_c) || (bl_p && bl_c))) err_fe(fe, ERR_FE1_VEC, t);
+                 ((sl_p && sl_c) || (bl_p && bl_c))) err_fe(ERR_FE1_VEC, t);
         if ((mr_slot_i != slot_p || mr_pol_i != pol_p || mr_mask_i != mmask_p ||
              mr_code_i != code_p) && mr_open_q && (mrp_c & mrp_p) != 0) begin
           if (mr[MR_ERR +: 8] == 0) begin
@@ -216,23 +219,22 @@ module hymem_macro_tlm #(
           fe[FE_ROW +: 8] = 8'(fe_row_i);
           fe[FE_TWL +: 64] = t;
           fe_open_q <= 1'b1;
-          if (mrp_c != 0) err_fe(fe, ERR_MR1_WL, t);
+          if (mrp_c != 0) err_fe(ERR_MR1_WL, t);
         end
         if ((sl_c && !sl_p) || (bl_c && !bl_p)) begin
           if (!wl_c) begin
             // a pulse without word line: a record of its own (the pulse is dropped)
             fe = '0;
-              fe[FE_ROW +: 8] = 8'(fe_row_i);
+            fe[FE_ROW +: 8] = 8'(fe_row_i);
             fe[FE_TWL +: 64] = t;
             fe[FE_ERR +: 8] = 8'(ERR_FE2_NOWL);
-            fe_push(fe, seq, fwr);
-            fe = '0;
+            fe_push();
           end else if (sl_c && bl_c) begin
-            err_fe(fe, ERR_FE3_BOTH, t);
+            err_fe(ERR_FE3_BOTH, t);
           end else if (mrp_c != 0) begin
-            err_fe(fe, ERR_FE3_MR, t);
+            err_fe(ERR_FE3_MR, t);
           end else if (fe[FE_NP +: 2] == 2'd2) begin
-            err_fe(fe, ERR_MANY, t);
+            err_fe(ERR_MANY, t);
           end else begin
             p = int'(fe[FE_NP +: 2]);
             fe[FE_NP +: 2] = 2'(p + 1);
@@ -245,16 +247,15 @@ module hymem_macro_tlm #(
         if (sae_c && !sae_p) begin
           p = int'(fe[FE_NP +: 2]) - 1;
           if (!sl_c || !fe_open_q || p < 0 || fe[(p == 0 ? FE_BL0 : FE_BL1)]) begin
-            if (fe_open_q) err_fe(fe, ERR_FE4_SAE, t);
+            if (fe_open_q) err_fe(ERR_FE4_SAE, t);
             else begin
               fe = '0;
-                  fe[FE_TWL +: 64] = t;
+              fe[FE_TWL +: 64] = t;
               fe[FE_ERR +: 8] = 8'(ERR_FE4_SAE);
-              fe_push(fe, seq, fwr);
-              fe = '0;
+              fe_push();
             end
           end else if (fe[(p == 0 ? FE_SNS0 : FE_SNS1)]) begin
-            err_fe(fe, ERR_FE4_TWICE, t);
+            err_fe(ERR_FE4_TWICE, t);
           end else begin
             fe[(p == 0 ? FE_SNS0 : FE_SNS1)] = 1'b1;
             fe[(p == 0 ? FE_TA0 : FE_TA1) +: 32] = off(t, fe[FE_TWL +: 64]);
@@ -292,10 +293,9 @@ module hymem_macro_tlm #(
         if (adc_c && !adc_p) begin
           if (!mrp_c[3] || !mr_open_q && (mrp_c & mrp_p) == 0 && mr_kind(mrp_c) != 3'd4) begin
             mr = '0;
-              mr[MR_TS +: 64] = t;
+            mr[MR_TS +: 64] = t;
             mr[MR_ERR +: 8] = 8'(ERR_MR4_ADC);
-            mr_push(mr, seq, mwr);
-            mr = '0;
+            mr_push();
             why = why | 4'd8;
             req = 1'b1;
           end else begin
@@ -311,13 +311,12 @@ module hymem_macro_tlm #(
         end
       end
       if (err_xz) begin
-        if (fe_open_q) err_fe(fe, ERR_XZ, t);
+        if (fe_open_q) err_fe(ERR_XZ, t);
         else begin
           fe = '0;
           fe[FE_TWL +: 64] = t;
           fe[FE_ERR +: 8] = 8'(ERR_XZ);
-          fe_push(fe, seq, fwr);
-          fe = '0;
+          fe_push();
         end
         why = why | 4'd8;
         req = 1'b1;
@@ -346,36 +345,38 @@ module hymem_macro_tlm #(
     end
   end
 
-  // helpers of the sampling process (they write the logs and the sequence number)
-  task automatic err_fe(inout logic [FE_W-1:0] r, input int code, input logic [63:0] t);
-    if (r[FE_ERR +: 8] == 0) begin
-      r[FE_ERR +: 8] = 8'(code);
-      r[FE_TERR +: 32] = off(t, r[FE_TWL +: 64]);
+  // helpers of the sampling process: they work on the open records fe / mr and the counters
+  // seq / fwr / mwr (above)
+  task err_fe(input int code, input logic [63:0] t);   // the record's first error only
+    if (fe[FE_ERR +: 8] == 0) begin
+      fe[FE_ERR +: 8] = 8'(code);
+      fe[FE_TERR +: 32] = off(t, fe[FE_TWL +: 64]);
     end
   endtask
 
-  // a record is numbered when it is complete: the logs are in port order by FE_SEQ / MR_SEQ
-  task automatic fe_push(input logic [FE_W-1:0] r, inout logic [31:0] seq, inout logic [31:0] wr);
+  // A record is numbered when it is complete (the logs are in port order by FE_SEQ /
+  // MR_SEQ), written into its log and closed. The logs are written with blocking
+  // assignments (only Python reads them, through VPI, after the time step): no delayed
+  // copy of a log bank.
+  task fe_push;
     int b, k;
-    logic [FE_W-1:0] x;
-    x = r;
-    x[FE_SEQ +: 32] = seq;
-    b = int'((wr / 32'(BankRecs)) % 32'(FeBanks));
-    k = int'(wr % 32'(BankRecs));
-    fe_log[b][k * FE_W +: FE_W] <= x;
-    wr = wr + 1;
+    fe[FE_SEQ +: 32] = seq;
+    b = int'((fwr / 32'(BankRecs)) % 32'(FeBanks));
+    k = int'(fwr % 32'(BankRecs));
+    fe_log[b][k * FE_W +: FE_W] = fe;
+    fwr = fwr + 1;
     seq = seq + 1;
+    fe = '0;
   endtask
 
-  task automatic mr_push(input logic [MR_W-1:0] r, inout logic [31:0] seq, inout logic [31:0] wr);
+  task mr_push;
     int k;
-    logic [MR_W-1:0] x;
-    x = r;
-    x[MR_SEQ +: 32] = seq;
-    k = int'(wr % 32'(MrRecs));
-    mr_log[k * MR_W +: MR_W] <= x;
-    wr = wr + 1;
+    mr[MR_SEQ +: 32] = seq;
+    k = int'(mwr % 32'(MrRecs));
+    mr_log[k * MR_W +: MR_W] = mr;
+    mwr = mwr + 1;
     seq = seq + 1;
+    mr = '0;
   endtask
 
   task automatic xfer_gens(input logic [7:0] slot);
