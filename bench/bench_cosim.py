@@ -479,13 +479,13 @@ def print_main(data, log):
         r0 = runs[0]
         mm = r0["macro_model"]
         n = r0["samples"]
-        rows.append([sim, str(len(runs)), str(n), f"**{med(v):.1f}** ({spread(v)})",
+        rows.append([sim, str(len(runs)), str(n), f"**{spread(v)}**",
                      f"{r0['sim_time_us'] / n:,.0f}",
                      f"{sum(m['wakeups'] for m in mm) / n:.1f}",
                      f"{sum(m['records'] for m in mm) / n:.0f}",
                      f"{100 * sum(m['served'] for m in mm) / max(1, sum(m['served'] + m['misses'] for m in mm)):.1f}",
                      f"{r0['bus_bursts'] / n:.1f}", f"{r0['bus_ops'] / n:.1f}",
-                     str(all(r["state_match"] for r in runs)), runs[-1]["load"].split()[0]])
+                     str(all(r["state_match"] for r in runs)), runs[-1]["load"].split()[2]])
     log("\n### The main job's network: training samples per second (`make sim`)\n")
     log(table(["simulator", "repeats", "samples", "samples/s median (range)",
                "simulated us/sample", "macro wake-ups/sample", "macro records/sample",
