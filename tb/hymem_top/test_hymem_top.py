@@ -73,12 +73,14 @@ CORNER_SETS = {
     # lane per line (SynPerCycle = Lines)
     "max": dict(MagWidth=15, FecapRows=168, VerifyLimit=255, SynPerCycle=128),
 }
-#: what each corner runs: the smoke tests, and at "max" the tests of the paths the corner
-#: widens (the update and its saturations at MagWidth 15 with 128 lanes, transfers with
-#: verify, MODE.VERIFY_MAX up to 255)
+#: what each corner runs: at "min" every test; at "max" the smoke tests but ReadoutTest (every
+#: row through the 128-line READOUT window: the default build's, which it shares; SmokeTest
+#: reads two rows) and the tests of the paths the corner widens (the update and its
+#: saturations at MagWidth 15 with 128 lanes, transfers with verify, MODE.VERIFY_MAX up to
+#: 255), within the CPU `make test` allows a corner (docs/coverage.md)
 CORNER_TESTS = {
     "min": None,
-    "max": (*SMOKE_TESTS, "SampleTest", "TransferTest", "IllegalConfigTest"),
+    "max": ("IdentityTest", "SmokeTest", "SampleTest", "TransferTest", "IllegalConfigTest"),
 }
 #: resets inside an operation in a corner's ResetStormTest: enough that every kind and a
 #: reset while idle (a closure bin) happen: at "min" 13 % to 18 % of the tries land while
