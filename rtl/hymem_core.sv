@@ -276,7 +276,9 @@ module hymem_core #(
       q_xfer_d   = 1'b0;
       q_form_d   = 1'b0;
       q_wake_d   = 1'b0;
-      q_read_d   = (run_q == R_READ) ? q_read_q : 1'b0;  // a read-out in flight completes
+      // a read-out waiting for the port keeps its request and completes; one the port takes
+      // in this very cycle is in flight already (its request is not restored)
+      q_read_d   = (run_q == R_READ && !rd_accept) ? q_read_q : 1'b0;
     end
     if (upd_done && upd_aborted) begin
       aborted_d    = 1'b1;

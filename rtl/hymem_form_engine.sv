@@ -13,7 +13,8 @@
 //     with fin_aborted_o when it stopped on an abort (slot_o: that row's slot).
 //   The memristor request carries no mask: it is the verify scan's todo.
 //   Phases (phase_o, shown by hymem_xfer_engine as its phase while forming):
-//     0 idle, 22 row start, 23 read, 24 scan, 25 decide, 26 forming pulse.
+//     0 idle, 22 row start, 23 read, 24 scan, 25 decide, 26 forming pulse;
+//     row start and decide last one cycle.
 //   form_max is latched at start_i; the target and the scan belong to
 //   hymem_verify_scan.
 

@@ -29,6 +29,15 @@
 //     idle engine evaluates only a few vector operations per cycle.
 //   Failure log entries say what failed (fail_*_kind_o = {forming, pol}: a
 //   verify failure names the synapse, a forming failure the device).
+//   Phases (phase_o, STATUS.XFER_PHASE), per slot: SLOT (abort taken here: DONE);
+//     a slot without used lines: NEXT; else change-aware: FRD, FWB; CAND (no
+//     candidate: NEXT); CRD, CWB, RST0, RST1; XFER, RESTORE if some candidate has a
+//     code != 0; with verify, per round VRDP, VCHKP, VRDN, VCHKN, VDEC and, for a
+//     retry, VR0, VR1 and VSET (if some line left has a code != 0); FLAG, NEXT. Then
+//     DONE, IDLE. SLOT, CAND, VDEC, NEXT and DONE last one cycle; slot_o is the slot
+//     from its SLOT to its NEXT (0 in IDLE after a cycle). Forming shows the forming
+//     engine's phases and slot, then DONE, IDLE at slot 0. Reference:
+//     EngineState.last_phases.
 //   held_rows_o: the slot's MSB rows while the transfer pulse reads them
 //   destructively and, in a round-to-nearest transfer, from the write of the
 //   rounded code until their true bits are restored (a reset in between would

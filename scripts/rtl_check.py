@@ -60,8 +60,8 @@ def lint(mods: list[str]) -> int:
 
 SYNTH_SCRIPT = """
 read_verilog -sv -I{rtl} {srcs}
-hierarchy -check -top {top}{chparams}
-proc
+{chparams}hierarchy -check -top {top}
+{rename}proc
 select -assert-none t:$dlatch t:$adlatch t:$dlatchsr
 synth -top {top}
 select -assert-none t:$* t:$_* %d t:$paramod* %d
@@ -139,8 +139,17 @@ def synth(mods: list[str], json_out: str | None, params: dict[str, int] | None =
     with tempfile.TemporaryDirectory() as tmp:
         def run(top: str) -> dict | None:
             stat = Path(tmp) / f"{top}.json"
-            chparams = "".join(f" -chparam {k} {v}" for k, v in params.items()) if top == TOP else ""
-            script = SYNTH_SCRIPT.format(rtl=RTL, srcs=srcs, top=top, stat=stat, chparams=chparams)
+            # chparam, then the derived top renamed back to its own name: Yosys 0.23's
+            # `hierarchy -chparam` derives the top twice and stops on the second copy
+            # (`modules_.count(module->name) == 0`, kernel/rtlil.cc), for every override, and
+            # `synth -top` needs the top under its name
+            over = params if top == TOP else {}
+            # (one chparam for all: the top's checks see every override at once)
+            chparams = ("chparam" + "".join(f" -set {k} {v}" for k, v in over.items())
+                        + f" {top}\n") if over else ""
+            rename = f"rename -top {top}\n" if over else ""
+            script = SYNTH_SCRIPT.format(rtl=RTL, srcs=srcs, top=top, stat=stat, chparams=chparams,
+                                         rename=rename)
             t0 = time.time()
             r = subprocess.run([yosys, "-q", "-p", script], capture_output=True, text=True)
             dt = time.time() - t0

@@ -13,6 +13,10 @@ Options (also reachable through make variables):
                                 the same stimulus, and the random seed explores stimulus,
                                 which does not depend on the simulator. This halves the
                                 regression's Icarus time (Icarus is the slow one).
+                                A `heavy` parameter set runs on the fastest simulator only; a
+                                `corner` set (hymem_top's largest and smallest builds: a
+                                build each, for the parameters, not the stimulus) also runs
+                                its fixed seed only.
 
 With HYMEM_COVERAGE=1 (`make coverage`) only the tests that simulate (those taking the
 `sim` argument) are collected: the others add nothing to the code coverage; and only their
@@ -115,6 +119,14 @@ def pytest_collection_modifyitems(config, items):
             config.hook.pytest_deselected(items=slow)
             slow_ids = {id(i) for i in slow}
             items[:] = [i for i in items if id(i) not in slow_ids]
+        # a `corner` parameter set runs its fixed seed only
+        twins = [i for i in items if i.get_closest_marker("corner") is not None
+                 and getattr(i, "callspec", None) is not None
+                 and i.callspec.params.get("seed", FIXED_SEED) != FIXED_SEED]
+        if twins:
+            config.hook.pytest_deselected(items=twins)
+            twin_ids = {id(i) for i in twins}
+            items[:] = [i for i in items if id(i) not in twin_ids]
     if not simrun.coverage_enabled():
         return
     keep = [i for i in items if "sim" in getattr(i, "fixturenames", ())]

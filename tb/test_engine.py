@@ -208,3 +208,29 @@ def test_change_aware_flag_row_not_written_when_every_candidate_fails():
     # slot 0 also rewrites its 7 MSB rows after the SET of synapse 3 (code 1)
     assert c["fe_reads"] == 2 * (1 + 8)
     assert c["fe_writes"] == 2 * (1 + 8) + 7
+
+
+def test_transfer_phases_and_abort():
+    """EngineState.last_phases (the phases STATUS.XFER_PHASE goes through, the reference of
+    tb/hymem_xfer_engine's per-cycle check) for the cases of rtl/hymem_xfer_engine.sv's
+    header: an unused slot, an empty candidate set, no SET, verify with a retry, an abort."""
+    st = engine.EngineState(16, 10)     # slot 0: 128 synapses, slot 1: 32, slots 2..7 unused
+    st.flags[0, 1, 5] = True            # change-aware: slot 0 has no candidate
+    st.h[0, 1, 5] = 100                 # code 1: a SET
+    st.transfer(engine.TransferConfig(change_aware=True, verify_max=1), FailingVerify())
+    verify = ["VRDP", "VCHKP", "VRDN", "VCHKN", "VDEC"]
+    assert st.last_phases == (
+        [("SLOT", 0), ("FRD", 0), ("FWB", 0), ("CAND", 0), ("NEXT", 0),
+         *((n, 1) for n in ["SLOT", "FRD", "FWB", "CAND", "CRD", "CWB", "RST0", "RST1", "XFER",
+                            "RESTORE", *verify, "VR0", "VR1", "VSET", *verify, "FLAG", "NEXT"]),
+         *((n, s) for s in range(2, 8) for n in ("SLOT", "NEXT")), ("DONE", 7), ("IDLE", 7)])
+    st.transfer(engine.TransferConfig(), abort_slot=1)     # slot 0: every code 0, no SET
+    assert st.last_phases == [*((n, 0) for n in ["SLOT", "CAND", "CRD", "CWB", "RST0", "RST1",
+                                                  "FLAG", "NEXT"]),
+                              ("SLOT", 1), ("DONE", 1), ("IDLE", 1)]
+    assert st.counters.transfers[0] == 2
+    with pytest.raises(ValueError, match=r"abort_slot must be in 0\.\.7; got 8"):
+        st.transfer(engine.TransferConfig(), abort_slot=8)
+    two = engine.EngineState(16, 10, n=2)
+    two.transfer(engine.TransferConfig())
+    assert two.last_phases is None      # several arrays: no one engine's sequence

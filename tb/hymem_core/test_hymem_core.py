@@ -450,6 +450,31 @@ async def readout_rows(dut):
 
 
 @cocotb.test()
+async def readout_abort_in_accept_cycle(dut):
+    """ABORT in the very cycle the memristor port accepts a read-out's request: the read-out
+    is in flight and completes, once (the datasheet; SchedulerRef in lock step). The RTL
+    used to keep the request queued in that cycle and read the row a second time."""
+    env = Env(dut)
+    await env.start()
+    n_in, n_out, u, t = _cfgs(env)
+    env.configure(n_in, n_out, u, t, 0)
+    S = env.geom.slots
+    d = dut
+    for slot, pol in ((0, 1), (S - 1, 0)):
+        env.log.take()
+        await env.pulse("cmd_readout_i", readout_slot_i=slot, readout_pol_i=pol)
+        await FallingEdge(d.clk_i)
+        assert int(d.rd_accept.value) == 1, "the port must take the request in this cycle"
+        await env.pulse("cmd_abort_i")
+        await env.idle()
+        ops = env.log.take()
+        assert [(op["kind"], op["slot"]) for op in ops] == [("read", slot)], (
+            f"one read of slot {slot}; the RTL did {[(op['kind'], op['slot']) for op in ops]}")
+        assert int(d.aborted_o.value) == 0 and tbkit.u(d.queued_o) == 0
+    env.check("read-out aborted as the port took it:")
+
+
+@cocotb.test()
 async def form_command(dut):
     """CMD.FORM forms every device of a pristine array (checked on the small array)."""
     env = Env(dut, formed=False)

@@ -246,6 +246,19 @@ class Scoreboard(uvm_subscriber):
 OPERATIONS = ("sample", "transfer", "form", "readout")
 
 
+def verify_over_limit(build: Build, rm: regmap.RegMap) -> bool:
+    """Whether MODE.VERIFY_MAX can hold a value above the build's VerifyLimit (ERR 9)."""
+    return build.verify_limit < (1 << rm["MODE"].field("VERIFY_MAX").width) - 1
+
+
+def build_err_reachable(build: Build, rm: regmap.RegMap) -> bool:
+    """Whether ERR 9 (not in this build) can happen: a VERIFY_MAX above the limit, or a
+    vector buffer shallower than its window (rtl/hymem_regs.rdl, ERR codes). Not at the
+    largest build (VerifyLimit 255, XDepth 256, EDepth 128)."""
+    return (verify_over_limit(build, rm) or build.xdepth < 4 * rm.mem("XBUF").words
+            or build.edepth < 4 * rm.mem("EBUF").words)
+
+
 def all_bins(build: Build, rm: regmap.RegMap) -> list[str]:
     """Every functional-coverage bin of a build, most of them generated from the register
     description (commands, error codes, interrupt sources, registers and windows).
@@ -269,12 +282,15 @@ def all_bins(build: Build, rm: regmap.RegMap) -> list[str]:
     b += ["wake.done"]
     b += [f"queue.{k}.behind_{r}" for r in OPERATIONS for k in OPERATIONS]
     b += [f"reset.{k}" for k in OPERATIONS + ("idle",)]
-    b += [f"err.{c}" for c in sorted(rm.error_codes) if c]
+    b += [f"err.{c}" for c in sorted(rm.error_codes)
+          if c and (c != rm.err("BUILD") or build_err_reachable(build, rm))]
     b += [f"irq.{f.name}" for f in rm["IRQ_STATUS"].fields]          # irq_o from this source
     b += [f"w1c.{f.name}" for f in rm["IRQ_STATUS"].fields]          # a set bit cleared by W1C
     b += [f"readout.slot{s}.{'G-' if p else 'G+'}" for s in range(build.slots) for p in (0, 1)]
-    b += ["readout.wait", "readout.wait_queued", "abort.sample", "abort.transfer", "abort.idle",
+    b += ["readout.wait", "readout.wait_queued", "abort.sample", "abort.idle",
           "abort.dropped_queue", "abort.with_command", "form.pulses", "form.failure"]
+    if build.slots > 1:     # the transfer engine takes an abort at a slot's start from slot 1 on
+        b.append("abort.transfer")
     b += [f"reg.{r.name}.{d}" for r in rm.registers for d, ok in (("rd", r.sw_readable),
                                                                     ("wr", r.sw_writable)) if ok]
     b += [f"mem.{m.name}.{d}" for m in rm.memories for d, ok in (("rd", m.sw_read),

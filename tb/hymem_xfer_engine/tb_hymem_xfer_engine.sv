@@ -50,6 +50,8 @@ module tb_hymem_xfer_engine #(
   output logic                      aborted_o,
   output logic [SlotBits-1:0]       abort_slot_o,
   output logic [4:0]                phase_o,
+  output logic [SlotBits-1:0]       slot_o,
+  output logic [FecapRows-1:0]      held_rows_o,
   output logic                      fe_pending_o,
   output logic                      seq_err_o,
   input  logic                      cnt_clear_i,
@@ -126,7 +128,7 @@ module tb_hymem_xfer_engine #(
     .cnt_sets_o, .cnt_vfy_reads_o, .cnt_retries_o, .cnt_forms_o, .cnt_failures_o,
     .fail_clear_i, .fail_any_o, .fail_first_o, .fail_last_o, .fail_first_kind_o,
     .fail_last_kind_o, .fail_irq_o,
-    .held_rows_o (), .slot_o ()    // what a reset would cost: checked through hymem_top
+    .held_rows_o, .slot_o
   );
 
   hymem_fecap_seq #(.Lines(Lines), .Rows(FecapRows), .TimeBits(16)) u_fe_seq (

@@ -8,6 +8,12 @@ operation it would issue is exactly the next logged one (same order, slot, synap
 polarities and codes) and answers verify reads from the logged ADC codes with the
 documented window rule. After every transfer the counters, flags, failure log, hidden
 weights (unchanged) and the conductance pairs (consistent with the codes) are checked.
+The status outputs are compared in every cycle of every run: each change of phase_o is
+recorded with slot_o and held_rows_o and the cycle it happened in, and the run must go
+through the reference's phases (EngineState.last_phases: the datasheet's sequence for the
+slots it visited, skipped, programmed, verified and retried, or the rows it formed), each
+with its slot, the rows the datasheet says are held in it (phase_held) and one cycle in
+each control phase (ONE_CYCLE); at rest slot_o and held_rows_o are 0.
 
 Clock 250 ns: the fast co-simulation timing set of docs/macro_port.md.
 """
@@ -19,7 +25,8 @@ from pathlib import Path
 import cocotb
 import numpy as np
 import pytest
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
 from hymem.analog import devices as dv
 from hymem.digital import engine
@@ -29,7 +36,8 @@ from hymem import published
 from hymem.host import regmap
 from hymem.sim import simrun, tbkit
 from hymem.sim.macro_port import MacroPortModel
-from hymem.sim.scoreboard import OpLog, ReplayProgrammer, check_reset, forming_failures
+from hymem.sim.scoreboard import (OpLog, ReplayFormer, ReplayProgrammer, check_reset,
+                                  forming_failures)
 
 TOPLEVEL = "tb_hymem_xfer_engine"
 HARNESS = Path(__file__).with_name("tb_hymem_xfer_engine.sv")
@@ -51,6 +59,22 @@ FORM_TIMING = {**FAST_TIMING, "t_mr_form_i": 120}
 # phase_o codes: the RDL's enum (STATUS.XFER_PHASE), the one the RTL's FSM is typed with
 _XFER = regmap.load().enum("STATUS.XFER_PHASE")
 X_CWB = _XFER.CWB
+#: phases that last exactly one cycle (the datasheet, rtl/hymem_xfer_engine.sv's header)
+ONE_CYCLE = ("SLOT", "CAND", "VDEC", "NEXT", "DONE", "FORM_ROW", "FORM_DEC")
+
+
+def _pname(code: int) -> str:
+    return _XFER(code).name if code in _XFER._value2member_map_ else f"<{code}>"
+
+
+def phase_held(geom: engine.Geometry, name: str, slot: int, code_round: bool) -> int:
+    """held_rows_o in phase `name` of `slot` (rtl/hymem_xfer_engine.sv's header): the slot's
+    MSB rows during the transfer pulse and, in a round-to-nearest transfer, from the write of
+    the rounded code until they are restored; else none."""
+    held = name == "XFER" or (code_round and name in ("CWB", "RST0", "RST1", "RESTORE"))
+    if not held:
+        return 0
+    return sum(1 << geom.data_row(slot, k) for k in range(1, 2 ** geom.code_bits))
 
 LO, HI = default_verify_windows()
 
@@ -66,7 +90,10 @@ class Env:
         self.array = HybridArray(self.geom, rng=int(self.rng.integers(2**31)), formed=formed, woken=True)
         self.log = OpLog(self.array)
         self.ref = None
+        self.cfg = engine.TransferConfig()
         self.irq_seen = False
+        self.trace: list[tuple[int, int, int, int]] = []
+        self.traces_checked = 0
 
     async def start(self, timing: dict = FAST_TIMING, clk_ns: int = CLK_NS):
         d = self.dut
@@ -82,6 +109,39 @@ class Env:
         await tbkit.start_clock(d.clk_i, clk_ns)
         await tbkit.reset(d.clk_i, d.rst_ni)
         cocotb.start_soon(self._irq_watch())
+        self.clk_ns = clk_ns
+        cocotb.start_soon(self._trace_phases())
+
+    async def _trace_phases(self):
+        """(phase_o, slot_o, held_rows_o, cycle) at every change of phase_o: one wake-up per
+        phase, not per cycle; slot_o and held_rows_o change only with the phase, except that
+        slot_o returns to 0 in IDLE (checked at rest by :meth:`run`)."""
+        d = self.dut
+        while True:
+            await d.phase_o.value_change
+            await ReadOnly()
+            ph = tbkit.u(d.phase_o)
+            if self.trace and self.trace[-1][0] == ph:      # a glitch inside the time step
+                continue
+            self.trace.append((ph, tbkit.u(d.slot_o), tbkit.u(d.held_rows_o),
+                               int(get_sim_time("ns") // self.clk_ns)))
+
+    def check_trace(self, what: str = ""):
+        """The last run's phases against the reference's (:attr:`EngineState.last_phases`)."""
+        want = [(_XFER[n], s, phase_held(self.geom, n, s, self.cfg.code_round))
+                for n, s in self.ref.last_phases]
+        got = [t[:3] for t in self.trace]
+        if got != want:
+            i = next((k for k, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+            raise AssertionError(
+                f"{what} (phase_o, slot_o, held_rows_o) sequence differs at change {i}: RTL "
+                f"{[(_pname(a), b, hex(c)) for a, b, c in got[i:i + 4]]}, datasheet "
+                f"{[(_pname(a), b, hex(c)) for a, b, c in want[i:i + 4]]}")
+        for (ph, s, _, t0), (_, _, _, t1) in zip(self.trace, self.trace[1:]):
+            if _pname(ph) in ONE_CYCLE and t1 - t0 != 1:
+                raise AssertionError(f"{what} phase {_pname(ph)} of slot {s} lasted "
+                                     f"{t1 - t0} cycles, not 1")
+        self.traces_checked += 1
 
     async def _irq_watch(self):
         while True:
@@ -116,6 +176,7 @@ class Env:
         wait for done_o by its edge, not by polling every clock."""
         d = self.dut
         self.log.ops.clear()
+        self.trace.clear()
         self.irq_seen = False
         start = d.start_xfer_i if which == "xfer" else d.start_form_i
         start.value = 1
@@ -131,6 +192,8 @@ class Env:
         await FallingEdge(d.clk_i)
         aborted, slot = bool(d.aborted_o.value), tbkit.u(d.abort_slot_o)
         await ClockCycles(d.clk_i, 2, rising=False)
+        assert tbkit.u(d.phase_o) == _XFER.IDLE and tbkit.u(d.slot_o) == 0, "slot_o at rest"
+        assert tbkit.u(d.held_rows_o) == 0, "held_rows_o at rest"
         return aborted, slot
 
     async def transfer(self, check_levels: bool = True) -> np.ndarray:
@@ -143,6 +206,7 @@ class Env:
         self.ref.transfer(self.cfg, prog)
         prog.done()
         self.check()
+        self.check_trace("transfer:")
         failed = programmed & ~prog.passed if self.cfg.verify_max else np.zeros_like(programmed)
         self.check_transfer_codes(codes)
         if check_levels:
@@ -383,16 +447,20 @@ async def abort_and_reset_during_transfer(dut):
     fl = env.array.backdoor.flags()
     assert not fl[:slot].any() and fl[slot:].all()
     assert (env.array.backdoor.hidden_weights() == h).all()
-    assert int(dut.fe_pending_o.value) == 0
-    env.port.check_quiescent()
+    # the reference with the abort taken at that slot: the same operations, state and phases
+    prog = ReplayProgrammer(env.log.ops, S, L)
+    env.ref.transfer(env.cfg, prog, abort_slot=slot)
+    prog.done()
+    env.check("aborted transfer:")
+    env.check_trace("aborted transfer:")
     # the rest is transferred by the next run; the reference sees a fresh transfer
-    env.ref.flags[0] = fl
     env.ref.counters = engine.Counters.zeros(1)
     dut.cnt_clear_i.value = 1
     await RisingEdge(dut.clk_i)
     dut.cnt_clear_i.value = 0
     await env.transfer(check_levels=False)
     assert not env.array.backdoor.flags().any()
+    assert env.traces_checked == 2
     # hard reset in the middle of the code-row reads of some slot
     env.poke(flags=np.ones((S, L), bool))
     env.log.ops.clear()
@@ -428,6 +496,10 @@ async def forming(dut):
     env.array.inject_stuck_memristor(S - 1, 1, [L - 1], high=False)
     aborted, _ = await env.run("form")
     assert not aborted
+    former = ReplayFormer(env.log.ops)                    # the same reads and pulses, and
+    env.ref.form(40, 64, former)                          # the phases of rows formed
+    former.done()
+    env.check_trace("forming:")
     # the controller's criterion: a device is formed when it reads >= FORM.TARGET (40 codes,
     # 20 uS); its last read decides. A device formed just above 20 uS can read below it on
     # every later check (read noise): then it is a failure too, so the failures are counted

@@ -580,25 +580,48 @@ class EngineState:
 
     # -- transfer
 
-    def transfer(self, cfg: TransferConfig, programmer: Programmer | None = None) -> None:
-        """One transfer of every array, slot by slot, as docs/controller.md step 1-6."""
+    def transfer(self, cfg: TransferConfig, programmer: Programmer | None = None,
+                 abort_slot: int | None = None) -> None:
+        """One transfer of every array, slot by slot, as docs/controller.md step 1-6.
+
+        ``abort_slot``: an abort taken at the start of that slot: the slots before it are
+        transferred, it and later ones are not visited (the run still counts as a transfer).
+        Sets :attr:`last_phases`: for one array (``n = 1``), the transfer engine's phases
+        (STATUS.XFER_PHASE, the register map's enum names) with their slot, in the order
+        rtl/hymem_xfer_engine.sv goes through them, from leaving IDLE to IDLE again; ``None``
+        for several arrays (their engines do not run in step)."""
         prog = programmer or NullProgrammer()
         geom, c = self.geom, self.counters
+        if abort_slot is not None and not 0 <= abort_slot < geom.slots:
+            raise ValueError(f"abort_slot must be in 0..{geom.slots - 1}; got {abort_slot!r}")
+        ph: list[tuple[str, int]] = []
         c.transfers += 1
         self.samples_since_transfer[:] = 0
         code_sign, code_mag = self.codes(cfg.code_round)
         L = geom.lines
+        last = geom.slots - 1
         for s in range(geom.slots):
+            ph.append(("SLOT", s))
+            if s == abort_slot:
+                last = s
+                break
             used = self.used[:, s]
+            if not used.any():                # a slot without used synapses: not visited
+                ph.append(("NEXT", s))
+                continue
             cand = used & self.flags[:, s] if cfg.change_aware else used.copy()
             if cfg.change_aware:
+                ph += [("FRD", s), ("FWB", s)]
                 in_use = used.any(axis=1)  # slots without used synapses are not visited
                 c.fe_reads += in_use       # flag row read ...
                 c.fe_writes += in_use      # ... and restored at once
+            ph.append(("CAND", s))
             c.xfer_skipped += (used & ~cand).sum(axis=1)
             active = cand.any(axis=1)    # per array: does this slot do anything
             if not active.any():
+                ph.append(("NEXT", s))
                 continue
+            ph += [("CRD", s), ("CWB", s), ("RST0", s), ("RST1", s)]
             nrows = 1 + (2 ** geom.code_bits - 1) + (1 if cfg.code_round else 0)
             c.fe_reads += active * nrows
             c.fe_writes += active * nrows
@@ -612,44 +635,50 @@ class EngineState:
             c.mr_resets += 2 * cand.sum(axis=1)
             setm = cand & (cm != 0)
             if setm.any():
+                ph += [("XFER", s), ("RESTORE", s)]
                 prog.transfer_set(s, pol, setm, cm)
                 c.mr_sets += setm.sum(axis=1)
                 has_set = setm.any(axis=1)
                 c.fe_writes += has_set * (2 ** geom.code_bits - 1)   # MSB rows rewritten
             ok = cand.copy()
             if cfg.verify_max > 0:
-                ok = self._verify(s, cand, pol, cm, cfg, prog)
+                ok = self._verify(s, cand, pol, cm, cfg, prog, ph)
             failed = cand & ~ok
             if failed.any():
                 for k in np.nonzero(failed.any(axis=1))[0]:
                     lines = np.nonzero(failed[k])[0]
                     c.failures[k] += len(lines)
                     self.fail.record(k, s * L + lines)
+            ph += [("FLAG", s), ("NEXT", s)]
             if cfg.change_aware:
                 # step 6: the flag row is written (a full write) only if a flag clears, i.e.
                 # some candidate succeeded; if every candidate failed verify nothing changes
                 new_flags = self.flags[:, s] & ~ok
                 c.fe_writes += (new_flags != self.flags[:, s]).any(axis=1)
                 self.flags[:, s] = new_flags
+        self.last_phases = ph + [("DONE", last), ("IDLE", last)] if self.n == 1 else None
 
-    def _verify(self, s, cand, pol, cm, cfg, prog) -> np.ndarray:
+    def _verify(self, s, cand, pol, cm, cfg, prog, ph) -> np.ndarray:
         c = self.counters
         ok = np.zeros_like(cand)
         loop = RetryLoop(cand, cfg.verify_max)   # the arrays of a layer retry in step
         while True:
             todo = loop.todo
+            ph += [("VRDP", s), ("VCHKP", s), ("VRDN", s), ("VCHKN", s), ("VDEC", s)]
             c.vfy_reads += 2 * todo.sum(axis=1)
             passed = prog.verify(s, todo, pol, cm) & todo
             ok |= passed
             if not loop.decide(passed):
                 break
             todo = loop.todo
+            ph += [("VR0", s), ("VR1", s)]
             c.vfy_retries += todo.sum(axis=1)
             prog.reset(s, np.zeros_like(pol), todo)
             prog.reset(s, np.ones_like(pol), todo)
             c.mr_resets += 2 * todo.sum(axis=1)
             setm = todo & (cm != 0)
             if setm.any():
+                ph.append(("VSET", s))
                 prog.code_set(s, pol, setm, cm)
                 c.mr_sets += setm.sum(axis=1)
         return ok
@@ -666,6 +695,8 @@ class EngineState:
         ``target`` at the last read are failures (counter, failure log). ``abort_row``: an
         abort taken at the start of that row (``2 * slot + pol``): it and later rows are not
         visited. Forming pulses count in :class:`FormResult`, reads in no counter.
+        Sets :attr:`last_phases`: the phases STATUS.XFER_PHASE shows (rtl/hymem_form_engine.sv's,
+        then the transfer engine's DONE and IDLE, at its slot 0), with their slot.
         """
         _check_int("target", target, 0, 65535)
         _check_int("form_max", form_max, 0, 255)
@@ -673,21 +704,28 @@ class EngineState:
         if abort_row is not None:
             _check_int("abort_row", abort_row, 0, 2 * S - 1)
         pulses, failures = 0, []
+        ph: list[tuple[str, int]] = []
+        self.last_phases = ph
         for row in range(2 * S):
             slot, pol = divmod(row, 2)
+            ph.append(("FORM_ROW", slot))
             if row == abort_row:
+                ph += [("DONE", 0), ("IDLE", 0)]
                 self._fail(k, failures)
                 return FormResult(pulses, failures, slot)
             loop = RetryLoop(np.ones(L, bool), form_max)
             while True:
                 todo = loop.todo
+                ph += [("FORM_RD", slot), ("FORM_CHK", slot), ("FORM_DEC", slot)]
                 passed = formed(former.read(slot, pol, todo), target) & todo
                 if loop.final:
                     failures += (slot * L + np.nonzero(todo & ~passed)[0]).tolist()
                 if not loop.decide(passed):
                     break
+                ph.append(("FORM_PULSE", slot))
                 former.form(slot, pol, loop.todo)
                 pulses += int(loop.todo.sum())
+        ph += [("DONE", 0), ("IDLE", 0)]
         self._fail(k, failures)
         return FormResult(pulses, failures, None)
 

@@ -161,10 +161,9 @@ class SchedulerRef:
             self._end(run, bool(i["wk_fin_aborted"]))
         self.done = run != "idle" and nxt == "idle" and not q
         if abort:
-            # a read-out waiting for the port keeps its request (it completes); the rest drop.
-            # (The RTL keeps it also when the port takes the request in the abort's cycle, and
-            # then reads the row a second time: hymem_core.sv's q_read_d restores q_read_q.
-            # This reference follows the datasheet; no bench aborts in that cycle.)
+            # a read-out waiting for the port keeps its request (it completes); the rest drop,
+            # and so does the request the port takes in the abort's cycle (it is in flight:
+            # tb/hymem_core's readout_abort_in_accept_cycle)
             keep = "readout" in self.queue and run == "readout_req" and not i["mr_ready"]
             q = {"readout"} if keep else set()
         for ok, ab, slot in ((i["upd_done"], i["upd_aborted"], i["u_abort_slot"]),
