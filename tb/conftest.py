@@ -19,7 +19,9 @@ Options (also reachable through make variables):
                                 its fixed seed only.
 
 With HYMEM_COVERAGE=1 (`make coverage`) only the tests that simulate (those taking the
-`sim` argument) are collected: the others add nothing to the code coverage; and only their
+`sim` argument) are collected, but those marked `no_coverage` (a build too costly to compile
+a second time, instrumented: hymem_top's `max`): the others add nothing to the code
+coverage; and only their
 fixed-seed variant (seed_fixed): the random-seed run of the same test adds almost nothing
 (measured: 28 toggle points of 63,956, no line or branch, over the first 10 pairs of runs;
 data bits a random draw happens to set) and would make the figures change from run to run,
@@ -129,8 +131,11 @@ def pytest_collection_modifyitems(config, items):
             items[:] = [i for i in items if id(i) not in twin_ids]
     if not simrun.coverage_enabled():
         return
-    keep = [i for i in items if "sim" in getattr(i, "fixturenames", ())]
-    dropped = [i for i in items if "sim" not in getattr(i, "fixturenames", ())]
+    # only what simulates, and not the builds marked `no_coverage` (docs/coverage.md)
+    def cov(i) -> bool:
+        return "sim" in getattr(i, "fixturenames", ()) and i.get_closest_marker("no_coverage") is None
+    keep = [i for i in items if cov(i)]
+    dropped = [i for i in items if not cov(i)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
