@@ -110,35 +110,34 @@ def pytest_report_header(config):
             f"(replay: make test SEED={config.hymem_seed})")
 
 
+def _deselect(config, items, drop) -> None:
+    """Remove the items for which ``drop(item)`` holds, reported as deselected."""
+    gone = [i for i in items if drop(i)]
+    if gone:
+        config.hook.pytest_deselected(items=gone)
+        ids = {id(i) for i in gone}
+        items[:] = [i for i in items if id(i) not in ids]
+
+
+def _param(item, name, default):
+    cs = getattr(item, "callspec", None)
+    return default if cs is None else cs.params.get(name, default)
+
+
 def pytest_collection_modifyitems(config, items):
     if not config.hymem_full:
         # a `heavy` parameter set runs on the fastest selected simulator only
         fastest = _fastest(config.hymem_sims)
-        slow = [i for i in items if i.get_closest_marker("heavy") is not None
-                and getattr(i, "callspec", None) is not None
-                and i.callspec.params.get("sim", fastest) != fastest]
-        if slow:
-            config.hook.pytest_deselected(items=slow)
-            slow_ids = {id(i) for i in slow}
-            items[:] = [i for i in items if id(i) not in slow_ids]
+        _deselect(config, items, lambda i: i.get_closest_marker("heavy") is not None
+                  and _param(i, "sim", fastest) != fastest)
         # a `corner` parameter set runs its fixed seed only
-        twins = [i for i in items if i.get_closest_marker("corner") is not None
-                 and getattr(i, "callspec", None) is not None
-                 and i.callspec.params.get("seed", FIXED_SEED) != FIXED_SEED]
-        if twins:
-            config.hook.pytest_deselected(items=twins)
-            twin_ids = {id(i) for i in twins}
-            items[:] = [i for i in items if id(i) not in twin_ids]
+        _deselect(config, items, lambda i: i.get_closest_marker("corner") is not None
+                  and _param(i, "seed", FIXED_SEED) != FIXED_SEED)
     if not simrun.coverage_enabled():
         return
     # only what simulates, and not the builds marked `no_coverage` (docs/coverage.md)
-    def cov(i) -> bool:
-        return "sim" in getattr(i, "fixturenames", ()) and i.get_closest_marker("no_coverage") is None
-    keep = [i for i in items if cov(i)]
-    dropped = [i for i in items if not cov(i)]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = keep
+    _deselect(config, items, lambda i: "sim" not in getattr(i, "fixturenames", ())
+              or i.get_closest_marker("no_coverage") is not None)
 
 
 #: simulators from the fastest: the first selected one runs the random seed and the `heavy`
