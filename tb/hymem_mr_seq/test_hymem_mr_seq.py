@@ -44,9 +44,6 @@ HARNESS = Path(__file__).with_name("tb_hymem_mr_seq.sv")
 PARAM_SETS = {
     "l128_s8": dict(Lines=128, Slots=8, FecapRows=128),
     "l16_s4": dict(Lines=16, Slots=4, FecapRows=64),
-    # the smallest the block's checks allow (chk_lines: Lines 1, Slots 1), with the 15 FeCAP
-    # rows the macro model needs for one slot (Slots x (RowsPerSyn + 1)): Verilator only
-    "min_l1_s1": dict(Lines=1, Slots=1, FecapRows=15),
 }
 
 MACRO_CLK_NS = 250   # 4 cycles = the 1 us minimum transfer / forming pulse of the model
@@ -461,9 +458,7 @@ async def macro_forming(dut):
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("params", [
-    pytest.param(v, id=k, marks=[pytest.mark.heavy] if k.startswith("min_") else [])
-    for k, v in PARAM_SETS.items()])
+@pytest.mark.parametrize("params", PARAM_SETS.values(), ids=PARAM_SETS.keys())
 def test_hymem_mr_seq(sim, seed, params):
     simrun.run(TOPLEVEL, "test_hymem_mr_seq", sim, parameters=params, seed=seed,
                extra_sources=[HARNESS])
