@@ -292,8 +292,7 @@ async def macro_adc_read(dut):
     ideal = devices.MemristorParams(read_noise_rel=0.0, read_noise_us=0.0)
     array = HybridArray(_geom(env), memristor=ideal, rng=int(r.integers(2**31)), woken=True)
     codes = r.integers(0, 300, size=(S, 2, L))               # beyond 255: full scale clamps
-    edges = np.array([0, 1, 254, 255])                        # the ADC's ends, as lines allow
-    codes[0, 0, :min(L, 4)] = edges[:L]
+    codes[0, 0, :4] = [0, 1, 254, 255][:L]                   # the ADC's ends, as lines allow
     g = (codes + r.uniform(-0.4, 0.4, size=codes.shape)) * 0.5
     g = np.maximum(g, 0.0)
     array.backdoor.poke_conductance(g)

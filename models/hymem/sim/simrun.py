@@ -229,7 +229,8 @@ def _build_key(sim: str, toplevel: str, parameters: Mapping[str, object],
         {"sim": sim, "top": toplevel, "params": {k: str(v) for k, v in sorted(parameters.items())},
          "defines": {k: str(v) for k, v in sorted(defines.items())}, "waves": waves,
          "timescale": TIMESCALE, "build_args": _build_args(sim), "public_all": public_all,
-         "opt_fast": _opt_fast(sim, public_all), "opt_global": _opt_global(sim, public_all),
+         "opt_fast": _verilator_opt(sim, public_all).get("OPT_FAST", ""),
+         "opt_global": _verilator_opt(sim, public_all).get("OPT_GLOBAL", ""),
          "coverage": coverage_enabled()},
         sort_keys=True).encode())
     for src in rtl_sources() + sorted(rtl_dir().glob("*.svh")) + list(extra) + _extra_includes(extra):
@@ -238,34 +239,27 @@ def _build_key(sim: str, toplevel: str, parameters: Mapping[str, object],
     return h.hexdigest()[:12]
 
 
-def _opt_fast(sim: str, public_all: bool) -> str:
-    """Verilator's OPT_FAST (the C++ optimisation of the model's hot code): HYMEM_OPT_FAST if
-    set, else -O3 for the lean builds (``public_all=False``: the co-simulation and the
-    benchmarks, which run long; -O2 took about 1.45x fewer instructions per cycle than
-    Verilator's default -Os, -O3 about 1.05x more samples/s than -O2 on the co-simulation) and
-    -O1 for the regression's builds, which run short: against Verilator's default -Os, -O1
-    compiles faster and runs no slower (cold build + run, ccache off: hymem_core's bench 65 ->
-    56 s of CPU, its run alone 11.0 -> 10.3 s; hymem_top's largest corner 330 -> 190 s of
-    compilation)."""
-    if sim != "verilator":
-        return ""
-    env = os.environ.get("HYMEM_OPT_FAST")
-    if env is not None:
-        return env
-    return "-O1" if public_all else "-O3"
+#: Verilator's optimisation make variables: (environment override, regression builds, lean
+#: builds). OPT_FAST is the C++ optimisation of the model's hot code: -O3 for the lean builds
+#: (``public_all=False``: the co-simulation and the benchmarks, which run long; -O2 took about
+#: 1.45x fewer instructions per cycle than Verilator's default -Os, -O3 about 1.05x more
+#: samples/s than -O2 on the co-simulation) and -O1 for the regression's builds, which run
+#: short: against -Os, -O1 compiles faster and runs no slower (cold build + run, ccache off:
+#: hymem_core's bench 65 -> 56 s of CPU, its run alone 11.0 -> 10.3 s; hymem_top's largest
+#: corner 330 -> 190 s of compilation). OPT_GLOBAL is Verilator's run-time library (the VPI
+#: callback lists, value transfers, inertial puts): -O2 for the lean builds (at the default
+#: -Os, accessors such as ``VerilatedVpiImp::s()`` stay out-of-line calls on every time step)
+#: and the default ("") for the regression's.
+VERILATOR_OPT = {"OPT_FAST": ("HYMEM_OPT_FAST", "-O1", "-O3"),
+                 "OPT_GLOBAL": ("HYMEM_OPT_GLOBAL", "", "-O2")}
 
 
-def _opt_global(sim: str, public_all: bool) -> str:
-    """Verilator's OPT_GLOBAL (its run-time library: the scheduler's VPI callback lists, value
-    transfers, inertial puts): HYMEM_OPT_GLOBAL if set, else -O2 for the lean builds (at
-    Verilator's default -Os, accessors such as ``VerilatedVpiImp::s()`` stay out-of-line calls
-    on every time step) and the default for the regression's builds."""
+def _verilator_opt(sim: str, public_all: bool) -> dict[str, str]:
+    """The :data:`VERILATOR_OPT` values of a build ("" = Verilator's default); none off Verilator."""
     if sim != "verilator":
-        return ""
-    env = os.environ.get("HYMEM_OPT_GLOBAL")
-    if env is not None:
-        return env
-    return "" if public_all else "-O2"
+        return {}
+    return {var: os.environ.get(env, regression if public_all else lean)
+            for var, (env, regression, lean) in VERILATOR_OPT.items()}
 
 
 def _build_args(sim: str) -> list[str]:
@@ -292,12 +286,8 @@ def _verilator_runner(public_all: bool):
             cmds = super()._build_command()
             if not public_all:
                 cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"]
-            opt = _opt_fast("verilator", public_all)
-            if opt:
-                cmds[1] = cmds[1] + [f"OPT_FAST={opt}"]
-            opt_global = _opt_global("verilator", public_all)
-            if opt_global:
-                cmds[1] = cmds[1] + [f"OPT_GLOBAL={opt_global}"]
+            cmds[1] = cmds[1] + [f"{var}={v}" for var, v in
+                                 _verilator_opt("verilator", public_all).items() if v]
             return cmds
 
     return _Runner()
