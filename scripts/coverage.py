@@ -26,6 +26,7 @@ then this script:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import shutil
@@ -65,6 +66,17 @@ class Point:
         return self.comment.rsplit(":", 1)[0]
 
 
+@functools.lru_cache(maxsize=None)
+def _rel(f: str) -> str:
+    """A coverage point's file relative to the repository (as given when outside it); once per
+    file name: resolving a path per point was most of the report's time (a few files, ~800 k
+    points)."""
+    try:
+        return str(Path(f).resolve().relative_to(ROOT))
+    except ValueError:
+        return f
+
+
 def parse_dat(path: Path, into: dict[Point, int]) -> None:
     """Add the counts of one Verilator coverage file (SystemC::Coverage-3) to ``into``."""
     for raw in path.read_text(errors="replace").splitlines():
@@ -73,12 +85,7 @@ def parse_dat(path: Path, into: dict[Point, int]) -> None:
         keys, _, count = raw[3:].rpartition("' ")
         kv = dict(item.split("\x02", 1) for item in keys.split("\x01") if "\x02" in item)
         kind = kv.get("t") or kv.get("page", "").split("/")[0].removeprefix("v_")
-        f = Path(kv["f"])
-        try:
-            rel = f.resolve().relative_to(ROOT)
-        except ValueError:
-            rel = f
-        p = Point(str(rel), kind, int(kv.get("l", 0)), kv.get("n", ""), kv.get("o", ""))
+        p = Point(_rel(kv["f"]), kind, int(kv.get("l", 0)), kv.get("n", ""), kv.get("o", ""))
         into[p] = into.get(p, 0) + int(count)
 
 
