@@ -444,9 +444,9 @@ async def macro_forming(dut):
     L, S = env.L, env.S
     r = env.rng
     # form_tau_sigma_ln 0: every device forms in a pulse of w with probability exactly
-    # 1 - exp(-w / form_tau_s) (the spread of forming times is the device model's, tested with
-    # it; the sequencer only selects and times pulses), so the directed pulse below can make
-    # forming certain to FORM_MISS_P
+    # 1 - exp(-w / form_tau_s) (the spread of forming times is a device property, the
+    # devices' tests form with it; the sequencer only selects and times pulses), so the
+    # directed pulse below can make forming certain to FORM_MISS_P
     fast = devices.MemristorParams(form_tau_s=2e-6, form_tau_sigma_ln=0.0)
     tw = Twin(env, int(r.integers(2**31)), memristor=fast, formed=False)
     await env.start(stub=False)
