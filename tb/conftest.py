@@ -17,9 +17,9 @@ Options (also reachable through make variables):
                                 `corner` set (hymem_top's largest and smallest builds: a
                                 build each, for the parameters, not the stimulus) also runs
                                 its fixed seed only. An `icarus_only` set (a leaf block's
-                                parameter corner: an Icarus build costs about a second, a
-                                Verilator one tens of seconds of CPU cold) runs on Icarus
-                                only.
+                                parameter corner: an Icarus build and run of it costs about a
+                                second, a Verilator build alone tens of seconds of CPU cold)
+                                runs on Icarus only.
 
 With HYMEM_COVERAGE=1 (`make coverage`) only the tests that simulate (those taking the
 `sim` argument) are collected, but those marked `no_coverage` (a build too costly to compile

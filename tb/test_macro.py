@@ -435,7 +435,8 @@ def test_bare_fecap_rows():
     with pytest.raises(ValueError, match=r"fecap_rows must be at least slots \* \(rows_per_synapse "
                                          r"\+ 1\) = 15; got 2"):
         engine.Geometry(lines=1, slots=1, fecap_rows=2)
-    with pytest.raises(ValueError, match=r"fecap_rows must be at least 1 \(bare rows, layout=False\); got 0"):
+    with pytest.raises(ValueError,
+                       match=r"fecap_rows must be at least 1 \(bare rows, layout=False\); got 0"):
         engine.Geometry(lines=1, slots=1, fecap_rows=0, layout=False)
     with pytest.raises(ValueError, match=r"layout must be True or False; got 1"):
         engine.Geometry(layout=1)

@@ -45,7 +45,8 @@ PARAM_SETS = {
 #: parameter corner (docs/coverage.md, "Parameter corners"): the smallest the block's checks
 #: allow (chk_lines, chk_rows: one line, two rows; a 1-bit row port), every test, the macro
 #: model's included (bare FeCAP rows, below); the fixed seed only (`corner`), on Icarus only
-#: (a build of about a second; nothing new for `make coverage`)
+#: (its build costs a fraction of a second, a Verilator one tens of seconds cold; nothing
+#: new for `make coverage`)
 CORNER_SETS = {
     "min_l1_r2": dict(Lines=1, Rows=2, Slots=1),
 }

@@ -50,7 +50,8 @@ PARAM_SETS = {
 #: parameter corner (docs/coverage.md, "Parameter corners"): the smallest the block's check
 #: allows (chk_lines: one line, one slot), with the 15 FeCAP rows the macro model's synapse
 #: layout needs for one slot (the transfer pulses its MSB rows); every test; the fixed seed
-#: only (`corner`), on Icarus only (a build of about a second; nothing new for `make coverage`)
+#: only (`corner`), on Icarus only (its build costs a fraction of a second, a Verilator one
+#: tens of seconds cold; nothing new for `make coverage`)
 CORNER_SETS = {
     "min_l1_s1": dict(Lines=1, Slots=1, FecapRows=15),
 }

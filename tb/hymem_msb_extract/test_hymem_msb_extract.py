@@ -27,8 +27,9 @@ PARAM_SETS = {
 
 #: parameter corners (docs/coverage.md, "Parameter corners"): the smallest widths the block's
 #: own check allows (chk_widths: CodeBits 1 < MagWidth 2; one bit shifted out, so rounding
-#: adds mag bit 0), alone and bit-sliced. Exhaustive like every set; on Icarus only (a build
-#: of about a second; the same lines as m4_c1, nothing new for `make coverage`).
+#: adds mag bit 0), alone and bit-sliced. Exhaustive like every set; on Icarus only (its
+#: build costs a fraction of a second, a Verilator one tens of seconds cold; the lines are
+#: m4_c1's, nothing new for `make coverage`).
 CORNER_SETS = {
     "min_m2_c1": dict(MagWidth=2, CodeBits=1),
     "min_m2_c1_l3": dict(MagWidth=2, CodeBits=1, Lanes=3),

@@ -109,8 +109,9 @@ CORNER_TESTS = ["corners"]
 #: code extractor's smallest below MagWidth 2), and the same word with an increment wider
 #: than word and sign together (the sum's width is then the increment's + 1): exhaustive
 #: (64 and 256 vectors) and the directed corners, the fixed seed only (`corner`; the random
-#: seed only draws constrained_random's vectors, a subset), on Icarus only (a build of about
-#: a second; the lines are m4_i6_c2's: nothing new for `make coverage`)
+#: seed only draws constrained_random's vectors, a subset), on Icarus only (its build costs
+#: a fraction of a second, a Verilator one tens of seconds cold; the lines are m4_i6_c2's:
+#: nothing new for `make coverage`)
 MIN_SETS = {
     "min_m2_i2_c1": dict(MagWidth=2, IncWidth=2, CodeBits=1),
     "min_m2_i4_c1": dict(MagWidth=2, IncWidth=4, CodeBits=1),

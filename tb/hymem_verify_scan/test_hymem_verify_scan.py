@@ -30,8 +30,9 @@ PARAM_SETS = {
 }
 #: parameter corner (docs/coverage.md, "Parameter corners"): the smallest the block's check
 #: allows (chk_params: Lines 2, CodeBits 1, AdcBits 2: two lanes, two levels, ADC codes
-#: 0..3), every test; the fixed seed only (`corner`), on Icarus only (a build of about a
-#: second; nothing new for `make coverage`: the lines are every build's)
+#: 0..3), every test; the fixed seed only (`corner`), on Icarus only (its build costs a
+#: fraction of a second, a Verilator one tens of seconds cold; nothing new for `make
+#: coverage`: the lines are every build's)
 CORNER_SETS = {
     "min_l2_c1_a2": dict(Lines=2, CodeBits=1, AdcBits=2),
 }
