@@ -16,7 +16,10 @@ Options (also reachable through make variables):
                                 A `heavy` parameter set runs on the fastest simulator only; a
                                 `corner` set (hymem_top's largest and smallest builds: a
                                 build each, for the parameters, not the stimulus) also runs
-                                its fixed seed only.
+                                its fixed seed only. An `icarus_only` set (a leaf block's
+                                parameter corner: an Icarus build and run of it costs about a
+                                second, a Verilator build alone tens of seconds of CPU cold)
+                                runs on Icarus only.
 
 With HYMEM_COVERAGE=1 (`make coverage`) only the tests that simulate (those taking the
 `sim` argument) are collected, but those marked `no_coverage` (a build too costly to compile
@@ -133,6 +136,9 @@ def pytest_collection_modifyitems(config, items):
         # a `corner` parameter set runs its fixed seed only
         _deselect(config, items, lambda i: i.get_closest_marker("corner") is not None
                   and _param(i, "seed", FIXED_SEED) != FIXED_SEED)
+        # an `icarus_only` parameter set runs on Icarus only (selected: else hymem_full holds)
+        _deselect(config, items, lambda i: i.get_closest_marker("icarus_only") is not None
+                  and _param(i, "sim", "icarus") != "icarus")
     if not simrun.coverage_enabled():
         return
     # only what simulates, and not the builds marked `no_coverage` (docs/coverage.md)

@@ -429,6 +429,41 @@ def test_small_geometry():
         a.mr_reset(2)
 
 
+def test_bare_fecap_rows():
+    """layout=False: fewer FeCAP rows than one synapse needs (hymem_fecap_seq's 2-row bench);
+    row operations and the protocol work, what needs the synapse layout refuses clearly."""
+    with pytest.raises(ValueError, match=r"fecap_rows must be at least slots \* \(rows_per_synapse "
+                                         r"\+ 1\) = 15; got 2"):
+        engine.Geometry(lines=1, slots=1, fecap_rows=2)
+    with pytest.raises(ValueError,
+                       match=r"fecap_rows must be at least 1 \(bare rows, layout=False\); got 0"):
+        engine.Geometry(lines=1, slots=1, fecap_rows=0, layout=False)
+    with pytest.raises(ValueError, match=r"layout must be True or False; got 1"):
+        engine.Geometry(layout=1)
+    g = engine.Geometry(lines=3, slots=1, fecap_rows=2, layout=False)
+    a = HybridArray(g, rng=4, woken=True)
+    a.fe_write_row(1, [True, False, True])
+    assert a.fe_read_row(1).tolist() == [True, False, True]
+    assert a.backdoor.pending_rows() == [1]
+    with pytest.raises(MacroProtocolError, match=r"row address out of range 0\.\.1"):
+        a.fe_write_row(2, [True] * 3)
+    with pytest.raises(MacroProtocolError, match=r"not written back|fe\.6"):
+        a.fe_read_row(1)
+    a.backdoor.clear_pending()
+    a.tl_precharge()
+    with pytest.raises(MacroProtocolError, match=r"no MSB rows to transfer: the array has 2 bare "
+                                                 r"FeCAP rows \(Geometry layout=False\)"):
+        a.mr_transfer(0)
+    a.backdoor.clear_pending()
+    what = r": the FeCAP rows hold no synapse layout \(layout=False: 2 bare rows\)"
+    with pytest.raises(ValueError, match="the backdoor's hidden weights" + what):
+        a.backdoor.hidden_weights()
+    with pytest.raises(ValueError, match="a slot's flag row" + what):
+        a.backdoor.flags()
+    with pytest.raises(ValueError, match="EngineState" + what):
+        engine.EngineState(1, 1, g)
+
+
 # ------------------------------------------------------------ PhysicalProgrammer
 
 

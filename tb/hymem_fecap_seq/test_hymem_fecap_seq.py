@@ -42,6 +42,14 @@ PARAM_SETS = {
     "l128_r128": dict(Lines=128, Rows=128, Slots=8),
     "l16_r64": dict(Lines=16, Rows=64, Slots=4),
 }
+#: parameter corner (docs/coverage.md, "Parameter corners"): the smallest the block's checks
+#: allow (chk_lines, chk_rows: one line, two rows; a 1-bit row port), every test, the macro
+#: model's included (bare FeCAP rows, below); the fixed seed only (`corner`), on Icarus only
+#: (its build costs a fraction of a second, a Verilator one tens of seconds cold; nothing
+#: new for `make coverage`)
+CORNER_SETS = {
+    "min_l1_r2": dict(Lines=1, Rows=2, Slots=1),
+}
 
 MACRO_CLK_NS = 250   # 8 cycles = the nominal 2 us FeCAP pulse (docs/macro_port.md)
 
@@ -295,8 +303,9 @@ async def write_back_guard(dut):
     assert again.executed and tbkit.u(d.err_o) == 0
     await env.run(OP_WRITE, row, 0)                        # a full WRITE clears as well
     assert env.pending_rows() == set()
-    # pend_set_i (rows a transfer pulse read): several rows at once, then READ one
-    marked = {int(x) for x in env.rng.choice(R, size=3, replace=False)}
+    # pend_set_i (rows a transfer pulse read): several rows at once (3, or every row of a
+    # smaller array), then READ one
+    marked = {int(x) for x in env.rng.choice(R, size=min(3, R), replace=False)}
     await env.pulse("pend_set_i", sum(1 << m for m in marked))
     assert env.pending_rows() == marked and tbkit.u(d.pending_o) == 1
     m = sorted(marked)
@@ -370,10 +379,13 @@ async def reset_mid_operation(dut):
     env = Env(dut)
     await env.start()
     d = dut
-    await env.run(OP_READ, 1)
-    await env.run(OP_BAD, 2)
+    # rows 1, 2 and 3, as the array has them; the WRITE's row is not the pending one (row 0
+    # with 2 rows), so only the reset can clear it
+    rd, bad, wr = 1, 2 % env.R, 3 if env.R > 3 else 0
+    await env.run(OP_READ, rd)
+    await env.run(OP_BAD, bad)
     assert tbkit.u(d.err_o) == 1 and tbkit.u(d.pending_o) == 1
-    await env.issue(OP_WRITE, 3, env.py.getrandbits(env.L), Timing(2, 8, 3, 2, 2))
+    await env.issue(OP_WRITE, wr, env.py.getrandbits(env.L), Timing(2, 8, 3, 2, 2))
     while env.ref.phase is None or env.ref.phase[0] != "P1":
         await FallingEdge(d.clk_i)
     d.rst_ni.value = 0
@@ -382,8 +394,8 @@ async def reset_mid_operation(dut):
     await FallingEdge(d.clk_i)
     assert tbkit.u(d.busy_o) == 0 and tbkit.u(d.fe_wl_o) == 0 and tbkit.u(d.pending_o) == 0
     assert tbkit.u(d.err_o) == 0 and tbkit.u(d.cnt_writes_o) == tbkit.u(d.cnt_reads_o) == 0
-    assert (await env.run(OP_READ, 1)).executed      # the pending bit is gone with the reset
-    await env.run(OP_WRITE_BACK, 1)
+    assert (await env.run(OP_READ, rd)).executed     # the pending bit is gone with the reset
+    await env.run(OP_WRITE_BACK, rd)
     await env.finish()
 
 
@@ -395,7 +407,9 @@ async def macro_write_read(dut):
     env = Env(dut, clk_ns=MACRO_CLK_NS)
     L, R = env.L, env.R
     slots = env.p["Slots"]
-    geom = engine.Geometry(lines=L, slots=slots, fecap_rows=R)
+    # bare FeCAP rows (layout=False): the test writes and reads rows, never a synapse, so the
+    # array need not hold the synapse layout (15 rows a slot), which the 2-row build could not
+    geom = engine.Geometry(lines=L, slots=slots, fecap_rows=R, layout=False)
     array = HybridArray(geom, rng=int(env.rng.integers(2**31)), woken=True)
     await env.start(Timing(1, 8, 2, 1, 1), stub=False)
     port = MacroPortModel(dut, array).start()
@@ -447,8 +461,12 @@ async def macro_write_read(dut):
             port.check_quiescent()
     # n_blocked >= 1 always (the READ at i = 2 leaves a row pending for i = 3); the READs at
     # i % 7 == 2 are 5 (36 ops) or 7 (50 ops) executed reads unless all 12 rows are pending,
-    # which needs 12 reads without a write-back in between: n_rd > 3 does not fail by chance
-    assert n_rd > 3 and n_blocked > 0, (n_rd, n_blocked)
+    # which needs 12 reads without a write-back in between: n_rd > 3 does not fail by chance.
+    # With 2 rows both are often pending and those reads are refused too: the exact
+    # distribution (the pending set's Markov chain over the 50 ops' draws) gives
+    # P(n_rd <= 3) = 1.7e-9 and P(n_rd <= 2) = 2.4e-11, so the bound there is 2
+    min_reads = 2 if R == 2 else 3
+    assert n_rd > min_reads and n_blocked > 0, (n_rd, n_blocked)
     for row in sorted(env.pending_rows()):
         await env.run(OP_WRITE_BACK, row, 0)
     port.check_quiescent()
@@ -460,7 +478,10 @@ async def macro_write_read(dut):
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("params", PARAM_SETS.values(), ids=PARAM_SETS.keys())
+@pytest.mark.parametrize("params", [
+    *(pytest.param(p, id=k) for k, p in PARAM_SETS.items()),
+    *(pytest.param(p, id=k, marks=[pytest.mark.corner, pytest.mark.icarus_only,
+                                   pytest.mark.no_coverage]) for k, p in CORNER_SETS.items())])
 def test_hymem_fecap_seq(sim, seed, params):
     simrun.run(TOPLEVEL, "test_hymem_fecap_seq", sim, parameters=params, seed=seed,
                extra_sources=[HARNESS])

@@ -21,6 +21,8 @@ the RTL drove.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import random
 from pathlib import Path
 
@@ -44,6 +46,14 @@ HARNESS = Path(__file__).with_name("tb_hymem_mr_seq.sv")
 PARAM_SETS = {
     "l128_s8": dict(Lines=128, Slots=8, FecapRows=128),
     "l16_s4": dict(Lines=16, Slots=4, FecapRows=64),
+}
+#: parameter corner (docs/coverage.md, "Parameter corners"): the smallest the block's check
+#: allows (chk_lines: one line, one slot), with the 15 FeCAP rows the macro model's synapse
+#: layout needs for one slot (the transfer pulses its MSB rows); every test; the fixed seed
+#: only (`corner`), on Icarus only (its build costs a fraction of a second, a Verilator one
+#: tens of seconds cold; nothing new for `make coverage`)
+CORNER_SETS = {
+    "min_l1_s1": dict(Lines=1, Slots=1, FecapRows=15),
 }
 
 MACRO_CLK_NS = 250   # 4 cycles = the 1 us minimum transfer / forming pulse of the model
@@ -405,7 +415,7 @@ async def macro_ops_twin(dut):
     g0 = tw.dut_array.backdoor.conductances()
     slot = int(r.integers(S))
     mask = np.zeros(L, dtype=bool)
-    mask[: L // 2] = True
+    mask[: max(1, L // 2)] = True                     # half the lines; the line of a 1-line build
     zeros = np.zeros(L, dtype=bool)
     for op, code in ((OP_RESET, None), (OP_SET, np.full(L, 7))):
         t = _macro_timing(r)
@@ -421,23 +431,30 @@ async def macro_ops_twin(dut):
     await env.finish()
 
 
+#: a forming run's false-failure probability the directed pulse of macro_forming allows
+FORM_MISS_P = 1e-9
+
+
 @cocotb.test()
 async def macro_forming(dut):
     """OP_FORM on pristine devices: only the selected devices can form, and the array equals
-    its twin. (Forming time constant shortened to 2 us for simulation time; the pulse widths
-    stay legal: at least 1 us.)"""
+    its twin; then one long FORM of every device, after which every device is formed.
+    (Forming time constant shortened to 2 us for simulation time, without the device-to-device
+    spread; the pulse widths stay legal: at least 1 us.)"""
     env = Env(dut, clk_ns=MACRO_CLK_NS)
     L, S = env.L, env.S
     r = env.rng
-    fast = devices.MemristorParams(form_tau_s=2e-6)
+    # form_tau_sigma_ln 0: every device forms in a pulse of w with probability exactly
+    # 1 - exp(-w / form_tau_s) (the spread of forming times is a device property, the
+    # devices' tests form with it; the sequencer only selects and times pulses), so the
+    # directed pulse below can make forming certain to FORM_MISS_P
+    fast = devices.MemristorParams(form_tau_s=2e-6, form_tau_sigma_ln=0.0)
     tw = Twin(env, int(r.integers(2**31)), memristor=fast, formed=False)
     await env.start(stub=False)
     port = MacroPortModel(dut, tw.dut_array).start()
-    for i in range(10):
-        slot = int(r.integers(S))
-        pol, mask = r.random(L) < 0.5, r.random(L) < 0.6
+
+    async def form_and_read(slot, pol, mask, t):
         before = tw.dut_array.mr.formed.copy()
-        t = _macro_timing(r)
         rec = await env.run(OP_FORM, timing=t, slot=slot, pol=bits_to_int(pol), mask=bits_to_int(mask))
         tw.apply(OP_FORM, slot, pol, mask, None, t)
         tw.check(str(rec))
@@ -449,7 +466,26 @@ async def macro_forming(dut):
         want = tw.apply(OP_READ, slot, pol, mask, None, t)
         assert np.array_equal(int_to_codes(tbkit.u(dut.rdata_o), L, ADC_BITS), want)
         port.check_quiescent()
-    assert tw.dut_array.mr.formed.any(), "no device formed at all"
+        return sel
+
+    for i in range(10):
+        await form_and_read(int(r.integers(S)), r.random(L) < 0.5, r.random(L) < 0.6,
+                            _macro_timing(r))
+    # Directed: every device of one slot, a FORM of w cycles per polarity on every line. A
+    # device still pristine misses it with probability exp(-w * clk / form_tau_s); w is the
+    # shortest that keeps a miss of any of the slot's 2 L devices below FORM_MISS_P per run
+    # (at the forming voltage, which the port applies: tau = form_tau_s). So every device of
+    # the slot must end formed, in the RTL-driven array as in its twin: the exact outcome, on
+    # every build (one slot: the others' twin checks above are the same; 2 FORMs, not 2 S)
+    n_dev = 2 * L
+    w = math.ceil(fast.form_tau_s * math.log(n_dev / FORM_MISS_P) / (env.clk_ns * 1e-9))
+    every = np.ones(L, dtype=bool)
+    slot = int(r.integers(S))
+    for pol in (np.zeros(L, dtype=bool), every):
+        await form_and_read(slot, pol, every, dataclasses.replace(_macro_timing(r), form=w))
+    missing = np.argwhere(~tw.dut_array.mr.formed[2 * slot: 2 * slot + 2])
+    assert missing.size == 0, (f"slot {slot}: {len(missing)} device(s) (polarity, line) "
+                               f"{missing[:4].tolist()} not formed after a {w}-cycle FORM")
     await env.finish()
 
 
@@ -457,7 +493,10 @@ async def macro_forming(dut):
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("params", PARAM_SETS.values(), ids=PARAM_SETS.keys())
+@pytest.mark.parametrize("params", [
+    *(pytest.param(p, id=k) for k, p in PARAM_SETS.items()),
+    *(pytest.param(p, id=k, marks=[pytest.mark.corner, pytest.mark.icarus_only,
+                                   pytest.mark.no_coverage]) for k, p in CORNER_SETS.items())])
 def test_hymem_mr_seq(sim, seed, params):
     simrun.run(TOPLEVEL, "test_hymem_mr_seq", sim, parameters=params, seed=seed,
                extra_sources=[HARNESS])

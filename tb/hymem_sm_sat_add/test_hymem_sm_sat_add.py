@@ -99,21 +99,37 @@ async def constrained_random(dut):
 
 #: parameter corners (docs/coverage.md, "Parameter corners"), on Verilator only (`heavy`):
 #: the update engine's adder at the largest MagWidth the register map allows (15; IncWidth
-#: = MagWidth + 1, CodeBits 3), its directed corners only (CORNER_TESTS). The smallest
-#: widths are m4_i6_c2's above (exhaustive) and hymem_top's "min" corner (MagWidth 4).
+#: = MagWidth + 1, CodeBits 3), its directed corners only (CORNER_TESTS). hymem_top's
+#: smallest is m4_i6_c2's above (exhaustive) and its "min" corner (MagWidth 4).
 CORNER_SETS = {
     "max_m15_i16_c3": dict(MagWidth=15, IncWidth=16, CodeBits=3),
 }
 CORNER_TESTS = ["corners"]
+#: the block's own smallest widths (chk_mag, chk_inc: MagWidth 2, IncWidth 2; CodeBits 1, the
+#: code extractor's smallest below MagWidth 2), and the same word with an increment wider
+#: than word and sign together (the sum's width is then the increment's + 1): exhaustive
+#: (64 and 256 vectors) and the directed corners, the fixed seed only (`corner`; the random
+#: seed only draws constrained_random's vectors, a subset), on Icarus only (its build costs
+#: a fraction of a second, a Verilator one tens of seconds cold; the lines are m4_i6_c2's:
+#: nothing new for `make coverage`)
+MIN_SETS = {
+    "min_m2_i2_c1": dict(MagWidth=2, IncWidth=2, CodeBits=1),
+    "min_m2_i4_c1": dict(MagWidth=2, IncWidth=4, CodeBits=1),
+}
+MIN_TESTS = ["exhaustive", "corners"]
 
 
 @pytest.mark.sim
 @pytest.mark.parametrize("params", [
     *(pytest.param(p, id=k) for k, p in PARAM_SETS.items()),
-    *(pytest.param(p, id=k, marks=pytest.mark.heavy) for k, p in CORNER_SETS.items())])
+    *(pytest.param(p, id=k, marks=pytest.mark.heavy) for k, p in CORNER_SETS.items()),
+    *(pytest.param(p, id=k, marks=[pytest.mark.corner, pytest.mark.icarus_only,
+                                   pytest.mark.no_coverage]) for k, p in MIN_SETS.items())])
 def test_hymem_sm_sat_add(sim, seed, params):
+    testcase = (CORNER_TESTS if params in CORNER_SETS.values() else
+                MIN_TESTS if params in MIN_SETS.values() else None)
     simrun.run(TOPLEVEL, "test_hymem_sm_sat_add", sim, parameters=params, seed=seed,
-               testcase=CORNER_TESTS if params in CORNER_SETS.values() else None)
+               testcase=testcase)
 
 
 # ------------------------------------------------------- pytest: the model only

@@ -28,6 +28,14 @@ PARAM_SETS = {
     "small": dict(Lines=16, CodeBits=2, AdcBits=6),
     "odd": dict(Lines=5, CodeBits=3, AdcBits=8),      # lanes not a power of two
 }
+#: parameter corner (docs/coverage.md, "Parameter corners"): the smallest the block's check
+#: allows (chk_params: Lines 2, CodeBits 1, AdcBits 2: two lanes, two levels, ADC codes
+#: 0..3), every test; the fixed seed only (`corner`), on Icarus only (its build costs a
+#: fraction of a second, a Verilator one tens of seconds cold; nothing new for `make
+#: coverage`: the lines are every build's)
+CORNER_SETS = {
+    "min_l2_c1_a2": dict(Lines=2, CodeBits=1, AdcBits=2),
+}
 
 
 class Env:
@@ -168,8 +176,11 @@ async def window_edges(dut):
     env = Env(dut)
     await env.start()
     L, lv = env.L, env.levels
-    lo = np.linspace(1, env.amax - 20, lv).astype(np.int64)
-    hi = lo + 10
+    # windows of 11 codes spread over the range; on a small ADC (AdcBits 2: codes 0..3) as
+    # wide as leaves a code on either side (lo - 1 >= 0, hi + 1 <= amax), overlapping
+    width = min(10, env.amax - 2)
+    lo = np.linspace(1, max(1, env.amax - 20), lv).astype(np.int64)
+    hi = lo + width
     await env.configure(lo, hi, env.amax // 2)
     cases = []          # (cs, cm, target code, other code)
     for m in range(lv):
@@ -237,7 +248,10 @@ async def retry_limit_255(dut):
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("params", PARAM_SETS.values(), ids=PARAM_SETS.keys())
+@pytest.mark.parametrize("params", [
+    *(pytest.param(p, id=k) for k, p in PARAM_SETS.items()),
+    *(pytest.param(p, id=k, marks=[pytest.mark.corner, pytest.mark.icarus_only,
+                                   pytest.mark.no_coverage]) for k, p in CORNER_SETS.items())])
 def test_hymem_verify_scan(sim, seed, params):
     simrun.run(TOPLEVEL, "test_hymem_verify_scan", sim, parameters=params, seed=seed)
 

@@ -37,6 +37,7 @@ class _Pulse:
 def msb_rows(geom: Geometry, units: int) -> np.ndarray:
     """FeCAP rows of each slot's MSB units, (S, U): rows b+1 .. b+U of the slot (b = its sign
     row), the copies the DAC-free transfer pulses."""
+    geom.need_layout("the DAC-free transfer's MSB rows")
     return (np.arange(geom.slots)[:, None] * geom.rows_per_synapse + 1
             + np.arange(units)[None, :])
 
@@ -123,7 +124,8 @@ class HybridArray:
         self.last_transfer_ua = np.zeros(self.L)
         self._full = (slice(None),)
         self.backdoor = Backdoor(self)
-        self._msb_rows = msb_rows(geom, self.transfer.total_units)     # (S, U)
+        # (S, U); none without the synapse layout (bare FeCAP rows: a transfer is refused)
+        self._msb_rows = msb_rows(geom, self.transfer.total_units) if geom.layout else None
         self._fe_pv = self.fe.params.pulse_v
         self._fe_certain = (self.fe.row_certain_s(self._fe_pv) * 1e9).tolist()  # per row, ns
         self._fe_e = self.fe.params.energy_write_j
@@ -309,6 +311,10 @@ class HybridArray:
                 raise self._err(op, where, t, f"code must be {self.L} values in 0..{top}", "data")
             p.code = code[lines]
         if kind == "xfer":
+            if self._msb_rows is None:
+                raise self._err(op, where, t, f"no MSB rows to transfer: the array has "
+                                f"{self.geom.fecap_rows} bare FeCAP rows (Geometry layout=False)",
+                                "addr")
             if not self.precharged:
                 raise self._err(op, where, t, "no transfer-line precharge since the previous "
                                 "transfer", "mr.3")

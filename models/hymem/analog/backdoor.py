@@ -34,6 +34,7 @@ class Backdoor:
 
     def _data_rows(self) -> np.ndarray:
         g = self._a.geom
+        g.need_layout("the backdoor's hidden weights")
         return self._a.fe.bits[: g.slots * g.rows_per_synapse].reshape(
             g.slots, g.rows_per_synapse, g.lines)
 

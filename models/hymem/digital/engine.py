@@ -33,6 +33,12 @@ class Geometry:
     mag_width: int = 9      # hidden-weight magnitude bits
     code_bits: int = 3      # transferred MSBs
     fecap_rows: int = 128   # FeCAP rows per line
+    #: the FeCAP rows hold the synapse layout (every slot's data rows, then one flag row per
+    #: slot): fecap_rows must fit it. ``False``: bare FeCAP rows, any number from 1, for a
+    #: bench of the FeCAP pulse sequencer alone (its smallest build has 2 rows, fewer than one
+    #: synapse needs); whatever needs the layout (the DAC-free transfer's MSB rows, the
+    #: backdoor's hidden weights and flags, the engine) refuses such a geometry
+    layout: bool = True
 
     def __post_init__(self) -> None:
         for name, lo, hi in (("lines", 1, 4096), ("slots", 1, 64), ("mag_width", 2, 30)):
@@ -40,11 +46,20 @@ class Geometry:
             if not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
                 raise ValueError(f"{name} must be an integer in {lo}..{hi}; got {v!r}")
         digital.HiddenFormat(self.mag_width, self.code_bits)  # validates code_bits
-        need = self.slots * (self.rows_per_synapse + 1)
-        if self.fecap_rows < need:
+        if not isinstance(self.layout, bool):
+            raise ValueError(f"layout must be True or False; got {self.layout!r}")
+        need = self.slots * (self.rows_per_synapse + 1) if self.layout else 1
+        if not isinstance(self.fecap_rows, (int, np.integer)) or self.fecap_rows < need:
             raise ValueError(
-                f"fecap_rows must be at least slots * (rows_per_synapse + 1) = {need}; "
-                f"got {self.fecap_rows}")
+                f"fecap_rows must be at least "
+                f"{'slots * (rows_per_synapse + 1) = ' if self.layout else ''}{need}"
+                f"{'' if self.layout else ' (bare rows, layout=False)'}; got {self.fecap_rows!r}")
+
+    def need_layout(self, what: str) -> None:
+        """Raise a ValueError naming ``what`` if the FeCAP rows hold no synapse layout."""
+        if not self.layout:
+            raise ValueError(f"{what}: the FeCAP rows hold no synapse layout (layout=False: "
+                             f"{self.fecap_rows} bare rows)")
 
     @property
     def fmt(self) -> digital.HiddenFormat:
@@ -64,13 +79,16 @@ class Geometry:
 
     def data_row(self, slot: int, k: int) -> int:
         """FeCAP row of bit-row ``k`` (0 = sign, then MSB copies, then LSBs) of ``slot``."""
+        self.need_layout("a synapse's data row")
         return slot * self.rows_per_synapse + k
 
     def flag_row(self, slot: int) -> int:
+        self.need_layout("a slot's flag row")
         return self.slots * self.rows_per_synapse + slot
 
     def row_bits(self) -> list[tuple[str, int]]:
         """What each of a slot's data rows holds: ('sign', 0) or ('mag', bit index)."""
+        self.need_layout("the hidden weights' data rows")
         rows: list[tuple[str, int]] = [("sign", 0)]
         for k in range(self.code_bits):
             rows += [("mag", self.mag_width - 1 - k)] * (2 ** (self.code_bits - 1 - k))
@@ -439,6 +457,7 @@ class EngineState:
 
     def __init__(self, n_in, n_out, geom: Geometry = DEFAULT_GEOMETRY, n: int | None = None,
                  seeds=None):
+        geom.need_layout("EngineState")
         self.geom = geom
         n_in = np.atleast_1d(np.asarray(n_in, dtype=np.int64))
         n_out = np.atleast_1d(np.asarray(n_out, dtype=np.int64))
