@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Merge the regression's Verilator code coverage, report it per block and check the goals.
 
-    python scripts/coverage.py [--dat-dir DIR] [--out DIR] [--no-html]
+    python scripts/coverage.py [--dat-dir DIR] [--out DIR] [--no-html] [--rank]
 
 ``make coverage`` runs the Verilator half of the regression with ``HYMEM_COVERAGE=1``
 (:func:`hymem.sim.simrun.coverage_enabled`: coverage builds, one ``coverage.dat`` kept per test),
@@ -281,6 +281,54 @@ def functional(dat_dir: Path, out: Path) -> tuple[str, list[str]]:
     return text, open_bins
 
 
+# ------------------------------------------------------------------------ ranking
+
+
+def _run_points(dat: Path) -> set:
+    """What one run covers: its hit points of the controller's files (every kind the table
+    counts) and, from its functional-coverage report beside it, its hit bins."""
+    pts: dict[Point, int] = {}
+    parse_dat(dat, pts)
+    got: set = {p for p, n in pts.items() if n and rtl_file(p) and p.kind in KINDS}
+    fun = dat.with_name(dat.name.removesuffix(".dat") + "." + simrun.FUNCOV_FILE)
+    if fun.exists():
+        rep = json.loads(fun.read_text())
+        got |= {("bin", rep["bench"], b) for b, v in rep["bins"].items() if v["count"]}
+    return got
+
+
+def rank(dats: list[Path]) -> list[str]:
+    """Test grading: which runs the merged coverage needs. Prints every run's hit points and
+    the points only it hits, then a greedy cover (the run adding most of what is still
+    uncovered, first) and the runs outside it: every point and functional bin those hit is hit
+    by the cover too, so leaving them out of the coverage run (``no_coverage``) changes no
+    figure. Returns the names of the runs outside the cover."""
+    runs = {d.name.removesuffix(".dat"): _run_points(d) for d in dats}
+    count: dict = defaultdict(int)
+    for got in runs.values():
+        for p in got:
+            count[p] += 1
+    print(f"coverage --rank: {len(runs)} runs, {len(count)} points and bins hit")
+    print(f"{'hit':>7} {'only it':>7}  run")
+    for name, got in sorted(runs.items(), key=lambda kv: (sum(count[p] == 1 for p in kv[1]),
+                                                          len(kv[1]))):
+        print(f"{len(got):>7} {sum(count[p] == 1 for p in got):>7}  {name}")
+    left, todo, cover = dict(runs), set(count), []
+    while todo:
+        name, got = max(left.items(), key=lambda kv: (len(kv[1] & todo), kv[0]))
+        cover.append((name, len(got & todo)))
+        todo -= got
+        del left[name]
+    print(f"greedy cover: {len(cover)} of {len(runs)} runs hit every point and bin the "
+          "regression hits")
+    for name, new in cover:
+        print(f"  +{new:<6} {name}")
+    print("outside the cover (nothing they hit is missing without them):")
+    for name in sorted(left):
+        print(f"  {name}")
+    return sorted(left)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dat-dir", type=Path, default=simrun.coverage_dir())
@@ -288,12 +336,18 @@ def main(argv=None) -> int:
     ap.add_argument("--no-html", action="store_true", help="skip lcov/genhtml and the annotation")
     ap.add_argument("--report-only", action="store_true",
                     help="print what misses the goals but exit 0 (.ci/run while holes are open)")
+    ap.add_argument("--rank", action="store_true",
+                    help="test grading: which runs add coverage, a greedy cover, the runs "
+                         "outside it (no report)")
     args = ap.parse_args(argv)
 
     dats = sorted(args.dat_dir.glob("*.dat"))
     if not dats:
         print(f"coverage: no coverage.dat files in {args.dat_dir} (run `make coverage`)")
         return 2
+    if args.rank:
+        rank(dats)
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.no_html:
         run_tools(dats, args.out, html=True)
