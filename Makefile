@@ -64,10 +64,12 @@ test: $(STAMP) ## the regression on every simulator (SIM=icarus|verilator for on
 
 COV_DIR   := build/coverage
 COVERAGE_ENFORCE ?= 1#   0 = make coverage reports a miss of the goals without failing
+COVERAGE_ALL ?= 0#       1 = make coverage runs the runs graded out too (tb/conftest.py COVERAGE_GRADED_OUT)
 
 coverage: $(STAMP) ## code coverage: the Verilator regression in coverage builds, merged; HTML report, table per block; fails below the goals
 	rm -rf $(COV_DIR)
-	HYMEM_COVERAGE=1 HYMEM_COVERAGE_DIR=$(abspath $(COV_DIR))/dat $(VPY) -m pytest -n $(JOBS) \
+	HYMEM_COVERAGE=1 HYMEM_COVERAGE_DIR=$(abspath $(COV_DIR))/dat HYMEM_COVERAGE_ALL=$(COVERAGE_ALL) \
+	  $(VPY) -m pytest -n $(JOBS) \
 	  --sim verilator $(if $(SEED),--seed $(SEED)) $(PYTEST_ARGS) $(TESTS)
 	$(VPY) scripts/coverage.py --dat-dir $(COV_DIR)/dat --out $(COV_DIR) $(if $(filter 0,$(COVERAGE_ENFORCE)),--report-only)
 

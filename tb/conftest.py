@@ -128,7 +128,8 @@ def _deselect(config, items, drop) -> None:
 #: every coverage point and functional bin the 57 hit, and the report of the 30 is identical:
 #: summary, holes, bins; docs/coverage.md "Test grading"). Each entry: a test function's node
 #: id and the end of its parameter id ("*": every parameter set). The regression (`make
-#: test`) runs them all; re-grade after a change to the RTL or the benches.
+#: test`) runs them all; re-grade after a change to the RTL or the benches: `make coverage
+#: COVERAGE_ALL=1` (HYMEM_COVERAGE_ALL=1: this list ignored), then `scripts/coverage.py --rank`.
 COVERAGE_GRADED_OUT = (
     ("tb/hymem_cfg_check/test_hymem_cfg_check.py::test_hymem_cfg_check", "small_noverify"),
     ("tb/hymem_core/test_hymem_core.py::test_hymem_core", "small"),
@@ -202,7 +203,8 @@ def pytest_collection_modifyitems(config, items):
     # only what simulates, and not the builds marked `no_coverage` nor the runs graded out
     # (docs/coverage.md)
     _deselect(config, items, lambda i: "sim" not in getattr(i, "fixturenames", ())
-              or i.get_closest_marker("no_coverage") is not None or graded_out(i.nodeid))
+              or i.get_closest_marker("no_coverage") is not None
+              or (graded_out(i.nodeid) and os.environ.get("HYMEM_COVERAGE_ALL", "0") == "0"))
 
 
 #: simulators from the fastest: the first selected one runs the random seed and the `heavy`
