@@ -82,3 +82,20 @@ def test_rtl_default():
         simrun.rtl_default("hymem_top", "Nope")
     with pytest.raises(ValueError, match="no RTL module 'hymem_nope'"):
         simrun.rtl_default("hymem_nope", "Lines")
+
+
+def test_verilator_opt_levels(monkeypatch):
+    """Lean builds (the co-simulation, benchmarks) compile for speed; regression builds, and
+    every coverage build even when lean, at the regression's levels (cheaper to compile)."""
+    for var, (env, _, _) in simrun.VERILATOR_OPT.items():
+        monkeypatch.delenv(env, raising=False)
+    regression = {var: v[1] for var, v in simrun.VERILATOR_OPT.items()}
+    lean = {var: v[2] for var, v in simrun.VERILATOR_OPT.items()}
+    monkeypatch.setenv("HYMEM_COVERAGE", "0")
+    assert simrun._verilator_opt("verilator", public_all=True) == regression
+    assert simrun._verilator_opt("verilator", public_all=False) == lean
+    assert simrun._verilator_opt("icarus", public_all=False) == {}
+    monkeypatch.setenv("HYMEM_COVERAGE", "1")
+    assert simrun._verilator_opt("verilator", public_all=False) == regression
+    monkeypatch.setenv("HYMEM_OPT_FAST", "-O2")
+    assert simrun._verilator_opt("verilator", public_all=False)["OPT_FAST"] == "-O2"

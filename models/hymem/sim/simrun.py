@@ -255,10 +255,14 @@ VERILATOR_OPT = {"OPT_FAST": ("HYMEM_OPT_FAST", "-O1", "-O3"),
 
 
 def _verilator_opt(sim: str, public_all: bool) -> dict[str, str]:
-    """The :data:`VERILATOR_OPT` values of a build ("" = Verilator's default); none off Verilator."""
+    """The :data:`VERILATOR_OPT` values of a build ("" = Verilator's default); none off Verilator.
+    A coverage build (:func:`coverage_enabled`) takes the regression's values even when lean: it
+    runs the regression's short tests, never for speed, and compiling the co-simulation harness
+    instrumented at -O3 cost more than its run."""
     if sim != "verilator":
         return {}
-    return {var: os.environ.get(env, regression if public_all else lean)
+    fast = not public_all and not coverage_enabled()
+    return {var: os.environ.get(env, lean if fast else regression)
             for var, (env, regression, lean) in VERILATOR_OPT.items()}
 
 
