@@ -92,10 +92,10 @@ def test_verilator_opt_levels(monkeypatch):
     regression = {var: v[1] for var, v in simrun.VERILATOR_OPT.items()}
     lean = {var: v[2] for var, v in simrun.VERILATOR_OPT.items()}
     monkeypatch.setenv("HYMEM_COVERAGE", "0")
-    assert simrun._verilator_opt("verilator", public_all=True) == regression
-    assert simrun._verilator_opt("verilator", public_all=False) == lean
-    assert simrun._verilator_opt("icarus", public_all=False) == {}
+    assert simrun._verilator_opt("verilator", fast=False) == regression
+    assert simrun._verilator_opt("verilator", fast=True) == lean
+    assert simrun._verilator_opt("icarus", fast=True) == {}
     monkeypatch.setenv("HYMEM_COVERAGE", "1")
-    assert simrun._verilator_opt("verilator", public_all=False) == regression
+    assert simrun._verilator_opt("verilator", fast=True) == regression
     monkeypatch.setenv("HYMEM_OPT_FAST", "-O2")
-    assert simrun._verilator_opt("verilator", public_all=False)["OPT_FAST"] == "-O2"
+    assert simrun._verilator_opt("verilator", fast=True)["OPT_FAST"] == "-O2"

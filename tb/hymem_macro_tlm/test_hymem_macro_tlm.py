@@ -229,5 +229,7 @@ HEAVY_SETS = ("small-fast-pristine",)
 def test_hymem_macro_tlm(sim, seed, params):
     simrun.run(TOPLEVEL, "test_hymem_macro_tlm", sim,
                parameters={k: v for k, v in params.items() if k in RTL_PARAMS}, seed=seed,
-               extra_sources=SOURCES, public_all=False,
+               # lean as the co-simulation's harness (the signals its model touches marked
+               # public), compiled at the regression's levels: it runs short
+               extra_sources=SOURCES, public_all=False, fast=False,
                extra_env={"HYMEM_PARAMS": json.dumps(params)})    # the test's options too

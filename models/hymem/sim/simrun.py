@@ -223,14 +223,14 @@ def _claim_run_dir(test_dir: Path):
 
 def _build_key(sim: str, toplevel: str, parameters: Mapping[str, object],
                defines: Mapping[str, object], waves: bool, extra: Sequence[Path],
-               public_all: bool = True) -> str:
+               public_all: bool = True, fast: bool = False) -> str:
     h = hashlib.sha256()
     h.update(json.dumps(
         {"sim": sim, "top": toplevel, "params": {k: str(v) for k, v in sorted(parameters.items())},
          "defines": {k: str(v) for k, v in sorted(defines.items())}, "waves": waves,
          "timescale": TIMESCALE, "build_args": _build_args(sim), "public_all": public_all,
-         "opt_fast": _verilator_opt(sim, public_all).get("OPT_FAST", ""),
-         "opt_global": _verilator_opt(sim, public_all).get("OPT_GLOBAL", ""),
+         "opt_fast": _verilator_opt(sim, fast).get("OPT_FAST", ""),
+         "opt_global": _verilator_opt(sim, fast).get("OPT_GLOBAL", ""),
          "coverage": coverage_enabled()},
         sort_keys=True).encode())
     for src in rtl_sources() + sorted(rtl_dir().glob("*.svh")) + list(extra) + _extra_includes(extra):
@@ -239,29 +239,31 @@ def _build_key(sim: str, toplevel: str, parameters: Mapping[str, object],
     return h.hexdigest()[:12]
 
 
-#: Verilator's optimisation make variables: (environment override, regression builds, lean
-#: builds). OPT_FAST is the C++ optimisation of the model's hot code: -O3 for the lean builds
-#: (``public_all=False``: the co-simulation and the benchmarks, which run long; -O2 took about
+#: Verilator's optimisation make variables: (environment override, regression builds, fast
+#: builds). OPT_FAST is the C++ optimisation of the model's hot code: -O3 for the fast builds
+#: (``fast``, by default the lean ones, ``public_all=False``: the co-simulation and the
+#: benchmarks, which run long; not the monitor's bench, a lean build that runs short; -O2 took about
 #: 1.45x fewer instructions per cycle than Verilator's default -Os, -O3 about 1.05x more
 #: samples/s than -O2 on the co-simulation) and -O1 for the regression's builds, which run
 #: short: against -Os, -O1 compiles faster and runs no slower (cold build + run, ccache off:
 #: hymem_core's bench 65 -> 56 s of CPU, its run alone 11.0 -> 10.3 s; hymem_top's largest
 #: corner 330 -> 190 s of compilation). OPT_GLOBAL is Verilator's run-time library (the VPI
-#: callback lists, value transfers, inertial puts): -O2 for the lean builds (at the default
+#: callback lists, value transfers, inertial puts): -O2 for the fast builds (at the default
 #: -Os, accessors such as ``VerilatedVpiImp::s()`` stay out-of-line calls on every time step)
 #: and the default ("") for the regression's.
 VERILATOR_OPT = {"OPT_FAST": ("HYMEM_OPT_FAST", "-O1", "-O3"),
                  "OPT_GLOBAL": ("HYMEM_OPT_GLOBAL", "", "-O2")}
 
 
-def _verilator_opt(sim: str, public_all: bool) -> dict[str, str]:
+def _verilator_opt(sim: str, fast: bool) -> dict[str, str]:
     """The :data:`VERILATOR_OPT` values of a build ("" = Verilator's default); none off Verilator.
-    A coverage build (:func:`coverage_enabled`) takes the regression's values even when lean: it
-    runs the regression's short tests, never for speed, and compiling the co-simulation harness
-    instrumented at -O3 cost more than its run."""
+    ``fast``: a build that runs long (:func:`build`). A coverage build (:func:`coverage_enabled`)
+    takes the regression's values even when fast: it runs the regression's short tests, never
+    for speed, and compiling the co-simulation harness instrumented at -O3 cost more than its
+    run."""
     if sim != "verilator":
         return {}
-    fast = not public_all and not coverage_enabled()
+    fast = fast and not coverage_enabled()
     return {var: os.environ.get(env, lean if fast else regression)
             for var, (env, regression, lean) in VERILATOR_OPT.items()}
 
@@ -274,7 +276,7 @@ def _build_args(sim: str) -> list[str]:
     return []
 
 
-def _verilator_runner(public_all: bool):
+def _verilator_runner(public_all: bool, fast: bool):
     """cocotb's Verilator runner; with ``public_all=False`` without ``--public-flat-rw``.
 
     cocotb's runner always passes ``--public-flat-rw``, which makes every signal of the design
@@ -291,7 +293,7 @@ def _verilator_runner(public_all: bool):
             if not public_all:
                 cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"]
             cmds[1] = cmds[1] + [f"{var}={v}" for var, v in
-                                 _verilator_opt("verilator", public_all).items() if v]
+                                 _verilator_opt("verilator", fast).items() if v]
             return cmds
 
     return _Runner()
@@ -299,14 +301,17 @@ def _verilator_runner(public_all: bool):
 
 def build(toplevel: str, sim: str, parameters: Mapping[str, object] | None = None,
           defines: Mapping[str, object] | None = None, waves: bool = False,
-          extra_sources: Sequence[Path | str] = (), public_all: bool = True) -> Path:
+          extra_sources: Sequence[Path | str] = (), public_all: bool = True,
+          fast: bool | None = None) -> Path:
     """Build ``toplevel`` for ``sim`` once per (sources, parameters, waves).
 
     ``extra_sources`` are testbench-only HDL files (harnesses, stubs) compiled
     with ``rtl/``; they belong in ``tb/``, never in ``rtl/``. ``public_all=False``
     (Verilator only): only signals marked ``/*verilator public_flat_rw*/`` are
     visible to Python, which makes the simulation much faster (see
-    :func:`_verilator_runner`).
+    :func:`_verilator_runner`). ``fast``: compiled for a long run (:data:`VERILATOR_OPT`'s lean
+    levels: the co-simulation, the benchmarks), else at the regression's, cheaper to compile;
+    by default fast when ``public_all=False``.
 
     Concurrent callers (pytest-xdist workers) wait on a file lock; the first
     builds, the others reuse. Returns the build directory.
@@ -320,14 +325,15 @@ def build(toplevel: str, sim: str, parameters: Mapping[str, object] | None = Non
     for p in extra:
         if not p.is_file():
             raise FileNotFoundError(f"extra HDL source not found: {p}")
-    key = _build_key(sim, toplevel, parameters, defines, waves, extra, public_all)
+    fast = (not public_all) if fast is None else fast
+    key = _build_key(sim, toplevel, parameters, defines, waves, extra, public_all, fast)
     build_dir = build_root() / sim / f"{toplevel}-{key}"
     build_dir.mkdir(parents=True, exist_ok=True)
     stamp = build_dir / ".built"
     with open(build_dir / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not stamp.exists():
-            runner = _verilator_runner(public_all) if sim == "verilator" else get_runner(sim)
+            runner = _verilator_runner(public_all, fast) if sim == "verilator" else get_runner(sim)
             with _environ(_sim_env(sim)):
                 runner.build(
                     sources=rtl_sources() + extra,
@@ -360,13 +366,14 @@ def run(toplevel: str, test_module: str, sim: str, *,
         extra_sources: Sequence[Path | str] = (),
         run_name: str | None = None,
         console: bool = False,
-        public_all: bool = True) -> Path:
+        public_all: bool = True,
+        fast: bool | None = None) -> Path:
     """Build (if needed) and run the cocotb tests of ``test_module``.
 
     ``parameters`` reach the RTL and, as JSON in ``HYMEM_PARAMS``, the test.
     ``extra_sources``: testbench-only HDL files (see :func:`build`).
     ``console``: the simulation's output goes to the terminal instead of ``sim.log``.
-    ``public_all``: see :func:`build`.
+    ``public_all``, ``fast``: see :func:`build`.
     ``waves`` defaults to the ``WAVES`` environment variable. The test runs in
     its own directory under the build (log ``sim.log``, results XML, waves).
     Raises :class:`SimulationFailed` if any test failed. Returns the test dir.
@@ -377,7 +384,7 @@ def run(toplevel: str, test_module: str, sim: str, *,
     if waves is None:
         waves = os.environ.get("WAVES", "0") not in ("", "0")
     parameters = dict(parameters or {})
-    build_dir = build(toplevel, sim, parameters, defines, waves, extra_sources, public_all)
+    build_dir = build(toplevel, sim, parameters, defines, waves, extra_sources, public_all, fast)
     name = run_name or os.environ.get("PYTEST_CURRENT_TEST", "run").split(" ")[0]
     test_dir = build_dir / "runs" / _safe(name)
     # a second run of the same name (same build) would delete this one's directory under it
