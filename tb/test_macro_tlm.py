@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from hymem.digital import engine
+from hymem.analog import devices as dv
 from hymem.analog.array import HybridArray
 from hymem.analog.port import MacroProtocolError
 from hymem.sim import macro_tlm, simrun
@@ -146,6 +147,79 @@ def test_fe_batch_equals_pulse_by_pulse(case):
         if d is not None:
             assert np.array_equal(d, data[i]), i
     assert one.now_ns == many.now_ns or stop < len(ops)
+
+
+def _near_bank(seed):
+    """A woken keyed array whose cells sit near their thresholds (the keyed noise decides many
+    reads) at cycle counts from woken to fatigued."""
+    a = HybridArray(rng=seed, key=seed * 3 + 2, woken=True)
+    fe = a.fe
+    rng = np.random.default_rng(seed)
+    fe.bits[:] = rng.random(fe.shape) < 0.5
+    fe.cycles[:] += 0.5 * rng.integers(0, 2 * 10 ** 7, fe.shape)
+    fe._thr = fe.params.sense_ref_v + rng.normal(0, 0.08, L)
+    return a
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_compiled_rows_equal_numpy(case, monkeypatch):
+    """The compiled FeCAP row kernels (fe_batch, predict_rows) give NumPy's results bit for bit:
+    the same data, bits, cycles, read counts, pending rows, counters, energy and time."""
+    from hymem.jit import HAVE_NUMBA
+    if not HAVE_NUMBA:
+        pytest.skip("numba disabled")
+    rng = np.random.default_rng(100 + case)
+    arrays = [_near_bank(case) for _ in range(2)]
+    kern, ref = arrays
+    assert kern.fe._compiled_ok()
+    ops = _pulses(rng, 300, 12 if case % 2 else 128, allow_bad=case >= 3)
+    row, kind = np.array([o[0] for o in ops]), np.array([o[1] for o in ops])
+    mask = np.array([o[2] for o in ops])
+    ts, te = np.array([o[4] for o in ops]), np.array([o[5] for o in ops])
+    out = []
+    for a in arrays:
+        if a is ref:
+            monkeypatch.setattr(dv, "_fe_ops_compiled", None)
+            assert not a.fe._compiled_ok()
+        pred = a.fe.predict_rows(np.arange(0, 128, 1 + case))
+        got, done = [], 0
+        while done < len(row):              # restart after each stop (rule fe.6): write back
+            d, k = a.fe_batch(row[done:], kind[done:], mask[done:], ts[done:], te[done:])
+            got.append(d[:k])
+            done += k
+            if done < len(row):
+                r = int(row[done])
+                a.fe_batch(np.array([r]), np.array([HybridArray.FE_WRITE1]), np.ones((1, L), bool),
+                           ts[done:done + 1], te[done:done + 1])
+        out.append((pred, np.concatenate(got)))
+    assert np.array_equal(out[0][0], out[1][0])
+    assert np.array_equal(out[0][1], out[1][1])
+    for name in ("bits", "cycles", "sense_n"):
+        assert np.array_equal(getattr(kern.fe, name), getattr(ref.fe, name)), name
+    assert kern.pending == ref.pending and kern.now_ns == ref.now_ns
+    assert kern.counts == ref.counts and kern.energy_j == ref.energy_j
+    assert kern.fe.ops == ref.fe.ops and kern.fe.energy_j == ref.fe.energy_j
+    near = np.abs(np.where(ref.fe.bits, ref.fe._window(None), 0.0) - ref.fe._thr) < \
+        ref.fe.KEYED_Z_MAX * ref.fe.params.sense_noise_v
+    assert near.mean() > 0.1                # the keyed noise decided many of the reads
+
+
+def test_compiled_rows_only_past_the_wake_up():
+    """The compiled kernels run only where the wake-up term is exactly 1 (no exp needed):
+    at and beyond FecapParams.woken_cycles it is 1.0 in NumPy, some cycles below it not."""
+    p = dv.FecapParams()
+    c0 = p.woken_cycles
+    k_wake, rate, _ = p._window_prm()
+    c = c0 * np.array([1.0, 1.0 + 1e-9, 1.5, 10.0])
+    assert np.all(1.0 - k_wake * np.exp(-c * rate) == 1.0)
+    assert 1.0 - k_wake * np.exp(-(c0 - 3.0 / rate) * rate) < 1.0
+    assert p.initial_cycles >= c0                 # woken banks start past it
+    pristine = HybridArray(rng=1, key=5)
+    assert not pristine.fe._compiled_ok()        # NumPy until woken
+    woken = HybridArray(rng=1, key=5, woken=True)
+    assert woken.fe._compiled_ok()
+    woken.fe.cycles[3, 7] = c0 * 0.9
+    assert not woken.fe._compiled_ok()
 
 
 def test_predict_rows_is_the_next_read():
