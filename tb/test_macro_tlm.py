@@ -72,10 +72,16 @@ def test_decode_reads_back_records():
                 assert got[k][j] == v, (k, got[k][j], v)
 
 
+@pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("fields", ["FE", "MR"])
-def test_decode_matches_the_field_definition(fields):
+def test_decode_matches_the_field_definition(fields, compiled, monkeypatch):
     """Every field of random records of both layouts decodes to the value of its bits
-    (little-endian), whatever path :func:`macro_tlm._decode` takes for it."""
+    (little-endian), whatever path :func:`macro_tlm._decode` takes for it (compiled, or
+    NumPy without numba)."""
+    if not compiled:
+        monkeypatch.setattr(macro_tlm, "_fields_compiled", None)
+    elif macro_tlm._fields_compiled is None:
+        pytest.skip("numba disabled")
     flds = getattr(macro_tlm, f"{fields}_FIELDS")
     off, w = macro_tlm._offsets(flds, L, 3)
     bits = np.random.default_rng(11).random((7, w)) < 0.5
@@ -172,6 +178,9 @@ def test_compiled_rows_equal_numpy(case, monkeypatch):
     arrays = [_near_bank(case) for _ in range(2)]
     kern, ref = arrays
     assert kern.fe._compiled_ok()
+    calls = []
+    kernel = dv._fe_ops_compiled
+    monkeypatch.setattr(dv, "_fe_ops_compiled", lambda *a: calls.append(kernel(*a)) or calls[-1])
     ops = _pulses(rng, 300, 12 if case % 2 else 128, allow_bad=case >= 3)
     row, kind = np.array([o[0] for o in ops]), np.array([o[1] for o in ops])
     mask = np.array([o[2] for o in ops])
@@ -192,6 +201,7 @@ def test_compiled_rows_equal_numpy(case, monkeypatch):
                 a.fe_batch(np.array([r]), np.array([HybridArray.FE_WRITE1]), np.ones((1, L), bool),
                            ts[done:done + 1], te[done:done + 1])
         out.append((pred, np.concatenate(got)))
+    assert calls and min(calls) >= 0          # the kernel ran every batch of the first array
     assert np.array_equal(out[0][0], out[1][0])
     assert np.array_equal(out[0][1], out[1][1])
     for name in ("bits", "cycles", "sense_n"):
@@ -214,12 +224,21 @@ def test_compiled_rows_only_past_the_wake_up():
     assert np.all(1.0 - k_wake * np.exp(-c * rate) == 1.0)
     assert 1.0 - k_wake * np.exp(-(c0 - 3.0 / rate) * rate) < 1.0
     assert p.initial_cycles >= c0                 # woken banks start past it
+    one = np.ones((1, L), dtype=bool)
+
+    def compiled(a, row):
+        b = a.fe.bits.copy()
+        res = a.fe.ops_compiled(np.array([row]), np.array([HybridArray.FE_WRITE1]), one,
+                                np.zeros(128, dtype=bool))
+        assert res is not None or np.array_equal(a.fe.bits, b)      # nothing changed
+        return res is not None
+
     pristine = HybridArray(rng=1, key=5)
-    assert not pristine.fe._compiled_ok()        # NumPy until woken
+    assert pristine.fe._compiled_ok() and not compiled(pristine, 0)   # NumPy until woken
     woken = HybridArray(rng=1, key=5, woken=True)
-    assert woken.fe._compiled_ok()
     woken.fe.cycles[3, 7] = c0 * 0.9
-    assert not woken.fe._compiled_ok()
+    assert compiled(woken, 2) and not compiled(woken, 3)
+    assert woken.fe.predict_rows([3]) is not None                        # by NumPy
 
 
 def test_predict_rows_is_the_next_read():

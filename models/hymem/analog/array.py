@@ -450,12 +450,12 @@ class HybridArray:
             done, data, last, cnt, nl = res
             if not done:
                 return data, 0
-            for r in np.flatnonzero(last >= 0).tolist():
-                oi = int(last[r])
-                if kind[oi] == self.FE_READ:
-                    self.pending[r] = float(t_sense[oi])
-                else:
-                    self.pending.pop(r, None)
+            rows = np.flatnonzero(last >= 0)
+            li = last[rows]
+            rd = kind[li] == self.FE_READ
+            for r in rows[~rd].tolist():
+                self.pending.pop(r, None)
+            self.pending.update(zip(rows[rd].tolist(), np.asarray(t_sense, dtype=float)[li[rd]].tolist()))
             self._fe_count(cnt.tolist(), nl.tolist())
             t = float(t_end[:done].max())
             if t > self.now_ns:

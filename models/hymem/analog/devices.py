@@ -852,13 +852,29 @@ def _cell_sensed(bit, window0, cycles, weak, thr, key, count, near_v, noise_v, s
     return sig > thr
 
 
-def _fe_predict_kernel(rows, bits, cycles, sense_n, keys, window0, weak, thr, out, near_v,
-                       noise_v, s1, s2, fatigue, weak_scale):
-    """:meth:`FecapBank.predict_rows` into ``out`` (n, L); -1 if a row is out of range."""
-    R, L = bits.shape
+@jitable
+def _rows_woken(rows, cycles, woken):
+    """0 if every cell of ``rows`` has at least ``woken`` cycles, -1 if a row is out of
+    range, -2 if a cell is below."""
+    R, L = cycles.shape
     for i in range(rows.shape[0]):
-        if rows[i] < 0 or rows[i] >= R:
+        r = rows[i]
+        if r < 0 or r >= R:
             return -1
+        for ln in range(L):
+            if not cycles[r, ln] >= woken:
+                return -2
+    return 0
+
+
+def _fe_predict_kernel(rows, bits, cycles, sense_n, keys, window0, weak, thr, out, woken, near_v,
+                       noise_v, s1, s2, fatigue, weak_scale):
+    """:meth:`FecapBank.predict_rows` into ``out`` (n, L). Returns 0, or without computing
+    anything -1 if a row is out of range, -2 if a cell has fewer than ``woken`` cycles."""
+    R, L = bits.shape
+    st = _rows_woken(rows, cycles, woken)
+    if st < 0:
+        return st
     for i in range(rows.shape[0]):
         r = rows[i]
         for ln in range(L):
@@ -869,18 +885,22 @@ def _fe_predict_kernel(rows, bits, cycles, sense_n, keys, window0, weak, thr, ou
 
 
 def _fe_ops_kernel(row, kind, mask, bits, cycles, sense_n, keys, window0, weak, thr, pend,
-                   data, last, cnt, nl, near_v, noise_v, s1, s2, fatigue, weak_scale):
+                   data, last, cnt, nl, woken, near_v, noise_v, s1, s2, fatigue, weak_scale):
     """Nominal FeCAP pulses in order (:meth:`FecapBank.ops_compiled`): ``kind`` 0 a sensed
     source-line pulse (read), 1 an unsensed one (write '0'), 2 a bit-line pulse (write '1').
     A read of a row pending write-back (``pend`` (R,) bools, updated) stops before it.
     Fills ``data`` (n, L) with the reads' data, ``last`` (R,) with each row's last read or
     bit-line pulse, ``cnt`` / ``nl`` (3,) with the pulses and lines pulsed per kind. Returns
-    how many pulses were applied, or -1 (nothing applied) if a row or kind is out of range."""
+    how many pulses were applied, or without applying any -1 if a row or kind is out of range,
+    -2 if a cell of a row pulsed has fewer than ``woken`` cycles."""
     R, L = bits.shape
     n = row.shape[0]
     for i in range(n):
-        if row[i] < 0 or row[i] >= R or kind[i] < 0 or kind[i] > 2:
+        if kind[i] < 0 or kind[i] > 2:
             return -1
+    st = _rows_woken(row, cycles, woken)
+    if st < 0:
+        return st
     for i in range(n):
         r = row[i]
         k = kind[i]
@@ -1044,35 +1064,40 @@ class FecapBank(_Bank):
         rows = np.asarray(rows, dtype=np.int64)
         if self._compiled_ok():
             out = np.zeros((len(rows), self.shape[-1]), dtype=bool)
-            if _fe_predict_compiled(rows, self.bits, self.cycles, self.sense_n, self.keys,
-                                    self.window0_v, self.weak, self._thr, out,
-                                    *self._kernel_prm()) < 0:
+            st = _fe_predict_compiled(rows, self.bits, self.cycles, self.sense_n, self.keys,
+                                      self.window0_v, self.weak, self._thr, out,
+                                      *self._kernel_prm())
+            if st == -1:
                 raise IndexError(f"rows must be in 0..{self.shape[0] - 1}")
-            return out
+            if st == 0:
+                return out
         n0 = self.sense_n[rows]
         out = self._sensed((rows,), self.bits[rows])
         self.sense_n[rows] = n0
         return out
 
     def _compiled_ok(self) -> bool:
-        """The compiled row kernels apply: numba, a keyed 2-D bank without faults, every cell
-        woken past :attr:`FecapParams.woken_cycles`, the state arrays C-ordered."""
+        """The compiled row kernels may apply: numba, a keyed 2-D bank without faults, the
+        state arrays C-ordered (the kernels then check that the rows they touch are woken past
+        :attr:`FecapParams.woken_cycles`)."""
         return (_fe_ops_compiled is not None and self.keys is not None and not self._faults
-                and len(self.shape) == 2 and self.cycles.min() >= self.params.woken_cycles
-                and all(a.flags.c_contiguous for a in (self.bits, self.cycles, self.sense_n,
-                                                         self.window0_v, self.weak)))
+                and len(self.shape) == 2 and self.bits.flags.c_contiguous
+                and self.cycles.flags.c_contiguous and self.sense_n.flags.c_contiguous
+                and self.window0_v.flags.c_contiguous and self.weak.flags.c_contiguous)
 
     def _kernel_prm(self) -> tuple:
         p = self.params
         if self._kprm[0] is not p:
-            self._kprm = (p, (self.KEYED_Z_MAX * p.sense_noise_v, p.sense_noise_v,
+            self._kprm = (p, (p.woken_cycles, self.KEYED_Z_MAX * p.sense_noise_v,
+                              p.sense_noise_v,
                               _salt(2 * _K_SENSE)[()], _salt(2 * _K_SENSE + 1)[()],
                               p.fatigue_cycles, p.weak_window_scale))
         return self._kprm[1]
 
     def ops_compiled(self, row, kind, mask, pend):
         """:meth:`sense_rows` and :meth:`apply_rows` of nominal pulses one after the other,
-        compiled, when :meth:`_compiled_ok` (else None): ``kind`` (n,) 0 read, 1 write '0',
+        compiled, when :meth:`_compiled_ok` and the rows pulsed are woken (else None, nothing
+        changed): ``kind`` (n,) 0 read, 1 write '0',
         2 write '1', ``row`` (n,), ``mask`` (n, L) bools; ``pend`` (R,) bools, the rows
         pending write-back (updated): a read of one stops the batch before it. Returns
         ``(done, data (n, L), last (R,) each row's last read or bit-line pulse or -1,
@@ -1088,8 +1113,10 @@ class FecapBank(_Bank):
         done = _fe_ops_compiled(row, kind, np.ascontiguousarray(mask), self.bits, self.cycles,
                                 self.sense_n, self.keys, self.window0_v, self.weak, self._thr,
                                 pend, data, last, cnt, nl, *self._kernel_prm())
-        if done < 0:
+        if done == -1:
             raise ValueError(f"row must be in 0..{self.shape[0] - 1} and kind in 0..2")
+        if done == -2:
+            return None
         return done, data, last, cnt, nl
 
     def sense_rows(self, rows, masks) -> np.ndarray:
