@@ -838,18 +838,23 @@ class FecapParams:
 
 
 @jitable
-def _cell_sensed(bit, window0, cycles, weak, thr, key, count, near_v, noise_v, s1, s2, fatigue,
-                 weak_scale):
-    """One sense amplifier's decision on one woken cell whose '1' charge is on the bit line
-    if ``bit`` (:meth:`FecapBank._sensed`)."""
-    sig = 0.0
-    if bit:
-        sig = window0 * (1.0 / (1.0 + cycles / fatigue))
-        if weak:
-            sig = sig * weak_scale
-    if abs(sig - thr) < near_v:
-        return sig + noise_v * _keyed_gauss(key, s1, s2, np.uint64(count)) > thr
-    return sig > thr
+def _row_sensed(r, msk, bits, cycles, sense_n, keys, window0, weak, thr, out, sig, near_v,
+                noise_v, s1, s2, fatigue, weak_scale):
+    """The sense amplifiers' decisions on row ``r`` of a woken bank into ``out`` (L,), for the
+    lines in ``msk`` (L,) (False elsewhere), the '1' charge of a cell on its bit line where it
+    holds '1' (:meth:`FecapBank._sensed`); ``sig`` (L,) scratch. Counts nothing."""
+    L = thr.shape[0]
+    for ln in range(L):          # no calls, no branches: the compiler vectorizes it
+        w = window0[r, ln] * (1.0 / (1.0 + cycles[r, ln] / fatigue))
+        w = w * weak_scale if weak[r, ln] else w
+        on = msk[ln]
+        x = w if bits[r, ln] & on else 0.0
+        sig[ln] = x
+        out[ln] = on & (x > thr[ln])
+    for ln in range(L):          # the keyed noise where it can change the decision
+        if msk[ln] and abs(sig[ln] - thr[ln]) < near_v:
+            out[ln] = sig[ln] + noise_v * _keyed_gauss(keys[r, ln], s1, s2,
+                                                       np.uint64(sense_n[r, ln])) > thr[ln]
 
 
 @jitable
@@ -875,12 +880,11 @@ def _fe_predict_kernel(rows, bits, cycles, sense_n, keys, window0, weak, thr, ou
     st = _rows_woken(rows, cycles, woken)
     if st < 0:
         return st
+    sig = np.empty(L)
+    every = np.ones(L, dtype=np.bool_)
     for i in range(rows.shape[0]):
-        r = rows[i]
-        for ln in range(L):
-            out[i, ln] = _cell_sensed(bits[r, ln], window0[r, ln], cycles[r, ln], weak[r, ln],
-                                      thr[ln], keys[r, ln], sense_n[r, ln], near_v, noise_v,
-                                      s1, s2, fatigue, weak_scale)
+        _row_sensed(rows[i], every, bits, cycles, sense_n, keys, window0, weak, thr, out[i], sig,
+                    near_v, noise_v, s1, s2, fatigue, weak_scale)
     return 0
 
 
@@ -901,29 +905,25 @@ def _fe_ops_kernel(row, kind, mask, bits, cycles, sense_n, keys, window0, weak, 
     st = _rows_woken(row, cycles, woken)
     if st < 0:
         return st
+    sig = np.empty(L)
     for i in range(n):
         r = row[i]
         k = kind[i]
         if k == 0:
             if pend[r]:
                 return i
+            _row_sensed(r, mask[i], bits, cycles, sense_n, keys, window0, weak, thr, data[i], sig,
+                        near_v, noise_v, s1, s2, fatigue, weak_scale)
             for ln in range(L):
-                if mask[i, ln]:
-                    data[i, ln] = _cell_sensed(bits[r, ln], window0[r, ln], cycles[r, ln],
-                                               weak[r, ln], thr[ln], keys[r, ln], sense_n[r, ln],
-                                               near_v, noise_v, s1, s2, fatigue, weak_scale)
                 sense_n[r, ln] += 1
         m = 0
-        for ln in range(L):
-            if mask[i, ln]:
-                m += 1
-                if k == 2:
-                    if not bits[r, ln]:
-                        bits[r, ln] = True
-                        cycles[r, ln] += 0.5
-                elif bits[r, ln]:
-                    bits[r, ln] = False
-                    cycles[r, ln] += 0.5
+        for ln in range(L):                 # branch-free: cycles += 0.5 * switched, as NumPy
+            on = mask[i, ln]
+            b = bits[r, ln]
+            sw = on and (b != (k == 2))
+            m += on
+            bits[r, ln] = b != sw
+            cycles[r, ln] += 0.5 * sw
         cnt[k] += 1
         nl[k] += m
         if k != 1:
