@@ -435,9 +435,8 @@ class HybridArray:
         row = np.asarray(row, dtype=np.int64)
         kind = np.asarray(kind, dtype=np.int64)
         n = len(row)
-        data = np.zeros((n, self.L), dtype=bool)
         if not n:
-            return data, 0
+            return np.zeros((0, self.L), dtype=bool), 0
         if self.fe._faults or self.active is not None:
             raise ValueError("fe_batch needs nominal pulses: no fault injected, no pulse on")
         fe = self.fe
@@ -455,12 +454,14 @@ class HybridArray:
             rd = kind[li] == self.FE_READ
             for r in rows[~rd].tolist():
                 self.pending.pop(r, None)
-            self.pending.update(zip(rows[rd].tolist(), np.asarray(t_sense, dtype=float)[li[rd]].tolist()))
+            self.pending.update(zip(rows[rd].tolist(),
+                                    np.asarray(t_sense, dtype=float)[li[rd]].tolist()))
             self._fe_count(cnt.tolist(), nl.tolist())
             t = float(t_end[:done].max())
             if t > self.now_ns:
                 self._advance(t)
             return (data if done == n else data[:done]), done
+        data = np.zeros((n, self.L), dtype=bool)
         # rounds: the k-th pulse of each row in round k (order: by row, then by index)
         order = np.lexsort((np.arange(n), row))
         srow, skind = row[order], kind[order]

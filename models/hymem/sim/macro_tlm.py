@@ -215,13 +215,12 @@ def _decode(bits: np.ndarray, off: dict) -> dict:
     """(count, width) record bits -> {field: (count,) ints, or (count, w) bools for the
     per-line fields}."""
     if _fields_compiled is not None:
-        key = tuple(off.items())
-        tab = _FIELD_TABLES.get(key)
-        if tab is None:
+        tab = _FIELD_TABLES.get(id(off))
+        if tab is None or tab[0] is not off:          # (keyed by the layout dict itself)
             names = [k for k in off if k not in _WIDE]
-            tab = _FIELD_TABLES[key] = (names, np.array([off[k][0] for k in names]),
-                                        np.array([off[k][1] for k in names]))
-        names, offs, widths = tab
+            tab = _FIELD_TABLES[id(off)] = (off, names, np.array([off[k][0] for k in names]),
+                                            np.array([off[k][1] for k in names]))
+        _, names, offs, widths = tab
         vals = np.empty((len(names), bits.shape[0]), dtype=np.int64)
         _fields_compiled(bits, offs, widths, vals)
         out = dict(zip(names, vals))
