@@ -96,6 +96,81 @@ def test_decode_matches_the_field_definition(fields, compiled, monkeypatch):
             assert [v & ((1 << fw) - 1) for v in got[name].tolist()] == want, name
 
 
+def _plan_reference(fe, lo, hi, nominal_ns, tm):
+    """The nominal/legal check and the pulses in port order of FeCAP records lo..hi-1,
+    written as NumPy expressions (as macro_tlm had them before its compiled plan)."""
+    R = len(nominal_ns)
+    ns = {k: fe[k][lo:hi] / 1000.0 for k in ("ts0", "ta0", "te0", "ts1", "ta1", "te1", "tfall")}
+    npl, row = fe["np"][lo:hi], fe["row"][lo:hi]
+    nominal = nominal_ns[np.minimum(row, R - 1)]
+    ok = (fe["err"][lo:hi] == 0) & (npl >= 1) & (row < R)
+    ok &= ns["tfall"] - np.where(npl == 2, ns["te1"], ns["te0"]) >= tm.t_hold_ns
+    ops = []
+    for p in (0, 1):
+        on = npl > p
+        s, e = ns[f"ts{p}"], ns[f"te{p}"]
+        w = e - s
+        good = (s >= tm.t_setup_ns) & (w >= tm.fe_min_ns) & (w >= nominal)
+        sns = fe[f"sns{p}"][lo:hi].astype(bool)
+        el = ns[f"ta{p}"] - s
+        good &= ~sns | ((el >= tm.t_sense_ns) & (el >= nominal))
+        ok &= ~on | good
+        bl = fe[f"bl{p}"][lo:hi].astype(bool)
+        kind = np.where(bl, HybridArray.FE_WRITE1, np.where(sns, HybridArray.FE_READ,
+                                                            HybridArray.FE_WRITE0))
+        tw = fe["twl"][lo:hi] / 1000.0
+        for i in np.flatnonzero(on):
+            ops.append((2 * i + p, row[i], kind[i], fe[f"mask{p}"][lo + i], tw[i] + ns[f"ta{p}"][i],
+                        tw[i] + ns[f"te{p}"][i], sns[i] & bool(fe[f"srv{p}"][lo + i]), lo + i, p))
+    return ok, sorted(ops, key=lambda o: o[0])
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_fe_plan_matches_the_rules(compiled):
+    """macro_tlm's plan of a FeCAP run (compiled, or the same source as Python) gives the
+    NumPy statement of the nominal/legal check and the pulses in port order, on random
+    records whose times sit at the limits."""
+    kernel = macro_tlm._fe_plan_compiled if compiled else macro_tlm._fe_plan_kernel
+    if compiled and kernel is macro_tlm._fe_plan_kernel:
+        pytest.skip("numba disabled")
+    from hymem.analog.port import PortTiming
+    tm = PortTiming()
+    rng = np.random.default_rng(5)
+    n, R = 1000, 128
+    nominal = rng.uniform(400.0, 900.0, R)
+    pick = lambda *v: rng.choice(np.array(v, dtype=np.int64), n)   # noqa: E731
+    fe = {"row": pick(0, 5, 127, 128, 200), "np": pick(0, 1, 2, 2, 2, 3),
+          "err": pick(0, 0, 0, 0, 3), "twl": rng.integers(0, 2 ** 40, n)}
+    for p in (0, 1):
+        fe[f"bl{p}"], fe[f"sns{p}"], fe[f"srv{p}"] = pick(0, 1), pick(0, 1), pick(0, 1)
+        ts = pick(19_999, 20_000, 20_001, 3_000_000) if p == 0 else pick(2_000_000, 4_000_000)
+        fe[f"ts{p}"] = ts
+        fe[f"ta{p}"] = ts + pick(499_999, 500_000, 899_999, 900_000, 1_000_000)
+        fe[f"te{p}"] = ts + pick(99_999, 100_000, 899_999, 900_000, 2_000_000)
+        fe[f"mask{p}"] = rng.random((n, L)) < 0.5
+    fe["tfall"] = np.maximum(fe["te0"], fe["te1"]) + pick(19_999, 20_000, 20_001)
+    lo, hi = 7, n - 5
+    want_ok, want_ops = _plan_reference(fe, lo, hi, nominal, tm)
+    m = hi - lo
+    ok, first = np.empty(m, dtype=bool), np.empty(m + 1, dtype=np.int64)
+    orow, okind, orec, opulse = (np.empty(2 * m, dtype=np.int64) for _ in range(4))
+    otsn, oten, osrv = np.empty(2 * m), np.empty(2 * m), np.empty(2 * m, dtype=bool)
+    omask = np.empty((2 * m, L), dtype=bool)
+    k = kernel(lo, hi, *(fe[f] for f in ("row", "np", "err", "bl0", "sns0", "srv0", "bl1",
+                                         "sns1", "srv1", "twl", "ts0", "ta0", "te0", "ts1",
+                                         "ta1", "te1", "tfall", "mask0", "mask1")),
+               nominal, tm.t_setup_ns, tm.t_hold_ns, tm.fe_min_ns, tm.t_sense_ns, ok, first,
+               orow, okind, omask, otsn, oten, osrv, orec, opulse)
+    assert want_ok.sum() >= 30 and (~want_ok).sum() >= 30       # both outcomes
+    assert np.array_equal(ok, want_ok)
+    assert k == len(want_ops) == first[m]
+    for j, (_, r, kd, msk, tsn, ten, srv, rec, p) in enumerate(want_ops):
+        assert (orow[j], okind[j], otsn[j], oten[j], osrv[j], orec[j], opulse[j]) == \
+            (r, kd, tsn, ten, srv, rec, p), j
+        assert np.array_equal(omask[j], msk), j
+        assert first[rec - lo] <= j < first[rec - lo + 1]
+
+
 def _pulses(rng, n, rows, allow_bad: bool):
     """Random nominal FeCAP pulses on ``rows``: reads of rows not pending (or, with
     ``allow_bad``, sometimes of pending ones), unsensed writes of '0', bit-line writes."""
@@ -224,6 +299,9 @@ def test_compiled_rows_only_past_the_wake_up():
     assert np.all(1.0 - k_wake * np.exp(-c * rate) == 1.0)
     assert 1.0 - k_wake * np.exp(-(c0 - 3.0 / rate) * rate) < 1.0
     assert p.initial_cycles >= c0                 # woken banks start past it
+    from hymem.jit import HAVE_NUMBA
+    if not HAVE_NUMBA:
+        pytest.skip("numba disabled: no compiled kernels")
     one = np.ones((1, L), dtype=bool)
 
     def compiled(a, row):
