@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from hymem.digital import engine
+from hymem.analog import devices as dv
 from hymem.analog.array import HybridArray
 from hymem.analog.port import MacroProtocolError
 from hymem.sim import macro_tlm, simrun
@@ -71,10 +72,16 @@ def test_decode_reads_back_records():
                 assert got[k][j] == v, (k, got[k][j], v)
 
 
+@pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("fields", ["FE", "MR"])
-def test_decode_matches_the_field_definition(fields):
+def test_decode_matches_the_field_definition(fields, compiled, monkeypatch):
     """Every field of random records of both layouts decodes to the value of its bits
-    (little-endian), whatever path :func:`macro_tlm._decode` takes for it."""
+    (little-endian), whatever path :func:`macro_tlm._decode` takes for it (compiled, or
+    NumPy without numba)."""
+    if not compiled:
+        monkeypatch.setattr(macro_tlm, "_fields_compiled", None)
+    elif macro_tlm._fields_compiled is None:
+        pytest.skip("numba disabled")
     flds = getattr(macro_tlm, f"{fields}_FIELDS")
     off, w = macro_tlm._offsets(flds, L, 3)
     bits = np.random.default_rng(11).random((7, w)) < 0.5
@@ -87,6 +94,81 @@ def test_decode_matches_the_field_definition(fields):
             want = [sum(int(b) << i for i, b in enumerate(row[o:o + fw])) for row in bits]
             # (int64: a 64-bit field with its top bit set wraps; times never reach 2**63 ps)
             assert [v & ((1 << fw) - 1) for v in got[name].tolist()] == want, name
+
+
+def _plan_reference(fe, lo, hi, nominal_ns, tm):
+    """The nominal/legal check and the pulses in port order of FeCAP records lo..hi-1,
+    written as NumPy expressions (as macro_tlm had them before its compiled plan)."""
+    R = len(nominal_ns)
+    ns = {k: fe[k][lo:hi] / 1000.0 for k in ("ts0", "ta0", "te0", "ts1", "ta1", "te1", "tfall")}
+    npl, row = fe["np"][lo:hi], fe["row"][lo:hi]
+    nominal = nominal_ns[np.minimum(row, R - 1)]
+    ok = (fe["err"][lo:hi] == 0) & (npl >= 1) & (row < R)
+    ok &= ns["tfall"] - np.where(npl == 2, ns["te1"], ns["te0"]) >= tm.t_hold_ns
+    ops = []
+    for p in (0, 1):
+        on = npl > p
+        s, e = ns[f"ts{p}"], ns[f"te{p}"]
+        w = e - s
+        good = (s >= tm.t_setup_ns) & (w >= tm.fe_min_ns) & (w >= nominal)
+        sns = fe[f"sns{p}"][lo:hi].astype(bool)
+        el = ns[f"ta{p}"] - s
+        good &= ~sns | ((el >= tm.t_sense_ns) & (el >= nominal))
+        ok &= ~on | good
+        bl = fe[f"bl{p}"][lo:hi].astype(bool)
+        kind = np.where(bl, HybridArray.FE_WRITE1, np.where(sns, HybridArray.FE_READ,
+                                                            HybridArray.FE_WRITE0))
+        tw = fe["twl"][lo:hi] / 1000.0
+        for i in np.flatnonzero(on):
+            ops.append((2 * i + p, row[i], kind[i], fe[f"mask{p}"][lo + i], tw[i] + ns[f"ta{p}"][i],
+                        tw[i] + ns[f"te{p}"][i], sns[i] & bool(fe[f"srv{p}"][lo + i]), lo + i, p))
+    return ok, sorted(ops, key=lambda o: o[0])
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_fe_plan_matches_the_rules(compiled):
+    """macro_tlm's plan of a FeCAP run (compiled, or the same source as Python) gives the
+    NumPy statement of the nominal/legal check and the pulses in port order, on random
+    records whose times sit at the limits."""
+    kernel = macro_tlm._fe_plan_compiled if compiled else macro_tlm._fe_plan_kernel
+    if compiled and kernel is macro_tlm._fe_plan_kernel:
+        pytest.skip("numba disabled")
+    from hymem.analog.port import PortTiming
+    tm = PortTiming()
+    rng = np.random.default_rng(5)
+    n, R = 1000, 128
+    nominal = rng.uniform(400.0, 900.0, R)
+    pick = lambda *v: rng.choice(np.array(v, dtype=np.int64), n)   # noqa: E731
+    fe = {"row": pick(0, 5, 127, 128, 200), "np": pick(0, 1, 2, 2, 2, 3),
+          "err": pick(0, 0, 0, 0, 3), "twl": rng.integers(0, 2 ** 40, n)}
+    for p in (0, 1):
+        fe[f"bl{p}"], fe[f"sns{p}"], fe[f"srv{p}"] = pick(0, 1), pick(0, 1), pick(0, 1)
+        ts = pick(19_999, 20_000, 20_001, 3_000_000) if p == 0 else pick(2_000_000, 4_000_000)
+        fe[f"ts{p}"] = ts
+        fe[f"ta{p}"] = ts + pick(499_999, 500_000, 899_999, 900_000, 1_000_000)
+        fe[f"te{p}"] = ts + pick(99_999, 100_000, 899_999, 900_000, 2_000_000)
+        fe[f"mask{p}"] = rng.random((n, L)) < 0.5
+    fe["tfall"] = np.maximum(fe["te0"], fe["te1"]) + pick(19_999, 20_000, 20_001)
+    lo, hi = 7, n - 5
+    want_ok, want_ops = _plan_reference(fe, lo, hi, nominal, tm)
+    m = hi - lo
+    ok, first = np.empty(m, dtype=bool), np.empty(m + 1, dtype=np.int64)
+    orow, okind, orec, opulse = (np.empty(2 * m, dtype=np.int64) for _ in range(4))
+    otsn, oten, osrv = np.empty(2 * m), np.empty(2 * m), np.empty(2 * m, dtype=bool)
+    omask = np.empty((2 * m, L), dtype=bool)
+    k = kernel(lo, hi, *(fe[f] for f in ("row", "np", "err", "bl0", "sns0", "srv0", "bl1",
+                                         "sns1", "srv1", "twl", "ts0", "ta0", "te0", "ts1",
+                                         "ta1", "te1", "tfall", "mask0", "mask1")),
+               nominal, tm.t_setup_ns, tm.t_hold_ns, tm.fe_min_ns, tm.t_sense_ns, ok, first,
+               orow, okind, omask, otsn, oten, osrv, orec, opulse)
+    assert want_ok.sum() >= 30 and (~want_ok).sum() >= 30       # both outcomes
+    assert np.array_equal(ok, want_ok)
+    assert k == len(want_ops) == first[m]
+    for j, (_, r, kd, msk, tsn, ten, srv, rec, p) in enumerate(want_ops):
+        assert (orow[j], okind[j], otsn[j], oten[j], osrv[j], orec[j], opulse[j]) == \
+            (r, kd, tsn, ten, srv, rec, p), j
+        assert np.array_equal(omask[j], msk), j
+        assert first[rec - lo] <= j < first[rec - lo + 1]
 
 
 def _pulses(rng, n, rows, allow_bad: bool):
@@ -146,6 +228,95 @@ def test_fe_batch_equals_pulse_by_pulse(case):
         if d is not None:
             assert np.array_equal(d, data[i]), i
     assert one.now_ns == many.now_ns or stop < len(ops)
+
+
+def _near_bank(seed):
+    """A woken keyed array whose cells sit near their thresholds (the keyed noise decides many
+    reads) at cycle counts from woken to fatigued."""
+    a = HybridArray(rng=seed, key=seed * 3 + 2, woken=True)
+    fe = a.fe
+    rng = np.random.default_rng(seed)
+    fe.bits[:] = rng.random(fe.shape) < 0.5
+    fe.cycles[:] += 0.5 * rng.integers(0, 2 * 10 ** 7, fe.shape)
+    fe._thr = fe.params.sense_ref_v + rng.normal(0, 0.08, L)
+    return a
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_compiled_rows_equal_numpy(case, monkeypatch):
+    """The compiled FeCAP row kernels (fe_batch, predict_rows) give NumPy's results bit for bit:
+    the same data, bits, cycles, read counts, pending rows, counters, energy and time."""
+    from hymem.jit import HAVE_NUMBA
+    if not HAVE_NUMBA:
+        pytest.skip("numba disabled")
+    rng = np.random.default_rng(100 + case)
+    arrays = [_near_bank(case) for _ in range(2)]
+    kern, ref = arrays
+    assert kern.fe._compiled_ok()
+    calls = []
+    kernel = dv._fe_ops_compiled
+    monkeypatch.setattr(dv, "_fe_ops_compiled", lambda *a: calls.append(kernel(*a)) or calls[-1])
+    ops = _pulses(rng, 300, 12 if case % 2 else 128, allow_bad=case >= 3)
+    row, kind = np.array([o[0] for o in ops]), np.array([o[1] for o in ops])
+    mask = np.array([o[2] for o in ops])
+    ts, te = np.array([o[4] for o in ops]), np.array([o[5] for o in ops])
+    out = []
+    for a in arrays:
+        if a is ref:
+            monkeypatch.setattr(dv, "_fe_ops_compiled", None)
+            assert not a.fe._compiled_ok()
+        pred = a.fe.predict_rows(np.arange(0, 128, 1 + case))
+        got, done = [], 0
+        while done < len(row):              # restart after each stop (rule fe.6): write back
+            d, k = a.fe_batch(row[done:], kind[done:], mask[done:], ts[done:], te[done:])
+            got.append(d[:k])
+            done += k
+            if done < len(row):
+                r = int(row[done])
+                a.fe_batch(np.array([r]), np.array([HybridArray.FE_WRITE1]), np.ones((1, L), bool),
+                           ts[done:done + 1], te[done:done + 1])
+        out.append((pred, np.concatenate(got)))
+    assert calls and min(calls) >= 0          # the kernel ran every batch of the first array
+    assert np.array_equal(out[0][0], out[1][0])
+    assert np.array_equal(out[0][1], out[1][1])
+    for name in ("bits", "cycles", "sense_n"):
+        assert np.array_equal(getattr(kern.fe, name), getattr(ref.fe, name)), name
+    assert kern.pending == ref.pending and kern.now_ns == ref.now_ns
+    assert kern.counts == ref.counts and kern.energy_j == ref.energy_j
+    assert kern.fe.ops == ref.fe.ops and kern.fe.energy_j == ref.fe.energy_j
+    near = np.abs(np.where(ref.fe.bits, ref.fe._window(None), 0.0) - ref.fe._thr) < \
+        ref.fe.KEYED_Z_MAX * ref.fe.params.sense_noise_v
+    assert near.mean() > 0.1                # the keyed noise decided many of the reads
+
+
+def test_compiled_rows_only_past_the_wake_up():
+    """The compiled kernels run only where the wake-up term is exactly 1 (no exp needed):
+    at and beyond FecapParams.woken_cycles it is 1.0 in NumPy, some cycles below it not."""
+    p = dv.FecapParams()
+    c0 = p.woken_cycles
+    k_wake, rate, _ = p._window_prm()
+    c = c0 * np.array([1.0, 1.0 + 1e-9, 1.5, 10.0])
+    assert np.all(1.0 - k_wake * np.exp(-c * rate) == 1.0)
+    assert 1.0 - k_wake * np.exp(-(c0 - 3.0 / rate) * rate) < 1.0
+    assert p.initial_cycles >= c0                 # woken banks start past it
+    from hymem.jit import HAVE_NUMBA
+    if not HAVE_NUMBA:
+        pytest.skip("numba disabled: no compiled kernels")
+    one = np.ones((1, L), dtype=bool)
+
+    def compiled(a, row):
+        b = a.fe.bits.copy()
+        res = a.fe.ops_compiled(np.array([row]), np.array([HybridArray.FE_WRITE1]), one,
+                                np.zeros(128, dtype=bool))
+        assert res is not None or np.array_equal(a.fe.bits, b)      # nothing changed
+        return res is not None
+
+    pristine = HybridArray(rng=1, key=5)
+    assert pristine.fe._compiled_ok() and not compiled(pristine, 0)   # NumPy until woken
+    woken = HybridArray(rng=1, key=5, woken=True)
+    woken.fe.cycles[3, 7] = c0 * 0.9
+    assert compiled(woken, 2) and not compiled(woken, 3)
+    assert woken.fe.predict_rows([3]) is not None                        # by NumPy
 
 
 def test_predict_rows_is_the_next_read():

@@ -441,11 +441,33 @@ class HybridArray:
         row = np.asarray(row, dtype=np.int64)
         kind = np.asarray(kind, dtype=np.int64)
         n = len(row)
-        data = np.zeros((n, self.L), dtype=bool)
         if not n:
-            return data, 0
+            return np.zeros((0, self.L), dtype=bool), 0
         if self.fe._faults or self.active is not None:
             raise ValueError("fe_batch needs nominal pulses: no fault injected, no pulse on")
+        fe = self.fe
+        pend = np.zeros(self.geom.fecap_rows, dtype=bool)
+        if self.pending:
+            pend[list(self.pending)] = True
+        res = fe.ops_compiled(row, kind, mask, pend)
+        if res is not None:
+            # compiled, pulse after pulse (the same as the rounds below)
+            done, data, last, cnt, nl = res
+            if not done:
+                return data, 0
+            rows = np.flatnonzero(last >= 0)
+            li = last[rows]
+            rd = kind[li] == self.FE_READ
+            for r in rows[~rd].tolist():
+                self.pending.pop(r, None)
+            self.pending.update(zip(rows[rd].tolist(),
+                                    np.asarray(t_sense, dtype=float)[li[rd]].tolist()))
+            self._fe_count(cnt.tolist(), nl.tolist())
+            t = float(t_end[:done].max())
+            if t > self.now_ns:
+                self._advance(t)
+            return (data if done == n else data[:done]), done
+        data = np.zeros((n, self.L), dtype=bool)
         # rounds: the k-th pulse of each row in round k (order: by row, then by index)
         order = np.lexsort((np.arange(n), row))
         srow, skind = row[order], kind[order]
@@ -482,7 +504,6 @@ class HybridArray:
             return np.zeros((n, self.L), dtype=bool), 0
         occ = np.empty(done, dtype=np.int64)
         occ[order] = np.arange(done) - gstart
-        fe = self.fe
         for k in range(int(occ.max()) + 1):
             sel = np.flatnonzero(occ == k)
             ks = kind[sel]
@@ -511,21 +532,25 @@ class HybridArray:
             else:
                 self.pending.pop(r, None)
         lines = mask.sum(axis=1)
-        for kd, key, fop in ((self.FE_READ, "fe_read", "read"), (self.FE_WRITE0, "fe_write0", "write0"),
-                             (self.FE_WRITE1, "fe_write1", "write1")):
-            on = kind == kd
-            c = int(on.sum())
+        on = [kind == kd for kd in (self.FE_READ, self.FE_WRITE0, self.FE_WRITE1)]
+        self._fe_count([int(o.sum()) for o in on], [int(lines[o].sum()) for o in on])
+        t = float(t_end.max())
+        if t > self.now_ns:
+            self._advance(t)
+        return data, done
+
+    def _fe_count(self, pulses, lines) -> None:
+        """Counters and energy of :meth:`fe_batch`'s pulses: ``pulses`` and ``lines`` pulsed
+        per kind (read, write '0', write '1')."""
+        fe = self.fe
+        for c, nl, key, fop in zip(pulses, lines, ("fe_read", "fe_write0", "fe_write1"),
+                                   ("read", "write0", "write1")):
             if c:
-                nl = int(lines[on].sum())
                 e = nl * self._fe_e
                 self.counts[key] += c
                 self.energy_j[key] += e
                 fe.ops[fop] += nl
                 fe.energy_j[fop] += e
-        t = float(t_end.max())
-        if t > self.now_ns:
-            self._advance(t)
-        return data, done
 
     # ------------------------------------------------------- whole operations
 

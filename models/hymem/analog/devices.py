@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from .. import published as pub
-from ..jit import compiled, jitable, vectorize
+from ..jit import compiled, jitable, njit, vectorize
 
 # ----------------------------------------------------------------------- helpers
 
@@ -810,10 +810,130 @@ class FecapParams:
     def _window_prm(self) -> tuple[float, float, float]:
         return 1.0 - self.wakeup_initial_fraction, 4.0 / self.wakeup_cycles, self.fatigue_cycles
 
+    @functools.cached_property
+    def woken_cycles(self) -> float:
+        """Cycles from which the wake-up term of :func:`_window_factor`, ``1 - k_wake
+        exp(-cycles wake_rate)``, is exactly 1.0 in float64 whatever ``exp``'s last bits: there
+        ``k_wake exp(-x)`` is below e^-1 of half an ulp under 1 (2^-54), so any ``exp`` within a
+        factor e of the true value rounds the term to 1.0. The compiled FeCAP row kernels
+        (:meth:`FecapBank.predict_rows`, :meth:`FecapBank.ops_compiled`) run only on banks whose
+        every cell is past it: they need no ``exp`` (NumPy's and numba's may differ in the last
+        bit on some machines), so their windows are NumPy's bit for bit."""
+        k_wake, wake_rate, _ = self._window_prm()
+        if k_wake <= 0.0:
+            return 0.0
+        return (math.log(k_wake * 2.0 ** 54) + 1.0) / wake_rate
+
     def switch_energy_j(self, window_v, v_prog: float | None = None) -> np.ndarray:
         """Published relation E = MW * (C_D + C_BL) * V_prog for one switching event (J)."""
         v = self.pulse_v if v_prog is None else v_prog
         return np.asarray(window_v, dtype=float) * (self.c_d_f + self.c_bl_f) * v
+
+
+# ------------------------------------------ the keyed row paths, compiled (numba only)
+# Cell by cell, the same arithmetic as FecapBank._sensed / apply_rows on a keyed bank without
+# faults whose cells are all past FecapParams.woken_cycles (the window is then
+# window0 * (1 / (1 + cycles / fatigue)), scaled for weak cells: no exp). Checked bit for bit
+# against the NumPy paths by tb/test_macro_tlm.py.
+
+
+@jitable
+def _row_sensed(r, msk, bits, cycles, sense_n, keys, window0, weak, thr, out, sig, near_v,
+                noise_v, s1, s2, fatigue, weak_scale):
+    """The sense amplifiers' decisions on row ``r`` of a woken bank into ``out`` (L,), for the
+    lines in ``msk`` (L,) (False elsewhere), the '1' charge of a cell on its bit line where it
+    holds '1' (:meth:`FecapBank._sensed`); ``sig`` (L,) scratch. Counts nothing."""
+    L = thr.shape[0]
+    for ln in range(L):          # no calls, no branches: the compiler vectorizes it
+        w = window0[r, ln] * (1.0 / (1.0 + cycles[r, ln] / fatigue))
+        w = w * weak_scale if weak[r, ln] else w
+        on = msk[ln]
+        x = w if bits[r, ln] & on else 0.0
+        sig[ln] = x
+        out[ln] = on & (x > thr[ln])
+    for ln in range(L):          # the keyed noise where it can change the decision
+        if msk[ln] and abs(sig[ln] - thr[ln]) < near_v:
+            out[ln] = sig[ln] + noise_v * _keyed_gauss(keys[r, ln], s1, s2,
+                                                       np.uint64(sense_n[r, ln])) > thr[ln]
+
+
+@jitable
+def _rows_woken(rows, cycles, woken):
+    """0 if every cell of ``rows`` has at least ``woken`` cycles, -1 if a row is out of
+    range, -2 if a cell is below."""
+    R, L = cycles.shape
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        if r < 0 or r >= R:
+            return -1
+        for ln in range(L):
+            if not cycles[r, ln] >= woken:
+                return -2
+    return 0
+
+
+def _fe_predict_kernel(rows, bits, cycles, sense_n, keys, window0, weak, thr, out, woken, near_v,
+                       noise_v, s1, s2, fatigue, weak_scale):
+    """:meth:`FecapBank.predict_rows` into ``out`` (n, L). Returns 0, or without computing
+    anything -1 if a row is out of range, -2 if a cell has fewer than ``woken`` cycles."""
+    R, L = bits.shape
+    st = _rows_woken(rows, cycles, woken)
+    if st < 0:
+        return st
+    sig = np.empty(L)
+    every = np.ones(L, dtype=np.bool_)
+    for i in range(rows.shape[0]):
+        _row_sensed(rows[i], every, bits, cycles, sense_n, keys, window0, weak, thr, out[i], sig,
+                    near_v, noise_v, s1, s2, fatigue, weak_scale)
+    return 0
+
+
+def _fe_ops_kernel(row, kind, mask, bits, cycles, sense_n, keys, window0, weak, thr, pend,
+                   data, last, cnt, nl, woken, near_v, noise_v, s1, s2, fatigue, weak_scale):
+    """Nominal FeCAP pulses in order (:meth:`FecapBank.ops_compiled`): ``kind`` 0 a sensed
+    source-line pulse (read), 1 an unsensed one (write '0'), 2 a bit-line pulse (write '1').
+    A read of a row pending write-back (``pend`` (R,) bools, updated) stops before it.
+    Fills ``data`` (n, L) with the reads' data, ``last`` (R,) with each row's last read or
+    bit-line pulse, ``cnt`` / ``nl`` (3,) with the pulses and lines pulsed per kind. Returns
+    how many pulses were applied, or without applying any -1 if a row or kind is out of range,
+    -2 if a cell of a row pulsed has fewer than ``woken`` cycles."""
+    R, L = bits.shape
+    n = row.shape[0]
+    for i in range(n):
+        if kind[i] < 0 or kind[i] > 2:
+            return -1
+    st = _rows_woken(row, cycles, woken)
+    if st < 0:
+        return st
+    sig = np.empty(L)
+    for i in range(n):
+        r = row[i]
+        k = kind[i]
+        if k == 0:
+            if pend[r]:
+                return i
+            _row_sensed(r, mask[i], bits, cycles, sense_n, keys, window0, weak, thr, data[i], sig,
+                        near_v, noise_v, s1, s2, fatigue, weak_scale)
+            for ln in range(L):
+                sense_n[r, ln] += 1
+        m = 0
+        for ln in range(L):                 # branch-free: cycles += 0.5 * switched, as NumPy
+            on = mask[i, ln]
+            b = bits[r, ln]
+            sw = on and (b != (k == 2))
+            m += on
+            bits[r, ln] = b != sw
+            cycles[r, ln] += 0.5 * sw
+        cnt[k] += 1
+        nl[k] += m
+        if k != 1:
+            pend[r] = k == 0
+            last[r] = i
+    return n
+
+
+_fe_predict_compiled = njit(_fe_predict_kernel)
+_fe_ops_compiled = njit(_fe_ops_kernel)
 
 
 class FecapBank(_Bank):
@@ -871,6 +991,7 @@ class FecapBank(_Bank):
         self._faults = False            # any weak / read_flip / sense-amplifier fault
         self._thr = p.sense_ref_v + self.sa_offset_v
         self.sense_n = np.zeros(n, dtype=np.int64)   # reads of each device (keyed noise)
+        self._kprm = (None, ())                      # (params, the compiled kernels' constants)
 
     @property
     def energy_physical_j(self) -> float:
@@ -941,10 +1062,62 @@ class FecapBank(_Bank):
         if self.keys is None or self._faults:
             return None
         rows = np.asarray(rows, dtype=np.int64)
+        if self._compiled_ok():
+            out = np.zeros((len(rows), self.shape[-1]), dtype=bool)
+            st = _fe_predict_compiled(rows, self.bits, self.cycles, self.sense_n, self.keys,
+                                      self.window0_v, self.weak, self._thr, out,
+                                      *self._kernel_prm())
+            if st == -1:
+                raise IndexError(f"rows must be in 0..{self.shape[0] - 1}")
+            if st == 0:
+                return out
         n0 = self.sense_n[rows]
         out = self._sensed((rows,), self.bits[rows])
         self.sense_n[rows] = n0
         return out
+
+    def _compiled_ok(self) -> bool:
+        """The compiled row kernels may apply: numba, a keyed 2-D bank without faults, the
+        state arrays C-ordered (the kernels then check that the rows they touch are woken past
+        :attr:`FecapParams.woken_cycles`)."""
+        return (_fe_ops_compiled is not None and self.keys is not None and not self._faults
+                and len(self.shape) == 2 and self.bits.flags.c_contiguous
+                and self.cycles.flags.c_contiguous and self.sense_n.flags.c_contiguous
+                and self.window0_v.flags.c_contiguous and self.weak.flags.c_contiguous)
+
+    def _kernel_prm(self) -> tuple:
+        p = self.params
+        if self._kprm[0] is not p:
+            self._kprm = (p, (p.woken_cycles, self.KEYED_Z_MAX * p.sense_noise_v,
+                              p.sense_noise_v,
+                              _salt(2 * _K_SENSE)[()], _salt(2 * _K_SENSE + 1)[()],
+                              p.fatigue_cycles, p.weak_window_scale))
+        return self._kprm[1]
+
+    def ops_compiled(self, row, kind, mask, pend):
+        """:meth:`sense_rows` and :meth:`apply_rows` of nominal pulses one after the other,
+        compiled, when :meth:`_compiled_ok` and the rows pulsed are woken (else None, nothing
+        changed): ``kind`` (n,) 0 read, 1 write '0',
+        2 write '1', ``row`` (n,), ``mask`` (n, L) bools; ``pend`` (R,) bools, the rows
+        pending write-back (updated): a read of one stops the batch before it. Returns
+        ``(done, data (n, L), last (R,) each row's last read or bit-line pulse or -1,
+        pulses (3,) and lines pulsed (3,) per kind)``."""
+        if not self._compiled_ok():
+            return None
+        n, L = len(row), self.shape[-1]
+        if mask.shape != (n, L) or mask.dtype != bool:
+            raise ValueError(f"mask must be ({n}, {L}) booleans; got {mask.shape} {mask.dtype}")
+        data = np.zeros((n, L), dtype=bool)
+        last = np.full(self.shape[0], -1, dtype=np.int64)
+        cnt, nl = np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.int64)
+        done = _fe_ops_compiled(row, kind, np.ascontiguousarray(mask), self.bits, self.cycles,
+                                self.sense_n, self.keys, self.window0_v, self.weak, self._thr,
+                                pend, data, last, cnt, nl, *self._kernel_prm())
+        if done == -1:
+            raise ValueError(f"row must be in 0..{self.shape[0] - 1} and kind in 0..2")
+        if done == -2:
+            return None
+        return done, data, last, cnt, nl
 
     def sense_rows(self, rows, masks) -> np.ndarray:
         """Nominal reads of distinct ``rows`` (no faults): :meth:`row_sense` of each with its

@@ -50,6 +50,7 @@ from cocotb import simulator
 from cocotb.simtime import get_sim_time
 
 from ..analog.array import HybridArray
+from ..jit import compiled, njit
 from ..analog.port import T_EPS_NS, MacroProtocolError, PortTiming, fmt_ns
 from . import vpi_vec
 from .macro_port import PortModelBase, codes_to_int
@@ -190,9 +191,44 @@ def _layout(off: dict):
     return lay
 
 
+def _fields_kernel(bits, offs, widths, out):
+    """Field f of record c = the ``widths[f]`` bits of ``bits[c]`` from ``offs[f]``,
+    little-endian, into ``out[f, c]`` (int64: a 64-bit field with its top bit set wraps, as
+    NumPy's cast from uint64 does)."""
+    for f in range(offs.shape[0]):
+        o, w = offs[f], widths[f]
+        for c in range(bits.shape[0]):
+            v = np.int64(0)
+            for b in range(w):
+                if bits[c, o + b]:
+                    v |= np.int64(1) << b
+            out[f, c] = v
+
+
+_fields_compiled = njit(_fields_kernel)
+
+#: the narrow fields of a record layout as arrays for :func:`_fields_kernel`, by layout
+_FIELD_TABLES: dict = {}
+
+
 def _decode(bits: np.ndarray, off: dict) -> dict:
     """(count, width) record bits -> {field: (count,) ints, or (count, w) bools for the
     per-line fields}."""
+    if _fields_compiled is not None:
+        tab = _FIELD_TABLES.get(id(off))
+        if tab is None or tab[0] is not off:          # (keyed by the layout dict itself)
+            names = [k for k in off if k not in _WIDE]
+            tab = _FIELD_TABLES[id(off)] = (off, names, np.array([off[k][0] for k in names]),
+                                            np.array([off[k][1] for k in names]))
+        _, names, offs, widths = tab
+        vals = np.empty((len(names), bits.shape[0]), dtype=np.int64)
+        _fields_compiled(bits, offs, widths, vals)
+        out = dict(zip(names, vals))
+        for name in _WIDE:
+            if name in off:
+                o, w = off[name]
+                out[name] = bits[:, o:o + w]
+        return out
     count = bits.shape[0]
     dt, narrow, other, nbytes = _layout(off)
     byts = np.packbits(bits, axis=1, bitorder="little")
@@ -209,6 +245,62 @@ def _decode(bits: np.ndarray, off: dict) -> dict:
             o, w = off[name]
             out[name] = bits[:, o:o + w]
     return out
+
+
+_FE_READ, _FE_WRITE0, _FE_WRITE1 = HybridArray.FE_READ, HybridArray.FE_WRITE0, HybridArray.FE_WRITE1
+
+
+def _fe_plan_kernel(lo, hi, row, npl, err, bl0, sns0, srv0, bl1, sns1, srv1, twl, ts0, ta0,
+                    te0, ts1, ta1, te1, tfall, mask0, mask1, nominal, t_setup, t_hold, fe_min,
+                    t_sense, ok, first, orow, okind, omask, otsn, oten, osrv, orec, opulse):
+    """FeCAP records ``lo .. hi-1`` (decoded fields; times in ps): ``ok[i]`` whether record
+    ``lo + i`` is nominal and legal (no error, 1 or 2 pulses, its row in range, setup, hold,
+    pulse widths and sense delays at least the port's minimum and the row's nominal time,
+    ``nominal`` per row, ns), and its pulses as :meth:`HybridArray.fe_batch` takes them, in
+    port order: ops ``first[i] .. first[i+1]-1`` are record ``lo + i``'s, with their row,
+    kind, line mask, sense and end times (ns), whether the monitor served the read
+    (``osrv``), their record (absolute) and pulse. Returns the number of ops."""
+    R = nominal.shape[0]
+    m = 0
+    for i in range(hi - lo):
+        c = lo + i
+        first[i] = m
+        r = row[c]
+        nom = nominal[min(r, R - 1)]
+        np_ = npl[c]
+        good = err[c] == 0 and np_ >= 1 and r < R
+        last_end = te1[c] / 1000.0 if np_ == 2 else te0[c] / 1000.0
+        good = good and tfall[c] / 1000.0 - last_end >= t_hold
+        tw = twl[c] / 1000.0
+        for p in range(2):
+            if np_ <= p:
+                break
+            if p == 0:
+                s, a, e, bl, sn, sv = ts0[c] / 1000.0, ta0[c] / 1000.0, te0[c] / 1000.0, \
+                    bl0[c] != 0, sns0[c] != 0, srv0[c] != 0
+            else:
+                s, a, e, bl, sn, sv = ts1[c] / 1000.0, ta1[c] / 1000.0, te1[c] / 1000.0, \
+                    bl1[c] != 0, sns1[c] != 0, srv1[c] != 0
+            w = e - s
+            el = a - s
+            good = good and s >= t_setup and w >= fe_min and w >= nom and \
+                (not sn or (el >= t_sense and el >= nom))
+            orow[m] = r
+            okind[m] = _FE_WRITE1 if bl else (_FE_READ if sn else _FE_WRITE0)
+            otsn[m] = tw + a
+            oten[m] = tw + e
+            osrv[m] = sn and sv
+            orec[m] = c
+            opulse[m] = p
+            for ln in range(omask.shape[1]):
+                omask[m, ln] = mask0[c, ln] if p == 0 else mask1[c, ln]
+            m += 1
+        ok[i] = good
+    first[hi - lo] = m
+    return m
+
+
+_fe_plan_compiled = compiled(_fe_plan_kernel)
 
 
 # ------------------------------------------------------------------ the model
@@ -454,30 +546,34 @@ class MacroTlmModel(PortModelBase):
             n -= c
         return _decode(parts[0] if len(parts) == 1 else np.concatenate(parts), self.fe_off)
 
+    def _fe_plan(self, fe: dict, lo: int, hi: int) -> tuple:
+        """:func:`_fe_plan_kernel` on records lo..hi-1: (ok, first, row, kind, mask, t_sense,
+        t_end, served, record, pulse)."""
+        n = hi - lo
+        tm = self.timing
+        ok = np.empty(n, dtype=bool)
+        first = np.empty(n + 1, dtype=np.int64)
+        orow, okind, orec, opulse = (np.empty(2 * n, dtype=np.int64) for _ in range(4))
+        otsn, oten = np.empty(2 * n), np.empty(2 * n)
+        osrv = np.empty(2 * n, dtype=bool)
+        omask = np.empty((2 * n, self.L), dtype=bool)
+        _fe_plan_compiled(lo, hi, *(fe[k] for k in (
+            "row", "np", "err", "bl0", "sns0", "srv0", "bl1", "sns1", "srv1", "twl", "ts0",
+            "ta0", "te0", "ts1", "ta1", "te1", "tfall", "mask0", "mask1")), self._nominal_ns,
+            float(tm.t_setup_ns), float(tm.t_hold_ns), float(tm.fe_min_ns),
+            float(tm.t_sense_ns), ok, first, orow, okind, omask, otsn, oten, osrv, orec, opulse)
+        return ok, first, orow, okind, omask, otsn, oten, osrv, orec, opulse
+
     def _fe_run(self, fe: dict, lo: int, hi: int) -> None:
         """FeCAP records lo..hi-1: nominal legal ones in batches, the others pulse by pulse."""
         a = self.array
-        tm = self.timing
-        ns = {k: fe[k][lo:hi] / 1000.0 for k in ("ts0", "ta0", "te0", "ts1", "ta1", "te1", "tfall")}
-        npl = fe["np"][lo:hi]
-        row = fe["row"][lo:hi]
-        nominal = self._nominal_ns[np.minimum(row, self.R - 1)]
-        ok = (fe["err"][lo:hi] == 0) & (npl >= 1) & (row < self.R)
-        last_end = np.where(npl == 2, ns["te1"], ns["te0"])
-        ok &= ns["tfall"] - last_end >= tm.t_hold_ns
-        for p in (0, 1):
-            on = npl > p
-            s, e = ns[f"ts{p}"], ns[f"te{p}"]
-            w = e - s
-            good = (s >= tm.t_setup_ns) & (w >= tm.fe_min_ns) & (w >= nominal)
-            sns = fe[f"sns{p}"][lo:hi].astype(bool)
-            el = ns[f"ta{p}"] - s
-            good &= ~sns | ((el >= tm.t_sense_ns) & (el >= nominal))
-            ok &= ~on | good
+        plan = self._fe_plan(fe, lo, hi)
+        ok = plan[0]
         if a.fe._faults or a.active is not None:
             ok[:] = False
         if self._fe_begun is not None:
             ok[0] = False                      # its first pulses were applied at the miss
+        ok = ok.tolist()
         i = 0
         n = hi - lo
         while i < n:
@@ -488,45 +584,31 @@ class MacroTlmModel(PortModelBase):
             j = i
             while j < n and ok[j]:
                 j += 1
-            self._fe_batch(fe, lo + i, lo + j, ns, i, j)
+            self._fe_batch(fe, plan, i, j, lo + j)
             i = j
 
-    def _fe_batch(self, fe: dict, lo: int, hi: int, ns: dict, a0: int, a1: int) -> None:
-        """Nominal legal records lo..hi-1 in one :meth:`HybridArray.fe_batch`."""
-        a = self.array
-        rec_of, rows, kinds, masks, tsn, ten, srv, served = [], [], [], [], [], [], [], []
-        for p in (0, 1):
-            on = np.flatnonzero(fe["np"][lo:hi] > p)
-            if not len(on):
-                continue
-            bl = fe[f"bl{p}"][lo:hi][on].astype(bool)
-            sns = fe[f"sns{p}"][lo:hi][on].astype(bool)
-            rec_of.append(on * 2 + p)
-            rows.append(fe["row"][lo:hi][on])
-            kinds.append(np.where(bl, a.FE_WRITE1, np.where(sns, a.FE_READ, a.FE_WRITE0)))
-            masks.append(fe[f"mask{p}"][lo:hi][on])
-            tw = fe["twl"][lo:hi][on] / 1000.0
-            tsn.append(tw + ns[f"ta{p}"][a0:a1][on])
-            ten.append(tw + ns[f"te{p}"][a0:a1][on])
-            srv.append(sns & fe[f"srv{p}"][lo:hi][on].astype(bool))
-            served.append(fe["rdata"][lo:hi][on])
-        key = np.concatenate(rec_of)
-        order = np.argsort(key, kind="stable")
-        cat = lambda x: np.concatenate(x)[order]
-        row, kind, mask = cat(rows), cat(kinds), cat(masks)
-        data, done = a.fe_batch(row, kind, mask, cat(tsn), cat(ten))
-        srv, served = cat(srv), cat(served)
-        chk = srv[:done]
-        if chk.any() and not np.array_equal(data[:done][chk], served[:done][chk]):
-            bad = int(np.flatnonzero(chk & (data[:done] != served[:done]).any(axis=1))[0])
-            raise TlmError(f"FeCAP read of row {int(row[bad])}: the monitor served "
-                           f"{_hex(served[bad])} from the read cache, the array gives "
-                           f"{_hex(data[bad])}")
-        self.served += int(chk.sum())
-        if done < len(row):
+    def _fe_batch(self, fe: dict, plan: tuple, i: int, j: int, hi: int) -> None:
+        """Nominal legal records i..j-1 of a plan (:meth:`_fe_plan`; ``hi`` the absolute end)
+        in one :meth:`HybridArray.fe_batch`."""
+        _, first, orow, okind, omask, otsn, oten, osrv, orec, opulse = plan
+        o0, o1 = int(first[i]), int(first[j])
+        row = orow[o0:o1]
+        data, done = self.array.fe_batch(row, okind[o0:o1], omask[o0:o1], otsn[o0:o1],
+                                         oten[o0:o1])
+        chk = osrv[o0:o0 + done]
+        if chk.any():
+            got = data[:done][chk]
+            served = fe["rdata"][orec[o0:o0 + done][chk]]
+            if not np.array_equal(got, served):
+                bad = int(np.flatnonzero((got != served).any(axis=1))[0])
+                bad = int(np.flatnonzero(chk)[bad])
+                raise TlmError(f"FeCAP read of row {int(row[bad])}: the monitor served "
+                               f"{_hex(fe['rdata'][orec[o0 + bad]])} from the read cache, the "
+                               f"array gives {_hex(data[bad])}")
+            self.served += int(np.count_nonzero(chk))
+        if done < o1 - o0:
             # a read of a row pending write-back: from that pulse on, pulse by pulse
-            rk = key[order][done]
-            ri, p0 = lo + int(rk // 2), int(rk % 2)
+            ri, p0 = int(orec[o0 + done]), int(opulse[o0 + done])
             self._fe_exact({k: v[ri] for k, v in fe.items()}, first_pulse=p0)
             if ri + 1 < hi:
                 self._fe_run(fe, ri + 1, hi)
