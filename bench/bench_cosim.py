@@ -468,7 +468,7 @@ def bench_main(sims, repeats, quick, log) -> dict:
                        bus_ops=res["bus_ops"], load=load())
             runs[sim].append(row)
             log(f"  {sim} repeat {rep + 1}: {n} samples, {row['samples_per_s']:.1f} samples/s, "
-                f"state match {row['state_match']}, load {row['load']}")
+                f"state match {row['state_match']}, {row['load']}")
     return runs
 
 
