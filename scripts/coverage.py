@@ -301,18 +301,18 @@ def rank(dats: list[Path]) -> list[str]:
     """Test grading: which runs the merged coverage needs. Prints every run's hit points and
     the points only it hits, then a greedy cover (the run adding most of what is still
     uncovered, first) and the runs outside it: every point and functional bin those hit is hit
-    by the cover too, so leaving them out of the coverage run (``no_coverage``) changes no
-    figure. Returns the names of the runs outside the cover."""
+    by the cover too, so leaving them out of the coverage run (``tb/conftest.py``
+    ``COVERAGE_GRADED_OUT``) changes no figure. Returns the names of the runs outside the cover."""
     runs = {d.name.removesuffix(".dat"): _run_points(d) for d in dats}
     count: dict = defaultdict(int)
     for got in runs.values():
         for p in got:
             count[p] += 1
     print(f"coverage --rank: {len(runs)} runs, {len(count)} points and bins hit")
+    only = {name: sum(count[p] == 1 for p in got) for name, got in runs.items()}
     print(f"{'hit':>7} {'only it':>7}  run")
-    for name, got in sorted(runs.items(), key=lambda kv: (sum(count[p] == 1 for p in kv[1]),
-                                                          len(kv[1]))):
-        print(f"{len(got):>7} {sum(count[p] == 1 for p in got):>7}  {name}")
+    for name, got in sorted(runs.items(), key=lambda kv: (only[kv[0]], len(kv[1]))):
+        print(f"{len(got):>7} {only[name]:>7}  {name}")
     left, todo, cover = dict(runs), set(count), []
     while todo:
         name, got = max(left.items(), key=lambda kv: (len(kv[1] & todo), kv[0]))

@@ -224,13 +224,13 @@ def _claim_run_dir(test_dir: Path):
 def _build_key(sim: str, toplevel: str, parameters: Mapping[str, object],
                defines: Mapping[str, object], waves: bool, extra: Sequence[Path],
                public_all: bool = True, fast: bool = False) -> str:
+    opt = _verilator_opt(sim, fast)
     h = hashlib.sha256()
     h.update(json.dumps(
         {"sim": sim, "top": toplevel, "params": {k: str(v) for k, v in sorted(parameters.items())},
          "defines": {k: str(v) for k, v in sorted(defines.items())}, "waves": waves,
          "timescale": TIMESCALE, "build_args": _build_args(sim), "public_all": public_all,
-         "opt_fast": _verilator_opt(sim, fast).get("OPT_FAST", ""),
-         "opt_global": _verilator_opt(sim, fast).get("OPT_GLOBAL", ""),
+         "opt_fast": opt.get("OPT_FAST", ""), "opt_global": opt.get("OPT_GLOBAL", ""),
          "coverage": coverage_enabled()},
         sort_keys=True).encode())
     for src in rtl_sources() + sorted(rtl_dir().glob("*.svh")) + list(extra) + _extra_includes(extra):
