@@ -18,7 +18,10 @@ run as NumPy), which must give the same fingerprints.
 
 Floating point: the forward pass goes through BLAS and the device models through libm, so the
 pinned values are those of this platform (x86-64, OpenBLAS, glibc); another CPU family may sum
-in another order and must regenerate them first (on the commit that added this file).
+in another order and must regenerate them first (on the commit that added this file). NumPy's
+own AVX-512 ``exp`` / ``log`` round differently from libm, so the NumPy-only run
+(``test_pinned_without_numba``) switches them off; with numba the device kernels call libm on
+every x86-64 CPU.
 """
 
 from __future__ import annotations
@@ -117,16 +120,33 @@ def test_pinned(name, force_numpy, loaded):
         f"else than when its results were pinned: {got} != {EXPECTED[name]}")
 
 
+def _numpy_libm_env() -> dict:
+    """The environment that makes NumPy's transcendental functions round as libm's.
+
+    NumPy dispatches ``exp``, ``log``, ``log10`` and ``log1p`` of float64 to its own AVX-512
+    kernels where the CPU has them (``numpy.show_runtime()``: X86_V4, AVX512_ICL, ...); those
+    differ from glibc's libm in the last bit for about 5 % of arguments, while numba's kernels
+    call libm. ``NPY_DISABLE_CPU_FEATURES`` switches those dispatch targets off, so both
+    paths compute the same bits and the pins compare the kernels' source, not the CPU."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__   # NumPy 2
+    except ImportError:                                                # NumPy 1.26
+        from numpy.core._multiarray_umath import __cpu_dispatch__
+    off = [f for f in __cpu_dispatch__ if "AVX512" in f or f == "X86_V4"]
+    return {"NPY_DISABLE_CPU_FEATURES": " ".join(off)} if off else {}
+
+
 def test_pinned_without_numba():
     """HYMEM_NO_NUMBA=1: the kernels that are one source for NumPy and numba (device physics,
-    keyed draws, transfer pulse) run as NumPy and land on the same fingerprints."""
+    keyed draws, transfer pulse) run as NumPy and land on the same fingerprints (with NumPy's
+    AVX-512 math switched off: :func:`_numpy_libm_env`)."""
     code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import test_refpin as T\n"
             "from hymem.digital import fastengine; assert fastengine.backend() == 'numpy'\n"
             "for n in ('phys-keyed', 'stat-improved'):\n"
             "    got = T.fingerprint(n)\n"
             "    assert got == T.EXPECTED[n], (n, got)\n"
             "print('ok')\n")
-    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, HYMEM_NO_NUMBA="1"),
+    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, HYMEM_NO_NUMBA="1", **_numpy_libm_env()),
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
