@@ -321,7 +321,7 @@ def _cmd_cosim(args) -> int:
             dataset = args.dataset or cosim.CosimConfig.dataset
             data = transfer_learning.load_data(dataset, None)
         arch = args.arch or (f"{data.n_features}-{data.n_classes}" if args.features
-                             else cosim.CosimConfig.arch)
+                             else cosim.default_arch(data.n_features, data.n_classes))
         cfg = cosim.CosimConfig(dataset=dataset, arch=arch,
                                 features=str(Path(args.features).resolve()) if args.features else "",
                                 samples=args.samples,
@@ -572,8 +572,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--features", metavar="FILE.npz", default=None,
                    help="a frozen feature extractor (`hymem features`): learn the last layer of "
                         "its target task through the RTL (default arch FEATURES-CLASSES)")
-    c.add_argument("--arch", default=None, help=f"default {cd.arch}; with --features "
-                                                "FEATURES-CLASSES")
+    c.add_argument("--arch", default=None,
+                   help=f"default {cd.arch} (the dataset's FEATURES and CLASSES around the same "
+                        "hidden layer for another dataset, e.g. 4-16-3 for iris); with "
+                        "--features FEATURES-CLASSES")
     c.add_argument("--samples", type=int, default=cd.samples,
                    help="train exactly N samples (default: whole epochs, see --epochs)")
     c.add_argument("--epochs", type=int, default=cd.epochs,

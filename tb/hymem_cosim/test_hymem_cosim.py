@@ -83,3 +83,11 @@ def test_hymem_cosim_csv(sim, tmp_path):
     assert res["state_match"] is True
     assert res["arrays"] == 2 and res["samples"] == 5
     assert 0.0 <= res["test_accuracy"] <= 1.0
+
+
+def test_cosim_default_arch():
+    """Without --arch, `hymem cosim` fits the network to the dataset: make sim's hidden layer
+    between the dataset's features and classes (iris 4-16-3, wine 13-16-3, digits 64-16-10)."""
+    assert cosim.default_arch(64, 10) == cosim.CosimConfig.arch == "64-16-10"
+    assert cosim.default_arch(4, 3) == "4-16-3"
+    assert cosim.default_arch(13, 3) == "13-16-3"

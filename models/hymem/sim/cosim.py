@@ -337,6 +337,14 @@ def _clock_defines(sim: str) -> dict:
     return {"HYMEM_HDL_CLOCK": 1} if hdl_clock(sim) else {}
 
 
+def default_arch(n_features: int, n_classes: int) -> str:
+    """The co-simulated network for a dataset of ``n_features`` inputs and ``n_classes``
+    classes: :attr:`CosimConfig.arch`'s hidden layers between them (64-16-10 for digits,
+    13-16-3 for wine, 4-16-3 for iris)."""
+    hidden = reference.parse_arch(CosimConfig.arch)[1:-1]
+    return "-".join(str(n) for n in (n_features, *hidden, n_classes))
+
+
 def arrays_needed(cfg: CosimConfig) -> int:
     arch = reference.parse_arch(cfg.arch)
     return sum(len(reference.tile_layer(a, b)) for a, b in zip(arch[:-1], arch[1:]))
