@@ -164,6 +164,7 @@ async def cosim(dut):
     cpu_train = time.process_time()
     epoch = 0
     while plan.more(epoch, done):
+        t_epoch = time.perf_counter()
         net.start_epoch(epoch)
         order = reference.epoch_order(net.rng_order, n_train)
         if cfg.samples:
@@ -223,6 +224,9 @@ async def cosim(dut):
                 layer.w = check.rtl_w[li]
             curve.append((done, net.evaluate(data.x_test, data.y_test)))
             _log(f"cosim: epoch {epoch}: {done} samples, test accuracy (RTL) {curve[-1][1]:.4f}")
+            if plan.extend(epoch, time.perf_counter() - t_epoch) and bar is not None:
+                bar.total = plan.total
+                bar.refresh()
     if bar is not None:
         bar.close()
     n = done

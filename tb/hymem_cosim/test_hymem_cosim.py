@@ -91,3 +91,35 @@ def test_cosim_default_arch():
     assert cosim.default_arch(64, 10) == cosim.CosimConfig.arch == "64-16-10"
     assert cosim.default_arch(4, 3) == "4-16-3"
     assert cosim.default_arch(13, 3) == "13-16-3"
+
+
+def test_cosim_plan_grows_within_budget(tmp_path):
+    """A time budget's plan: the first 300 samples set the epochs; an epoch that ran faster adds
+    the epochs that now fit, never more than Plan.EXTEND times the first plan; a fixed length
+    never changes. The plan file tells the launcher the largest size (max_epochs)."""
+    import json
+    import time
+
+    out = tmp_path / "plan.json"
+    cfg = cosim.CosimConfig(time_budget_s=300.0, plan_out=str(out))
+    plan = cosim.Plan(cfg, 1000, time.time())
+    assert plan.epochs is None and not out.exists()
+    # 300 samples in 2.75 s: (300 + 275 s x 109 samples/s) // 1000 = 30 epochs
+    assert plan.calibrate(300, 2.75)
+    assert plan.epochs == 30 and plan.max_epochs == 30 * cosim.Plan.EXTEND == 90
+    assert json.loads(out.read_text())["max_epochs"] == 90
+    assert not plan.extend(1, 10.0)            # as planned: 29 x 10 s do not fit in what is left
+    assert plan.extend(2, 2.0)                 # 2 s per epoch: every epoch up to the cap fits
+    assert plan.epochs == 90 and plan.total == 90_000
+    assert json.loads(out.read_text())["epochs"] == 90
+    assert not plan.extend(3, 0.5)             # capped
+    fixed = cosim.Plan(cosim.CosimConfig(epochs=3), 1000, time.time())
+    assert fixed.max_epochs == 3 and not fixed.extend(1, 0.001) and fixed.epochs == 3
+
+
+def test_cosim_baseline_read_at_last_epoch():
+    """A baseline trained for the plan's largest size is read at the co-simulation's last
+    epoch."""
+    r = {"test_accuracy": 0.9, "epoch_test_accuracy": [0.5, 0.7, 0.8, 0.9], "seed": 1}
+    assert cosim._at_epoch(r, 2) == dict(r, test_accuracy=0.7, epoch_test_accuracy=[0.5, 0.7])
+    assert cosim._at_epoch(r, 4) is r and cosim._at_epoch(r, 5) is r

@@ -40,6 +40,7 @@ reference with the same options, seeds and devices, which follows its own forwar
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -217,21 +218,24 @@ def main_job(cfg: CosimConfig, sim: str, *, emulated_seeds: int = EMULATED_SEEDS
                                        dashboard_address=None, silence_logs=40)
                 client = Client(cluster)
             base = c.options().to_dict()
-            base["epochs"] = plan["epochs"]
+            # (a time budget's plan may still grow: the baselines train its largest size and
+            # are read at the epoch the co-simulation ends, Plan)
+            base["epochs"] = plan.get("max_epochs") or plan["epochs"]
             max_s = c.samples
             jobs = [dict(base, scheme="float", seed=c.seed)]
             jobs += [dict(base, seed=s) for s in range(1, emulated_seeds + 1)]
             futures = [client.submit(reference_run, o, c.dataset, max_s, c.features, pure=False)
                        for o in jobs]
             log(f"hymem cosim: float baseline and {emulated_seeds} emulated hosts "
-                f"({plan['epochs']} epoch(s) each) running beside the co-simulation")
+                f"({base['epochs']} epoch(s) each, read at the co-simulation's last) running "
+                "beside the co-simulation")
         th.join()
         try:
             if "error" in out:
                 raise out["error"]
             res = out["result"]
             if futures is not None:
-                done = client.gather(futures)
+                done = [_at_epoch(r, res["epochs"]) for r in client.gather(futures)]
                 fl, emu = done[0], done[1:]
                 accs = np.array([r["test_accuracy"] for r in emu])
                 curves = np.array([r["epoch_test_accuracy"] for r in emu])
@@ -255,6 +259,15 @@ def main_job(cfg: CosimConfig, sim: str, *, emulated_seeds: int = EMULATED_SEEDS
                 cluster.close()
     res["wall_s"] = time.time() - t0
     return res
+
+
+def _at_epoch(r: dict, epochs: int) -> dict:
+    """A baseline's result (:func:`reference_run`) as if it had trained ``epochs`` epochs:
+    its accuracy after that epoch (it evaluated after every one)."""
+    accs = r["epoch_test_accuracy"]
+    if len(accs) <= epochs:
+        return r
+    return dict(r, test_accuracy=accs[epochs - 1], epoch_test_accuracy=accs[:epochs])
 
 
 def learning_curve_png(res: dict, path) -> None:
@@ -365,12 +378,23 @@ def _log(msg: str) -> None:
 class Plan:
     """How long the run trains (:class:`CosimConfig`: samples, epochs, or a wall-time budget)
     and the file that tells the launcher (``plan_out``), which starts the float baseline and
-    the emulated hosts for the same number of epochs as soon as it knows it."""
+    the emulated hosts as soon as it knows how many epochs they need.
+
+    With a time budget the plan is made twice over: after CALIBRATE samples, the epochs that
+    fit at the rate of those first samples (the slowest: early training changes many weights,
+    and a transfer programs every changed synapse); then, at the end of every epoch, more epochs
+    if they fit at the rate of the epoch just finished, up to ``max_epochs`` (EXTEND times the
+    first plan). The baselines train ``max_epochs`` and record their accuracy after every
+    epoch, which is what a shorter run of theirs would give (the learning rate and sample order
+    of an epoch do not depend on the run's length), so :func:`main_job` reads them at the
+    epoch the co-simulation ended."""
 
     #: samples timed before a time budget becomes a number of epochs
     CALIBRATE = 300
     #: wall time kept for the final evaluation, read-outs, device draws and the report (s)
     TAIL_S = 25.0
+    #: a time budget's plan may grow to this many times its first number of epochs
+    EXTEND = 3.0
 
     def __init__(self, cfg: CosimConfig, n_train: int, t0: float):
         self.cfg, self.n, self.t0 = cfg, n_train, t0
@@ -381,6 +405,7 @@ class Plan:
             self.epochs, self.total = cfg.epochs, cfg.epochs * n_train
         else:
             self.epochs, self.total = None, n_train          # decided after CALIBRATE samples
+        self.max_epochs = self.epochs
         if self.epochs is not None:
             self._write()
 
@@ -393,8 +418,29 @@ class Plan:
         left = self.cfg.time_budget_s - (time.time() - self.t0) - self.TAIL_S
         self.epochs = max(1, int((done + max(left, 0.0) * self.rate) // self.n))
         self.total = self.epochs * self.n
+        self.max_epochs = int(math.ceil(self.EXTEND * self.epochs))
         _log(f"cosim: {self.rate:.1f} samples/s: {self.epochs} epoch(s) of {self.n} samples fit "
-             f"in the {self.cfg.time_budget_s:.0f} s budget")
+             f"in the {self.cfg.time_budget_s:.0f} s budget (more if later epochs run faster, "
+             f"up to {self.max_epochs})")
+        self._write()
+        return True
+
+    def extend(self, epochs_done: int, epoch_s: float) -> bool:
+        """With a time budget, at the end of a whole epoch (``epochs_done`` so far, the last in
+        ``epoch_s`` seconds): plan more epochs if they fit at that epoch's rate, up to
+        ``max_epochs``. Returns True when the plan grew."""
+        if (self.cfg.samples or self.cfg.epochs or self.epochs is None or epoch_s <= 0
+                or self.epochs >= self.max_epochs):
+            return False
+        left = self.cfg.time_budget_s - (time.time() - self.t0) - self.TAIL_S
+        fit = epochs_done + int(max(left, 0.0) / epoch_s)
+        grown = min(self.max_epochs, fit)
+        if grown <= self.epochs:
+            return False
+        self.rate = self.n / epoch_s
+        _log(f"cosim: epoch {epochs_done} ran {self.rate:.1f} samples/s: {grown} epoch(s) fit "
+             f"in the budget (planned {self.epochs})")
+        self.epochs, self.total = grown, grown * self.n
         self._write()
         return True
 
@@ -407,8 +453,8 @@ class Plan:
         if self.cfg.plan_out:
             tmp = self.cfg.plan_out + ".tmp"
             with open(tmp, "w") as f:
-                json.dump({"epochs": self.epochs, "samples": self.total,
-                           "samples_per_s": self.rate}, f)
+                json.dump({"epochs": self.epochs, "max_epochs": self.max_epochs,
+                           "samples": self.total, "samples_per_s": self.rate}, f)
             os.replace(tmp, self.cfg.plan_out)
 
 
