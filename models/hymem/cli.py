@@ -396,7 +396,8 @@ def _cosim_table(res: dict) -> None:
           f"{100 * res['accuracy_diff']:+.2f} points; state match {res['state_match']})")
     if "float_test_accuracy" in res:
         print(f"{'  float, same samples in the same order':<48}{pct(res['float_test_accuracy'])}"
-              f"  (RTL {100 * res['float_gap']:.2f} points below: "
+              f"  (RTL {abs(100 * res['float_gap']):.2f} points "
+              f"{'below' if res['float_gap'] >= 0 else 'above'}: "
               f"{'within' if res['within_3_points_of_float'] else 'NOT within'} 3 points)")
         print(f"{'  emulated host, %d seeds (mean +- std)' % len(res['emulated_seeds']):<48}"
               f"{pct(res['emulated_mean'])} +- {100 * res['emulated_std']:.2f}")
