@@ -466,3 +466,14 @@ def test_csv_header_option_reaches_the_loader(tmp_path, capsys):
     rc, out, _ = run(["train", "--dataset", f"csv:{f}", "--scheme", "float", "--epochs", "1",
                       "--csv-header", "yes", "--arch", "2-8-2"], capsys)
     assert rc == 0 and "40 train / 10 test" in out and "csv header: yes: line 1 is the header" in out
+
+
+def test_cosim_table_says_above_or_below(capsys):
+    """`hymem cosim`'s table names the side of float the RTL is on (a shipped make sim result,
+    and the same with the RTL above float, as on wine)."""
+    res = json.loads((Path(__file__).parents[1] / "docs" / "bench" / "make_sim.json").read_text())
+    cli._cosim_table(res)
+    below = f"(RTL {100 * res['float_gap']:.2f} points below: within 3 points)"
+    assert below in capsys.readouterr().out
+    cli._cosim_table(dict(res, float_gap=-0.0278))
+    assert "(RTL 2.78 points above: within 3 points)" in capsys.readouterr().out

@@ -146,8 +146,9 @@ def test_pinned_without_numba():
             "    got = T.fingerprint(n)\n"
             "    assert got == T.EXPECTED[n], (n, got)\n"
             "print('ok')\n")
-    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, HYMEM_NO_NUMBA="1", **_numpy_libm_env()),
-                         capture_output=True, text=True, timeout=300)
+    env = dict(os.environ, HYMEM_NO_NUMBA="1", **_numpy_libm_env())
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 

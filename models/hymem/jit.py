@@ -3,7 +3,11 @@
 numba is a dependency of the package; ``HYMEM_NO_NUMBA=1`` disables it to test the fallbacks
 (``tb/test_fastengine.py``). Results never depend on which runs: every compiled kernel either is
 the same source as its NumPy form (:func:`jitable`) or is checked bit for bit against the NumPy
-definition it replaces.
+definition it replaces. One limit: compiled kernels call libm's ``exp`` / ``log``, and NumPy on an
+AVX-512 CPU uses its own, which round differently in the last bit for a few % of arguments; so
+the NumPy forms of kernels with such calls match bit for bit only with NumPy's AVX-512 dispatch
+off (``NPY_DISABLE_CPU_FEATURES``, as ``tb/test_refpin.py`` runs them). Do not make a result
+depend on the two agreeing.
 
 Caching: numba's cache of a compiled function is invalidated by changes to that function's own
 file only. A cached kernel that calls a compiled or jitable function of another file keeps its

@@ -220,7 +220,7 @@ def main_job(cfg: CosimConfig, sim: str, *, emulated_seeds: int = EMULATED_SEEDS
             base = c.options().to_dict()
             # (a time budget's plan may still grow: the baselines train its largest size and
             # are read at the epoch the co-simulation ends, Plan)
-            base["epochs"] = plan.get("max_epochs") or plan["epochs"]
+            base["epochs"] = plan["max_epochs"]
             max_s = c.samples
             jobs = [dict(base, scheme="float", seed=c.seed)]
             jobs += [dict(base, seed=s) for s in range(1, emulated_seeds + 1)]
@@ -415,8 +415,7 @@ class Plan:
         if self.epochs is not None or done < min(self.CALIBRATE, self.n) or train_s <= 0:
             return False
         self.rate = done / train_s
-        left = self.cfg.time_budget_s - (time.time() - self.t0) - self.TAIL_S
-        self.epochs = max(1, int((done + max(left, 0.0) * self.rate) // self.n))
+        self.epochs = max(1, int((done + self._left() * self.rate) // self.n))
         self.total = self.epochs * self.n
         self.max_epochs = int(math.ceil(self.EXTEND * self.epochs))
         _log(f"cosim: {self.rate:.1f} samples/s: {self.epochs} epoch(s) of {self.n} samples fit "
@@ -432,9 +431,7 @@ class Plan:
         if (self.cfg.samples or self.cfg.epochs or self.epochs is None or epoch_s <= 0
                 or self.epochs >= self.max_epochs):
             return False
-        left = self.cfg.time_budget_s - (time.time() - self.t0) - self.TAIL_S
-        fit = epochs_done + int(max(left, 0.0) / epoch_s)
-        grown = min(self.max_epochs, fit)
+        grown = min(self.max_epochs, epochs_done + int(self._left() / epoch_s))
         if grown <= self.epochs:
             return False
         self.rate = self.n / epoch_s
@@ -443,6 +440,10 @@ class Plan:
         self.epochs, self.total = grown, grown * self.n
         self._write()
         return True
+
+    def _left(self) -> float:
+        """Training time left in the budget (s), the end's TAIL_S kept."""
+        return max(0.0, self.cfg.time_budget_s - (time.time() - self.t0) - self.TAIL_S)
 
     def more(self, epoch: int, done: int) -> bool:
         if self.cfg.samples:
